@@ -1,0 +1,26 @@
+// Messages out: one JSON object and a newline. JSON.stringify escapes every control character,
+// so a text with line breaks stays one line on the wire.
+
+import type { ClientMessage, ServerMessage } from './messages.js';
+
+export function encodeLine(message: ServerMessage | ClientMessage): string {
+  return JSON.stringify(message) + '\n';
+}
+
+/** Serialise once; the same bytes go to every recipient. */
+export function encode(message: ServerMessage | ClientMessage): Buffer {
+  return Buffer.from(encodeLine(message), 'utf8');
+}
+
+/** Read one server line (client side). Returns null when it is not a JSON object with a string `type`. */
+export function decodeServerLine(line: string): ServerMessage | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string') {
+      return value as ServerMessage;
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}

@@ -1,0 +1,5 @@
+export * from './messages.js';
+export * from './names.js';
+export * from './parse.js';
+export * from './encode.js';
+export * from './line-decoder.js';

@@ -1,0 +1,134 @@
+// Incremental NDJSON framing: raw Buffer chunks in, complete UTF-8 lines out (docs/protocol.md, "Framing").
+// Lines are split on the byte 0x0A, so a multi-byte character split across chunks is decoded whole.
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+export interface LineDecoderEvents {
+  /** A complete, non-blank line, without its line ending. */
+  line(text: string): void;
+  /** A line that is not valid UTF-8. */
+  invalidUtf8(): void;
+  /** A line longer than `maxLineBytes`; its bytes are dropped up to the next newline, never buffered. */
+  tooLong(): void;
+}
+
+/** Receives raw bytes after a framed header (file transfer); `end` fires once `length` bytes arrived. */
+export interface RawSink {
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+export class LineDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private skippingLongLine = false;
+  private raw: { sink: RawSink; remaining: number } | null = null;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly events: LineDecoderEvents,
+  ) {}
+
+  /**
+   * Route the next `length` bytes to `sink` instead of framing them as lines.
+   * May be called from inside a `line` callback: the rest of the current chunk goes to the sink.
+   */
+  takeRaw(length: number, sink: RawSink): void {
+    if (length === 0) {
+      sink.end();
+      return;
+    }
+    this.raw = { sink, remaining: length };
+  }
+
+  /** Bytes that arrived but are neither a complete line nor raw data yet. */
+  get bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      if (this.raw) {
+        start = this.feedRaw(chunk, start);
+        continue;
+      }
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) {
+        this.keepPartial(chunk.subarray(start));
+        return;
+      }
+      this.completeLine(chunk.subarray(start, newline));
+      start = newline + 1;
+    }
+  }
+
+  /** The peer finished sending: an unterminated last line still counts. */
+  end(): void {
+    if (this.raw || this.pendingBytes === 0 || this.skippingLongLine) {
+      this.reset();
+      return;
+    }
+    this.completeLine(Buffer.alloc(0));
+  }
+
+  private reset(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.skippingLongLine = false;
+  }
+
+  private feedRaw(chunk: Buffer, start: number): number {
+    const raw = this.raw!;
+    const take = Math.min(raw.remaining, chunk.length - start);
+    raw.remaining -= take;
+    if (raw.remaining === 0) this.raw = null;
+    raw.sink.data(chunk.subarray(start, start + take));
+    if (raw.remaining === 0) raw.sink.end();
+    return start + take;
+  }
+
+  private keepPartial(part: Buffer): void {
+    if (this.skippingLongLine) return;
+    if (this.pendingBytes + part.length > this.maxLineBytes) {
+      this.reset();
+      this.skippingLongLine = true;
+      this.events.tooLong();
+      return;
+    }
+    // Copy: the caller may reuse its chunk, and a small slice must not pin a large buffer.
+    this.pending.push(Buffer.from(part));
+    this.pendingBytes += part.length;
+  }
+
+  private completeLine(tail: Buffer): void {
+    if (this.skippingLongLine) {
+      this.skippingLongLine = false;
+      return;
+    }
+    let bytes = tail;
+    if (this.pendingBytes > 0) {
+      this.pending.push(tail);
+      bytes = Buffer.concat(this.pending, this.pendingBytes + tail.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === CARRIAGE_RETURN) end--;
+    if (end > this.maxLineBytes) {
+      this.events.tooLong();
+      return;
+    }
+    let text: string;
+    try {
+      text = this.utf8.decode(bytes.subarray(0, end));
+    } catch {
+      this.events.invalidUtf8();
+      return;
+    }
+    if (text.trim() === '') return;
+    this.events.line(text);
+  }
+}

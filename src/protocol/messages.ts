@@ -1,0 +1,152 @@
+// The wire contract, version 1 (docs/protocol.md). Pure types and constants: no I/O.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Every `type` a client may send. */
+export const ClientType = {
+  hello: 'hello',
+  join: 'join',
+  leave: 'leave',
+  msg: 'msg',
+  nick: 'nick',
+  who: 'who',
+  rooms: 'rooms',
+  history: 'history',
+  ping: 'ping',
+  pong: 'pong',
+  quit: 'quit',
+} as const;
+export type ClientType = (typeof ClientType)[keyof typeof ClientType];
+
+/** Every `type` the server may send. */
+export const ServerType = {
+  welcome: 'welcome',
+  join: 'join',
+  leave: 'leave',
+  nick: 'nick',
+  members: 'members',
+  msg: 'msg',
+  notice: 'notice',
+  rooms: 'rooms',
+  history: 'history',
+  ping: 'ping',
+  pong: 'pong',
+  ok: 'ok',
+  error: 'error',
+  bye: 'bye',
+} as const;
+export type ServerType = (typeof ServerType)[keyof typeof ServerType];
+
+/** A request id, echoed on the `ok`/`error` (or natural) reply to the request. */
+export type RequestId = string | number;
+
+interface Request {
+  id?: RequestId;
+}
+
+export interface HelloRequest extends Request { type: 'hello'; nick?: string }
+export interface JoinRequest extends Request { type: 'join'; room: string; nick?: string; since?: number }
+export interface LeaveRequest extends Request { type: 'leave'; room: string }
+export interface RoomMsgRequest extends Request { type: 'msg'; room: string; text: string; me?: boolean }
+export interface PrivateMsgRequest extends Request { type: 'msg'; to: string; text: string; me?: boolean }
+export interface NickRequest extends Request { type: 'nick'; nick: string }
+export interface WhoRequest extends Request { type: 'who'; room: string }
+export interface RoomsRequest extends Request { type: 'rooms' }
+export interface HistoryRequest extends Request { type: 'history'; room: string; before?: number; limit?: number }
+export interface PingRequest extends Request { type: 'ping' }
+export interface PongRequest extends Request { type: 'pong' }
+export interface QuitRequest extends Request { type: 'quit'; reason?: string }
+
+export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
+
+export type ClientMessage =
+  | HelloRequest
+  | JoinRequest
+  | LeaveRequest
+  | MsgRequest
+  | NickRequest
+  | WhoRequest
+  | RoomsRequest
+  | HistoryRequest
+  | PingRequest
+  | PongRequest
+  | QuitRequest;
+
+// ---- server to client ----
+
+export interface WelcomeEvent { type: 'welcome'; nick: string; server: string; proto: number; motd: string; id?: RequestId }
+export interface JoinEvent { type: 'join'; room: string; nick: string; ts: string }
+export interface LeaveEvent { type: 'leave'; room: string; nick: string; ts: string; reason?: string }
+export interface NickEvent { type: 'nick'; room?: string; old: string; nick: string; ts: string }
+export interface MembersEvent { type: 'members'; room: string; nicks: string[]; id?: RequestId }
+export interface RoomMsgEvent {
+  type: 'msg'; room: string; from: string; text: string; ts: string; seq: number; me?: boolean; history?: boolean;
+}
+export interface PrivateMsgEvent { type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean }
+export interface NoticeEvent { type: 'notice'; room?: string; text: string }
+export interface RoomsEvent { type: 'rooms'; rooms: { room: string; members: number }[]; id?: RequestId }
+export interface HistoryEvent { type: 'history'; room: string; messages: RoomMsgEvent[]; more: boolean; id?: RequestId }
+export interface PingEvent { type: 'ping'; ts: string }
+export interface PongEvent { type: 'pong'; ts: string; id?: RequestId }
+export interface OkEvent { type: 'ok'; id?: RequestId; seq?: number }
+export interface ErrorEvent { type: 'error'; code: ErrorCode; message: string; id?: RequestId }
+export interface ByeEvent { type: 'bye'; code: ByeCode; reason: string }
+
+export type ServerMessage =
+  | WelcomeEvent
+  | JoinEvent
+  | LeaveEvent
+  | NickEvent
+  | MembersEvent
+  | RoomMsgEvent
+  | PrivateMsgEvent
+  | NoticeEvent
+  | RoomsEvent
+  | HistoryEvent
+  | PingEvent
+  | PongEvent
+  | OkEvent
+  | ErrorEvent
+  | ByeEvent;
+
+/** Events that are part of a room's numbered history. */
+export type RoomRecord = RoomMsgEvent;
+
+export const ErrorCode = {
+  bad_json: 'bad_json',
+  bad_request: 'bad_request',
+  unknown_type: 'unknown_type',
+  line_too_long: 'line_too_long',
+  bad_nick: 'bad_nick',
+  nick_taken: 'nick_taken',
+  bad_room: 'bad_room',
+  not_in_room: 'not_in_room',
+  no_such_user: 'no_such_user',
+  rate_limited: 'rate_limited',
+  too_many_rooms: 'too_many_rooms',
+  server_full: 'server_full',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Why the server closed a connection (sent in `bye`, the last line it writes). */
+export const ByeCode = {
+  quit: 'quit',
+  shutdown: 'shutdown',
+  sendq_exceeded: 'sendq_exceeded',
+  flood: 'flood',
+  ping_timeout: 'ping_timeout',
+  server_full: 'server_full',
+} as const;
+export type ByeCode = (typeof ByeCode)[keyof typeof ByeCode];
+
+/** An error found in a client line; `code` is stable, `message` is for people. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly id?: RequestId,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,43 @@
+// Nick and room name rules (docs/protocol.md, "Names"). Both compare case-insensitively.
+
+export const NICK_MAX_CHARS = 32;
+export const ROOM_MAX_CHARS = 64;
+
+// Letters and digits of any script (Chinese nicks are common), combining marks, and a few IRC-style symbols.
+// No spaces, controls, format characters, or the characters the client's commands use (`/`, `:`, `,`, `@`, `#`).
+const NICK_PATTERN = /^[\p{L}\p{N}\p{M}_\-.[\]{}|^`]+$/u;
+const ROOM_PATTERN = /^[\p{L}\p{N}\p{M}_\-.]+$/u;
+
+function charCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** Why `nick` is not a valid nick, or null when it is. */
+export function nickProblem(nick: string): string | null {
+  if (nick.length === 0) return 'a nick cannot be empty';
+  if (charCount(nick) > NICK_MAX_CHARS) return `a nick has at most ${NICK_MAX_CHARS} characters`;
+  if (!NICK_PATTERN.test(nick)) {
+    return 'a nick is letters, digits and _ - . [ ] { } | ^ ` only: no spaces, control characters or / : , @ #';
+  }
+  return null;
+}
+
+/** Why `room` is not a valid room name, or null when it is. */
+export function roomProblem(room: string): string | null {
+  if (room.length === 0) return 'a room name cannot be empty';
+  if (charCount(room) > ROOM_MAX_CHARS) return `a room name has at most ${ROOM_MAX_CHARS} characters`;
+  if (!ROOM_PATTERN.test(room)) return 'a room name is letters, digits and _ - . only, without spaces';
+  return null;
+}
+
+/** The key under which a nick is unique: NFC, lower case. */
+export function nickKey(nick: string): string {
+  return nick.normalize('NFC').toLowerCase();
+}
+
+/** Room names are case-insensitive; the server always uses this canonical form on the wire. */
+export function canonicalRoom(room: string): string {
+  return room.normalize('NFC').toLowerCase();
+}

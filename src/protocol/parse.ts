@@ -1,0 +1,198 @@
+// One client line in, one typed message out, or a ProtocolError that says what a right line looks like.
+
+import {
+  ClientType,
+  ErrorCode,
+  ProtocolError,
+  type ClientMessage,
+  type RequestId,
+} from './messages.js';
+import { canonicalRoom, nickProblem, roomProblem } from './names.js';
+
+export interface ParseLimits {
+  /** Longest `text` of a msg, in UTF-16 code units (JavaScript string length). */
+  maxTextChars: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxTextChars: 8000 };
+
+/** An example of a right line for each type, quoted in error messages. */
+export const EXAMPLES: Record<ClientType, string> = {
+  hello: '{"type":"hello","nick":"alice"}',
+  join: '{"type":"join","room":"test","nick":"alice"}',
+  leave: '{"type":"leave","room":"test"}',
+  msg: '{"type":"msg","room":"test","text":"hi"} or {"type":"msg","to":"bob","text":"hi"}',
+  nick: '{"type":"nick","nick":"alice2"}',
+  who: '{"type":"who","room":"test"}',
+  rooms: '{"type":"rooms"}',
+  history: '{"type":"history","room":"test","before":120,"limit":50}',
+  ping: '{"type":"ping"}',
+  pong: '{"type":"pong"}',
+  quit: '{"type":"quit","reason":"bye"}',
+};
+
+const KNOWN_TYPES = new Set<string>(Object.values(ClientType));
+
+type Fields = Record<string, unknown>;
+
+class FieldReader {
+  constructor(
+    private readonly fields: Fields,
+    private readonly type: ClientType,
+    private readonly id: RequestId | undefined,
+  ) {}
+
+  fail(code: ErrorCode, problem: string): never {
+    throw new ProtocolError(code, `${problem}; for example ${EXAMPLES[this.type]}`, this.id);
+  }
+
+  has(name: string): boolean {
+    return this.fields[name] !== undefined;
+  }
+
+  string(name: string): string {
+    const value = this.fields[name];
+    if (value === undefined) this.fail(ErrorCode.bad_request, `"${this.type}" needs a "${name}" field`);
+    if (typeof value !== 'string') this.fail(ErrorCode.bad_request, `"${name}" must be a string`);
+    return value;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.has(name) ? this.string(name) : undefined;
+  }
+
+  optionalCount(name: string): number | undefined {
+    if (!this.has(name)) return undefined;
+    const value = this.fields[name];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      this.fail(ErrorCode.bad_request, `"${name}" must be a whole number >= 0`);
+    }
+    return value;
+  }
+
+  optionalBoolean(name: string): boolean | undefined {
+    if (!this.has(name)) return undefined;
+    const value = this.fields[name];
+    if (typeof value !== 'boolean') this.fail(ErrorCode.bad_request, `"${name}" must be true or false`);
+    return value;
+  }
+
+  nick(name: string): string {
+    const nick = this.string(name).normalize('NFC');
+    const problem = nickProblem(nick);
+    if (problem) this.fail(ErrorCode.bad_nick, `bad nick ${JSON.stringify(nick)}: ${problem}`);
+    return nick;
+  }
+
+  room(): string {
+    const room = this.string('room');
+    const problem = roomProblem(room.normalize('NFC'));
+    if (problem) this.fail(ErrorCode.bad_room, `bad room ${JSON.stringify(room)}: ${problem}`);
+    return canonicalRoom(room);
+  }
+
+  text(limits: ParseLimits): string {
+    const text = this.string('text');
+    if (text.length === 0) this.fail(ErrorCode.bad_request, '"text" cannot be empty');
+    if (text.length > limits.maxTextChars) {
+      this.fail(ErrorCode.bad_request, `"text" is longer than ${limits.maxTextChars} characters`);
+    }
+    return text;
+  }
+}
+
+function requestId(fields: Fields): RequestId | undefined {
+  const id = fields.id;
+  if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return id;
+  return undefined;
+}
+
+/** Parse one line from a client. Throws ProtocolError (with the request's id when it had one). */
+export function parseClientLine(line: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ClientMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ProtocolError(
+      ErrorCode.bad_json,
+      `not valid JSON; send one JSON object per line, for example ${EXAMPLES.msg}`,
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(ErrorCode.bad_request, `a line must be a JSON object, for example ${EXAMPLES.msg}`);
+  }
+  const fields = value as Fields;
+  const id = requestId(fields);
+  if (fields.id !== undefined && id === undefined) {
+    throw new ProtocolError(ErrorCode.bad_request, '"id" must be a string or a number');
+  }
+  const type = fields.type;
+  if (typeof type !== 'string') {
+    throw new ProtocolError(ErrorCode.bad_request, `a line needs a "type" string, for example ${EXAMPLES.msg}`, id);
+  }
+  if (!KNOWN_TYPES.has(type)) {
+    throw new ProtocolError(
+      ErrorCode.unknown_type,
+      `unknown type ${JSON.stringify(type)}; known types are ${[...KNOWN_TYPES].join(', ')}`,
+      id,
+    );
+  }
+  return readMessage(new FieldReader(fields, type as ClientType, id), type as ClientType, id, limits);
+}
+
+function withId<T extends object>(message: T, id: RequestId | undefined): T & { id?: RequestId } {
+  return id === undefined ? message : { ...message, id };
+}
+
+function readMessage(
+  read: FieldReader,
+  type: ClientType,
+  id: RequestId | undefined,
+  limits: ParseLimits,
+): ClientMessage {
+  switch (type) {
+    case 'hello': {
+      const nick = read.has('nick') ? read.nick('nick') : undefined;
+      return withId({ type, ...(nick !== undefined && { nick }) }, id);
+    }
+    case 'join': {
+      const room = read.room();
+      const nick = read.has('nick') ? read.nick('nick') : undefined;
+      const since = read.optionalCount('since');
+      return withId({ type, room, ...(nick !== undefined && { nick }), ...(since !== undefined && { since }) }, id);
+    }
+    case 'leave':
+    case 'who':
+      return withId({ type, room: read.room() }, id);
+    case 'msg': {
+      const me = read.optionalBoolean('me') === true ? { me: true } : {};
+      if (read.has('to') && read.has('room')) read.fail(ErrorCode.bad_request, 'a msg has "room" or "to", not both');
+      if (read.has('to')) {
+        const to = read.nick('to');
+        return withId({ type, to, text: read.text(limits), ...me }, id);
+      }
+      if (!read.has('room')) read.fail(ErrorCode.bad_request, 'a msg needs "room" (or "to" for a private message)');
+      const room = read.room();
+      return withId({ type, room, text: read.text(limits), ...me }, id);
+    }
+    case 'nick':
+      return withId({ type, nick: read.nick('nick') }, id);
+    case 'history': {
+      const room = read.room();
+      const before = read.optionalCount('before');
+      const limit = read.optionalCount('limit');
+      return withId(
+        { type, room, ...(before !== undefined && { before }), ...(limit !== undefined && { limit }) },
+        id,
+      );
+    }
+    case 'quit': {
+      const reason = read.optionalString('reason');
+      return withId({ type, ...(reason !== undefined && { reason }) }, id);
+    }
+    case 'rooms':
+    case 'ping':
+    case 'pong':
+      return withId({ type }, id);
+  }
+}
