@@ -3,6 +3,8 @@
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
+// Stateless when used without {stream: true}, so one instance serves every decoder.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface LineDecoderEvents {
   /** A complete, non-blank line, without its line ending. */
@@ -24,7 +26,6 @@ export class LineDecoder {
   private pendingBytes = 0;
   private skippingLongLine = false;
   private raw: { sink: RawSink; remaining: number } | null = null;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
 
   constructor(
     private readonly maxLineBytes: number,
@@ -123,7 +124,7 @@ export class LineDecoder {
     }
     let text: string;
     try {
-      text = this.utf8.decode(bytes.subarray(0, end));
+      text = utf8.decode(bytes.subarray(0, end));
     } catch {
       this.events.invalidUtf8();
       return;

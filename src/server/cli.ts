@@ -1,0 +1,91 @@
+// `chat-server`: flags in, a listening ChatServer out. Thin: the program is built by buildProgram() so tests can drive it.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONFIG } from './config.js';
+import { createLogger, type LogFormat } from './log.js';
+import { ChatServer, VERSION } from './server.js';
+
+function wholeNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return number;
+}
+
+function port(value: string): number {
+  const number = wholeNumber(value);
+  if (number > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
+  return number;
+}
+
+export function buildProgram(): Command {
+  const d = DEFAULT_CONFIG;
+  return new Command('chat-server')
+    .description('Serve chat rooms over TCP, one JSON object per line (see docs/protocol.md).')
+    .version(`chat-server ${VERSION}`, '-v, --version')
+    .option('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', port, d.port)
+    .option('-H, --host <address>', 'address to listen on; 0.0.0.0 for every interface', d.host)
+    .option('--max-line <bytes>', 'longest accepted line', wholeNumber, d.maxLineBytes)
+    .option('--max-text <chars>', 'longest message text', wholeNumber, d.maxTextChars)
+    .option('--history <n>', 'messages kept per room for late joiners', wholeNumber, d.historyPerRoom)
+    .option('--rate-limit <n>', 'lines per second per connection; 0 turns flood control off', wholeNumber, d.rateLimit)
+    .option('--burst <n>', 'lines a connection may send at once before the rate applies', wholeNumber, d.rateBurst)
+    .option('--sendq <bytes>', 'unsent output kept for one client before it is cut off', wholeNumber, d.sendqBytes)
+    .option('--ping-interval <seconds>', 'ping a client after this much silence; 0 disables', wholeNumber, d.pingIntervalMs / 1000)
+    .option('--ping-timeout <seconds>', 'drop a client silent this long after a ping', wholeNumber, d.pingTimeoutMs / 1000)
+    .option('--max-connections <n>', 'open connections at once', wholeNumber, d.maxConnections)
+    .option('--motd <text>', 'message of the day, sent in welcome', d.motd)
+    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
+    .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks',
+    );
+}
+
+export interface RunningServer {
+  server: ChatServer;
+  port: number;
+}
+
+export async function start(argv: string[]): Promise<RunningServer> {
+  const program = buildProgram().parse(argv);
+  const o = program.opts();
+  const log = createLogger(o.logFormat as LogFormat, o.logLevel as string);
+  const server = new ChatServer({
+    log,
+    maxLineBytes: o.maxLine,
+    maxTextChars: o.maxText,
+    historyPerRoom: o.history,
+    rateLimit: o.rateLimit,
+    rateBurst: o.burst,
+    sendqBytes: o.sendq,
+    pingIntervalMs: o.pingInterval * 1000,
+    pingTimeoutMs: o.pingTimeout * 1000,
+    maxConnections: o.maxConnections,
+    motd: o.motd,
+  });
+  let address;
+  try {
+    address = await server.listen(o.port, o.host);
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    const hint = err.code === 'EADDRINUSE' ? ` (port ${o.port} is in use: is another chat-server running? try --port)` : '';
+    log.error(`cannot listen on ${o.host}:${o.port}: ${err.message}${hint}`);
+    await server.close();
+    process.exitCode = 1;
+    throw error;
+  }
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return { server, port: address.port };
+}
+
+export function run(argv: string[]): void {
+  start(argv).catch(() => {
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,61 @@
+// Every limit and timeout of the server, with the reason for its default. Flags in cli.ts override them.
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Longest accepted line in bytes (protocol.md "Framing"); a longer one is dropped with line_too_long. */
+  maxLineBytes: number;
+  /** Longest msg text in characters (UTF-16 units); 8000 leaves room for a pasted block of code. */
+  maxTextChars: number;
+  /** Messages kept per room for late joiners and `since` (protocol.md "History"). */
+  historyPerRoom: number;
+  /** Sustained lines per second per connection; 0 turns flood control off (benchmarks). */
+  rateLimit: number;
+  /** Lines a connection may send at once before the rate applies: a pasted script of 100 lines passes. */
+  rateBurst: number;
+  /** Rate-limited lines in a row after which the connection is cut off as a flood. */
+  floodKick: number;
+  /** Unsent output kept for one client (IRC's SendQ); past it the client is cut off, the others unaffected. */
+  sendqBytes: number;
+  /** Silence from a client after which the server pings it (protocol.md "Keepalive"); 0 disables. */
+  pingIntervalMs: number;
+  /** Further silence after the ping after which the connection is reaped as dead. */
+  pingTimeoutMs: number;
+  /** Open connections at once; beyond it new ones get `bye` server_full. */
+  maxConnections: number;
+  /** Rooms one connection may be in at once. */
+  maxRoomsPerConnection: number;
+  /** Rooms kept in memory (with their history); the least recently used empty room is forgotten first. */
+  maxRooms: number;
+  /** Time given to clients to receive the shutdown notice before sockets are destroyed. */
+  shutdownGraceMs: number;
+  /** Sent in `welcome`. */
+  motd: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  port: 8000,
+  host: '127.0.0.1',
+  maxLineBytes: 64 * 1024,
+  maxTextChars: 8000,
+  historyPerRoom: 200,
+  rateLimit: 20,
+  rateBurst: 100,
+  floodKick: 100,
+  sendqBytes: 1024 * 1024,
+  pingIntervalMs: 120_000,
+  pingTimeoutMs: 60_000,
+  maxConnections: 20_000,
+  maxRoomsPerConnection: 100,
+  maxRooms: 10_000,
+  shutdownGraceMs: 1000,
+  motd: 'Welcome to chat-server. Join a room with {"type":"join","room":"test"}; docs/protocol.md has the rest.',
+};
+
+export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const config = { ...DEFAULT_CONFIG };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) (config as Record<string, unknown>)[key] = value;
+  }
+  return config;
+}

@@ -1,0 +1,194 @@
+// One handler per client message type, routed from one table (docs/protocol.md, "Client to server").
+
+import {
+  ByeCode,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type ClientType,
+  type RoomMsgEvent,
+  type PrivateMsgEvent,
+} from '../protocol/index.js';
+import type { Session } from './session.js';
+
+type Handler<T extends ClientType> = (session: Session, message: Extract<ClientMessage, { type: T }>) => void;
+
+const HISTORY_PAGE_MAX = 200;
+const QUIT_REASON_MAX = 200;
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+/** Give the session a guest nick when it has none yet (joining or messaging without hello). */
+function ensureNick(session: Session): void {
+  if (session.nick === '') session.nick = session.server.nicks.claimGuest(session);
+}
+
+/** Take `nick` for the session; announces the change to its rooms. False (after an error reply) when taken. */
+function takeNick(session: Session, nick: string, id: ClientMessage['id']): boolean {
+  const { nicks } = session.server;
+  const old = session.nick;
+  if (old === nick) return true;
+  if (!nicks.claim(nick, session, old === '' ? undefined : old)) {
+    session.error(
+      ErrorCode.nick_taken,
+      `the nick ${JSON.stringify(nick)} is taken; try another, such as ${JSON.stringify(nicks.suggest(nick))}`,
+      id,
+    );
+    return false;
+  }
+  session.nick = nick;
+  if (old === '') return true;
+  const ts = now();
+  if (session.rooms.size === 0) session.send({ type: 'nick', old, nick, ts });
+  for (const room of session.rooms) session.server.bus.publish(room, { type: 'nick', room, old, nick, ts });
+  return true;
+}
+
+const hello: Handler<'hello'> = (session, { nick, id }) => {
+  if (nick !== undefined && !takeNick(session, nick, id)) return;
+  ensureNick(session);
+  const { config, version } = session.server;
+  session.reply(id, {
+    type: 'welcome',
+    nick: session.nick,
+    server: `chat-server ${version}`,
+    proto: PROTOCOL_VERSION,
+    motd: config.motd,
+  });
+};
+
+const join: Handler<'join'> = (session, { room: name, nick, since, id }) => {
+  const { server } = session;
+  if (nick !== undefined && !takeNick(session, nick, id)) return;
+  ensureNick(session);
+  const alreadyIn = session.rooms.has(name);
+  if (!alreadyIn && session.rooms.size >= server.config.maxRoomsPerConnection) {
+    session.error(
+      ErrorCode.too_many_rooms,
+      `one connection may be in at most ${server.config.maxRoomsPerConnection} rooms; leave one first`,
+      id,
+    );
+    return;
+  }
+  const room = server.rooms.open(name);
+  if (!room) {
+    session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; try an existing room', id);
+    return;
+  }
+  if (!alreadyIn) {
+    room.members.add(session);
+    session.rooms.add(name);
+    server.bus.publish(name, { type: 'join', room: name, nick: session.nick, ts: now() });
+  }
+  session.reply(id, { type: 'members', room: name, nicks: room.nicks() });
+  for (const record of room.history.since(since ?? 0)) session.send({ ...record, history: true });
+  const others = room.members.size - 1;
+  session.send({
+    type: 'notice',
+    room: name,
+    text: `Welcome to ${name}! ${others === 0 ? 'Nobody else is here yet.' : `${others} other${others === 1 ? ' is' : 's are'} here.`}`,
+  });
+};
+
+const leave: Handler<'leave'> = (session, { room, id }) => {
+  if (!session.rooms.has(room)) {
+    session.error(ErrorCode.not_in_room, `you are not in ${JSON.stringify(room)}`, id);
+    return;
+  }
+  session.server.bus.publish(room, { type: 'leave', room, nick: session.nick, ts: now() });
+  session.server.removeFromRoom(session, room);
+  if (id !== undefined) session.send({ type: 'ok', id });
+};
+
+const msg: Handler<'msg'> = (session, message) => {
+  const { server } = session;
+  const me = message.me ? { me: true as const } : {};
+  if ('to' in message) {
+    ensureNick(session);
+    const target = server.nicks.owner(message.to);
+    if (!target) {
+      session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(message.to)}`, message.id);
+      return;
+    }
+    const event: PrivateMsgEvent = { type: 'msg', to: target.nick, from: session.nick, text: message.text, ts: now(), ...me };
+    target.send(event);
+    if (target !== session) session.send(event);
+    if (message.id !== undefined) session.send({ type: 'ok', id: message.id });
+    return;
+  }
+  const room = server.rooms.get(message.room);
+  if (!room || !session.rooms.has(message.room)) {
+    session.error(
+      ErrorCode.not_in_room,
+      `join ${JSON.stringify(message.room)} before sending to it: {"type":"join","room":${JSON.stringify(message.room)}}`,
+      message.id,
+    );
+    return;
+  }
+  const event: RoomMsgEvent = {
+    type: 'msg',
+    room: room.name,
+    from: session.nick,
+    text: message.text,
+    ts: now(),
+    seq: room.nextSeq(),
+    ...me,
+  };
+  room.history.add(event);
+  server.bus.publish(room.name, event);
+  if (message.id !== undefined) session.send({ type: 'ok', id: message.id, seq: event.seq });
+};
+
+const nick: Handler<'nick'> = (session, { nick: wanted, id }) => {
+  if (takeNick(session, wanted, id) && id !== undefined) session.send({ type: 'ok', id });
+};
+
+const who: Handler<'who'> = (session, { room, id }) => {
+  session.reply(id, { type: 'members', room, nicks: session.server.rooms.get(room)?.nicks() ?? [] });
+};
+
+const rooms: Handler<'rooms'> = (session, { id }) => {
+  const list = session.server.rooms.occupied().map((room) => ({ room: room.name, members: room.members.size }));
+  session.reply(id, { type: 'rooms', rooms: list });
+};
+
+const history: Handler<'history'> = (session, { room: name, before, limit, id }) => {
+  const room = session.server.rooms.get(name);
+  const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
+  const older = room ? room.history.before(before ?? room.lastSeq + 1, pageSize + 1) : [];
+  const more = older.length > pageSize;
+  const messages = more ? older.slice(1) : older;
+  session.reply(id, { type: 'history', room: name, messages, more });
+};
+
+const ping: Handler<'ping'> = (session, { id }) => {
+  session.reply(id, { type: 'pong', ts: now() });
+};
+
+const pong: Handler<'pong'> = () => {
+  // Any line resets the keepalive clock (session.ts); nothing else to do.
+};
+
+const quit: Handler<'quit'> = (session, { reason }) => {
+  session.close(ByeCode.quit, reason ? reason.slice(0, QUIT_REASON_MAX) : 'quit');
+};
+
+const handlers: { [T in ClientType]: Handler<T> } = {
+  hello,
+  join,
+  leave,
+  msg,
+  nick,
+  who,
+  rooms,
+  history,
+  ping,
+  pong,
+  quit,
+};
+
+export function dispatch(session: Session, message: ClientMessage): void {
+  (handlers[message.type] as Handler<typeof message.type>)(session, message as never);
+}

@@ -1,0 +1,47 @@
+// The nick registry: each nick (compared case-insensitively) belongs to at most one connection.
+
+import { nickKey } from '../protocol/index.js';
+
+export class NickRegistry<T> {
+  private readonly owners = new Map<string, T>();
+  private guestCounter = 0;
+
+  owner(nick: string): T | undefined {
+    return this.owners.get(nickKey(nick));
+  }
+
+  /** Claim `nick` for `owner`, releasing `previous`. False when another owner holds it. */
+  claim(nick: string, owner: T, previous?: string): boolean {
+    const key = nickKey(nick);
+    const holder = this.owners.get(key);
+    if (holder !== undefined && holder !== owner) return false;
+    if (previous !== undefined && nickKey(previous) !== key) this.owners.delete(nickKey(previous));
+    this.owners.set(key, owner);
+    return true;
+  }
+
+  release(nick: string, owner: T): void {
+    const key = nickKey(nick);
+    if (this.owners.get(key) === owner) this.owners.delete(key);
+  }
+
+  /** A free guest nick such as guest-7, claimed for `owner`. */
+  claimGuest(owner: T): string {
+    for (;;) {
+      const nick = `guest-${++this.guestCounter}`;
+      if (this.claim(nick, owner)) return nick;
+    }
+  }
+
+  /** A free nick close to `nick` (alice_, alice2, ...), to suggest when it is taken. */
+  suggest(nick: string): string {
+    for (let n = 2; ; n++) {
+      const candidate = `${nick.slice(0, 28)}${n}`;
+      if (!this.owners.has(nickKey(candidate))) return candidate;
+    }
+  }
+
+  get size(): number {
+    return this.owners.size;
+  }
+}

@@ -1,0 +1,75 @@
+// The room -> members map, each room's history and seq counter. The one place room state lives.
+
+import { History } from './history.js';
+
+/** What a room needs of a member: a name and a way to receive bytes. */
+export interface Member {
+  readonly nick: string;
+  deliver(bytes: Buffer): void;
+}
+
+export class Room<M extends Member = Member> {
+  readonly members = new Set<M>();
+  readonly history: History;
+  /** Highest seq given out; the next message gets lastSeq + 1. */
+  lastSeq = 0;
+  lastActive = Date.now();
+
+  constructor(
+    readonly name: string,
+    historySize: number,
+  ) {
+    this.history = new History(historySize);
+  }
+
+  nextSeq(): number {
+    this.lastActive = Date.now();
+    return ++this.lastSeq;
+  }
+
+  nicks(): string[] {
+    return [...this.members].map((member) => member.nick).sort((a, b) => a.localeCompare(b));
+  }
+}
+
+export class RoomRegistry<M extends Member = Member> {
+  private readonly rooms = new Map<string, Room<M>>();
+
+  constructor(
+    private readonly historySize: number,
+    private readonly maxRooms: number,
+  ) {}
+
+  get(name: string): Room<M> | undefined {
+    return this.rooms.get(name);
+  }
+
+  /** The room, created when new. Null when the server keeps maxRooms rooms and none is empty to forget. */
+  open(name: string): Room<M> | null {
+    let room = this.rooms.get(name);
+    if (room) return room;
+    if (this.rooms.size >= this.maxRooms && !this.forgetOldestEmpty()) return null;
+    room = new Room<M>(name, this.historySize);
+    this.rooms.set(name, room);
+    return room;
+  }
+
+  /** Rooms that have members, by name. */
+  occupied(): Room<M>[] {
+    return [...this.rooms.values()].filter((room) => room.members.size > 0).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  private forgetOldestEmpty(): boolean {
+    let oldest: Room<M> | undefined;
+    for (const room of this.rooms.values()) {
+      if (room.members.size === 0 && (!oldest || room.lastActive < oldest.lastActive)) oldest = room;
+    }
+    if (!oldest) return false;
+    this.rooms.delete(oldest.name);
+    return true;
+  }
+}

@@ -1,0 +1,153 @@
+// The server: the state of everyone in one place, handleConnection(stream) at its heart, listen() a thin wrapper.
+
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { ByeCode, encode } from '../protocol/index.js';
+import { resolveConfig, type ServerConfig } from './config.js';
+import { LocalBus, type RoomBus } from './bus.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { silentLogger, type Logger } from './log.js';
+import { NickRegistry } from './nicks.js';
+import { RoomRegistry } from './rooms.js';
+import { Session } from './session.js';
+
+/** The package version, read from package.json (found upward: this file runs from src/ in tests, dist/src/ when built). */
+export const VERSION: string = (() => {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      return JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')).version as string;
+    } catch {
+      // try the next level up
+    }
+  }
+  return '0.0.0';
+})();
+
+export interface ServerOptions extends Partial<ServerConfig> {
+  log?: Logger;
+}
+
+export class ChatServer {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly version = VERSION;
+  readonly rooms: RoomRegistry<Session>;
+  readonly nicks = new NickRegistry<Session>();
+  readonly bus: RoomBus;
+  readonly flushScheduler = new FlushScheduler();
+  readonly sessions = new Set<Session>();
+
+  private listener: net.Server | null = null;
+  private nextSessionId = 1;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: ServerOptions = {}) {
+    const { log, ...overrides } = options;
+    this.config = resolveConfig(overrides);
+    this.log = log ?? silentLogger;
+    this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms);
+    this.bus = new LocalBus(this.rooms);
+    this.startKeepalive();
+  }
+
+  /** Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). */
+  handleConnection(stream: Duplex, remote = 'stream'): Session | null {
+    if (this.closing) {
+      stream.destroy();
+      return null;
+    }
+    if (this.sessions.size >= this.config.maxConnections) {
+      stream.on('error', () => {});
+      stream.end(encode({ type: 'bye', code: ByeCode.server_full, reason: 'the server has too many connections' }));
+      this.log.warn({ remote }, 'connection refused: server full');
+      return null;
+    }
+    const session = new Session(this.nextSessionId++, stream, this, remote);
+    this.sessions.add(session);
+    this.log.info({ conn: session.id, remote }, 'connected');
+    return session;
+  }
+
+  /** Remove a session from every map, announcing its departure. Called once, from Session's close path. */
+  forget(session: Session, reason: string): void {
+    const ts = new Date().toISOString();
+    for (const room of [...session.rooms]) {
+      this.removeFromRoom(session, room);
+      this.bus.publish(room, { type: 'leave', room, nick: session.nick, ts, reason });
+    }
+    if (session.nick) this.nicks.release(session.nick, session);
+    this.sessions.delete(session);
+    this.log.info({ conn: session.id, nick: session.nick || undefined, reason }, 'disconnected');
+  }
+
+  removeFromRoom(session: Session, room: string): void {
+    session.rooms.delete(room);
+    this.rooms.get(room)?.members.delete(session);
+  }
+
+  async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
+    const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      socket.setKeepAlive(true, 60_000);
+      this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+    });
+    this.listener = listener;
+    listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    const address = listener.address() as net.AddressInfo;
+    this.log.info({ host: address.address, port: address.port }, 'listening');
+    return address;
+  }
+
+  /** Tell every client the server is shutting down, flush, close. Idempotent. */
+  close(reason = 'the server is shutting down'): Promise<void> {
+    this.closing ??= this.shutdown(reason);
+    return this.closing;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    const listenerClosed = this.listener
+      ? new Promise<void>((resolve) => this.listener!.close(() => resolve()))
+      : Promise.resolve();
+    const streams = [...this.sessions].map((session) => session.stream);
+    for (const session of [...this.sessions]) session.close(ByeCode.shutdown, reason);
+    const graceTimer = setTimeout(() => {
+      for (const stream of streams) stream.destroy();
+    }, this.config.shutdownGraceMs);
+    await Promise.all([
+      listenerClosed,
+      ...streams.map((stream) =>
+        stream.destroyed ? undefined : new Promise<void>((resolve) => stream.once('close', () => resolve())),
+      ),
+    ]);
+    clearTimeout(graceTimer);
+    this.log.info('stopped');
+  }
+
+  /** Ping clients that have been silent, reap those that stay silent (protocol.md "Keepalive"). */
+  private startKeepalive(): void {
+    const { pingIntervalMs, pingTimeoutMs } = this.config;
+    if (pingIntervalMs <= 0) return;
+    const sweepEvery = Math.max(10, Math.min(pingIntervalMs, pingTimeoutMs) / 4);
+    this.keepaliveTimer = setInterval(() => {
+      const now = Date.now();
+      for (const session of [...this.sessions]) {
+        if (session.pingSentAt && now - session.pingSentAt >= pingTimeoutMs) {
+          session.close(ByeCode.ping_timeout, `no reply to ping in ${Math.round(pingTimeoutMs / 1000)} s`);
+        } else if (!session.pingSentAt && now - session.lastInputAt >= pingIntervalMs) {
+          session.pingSentAt = now;
+          session.send({ type: 'ping', ts: new Date(now).toISOString() });
+        }
+      }
+    }, sweepEvery);
+    this.keepaliveTimer.unref();
+  }
+}

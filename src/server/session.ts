@@ -1,0 +1,172 @@
+// One client connection: framing in, batched output out, flood control, keepalive and the one close path.
+// What each message means is in handlers.ts; what the server knows of everyone is in server.ts.
+
+import type { Duplex } from 'node:stream';
+import {
+  ByeCode,
+  encode,
+  ErrorCode,
+  LineDecoder,
+  ProtocolError,
+  parseClientLine,
+  type RequestId,
+  type ServerMessage,
+} from '../protocol/index.js';
+import type { Flushable } from './flush-scheduler.js';
+import type { Member } from './rooms.js';
+import { TokenBucket } from './rate-limit.js';
+import type { ChatServer } from './server.js';
+import { dispatch } from './handlers.js';
+
+export class Session implements Member, Flushable {
+  /** Empty until the client says hello or joins. */
+  nick = '';
+  /** Rooms this connection is in (canonical names). */
+  readonly rooms = new Set<string>();
+  closed = false;
+  lastInputAt = Date.now();
+  pingSentAt = 0;
+
+  private readonly decoder: LineDecoder;
+  private readonly bucket: TokenBucket;
+  private rejectedInARow = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private inputEnded = false;
+
+  constructor(
+    readonly id: number,
+    readonly stream: Duplex,
+    readonly server: ChatServer,
+    readonly remote: string,
+  ) {
+    const { config } = server;
+    this.bucket = new TokenBucket(config.rateLimit, config.rateBurst);
+    this.decoder = new LineDecoder(config.maxLineBytes, {
+      line: (text) => this.onLine(text),
+      invalidUtf8: () => this.reject(ErrorCode.bad_json, 'the line is not valid UTF-8; send UTF-8 JSON text'),
+      tooLong: () =>
+        this.reject(
+          ErrorCode.line_too_long,
+          `a line may have at most ${config.maxLineBytes} bytes; it was dropped up to the next newline`,
+        ),
+    });
+    stream.on('data', this.streamOnData);
+    stream.on('end', this.streamOnEnd);
+    stream.on('error', this.streamOnError);
+    stream.on('close', this.streamOnClose);
+    stream.on('drain', this.streamOnDrain);
+  }
+
+  // ---- output: the one write path ----
+
+  deliver(bytes: Buffer): void {
+    if (this.closed) return;
+    const unsent = this.stream.writableLength + this.pendingBytes + bytes.length;
+    if (unsent > this.server.config.sendqBytes) {
+      this.server.log.warn({ conn: this.id, nick: this.nick, unsent }, 'client not reading: sendq exceeded');
+      this.abort(ByeCode.sendq_exceeded, `more than ${this.server.config.sendqBytes} bytes of output were waiting`);
+      return;
+    }
+    if (this.pendingBytes === 0) this.server.flushScheduler.mark(this);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+  }
+
+  send(message: ServerMessage): void {
+    this.deliver(encode(message));
+  }
+
+  reply(id: RequestId | undefined, message: ServerMessage): void {
+    this.send(id === undefined ? message : ({ ...message, id } as ServerMessage));
+  }
+
+  error(code: ErrorCode, message: string, id?: RequestId): void {
+    this.send(id === undefined ? { type: 'error', code, message } : { type: 'error', code, message, id });
+  }
+
+  flush(): void {
+    if (this.pendingBytes === 0 || this.stream.destroyed) return;
+    const bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.stream.write(bytes) && !this.closed) {
+      // The peer is not keeping up with what we owe it: stop reading what it sends until it catches up.
+      this.stream.pause();
+    }
+  }
+
+  private readonly streamOnDrain = (): void => {
+    if (!this.closed && !this.inputEnded) this.stream.resume();
+  };
+
+  // ---- input ----
+
+  private readonly streamOnData = (chunk: Buffer): void => {
+    this.lastInputAt = Date.now();
+    this.pingSentAt = 0;
+    this.decoder.push(chunk);
+  };
+
+  private onLine(text: string): void {
+    if (this.closed) return;
+    if (!this.bucket.take()) {
+      this.rejectedInARow++;
+      if (this.rejectedInARow >= this.server.config.floodKick) {
+        this.close(ByeCode.flood, 'flooding: too many lines over the rate limit');
+      } else {
+        this.error(ErrorCode.rate_limited, `too many lines; at most ${this.server.config.rateLimit} a second`);
+      }
+      return;
+    }
+    this.rejectedInARow = 0;
+    try {
+      dispatch(this, parseClientLine(text, this.server.config));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.error(error.code, error.message, error.id);
+    }
+  }
+
+  private reject(code: ErrorCode, message: string): void {
+    if (!this.closed) this.error(code, message);
+  }
+
+  private readonly streamOnEnd = (): void => {
+    // Half-close (`nc -N`): every complete line has been handled; answer, then close our side.
+    this.inputEnded = true;
+    this.decoder.end();
+    this.close(ByeCode.quit, 'end of input');
+  };
+
+  private readonly streamOnError = (error: Error): void => {
+    this.server.log.debug({ conn: this.id, err: error.message }, 'socket error');
+  };
+
+  private readonly streamOnClose = (): void => {
+    if (!this.closed) this.close(null, 'connection lost');
+  };
+
+  // ---- the one close path ----
+
+  /** Leave every room, say `bye` (unless the socket is gone), flush and end. Idempotent. */
+  close(code: ByeCode | null, reason: string): void {
+    if (this.closed) return;
+    if (code && !this.stream.destroyed) this.send({ type: 'bye', code, reason });
+    this.closed = true;
+    this.server.forget(this, code === ByeCode.quit || code === null ? reason : `${code}: ${reason}`);
+    this.flush();
+    if (!this.stream.destroyed) this.stream.end();
+    this.stream.resume(); // drain whatever the peer still sends so that 'close' can come
+  }
+
+  /** Cut off a client that is not reading: nothing more is queued for it. */
+  abort(code: ByeCode, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.server.forget(this, `${code}: ${reason}`);
+    this.stream.destroy();
+  }
+}
