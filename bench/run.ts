@@ -1,0 +1,270 @@
+// `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
+// on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
+//   --quick              shorter runs, fewer connections (for iterating)
+//   --only a,b           workloads: fanout, fixed, rooms, idle, churn (default: all)
+//   --servers a,b        ours, floor, redis (default: all)
+//   --members 20,200     fanout sizes (default 20,200,1000)
+//   --seconds S          length of each traffic run (default 5)
+//   --profile DIR        run our server under `node --cpu-prof`, profiles into DIR
+//   --table-only         no JSON lines
+
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { LOAD_CPU, SERVER_CPU, startTarget, type ServerKind } from './targets.js';
+import { churn, idle, traffic, type TrafficResult } from './workloads.js';
+
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+interface Options {
+  quick: boolean;
+  only: Set<Workload>;
+  servers: ServerKind[];
+  members: number[];
+  seconds: number;
+  profileDir: string | undefined;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = (flag: string) => {
+    const at = argv.indexOf(flag);
+    return at === -1 ? undefined : argv[at + 1];
+  };
+  const quick = argv.includes('--quick');
+  const list = (flag: string) => value(flag)?.split(',').map((item) => item.trim()).filter(Boolean);
+  const only = new Set((list('--only') ?? WORKLOADS) as Workload[]);
+  for (const workload of only) if (!WORKLOADS.includes(workload)) throw new Error(`unknown workload ${workload}`);
+  return {
+    quick,
+    only,
+    servers: (list('--servers') ?? ['ours', 'floor', 'redis']) as ServerKind[],
+    members: (list('--members') ?? (quick ? ['20', '200'] : ['20', '200', '1000'])).map(Number),
+    seconds: Number(value('--seconds') ?? (quick ? 2 : 5)),
+    profileDir: value('--profile'),
+    json: !argv.includes('--table-only'),
+  };
+}
+
+/** 10 000 connections need file descriptors: re-run under the hard limit when the soft one is lower. */
+function ensureFileLimit(needed: number): number {
+  const soft = Number(spawnSync('sh', ['-c', 'ulimit -n']).stdout.toString().trim());
+  const hard = Number(spawnSync('sh', ['-c', 'ulimit -Hn']).stdout.toString().trim());
+  if ((Number.isFinite(soft) && soft >= needed) || process.env.CHAT_BENCH_ULIMIT) return soft;
+  const limit = Number.isFinite(hard) ? Math.min(hard, 65536) : needed;
+  const quoted = [process.execPath, ...process.execArgv, ...process.argv.slice(1)].map((a) => `'${a.replace(/'/g, "'\\''")}'`);
+  const result = spawnSync('sh', ['-c', `ulimit -n ${limit} && exec ${quoted.join(' ')}`], {
+    stdio: 'inherit',
+    env: { ...process.env, CHAT_BENCH_ULIMIT: '1' },
+  });
+  process.exit(result.status ?? 1);
+}
+
+interface Row {
+  workload: string;
+  server: ServerKind;
+  params: Record<string, number | string>;
+  figures: Record<string, number>;
+}
+
+const rows: Row[] = [];
+let printJson = true;
+
+function record(row: Row): void {
+  rows.push(row);
+  if (printJson) console.log(JSON.stringify({ workload: row.workload, server: row.server, ...row.params, ...row.figures }));
+}
+
+function trafficFigures(r: TrafficResult): Record<string, number> {
+  return {
+    deliveriesPerSec: Math.round(r.deliveriesPerSec),
+    messagesPerSec: Math.round(r.messagesPerSec),
+    sent: r.sent,
+    lost: r.lost,
+    p50Ms: round(r.latencyMs.p50, 3),
+    p99Ms: round(r.latencyMs.p99, 3),
+    maxMs: round(r.latencyMs.max, 3),
+    latencySamples: r.latencyMs.samples,
+    serverCpuSeconds: round(r.serverCpuSeconds, 2),
+    serverCpuShare: round(r.serverCpuShare, 2),
+    serverPeakRssMiB: round(r.serverPeakRssMiB, 1),
+    loadCpuShare: round(r.loadCpuShare, 2),
+    setupSeconds: round(r.setupSeconds, 2),
+    behindSchedule: r.behindSchedule,
+  };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  printJson = options.json;
+  const idleConnections = options.quick ? 2000 : 10_000;
+  const fileLimit = ensureFileLimit(idleConnections + 500);
+  // The load generator (this process, all its threads) on one core, every server on the other.
+  spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  console.error(`machine: ${machine}; server on cpu ${SERVER_CPU}, load generator on cpu ${LOAD_CPU}; ulimit -n ${fileLimit}`);
+
+  const window = 64;
+  const textBytes = 100;
+  const seconds = options.seconds;
+  const profileDir = options.profileDir;
+
+  for (const server of options.servers) {
+    if (options.only.has('fanout')) {
+      for (const members of options.members) {
+        const target = await startTarget(server, { cpuProfDir: profileDir });
+        try {
+          const result = await traffic(target, {
+            rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4,
+          });
+          record({ workload: 'fanout', server, params: { members, publishers: 4, window }, figures: trafficFigures(result) });
+        } finally {
+          await target.stop();
+        }
+      }
+    }
+    if (options.only.has('fixed')) {
+      const target = await startTarget(server);
+      try {
+        const members = 200;
+        const result = await traffic(target, {
+          rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, rate: 100, textBytes, sampledPerRoom: 16,
+        });
+        record({ workload: 'fixed', server, params: { members, publishers: 4, ratePerPublisher: 100 }, figures: trafficFigures(result) });
+      } finally {
+        await target.stop();
+      }
+    }
+    if (options.only.has('rooms')) {
+      const target = await startTarget(server);
+      try {
+        const rooms = options.quick ? 200 : 1000;
+        const result = await traffic(target, {
+          rooms, membersPerRoom: 5, publishersPerRoom: 5, window: 8, seconds, textBytes, sampledPerRoom: 0,
+        });
+        record({ workload: 'rooms', server, params: { rooms, members: 5, window: 8 }, figures: trafficFigures(result) });
+      } finally {
+        await target.stop();
+      }
+    }
+    if (options.only.has('idle')) {
+      const target = await startTarget(server);
+      try {
+        const result = await idle(target, idleConnections, 100);
+        record({
+          workload: 'idle', server, params: { connections: idleConnections, rooms: 100 },
+          figures: {
+            joinSeconds: round(result.joinSeconds, 2),
+            baseRssMiB: round(result.baseRssMiB, 1),
+            rssMiB: round(result.rssMiB, 1),
+            kibPerConnection: round(result.kibPerConnection, 2),
+            serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
+          },
+        });
+      } finally {
+        await target.stop();
+      }
+    }
+    if (options.only.has('churn') && server === 'ours') {
+      const target = await startTarget(server);
+      try {
+        const rounds = options.quick ? 4 : 10;
+        const result = await churn(target, rounds, 1000);
+        record({
+          workload: 'churn', server, params: { rounds, perRound: 1000 },
+          figures: {
+            handlesBefore: result.handlesBefore,
+            handlesAfter: result.handlesAfter,
+            baseRssMiB: round(result.baseRssMiB, 1),
+            firstRoundRssMiB: round(result.firstRoundRssMiB, 1),
+            lastRoundRssMiB: round(result.lastRoundRssMiB, 1),
+            growthPct: round(result.growthPct, 1),
+            seconds: round(result.seconds, 1),
+          },
+        });
+      } finally {
+        await target.stop();
+      }
+    }
+  }
+  printTables(machine);
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function printTables(machine: string): void {
+  const out: string[] = [''];
+  const traffics = rows.filter((row) => row.params.publishers !== undefined || row.workload === 'rooms');
+  if (traffics.length) {
+    const head = ['workload', 'server', 'deliv/s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'srv cpu s', 'srv RSS MiB', 'load cpu'];
+    const widths = [22, 6, 11, 9, 8, 8, 8, 6, 10, 12, 9];
+    out.push(head.map((h, i) => pad(h, widths[i]!, i > 1)).join(' '));
+    for (const row of traffics) {
+      const f = row.figures;
+      const label =
+        row.workload === 'rooms'
+          ? `rooms ${row.params.rooms}x${row.params.members}`
+          : row.workload === 'fixed'
+            ? `fixed N=${row.params.members} ${row.params.ratePerPublisher}/s`
+            : `fanout N=${row.params.members}`;
+      const cells = [
+        label, row.server, f.deliveriesPerSec!.toLocaleString('en-US'), f.messagesPerSec!.toLocaleString('en-US'),
+        f.p50Ms!.toFixed(2), f.p99Ms!.toFixed(2), f.maxMs!.toFixed(2), String(f.lost), f.serverCpuSeconds!.toFixed(2),
+        f.serverPeakRssMiB!.toFixed(1), `${Math.round(f.loadCpuShare! * 100)}%`,
+      ];
+      out.push(cells.map((c, i) => pad(c, widths[i]!, i > 1)).join(' '));
+    }
+    out.push('');
+  }
+  for (const row of rows.filter((r) => r.workload === 'idle')) {
+    const f = row.figures;
+    out.push(
+      `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn, ` +
+        `RSS ${f.baseRssMiB} -> ${f.rssMiB} MiB, joined in ${f.joinSeconds} s`,
+    );
+  }
+  for (const row of rows.filter((r) => r.workload === 'churn')) {
+    const f = row.figures;
+    out.push(
+      `churn ${row.params.rounds} x ${row.params.perRound} conns          ${pad(row.server, 6)} handles ${f.handlesBefore} -> ${f.handlesAfter}, ` +
+        `RSS ${f.baseRssMiB} MiB base, ${f.firstRoundRssMiB} after round 1, ${f.lastRoundRssMiB} after the last (${f.growthPct}%)`,
+    );
+  }
+  // Ratios of ours to each reference, on the figure that matters for each workload.
+  const find = (workload: string, server: ServerKind, members?: number) =>
+    rows.find((r) => r.workload === workload && r.server === server && (members === undefined || r.params.members === members));
+  const ratioLines: string[] = [];
+  for (const row of rows.filter((r) => r.server === 'ours')) {
+    for (const ref of ['floor', 'redis'] as const) {
+      const other = find(row.workload, ref, row.params.members as number | undefined);
+      if (!other) continue;
+      const [name, figure, better] =
+        row.workload === 'idle'
+          ? ['KiB/conn', 'kibPerConnection', 'lower']
+          : row.workload === 'fixed'
+            ? ['p99 latency', 'p99Ms', 'lower']
+            : ['deliveries/s', 'deliveriesPerSec', 'higher'];
+      const ratio = row.figures[figure]! / other.figures[figure]!;
+      const label = row.workload === 'fanout' ? `fanout N=${row.params.members}` : row.workload;
+      ratioLines.push(`${pad(label, 14)} ${pad(name, 13)} ours/${ref}: ${ratio.toFixed(2)}x (${better} is better)`);
+      if (printJson) {
+        console.log(JSON.stringify({ ratio: `ours/${ref}`, workload: row.workload, members: row.params.members, figure, value: round(ratio, 3) }));
+      }
+    }
+  }
+  if (ratioLines.length) out.push('', ...ratioLines);
+  out.push('', `machine: ${machine}; server pinned to cpu ${SERVER_CPU}, load generator to cpu ${LOAD_CPU}`);
+  console.log(out.join('\n'));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

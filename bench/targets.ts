@@ -1,0 +1,181 @@
+// The servers under test, each started as its own process on a free loopback port and pinned to one core,
+// so that its CPU time and memory can be read from /proc/<pid> and it does not share a core with the load.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type ServerKind = 'ours' | 'floor' | 'redis';
+
+/** How a member joins and a publisher sends, in the dialect of each server. */
+export interface Dialect {
+  join(room: string, nick: string): string;
+  publish(room: string, text: string): string;
+  /** Redis: a subscribed connection cannot PUBLISH, so a publisher has a second connection for sending. */
+  separatePublisher: boolean;
+}
+
+const jsonLines: Dialect = {
+  join: (room, nick) => `{"type":"join","room":"${room}","nick":"${nick}"}\n`,
+  publish: (room, text) => `{"type":"msg","room":"${room}","text":"${text}"}\n`,
+  separatePublisher: false,
+};
+
+function bulk(value: string): string {
+  return `$${Buffer.byteLength(value)}\r\n${value}\r\n`;
+}
+
+const resp: Dialect = {
+  join: (room) => `*2\r\n$9\r\nSUBSCRIBE\r\n${bulk(room)}`,
+  publish: (room, text) => `*3\r\n$7\r\nPUBLISH\r\n${bulk(room)}${bulk(text)}`,
+  separatePublisher: true,
+};
+
+export interface Target {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  dialect: Dialect;
+  stop(): Promise<void>;
+}
+
+/** Where the server runs; the load generator pins itself to the other core. */
+export const SERVER_CPU = '0';
+export const LOAD_CPU = '1';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface StartOptions {
+  /** Directory for `node --cpu-prof` output of our server, or undefined for no profile. */
+  cpuProfDir?: string | undefined;
+}
+
+export async function startTarget(kind: ServerKind, options: StartOptions = {}): Promise<Target> {
+  if (kind === 'redis') return startRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
+  const errPath = join(dir, 'stderr');
+  const errFd = openSync(errPath, 'w');
+  const nodeArgs = options.cpuProfDir && kind === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const script =
+    kind === 'ours'
+      ? [join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json']
+      : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
+  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
+    stdio: ['ignore', 'pipe', errFd],
+  });
+  closeSync(errFd);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const port = await waitFor(() => {
+    const text = kind === 'ours' ? readFileSync(errPath, 'utf8') : stdout;
+    const match = /"port":(\d+)/.exec(text);
+    return match ? Number(match[1]) : undefined;
+  }, `${kind} server to listen (stderr in ${errPath})`);
+  return {
+    kind,
+    pid: child.pid!,
+    port,
+    dialect: jsonLines,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startRedis(): Promise<Target> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+  }
+  const port = await freePort();
+  const child = spawn(
+    'taskset',
+    [
+      '-c', SERVER_CPU, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--maxclients', '15000', '--loglevel', 'warning',
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitForAsync(() => ping(port), 'redis-server to answer PING');
+  return { kind: 'redis', pid: child.pid!, port, dialect: resp, stop: () => stopChild(child) };
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => resolve(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => {
+      resolve(data.toString().startsWith('+PONG'));
+      socket.destroy();
+    });
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  return waitForAsync(async () => probe(), what, timeoutMs) as Promise<T>;
+}
+
+async function waitForAsync<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---- /proc readings of a process ----
+
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** User + system CPU seconds the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: state is field 3 (index 0 here); utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Resident set size now and at its peak (VmHWM), in KiB. */
+export function memory(pid: number): { rssKiB: number; peakKiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssKiB: field('VmRSS'), peakKiB: field('VmHWM') };
+}
+
+/** Open file descriptors (sockets, pipes, files) of the process. */
+export function openHandles(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}

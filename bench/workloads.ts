@@ -1,0 +1,244 @@
+// The bounded workloads: traffic (fanout and rooms), idle connections, churn. Each takes a started Target,
+// drives it from this process, reads the server's CPU and memory from /proc and returns plain figures.
+
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { benchText, Member, newTally, openMembers, openSender, settle } from './load.js';
+import { cpuSeconds, memory, openHandles, sleep, type Target } from './targets.js';
+
+export interface TrafficSpec {
+  rooms: number;
+  membersPerRoom: number;
+  publishersPerRoom: number;
+  /** Messages a publisher may have sent and not yet seen echoed back. */
+  window: number;
+  seconds: number;
+  /** Fixed offered load in messages per second per publisher; undefined: as fast as the window allows. */
+  rate?: number | undefined;
+  textBytes: number;
+  /** Non-publishing members per room whose deliveries are timed too (spread over the join order). */
+  sampledPerRoom: number;
+}
+
+export interface TrafficResult {
+  deliveriesPerSec: number;
+  messagesPerSec: number;
+  sent: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  latencyMs: { p50: number; p99: number; max: number; samples: number };
+  serverCpuSeconds: number;
+  serverCpuShare: number;
+  serverPeakRssMiB: number;
+  loadCpuShare: number;
+  setupSeconds: number;
+  /** Fixed-rate runs: sends the window did not allow when they were due. */
+  behindSchedule: number;
+}
+
+interface Publisher {
+  index: number;
+  room: string;
+  out: net.Socket;
+  inflight: number;
+  seq: number;
+  times: number[];
+}
+
+export async function traffic(target: Target, spec: TrafficSpec): Promise<TrafficResult> {
+  const { dialect } = target;
+  const tally = newTally();
+  const setupStart = performance.now();
+  const M = spec.membersPerRoom;
+  const P = Math.min(spec.publishersPerRoom, M);
+  // Publishers close each stretch of the join order, so the last one is the last member a fan-out reaches.
+  const publisherSlots = new Set(Array.from({ length: P }, (_, k) => Math.floor(((k + 1) * M) / P) - 1));
+  const sampledSlots = new Set<number>();
+  for (let k = 0; sampledSlots.size < Math.min(spec.sampledPerRoom, M - P) && k < M; k++) {
+    const slot = Math.floor((k * M) / Math.max(1, spec.sampledPerRoom));
+    if (!publisherSlots.has(slot)) sampledSlots.add(slot);
+    else if (!publisherSlots.has(slot + 1) && slot + 1 < M) sampledSlots.add(slot + 1);
+  }
+  const total = spec.rooms * M;
+  const members = await openMembers(total, spec.rooms === 1 ? 16 : 128, (i) => {
+    const slot = i % M;
+    const room = `r${Math.floor(i / M)}`;
+    const member = new Member(target.port, tally, publisherSlots.has(slot) || sampledSlots.has(slot));
+    member.socket.write(dialect.join(room, `n${i}`));
+    return member;
+  });
+  const publishers: Publisher[] = [];
+  for (let i = 0; i < total; i++) {
+    if (!publisherSlots.has(i % M)) continue;
+    const index = publishers.length;
+    const member = members[i]!;
+    const out = dialect.separatePublisher ? await openSender(target.port) : member.socket;
+    const publisher: Publisher = { index, room: `r${Math.floor(i / M)}`, out, inflight: 0, seq: 0, times: [] };
+    tally.sendTimes[index] = publisher.times;
+    member.ownPublisher = index;
+    member.onAcks = (count) => {
+      publisher.inflight -= count;
+      if (spec.rate === undefined) pump(publisher);
+    };
+    publishers.push(publisher);
+  }
+  await settle(members);
+  const setupSeconds = (performance.now() - setupStart) / 1000;
+
+  let running = true;
+  let behindSchedule = 0;
+  const pump = (p: Publisher, due = Infinity): void => {
+    if (!running) return;
+    let out = '';
+    const now = performance.now();
+    while (p.inflight < spec.window && due > 0) {
+      out += dialect.publish(p.room, benchText(p.index, p.seq, spec.textBytes));
+      p.times.push(now);
+      p.seq++;
+      p.inflight++;
+      due--;
+    }
+    if (due !== Infinity) behindSchedule += due;
+    if (out) p.out.write(out);
+  };
+
+  for (const member of members) member.received = 0;
+  tally.delivered = 0;
+  tally.recording = true;
+  const cpu0 = cpuSeconds(target.pid);
+  const load0 = process.cpuUsage();
+  const t0 = performance.now();
+  let ticker: NodeJS.Timeout | null = null;
+  if (spec.rate === undefined) {
+    for (const p of publishers) pump(p);
+  } else {
+    const rate = spec.rate;
+    const tick = () => {
+      const elapsed = (performance.now() - t0) / 1000;
+      for (const p of publishers) pump(p, Math.floor(elapsed * rate) + 1 - p.seq);
+    };
+    tick();
+    ticker = setInterval(tick, 5);
+  }
+  await sleep(spec.seconds * 1000);
+  running = false;
+  if (ticker) clearInterval(ticker);
+  const elapsed = (performance.now() - t0) / 1000;
+  const deliveredInWindow = tally.delivered;
+  const cpu1 = cpuSeconds(target.pid);
+  const load = process.cpuUsage(load0);
+
+  // Drain: every message sent must reach every member of its room.
+  const sent = publishers.reduce((sum, p) => sum + p.seq, 0);
+  const expected = sent * M;
+  const received = () => members.reduce((sum, member) => sum + member.received, 0);
+  const drainDeadline = Date.now() + 15_000;
+  while (received() < expected && Date.now() < drainDeadline) await sleep(20);
+  await sleep(50);
+  const delivered = received();
+  const { peakKiB } = memory(target.pid);
+  if (dialect.separatePublisher) for (const p of publishers) p.out.destroy();
+  for (const member of members) member.close();
+
+  const latencies = Float64Array.from(tally.latencies).sort();
+  const at = (q: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! : NaN);
+  return {
+    deliveriesPerSec: deliveredInWindow / elapsed,
+    messagesPerSec: sent / elapsed,
+    sent,
+    expected,
+    delivered,
+    lost: expected - delivered,
+    latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies.length ? latencies[latencies.length - 1]! : NaN, samples: latencies.length },
+    serverCpuSeconds: cpu1 - cpu0,
+    serverCpuShare: (cpu1 - cpu0) / elapsed,
+    serverPeakRssMiB: peakKiB / 1024,
+    loadCpuShare: (load.user + load.system) / 1e6 / elapsed,
+    setupSeconds,
+    behindSchedule,
+  };
+}
+
+export interface IdleResult {
+  connections: number;
+  joinSeconds: number;
+  baseRssMiB: number;
+  rssMiB: number;
+  kibPerConnection: number;
+  serverPeakRssMiB: number;
+}
+
+export async function idle(target: Target, connections: number, rooms: number): Promise<IdleResult> {
+  const tally = newTally();
+  const base = memory(target.pid).rssKiB;
+  const t0 = performance.now();
+  const members = await openMembers(connections, 256, (i) => {
+    const member = new Member(target.port, tally, false);
+    member.socket.write(target.dialect.join(`r${i % rooms}`, `n${i}`));
+    return member;
+  });
+  const joinSeconds = (performance.now() - t0) / 1000;
+  await settle(members, 300);
+  await sleep(1000);
+  const { rssKiB, peakKiB } = memory(target.pid);
+  for (const member of members) member.close();
+  return {
+    connections,
+    joinSeconds,
+    baseRssMiB: base / 1024,
+    rssMiB: rssKiB / 1024,
+    kibPerConnection: (rssKiB - base) / connections,
+    serverPeakRssMiB: peakKiB / 1024,
+  };
+}
+
+export interface ChurnResult {
+  rounds: number;
+  perRound: number;
+  handlesBefore: number;
+  handlesAfter: number;
+  baseRssMiB: number;
+  firstRoundRssMiB: number;
+  lastRoundRssMiB: number;
+  /** RSS after the last round over RSS after the first, in percent. */
+  growthPct: number;
+  seconds: number;
+}
+
+/** Connections join, talk and leave in a loop; the server's handles and memory must come back. */
+export async function churn(target: Target, rounds: number, perRound: number): Promise<ChurnResult> {
+  const tally = newTally();
+  const handlesBefore = openHandles(target.pid);
+  const base = memory(target.pid).rssKiB;
+  const rssAfter: number[] = [];
+  const t0 = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    const members = await openMembers(perRound, 128, (i) => {
+      const member = new Member(target.port, tally, false);
+      const room = `c${i % 10}`;
+      member.socket.write(target.dialect.join(room, `c${round}-${i}`) + target.dialect.publish(room, benchText(0, i, 100)));
+      return member;
+    });
+    await settle(members, 50);
+    for (const member of members) member.socket.end();
+    const deadline = Date.now() + 10_000;
+    while (openHandles(target.pid) > handlesBefore && Date.now() < deadline) await sleep(20);
+    for (const member of members) member.close();
+    rssAfter.push(memory(target.pid).rssKiB);
+  }
+  await sleep(200);
+  const first = rssAfter[0]!;
+  const last = memory(target.pid).rssKiB;
+  return {
+    rounds,
+    perRound,
+    handlesBefore,
+    handlesAfter: openHandles(target.pid),
+    baseRssMiB: base / 1024,
+    firstRoundRssMiB: first / 1024,
+    lastRoundRssMiB: last / 1024,
+    growthPct: ((last - first) / first) * 100,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
