@@ -18,6 +18,9 @@ import { TokenBucket } from './rate-limit.js';
 import type { ChatServer } from './server.js';
 import { dispatch } from './handlers.js';
 
+/** How long a closed connection may stay half-open while the peer reads the last lines. */
+const LINGER_MS = 5000;
+
 export class Session implements Member, Flushable {
   /** Empty until the client says hello or joins. */
   nick = '';
@@ -62,8 +65,10 @@ export class Session implements Member, Flushable {
 
   deliver(bytes: Buffer): void {
     if (this.closed) return;
+    // Only a peer that has stopped taking bytes counts against its sendq: what this turn queued for a
+    // reader that keeps up leaves at the end of the turn.
     const unsent = this.stream.writableLength + this.pendingBytes + bytes.length;
-    if (unsent > this.server.config.sendqBytes) {
+    if (this.stream.writableNeedDrain && unsent > this.server.config.sendqBytes) {
       this.server.log.warn({ conn: this.id, nick: this.nick, unsent }, 'client not reading: sendq exceeded');
       this.abort(ByeCode.sendq_exceeded, `more than ${this.server.config.sendqBytes} bytes of output were waiting`);
       return;
@@ -158,6 +163,8 @@ export class Session implements Member, Flushable {
     this.flush();
     if (!this.stream.destroyed) this.stream.end();
     this.stream.resume(); // drain whatever the peer still sends so that 'close' can come
+    // A peer that never closes its side would hold the socket forever.
+    setTimeout(() => this.stream.destroy(), LINGER_MS).unref();
   }
 
   /** Cut off a client that is not reading: nothing more is queued for it. */

@@ -1,0 +1,132 @@
+// Test helpers: a real server on 127.0.0.1:0 and raw NDJSON peers that wait for events, never sleep.
+
+import net from 'node:net';
+import { ChatServer, type ServerOptions } from '../../src/server/server.js';
+
+export type Event = Record<string, any> & { type: string };
+
+export async function startServer(options: ServerOptions = {}): Promise<{ server: ChatServer; port: number }> {
+  const server = new ChatServer(options);
+  const { port } = await server.listen(0, '127.0.0.1');
+  return { server, port };
+}
+
+/** A raw protocol peer: sends objects or raw bytes, and awaits the lines the server sends. */
+export class Peer {
+  readonly received: Event[] = [];
+  readonly socket: net.Socket;
+  private buffered = '';
+  private waiters: { match: (event: Event) => boolean; resolve: (event: Event) => void; from: number }[] = [];
+  private cursor = 0;
+  readonly closed: Promise<void>;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      this.buffered += text;
+      let newline: number;
+      while ((newline = this.buffered.indexOf('\n')) !== -1) {
+        const line = this.buffered.slice(0, newline);
+        this.buffered = this.buffered.slice(newline + 1);
+        this.received.push(JSON.parse(line));
+        this.wake();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('end', () => socket.end());
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static connect(port: number): Promise<Peer> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(new Peer(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(message: object): void {
+    this.socket.write(JSON.stringify(message) + '\n');
+  }
+
+  write(raw: string | Buffer): void {
+    this.socket.write(raw);
+  }
+
+  /** The next event (after those already consumed) that matches; waits for it, rejects after `ms`. */
+  next(match: Partial<Event> | ((event: Event) => boolean) = () => true, ms = 5000): Promise<Event> {
+    const test = typeof match === 'function' ? match : (event: Event) => matches(event, match);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${JSON.stringify(match)}; got ${JSON.stringify(this.received.slice(this.cursor))}`)),
+        ms,
+      );
+      this.waiters.push({
+        match: test,
+        from: this.cursor,
+        resolve: (event) => {
+          clearTimeout(timer);
+          resolve(event);
+        },
+      });
+      this.wake();
+    });
+  }
+
+  /** Join a room and wait until the welcome banner (the last line of the join reply). */
+  async join(room: string, nick?: string, extra: object = {}): Promise<Event[]> {
+    const start = this.received.length;
+    this.send({ type: 'join', room, ...(nick && { nick }), ...extra });
+    await this.next({ type: 'notice', room: room.toLowerCase() });
+    return this.received.slice(start);
+  }
+
+  /** Everything received since the last call, consuming it. */
+  drain(): Event[] {
+    const events = this.received.slice(this.cursor);
+    this.cursor = this.received.length;
+    return events;
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) {
+      for (let i = waiter.from; i < this.received.length; i++) {
+        if (waiter.match(this.received[i]!)) {
+          this.cursor = i + 1;
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve(this.received[i]!);
+          break;
+        }
+      }
+    }
+  }
+}
+
+export function matches(event: Event, pattern: Partial<Event>): boolean {
+  return Object.entries(pattern).every(([key, value]) => JSON.stringify(event[key]) === JSON.stringify(value));
+}
+
+/** Connect a peer and register its teardown. */
+export async function peer(t: { teardown(fn: () => void): void }, port: number): Promise<Peer> {
+  const p = await Peer.connect(port);
+  t.teardown(() => p.destroy());
+  return p;
+}
+
+/** Start a server and register its teardown. */
+export async function server(
+  t: { teardown(fn: () => unknown): void },
+  options: ServerOptions = {},
+): Promise<{ server: ChatServer; port: number }> {
+  const started = await startServer(options);
+  t.teardown(() => started.server.close());
+  return started;
+}

@@ -1,0 +1,193 @@
+import t from 'tap';
+import {
+  LineDecoder,
+  parseClientLine,
+  ProtocolError,
+  encode,
+  nickProblem,
+  roomProblem,
+  nickKey,
+  canonicalRoom,
+} from '../src/protocol/index.js';
+
+type Outcome = string | { error: 'utf8' | 'long' };
+
+function decodeChunks(chunks: Buffer[], maxLine = 1024): Outcome[] {
+  const out: Outcome[] = [];
+  const decoder = new LineDecoder(maxLine, {
+    line: (text) => out.push(text),
+    invalidUtf8: () => out.push({ error: 'utf8' }),
+    tooLong: () => out.push({ error: 'long' }),
+  });
+  for (const chunk of chunks) decoder.push(chunk);
+  decoder.end();
+  return out;
+}
+
+/** Run one input whole, byte by byte, and split in two at every boundary: all must agree. */
+function decodeEveryWay(t: Tap.Test, input: Buffer, expected: Outcome[], maxLine = 1024): void {
+  t.same(decodeChunks([input], maxLine), expected, 'whole');
+  const bytes = [...input].map((b) => Buffer.from([b]));
+  t.same(decodeChunks(bytes, maxLine), expected, 'byte by byte');
+  for (let cut = 1; cut < input.length; cut++) {
+    const got = decodeChunks([input.subarray(0, cut), input.subarray(cut)], maxLine);
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      t.same(got, expected, `split at ${cut}`);
+      return;
+    }
+  }
+  t.pass('split at every boundary');
+}
+
+declare namespace Tap {
+  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
+}
+
+t.test('line decoder', async (t) => {
+  t.test('several lines in one chunk, CRLF, blank lines', async (t) => {
+    decodeEveryWay(t, Buffer.from('{"a":1}\n\r\n   \n{"b":2}\r\n{"c":3}\n'), ['{"a":1}', '{"b":2}', '{"c":3}']);
+  });
+  t.test('multi-byte UTF-8 split across chunks is decoded whole', async (t) => {
+    decodeEveryWay(t, Buffer.from('{"text":"你好，世界 😀👍"}\n'), ['{"text":"你好，世界 😀👍"}']);
+  });
+  t.test('invalid UTF-8 is reported and the next line still decodes', async (t) => {
+    const input = Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n{"ok":1}\n')]);
+    decodeEveryWay(t, input, [{ error: 'utf8' }, '{"ok":1}']);
+  });
+  t.test('a line over the limit is reported once and skipped up to the newline', async (t) => {
+    const input = Buffer.from(`${'x'.repeat(40)}\nshort\n${'y'.repeat(100)}\n{"after":true}\n`);
+    decodeEveryWay(t, input, [{ error: 'long' }, 'short', { error: 'long' }, '{"after":true}'], 32);
+  });
+  t.test('an over-long line is not buffered while it keeps coming', async (t) => {
+    let tooLong = 0;
+    const decoder = new LineDecoder(1000, { line: () => {}, invalidUtf8: () => {}, tooLong: () => tooLong++ });
+    for (let i = 0; i < 1000; i++) decoder.push(Buffer.alloc(1000, 0x61));
+    t.equal(tooLong, 1);
+    t.equal(decoder.bufferedBytes, 0);
+  });
+  t.test('an unterminated last line still counts at end of input', async (t) => {
+    t.same(decodeChunks([Buffer.from('{"a":1}\n{"b"'), Buffer.from(':2}')]), ['{"a":1}', '{"b":2}']);
+  });
+  t.test('raw mode hands exactly N bytes to a sink, then frames lines again', async (t) => {
+    const lines: string[] = [];
+    const raw: Buffer[] = [];
+    let ended = 0;
+    const decoder: LineDecoder = new LineDecoder(1024, {
+      line: (text) => {
+        lines.push(text);
+        if (text === 'upload') decoder.takeRaw(5, { data: (chunk) => raw.push(chunk), end: () => ended++ });
+      },
+      invalidUtf8: () => {},
+      tooLong: () => {},
+    });
+    for (const byte of Buffer.from('upload\nab\ncdafter\n')) decoder.push(Buffer.from([byte]));
+    t.equal(Buffer.concat(raw).toString(), 'ab\ncd');
+    t.equal(ended, 1);
+    t.same(lines, ['upload', 'after']);
+  });
+});
+
+t.test('parseClientLine', async (t) => {
+  const errorCode = (line: string) => {
+    try {
+      parseClientLine(line);
+      return 'parsed';
+    } catch (error) {
+      if (error instanceof ProtocolError) return error.code;
+      throw error;
+    }
+  };
+
+  t.test('well-formed messages of every type', async (t) => {
+    t.same(parseClientLine('{"type":"hello","nick":"alice"}'), { type: 'hello', nick: 'alice' });
+    t.same(parseClientLine('{"type":"join","room":"Test","nick":"bob","since":4,"id":1}'), {
+      type: 'join',
+      room: 'test',
+      nick: 'bob',
+      since: 4,
+      id: 1,
+    });
+    t.same(parseClientLine('{"type":"msg","room":"test","text":"a\\nb","me":true}'), {
+      type: 'msg',
+      room: 'test',
+      text: 'a\nb',
+      me: true,
+    });
+    t.same(parseClientLine('{"type":"msg","to":"alice","text":"hi","id":"x"}'), {
+      type: 'msg',
+      to: 'alice',
+      text: 'hi',
+      id: 'x',
+    });
+    t.same(parseClientLine('{"type":"leave","room":"test"}'), { type: 'leave', room: 'test' });
+    t.same(parseClientLine('{"type":"nick","nick":"张伟"}'), { type: 'nick', nick: '张伟' });
+    t.same(parseClientLine('{"type":"who","room":"test"}'), { type: 'who', room: 'test' });
+    t.same(parseClientLine('{"type":"rooms"}'), { type: 'rooms' });
+    t.same(parseClientLine('{"type":"history","room":"t","before":9,"limit":5}'), {
+      type: 'history',
+      room: 't',
+      before: 9,
+      limit: 5,
+    });
+    t.same(parseClientLine('{"type":"ping","id":7}'), { type: 'ping', id: 7 });
+    t.same(parseClientLine('{"type":"pong"}'), { type: 'pong' });
+    t.same(parseClientLine('{"type":"quit","reason":"bye"}'), { type: 'quit', reason: 'bye' });
+  });
+
+  t.test('each kind of bad line gets its code', async (t) => {
+    t.equal(errorCode('{"type":'), 'bad_json');
+    t.equal(errorCode('[1,2]'), 'bad_request');
+    t.equal(errorCode('"msg"'), 'bad_request');
+    t.equal(errorCode('{"room":"x"}'), 'bad_request');
+    t.equal(errorCode('{"type":"dance"}'), 'unknown_type');
+    t.equal(errorCode('{"type":"msg","room":"test"}'), 'bad_request');
+    t.equal(errorCode('{"type":"msg","room":"test","text":5}'), 'bad_request');
+    t.equal(errorCode('{"type":"msg","room":"test","text":""}'), 'bad_request');
+    t.equal(errorCode('{"type":"msg","text":"hi"}'), 'bad_request');
+    t.equal(errorCode('{"type":"msg","room":"a","to":"b","text":"hi"}'), 'bad_request');
+    t.equal(errorCode('{"type":"msg","room":"test","text":"x","me":"yes"}'), 'bad_request');
+    t.equal(errorCode(`{"type":"msg","room":"test","text":"${'x'.repeat(8001)}"}`), 'bad_request');
+    t.equal(errorCode('{"type":"join","room":"no spaces"}'), 'bad_room');
+    t.equal(errorCode('{"type":"join","room":""}'), 'bad_room');
+    t.equal(errorCode('{"type":"join","room":"test","since":-1}'), 'bad_request');
+    t.equal(errorCode('{"type":"join","room":"test","since":1.5}'), 'bad_request');
+    t.equal(errorCode('{"type":"hello","nick":"a b"}'), 'bad_nick');
+    t.equal(errorCode('{"type":"hello","nick":"evil\\u001b[31m"}'), 'bad_nick');
+    t.equal(errorCode('{"type":"msg","to":"a/b","text":"x"}'), 'bad_nick');
+    t.equal(errorCode('{"type":"ping","id":{"a":1}}'), 'bad_request');
+  });
+
+  t.test('errors carry the request id and an example of a right line', async (t) => {
+    try {
+      parseClientLine('{"type":"join","id":42}');
+      t.fail('should throw');
+    } catch (error) {
+      t.ok(error instanceof ProtocolError);
+      t.equal((error as ProtocolError).id, 42);
+      t.match((error as ProtocolError).message, /needs a "room" field.*\{"type":"join","room":"test"/);
+    }
+  });
+});
+
+t.test('names', async (t) => {
+  t.equal(nickProblem('alice'), null);
+  t.equal(nickProblem('张伟'), null);
+  t.equal(nickProblem('[bot]_1'), null);
+  t.not(nickProblem(''), null);
+  t.not(nickProblem('a'.repeat(33)), null);
+  t.not(nickProblem('tab\there'), null);
+  t.not(nickProblem('rtl\u202eoverride'), null);
+  t.not(nickProblem('#chan'), null);
+  t.equal(roomProblem('test'), null);
+  t.equal(roomProblem('中文频道'), null);
+  t.not(roomProblem('a b'), null);
+  t.not(roomProblem('x'.repeat(65)), null);
+  t.equal(nickKey('Alice'), nickKey('ALICE'));
+  t.equal(canonicalRoom('Test'), 'test');
+});
+
+t.test('encode writes one line, control characters escaped', async (t) => {
+  const bytes = encode({ type: 'notice', text: 'two\nlines \u001b[31m' });
+  t.equal(bytes.indexOf(0x0a), bytes.length - 1);
+  t.same(JSON.parse(bytes.toString()), { type: 'notice', text: 'two\nlines \u001b[31m' });
+});
