@@ -1,0 +1,386 @@
+// The headless chat client: a Connection, the ClientState, the commands, and reconnecting with `since` so that
+// nothing is missed and nothing is shown twice. The TUI and line mode are views over this.
+
+import { canonicalRoom, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { COMMANDS, helpLines, parseInput, type Command } from './commands.js';
+import { Connection, type Request } from './connection.js';
+import { emojify } from './emoji.js';
+import { ClientError } from './errors.js';
+import { ClientState, describeError, privateKey, type ChatBuffer } from './state.js';
+import { sanitizeLine } from './text.js';
+
+export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface ConnectionStatus {
+  phase: Phase;
+  /** When the next reconnect attempt starts (ms since the epoch), while reconnecting. */
+  retryAt?: number;
+  attempt?: number;
+}
+
+export interface ChatClientOptions {
+  host: string;
+  port: number;
+  nick: string;
+  rooms: string[];
+  /** Interactive use takes another nick when the wanted one is taken; scripts fail instead. */
+  onNickTaken: 'suggest' | 'fail';
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  /** Every raw line from the server (line mode's --json). */
+  onRawLine?: (line: string) => void;
+}
+
+/** The nick the server suggests in its nick_taken message, else the nick with a digit. */
+export function suggestedNick(message: string, nick: string): string {
+  const match = /such as "([^"]+)"/.exec(message);
+  if (match && !nickProblem(match[1]!)) return match[1]!;
+  return `${nick.slice(0, 30)}_`;
+}
+
+export class ChatClient {
+  readonly state = new ClientState();
+  status: ConnectionStatus = { phase: 'connecting' };
+  private conn: Connection | null = null;
+  private readonly backoff: Backoff;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private quitting = false;
+  private readonly changeListeners = new Set<() => void>();
+  private readonly bellListeners = new Set<() => void>();
+  private readonly closeListeners = new Set<() => void>();
+
+  constructor(readonly options: ChatClientOptions) {
+    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+  }
+
+  onChange(listener: () => void): void {
+    this.changeListeners.add(listener);
+  }
+
+  onBell(listener: () => void): void {
+    this.bellListeners.add(listener);
+  }
+
+  /** After /quit, or when the connection is gone for good (reconnect off). */
+  onClose(listener: () => void): void {
+    this.closeListeners.add(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
+  get connected(): boolean {
+    return this.conn !== null;
+  }
+
+  /** Connect, say hello and join the first rooms. Throws ClientError when there is no server or the nick/room is bad. */
+  async start(): Promise<void> {
+    for (const room of this.options.rooms) {
+      const problem = roomProblem(room);
+      if (problem) throw new ClientError('bad_room', `bad room name ${JSON.stringify(sanitizeLine(room))}: ${problem}`);
+    }
+    const problem = nickProblem(this.options.nick);
+    if (problem) throw new ClientError('bad_nick', `bad nick ${JSON.stringify(sanitizeLine(this.options.nick))}: ${problem}`);
+    await this.establish(true);
+    const first = this.options.rooms[0];
+    if (first) this.state.switchTo(canonicalRoom(first));
+    this.changed();
+  }
+
+  private async establish(initial: boolean): Promise<void> {
+    this.status = { phase: initial ? 'connecting' : 'reconnecting', attempt: this.backoff.attempt };
+    const conn = await Connection.connect(this.options.host, this.options.port, {
+      message: (message, line) => this.handle(conn, message, line),
+      close: (reason) => this.lost(conn, reason),
+    });
+    try {
+      await this.hello(conn, initial);
+      const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms().filter((b) => b.joined);
+      for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
+    } catch (error) {
+      conn.destroy();
+      throw error;
+    }
+    if (conn.closed) throw new ClientError('connection_lost', 'the connection was lost while joining');
+    this.conn = conn;
+    this.status = { phase: 'connected' };
+    this.backoff.reset();
+  }
+
+  private async hello(conn: Connection, initial: boolean): Promise<void> {
+    let nick = this.state.nick || this.options.nick;
+    for (let tries = 0; ; tries++) {
+      const reply = await conn.request({ type: 'hello', nick });
+      if (reply.type === 'welcome') return;
+      if (reply.type !== 'error') continue;
+      if (reply.code === 'nick_taken' && (this.options.onNickTaken === 'suggest' || !initial) && tries < 5) {
+        const other = suggestedNick(reply.message, nick);
+        this.state.error(
+          this.state.serverBuffer,
+          `The nick ${nick} is taken; you are ${other} instead. Type /nick NAME to pick another.`,
+        );
+        for (const buffer of this.state.rooms()) {
+          if (buffer.joined) this.state.error(buffer, `The nick ${nick} is taken; you are ${other} instead.`);
+        }
+        nick = other;
+        continue;
+      }
+      if (reply.code === 'nick_taken') {
+        throw new ClientError('nick_taken', `the nick ${nick} is taken; choose another with --nick or CHAT_NICK`);
+      }
+      if (reply.code === 'bad_nick') throw new ClientError('bad_nick', describeError(reply));
+      throw new ClientError('server_error', describeError(reply));
+    }
+  }
+
+  /** Join (or rejoin) a room, asking only for the messages not yet seen. */
+  private async joinRoom(conn: Connection, buffer: ChatBuffer, initial: boolean): Promise<void> {
+    let since = buffer.lastSeen?.seq ?? 0;
+    if (buffer.lastSeen) {
+      // `since` counts in the server's numbering; after a server restart that numbering starts again, so check that
+      // the server still has the message we saw last before trusting it.
+      const page = await conn.request({ type: 'history', room: buffer.key, before: buffer.lastSeen.seq + 1, limit: 1 });
+      const newest = page.type === 'history' ? page.messages[page.messages.length - 1] : undefined;
+      const seen = buffer.lastSeen;
+      if (!newest || newest.seq !== seen.seq || newest.ts !== seen.ts || newest.from !== seen.from) {
+        this.state.resetSeen(buffer);
+        since = 0;
+      }
+    }
+    const reply = await conn.request({ type: 'join', room: buffer.key, ...(since > 0 ? { since } : {}) });
+    if (reply.type === 'error') {
+      buffer.joined = false;
+      if (initial && reply.code === 'bad_room') throw new ClientError('bad_room', describeError(reply));
+      if (initial) throw new ClientError('server_error', describeError(reply));
+      this.state.error(buffer, `Could not rejoin ${buffer.name}: ${describeError(reply)}`);
+    }
+  }
+
+  private handle(conn: Connection, message: ServerMessage, line: string): void {
+    this.options.onRawLine?.(line);
+    if (message.type === 'ping') {
+      conn.send({ type: 'pong' });
+      return;
+    }
+    const { bell } = this.state.apply(message);
+    if (bell) for (const listener of this.bellListeners) listener();
+    this.changed();
+  }
+
+  private lost(conn: Connection, reason: string): void {
+    if (conn !== this.conn) return;
+    this.conn = null;
+    if (this.quitting || this.options.reconnect === false) {
+      this.finish();
+      return;
+    }
+    const text = `Disconnected (${sanitizeLine(reason)}); reconnecting...`;
+    this.state.error(this.state.serverBuffer, text);
+    for (const buffer of this.state.rooms()) if (buffer.joined) this.state.error(buffer, text);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = this.backoff.next();
+    this.status = { phase: 'reconnecting', retryAt: Date.now() + delay, attempt: this.backoff.attempt };
+    this.changed();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.establish(false).then(
+        () => {
+          const text = 'Reconnected.';
+          this.state.info(this.state.serverBuffer, text);
+          for (const buffer of this.state.rooms()) if (buffer.joined) this.state.info(buffer, text);
+          this.changed();
+        },
+        () => {
+          if (!this.quitting) this.scheduleReconnect();
+        },
+      );
+    }, delay);
+  }
+
+  private finish(): void {
+    if (this.status.phase === 'closed') return;
+    this.status = { phase: 'closed' };
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.changed();
+    for (const listener of this.closeListeners) listener();
+  }
+
+  async quit(reason?: string): Promise<void> {
+    this.quitting = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const conn = this.conn;
+    this.conn = null;
+    if (conn) await conn.quit(reason);
+    this.finish();
+  }
+
+  /** Nicks for Tab completion: the active room's members and the people we talk to privately. */
+  completionNicks(): string[] {
+    const buffer = this.state.active;
+    return [...buffer.members, ...this.state.buffers.filter((b) => b.kind === 'private').map((b) => b.name)];
+  }
+
+  readonly commandNames = COMMANDS.map((c) => c.name);
+
+  /** What the user typed in the active buffer: a message or a command. */
+  async submit(input: string): Promise<void> {
+    const buffer = this.state.active;
+    const parsed = parseInput(input);
+    try {
+      switch (parsed.kind) {
+        case 'empty':
+          return;
+        case 'error':
+          this.state.error(buffer, parsed.message);
+          return;
+        case 'text':
+          await this.say(buffer, parsed.text, false);
+          return;
+        case 'command':
+          await this.run(buffer, parsed.command);
+      }
+    } catch (error) {
+      this.state.error(buffer, error instanceof Error ? error.message : String(error));
+    } finally {
+      this.changed();
+    }
+  }
+
+  private async request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null> {
+    if (!this.conn) {
+      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      return null;
+    }
+    const reply = await this.conn.request(message);
+    if (reply.type === 'error') {
+      this.state.error(buffer, describeError(reply));
+      return null;
+    }
+    return reply;
+  }
+
+  private async say(buffer: ChatBuffer, raw: string, me: boolean): Promise<void> {
+    const text = emojify(raw);
+    const flag = me ? { me: true } : {};
+    if (buffer.kind === 'room') {
+      await this.request(buffer, { type: 'msg', room: buffer.key, text, ...flag });
+    } else if (buffer.kind === 'private') {
+      await this.request(buffer, { type: 'msg', to: buffer.name, text, ...flag });
+    } else {
+      this.state.error(buffer, 'This is the server buffer: /join a room, or /msg NICK TEXT, to talk.');
+    }
+  }
+
+  private async run(buffer: ChatBuffer, command: Command): Promise<void> {
+    switch (command.name) {
+      case 'join': {
+        const problem = roomProblem(command.room);
+        if (problem) {
+          this.state.error(buffer, `Bad room name ${JSON.stringify(command.room)}: ${problem}.`);
+          return;
+        }
+        const key = canonicalRoom(command.room);
+        const existing = this.state.buffer(key);
+        if (existing?.joined) {
+          this.state.switchTo(key);
+          return;
+        }
+        const reply = await this.request(buffer, { type: 'join', room: key });
+        if (reply) this.state.switchTo(key);
+        return;
+      }
+      case 'leave': {
+        const target = command.target
+          ? this.state.room(command.target) ?? this.state.buffer(privateKey(command.target))
+          : buffer;
+        if (!target) {
+          this.state.error(buffer, `There is no buffer called ${command.target}.`);
+        } else if (target.kind === 'server') {
+          this.state.error(buffer, 'The server buffer stays open; /quit to leave chat.');
+        } else if (target.kind === 'private') {
+          this.state.close(target.key);
+        } else {
+          if (target.joined && this.conn) await this.conn.request({ type: 'leave', room: target.key });
+          this.state.close(target.key);
+        }
+        return;
+      }
+      case 'msg': {
+        const problem = nickProblem(command.nick);
+        if (problem) {
+          this.state.error(buffer, `Bad nick ${JSON.stringify(command.nick)}: ${problem}.`);
+          return;
+        }
+        const target = this.state.openPrivate(command.nick);
+        this.state.switchTo(target.key);
+        await this.say(target, command.text, false);
+        return;
+      }
+      case 'query': {
+        const target = this.state.openPrivate(command.nick);
+        this.state.switchTo(target.key);
+        return;
+      }
+      case 'nick': {
+        const problem = nickProblem(command.nick);
+        if (problem) {
+          this.state.error(buffer, `Bad nick ${JSON.stringify(command.nick)}: ${problem}.`);
+          return;
+        }
+        const reply = await this.request(buffer, { type: 'nick', nick: command.nick });
+        if (reply && this.state.rooms().every((b) => !b.joined)) this.state.nick = command.nick;
+        return;
+      }
+      case 'me':
+        await this.say(buffer, command.text, true);
+        return;
+      case 'who': {
+        const room = command.room ?? (buffer.kind === 'room' ? buffer.key : undefined);
+        if (!room) {
+          this.state.error(buffer, 'Usage: /who ROOM (or /who in a room buffer).');
+          return;
+        }
+        if (roomProblem(room)) {
+          this.state.error(buffer, `Bad room name ${JSON.stringify(room)}.`);
+          return;
+        }
+        const reply = await this.request(buffer, { type: 'who', room: canonicalRoom(room) });
+        if (reply?.type === 'members') {
+          const nicks = reply.nicks.map(sanitizeLine);
+          this.state.info(
+            buffer,
+            nicks.length === 0
+              ? `Nobody is in ${canonicalRoom(room)}.`
+              : `In ${canonicalRoom(room)} (${nicks.length}): ${nicks.join(', ')}`,
+          );
+        }
+        return;
+      }
+      case 'rooms': {
+        const reply = await this.request(buffer, { type: 'rooms' });
+        if (reply?.type === 'rooms') {
+          if (reply.rooms.length === 0) this.state.info(buffer, 'No rooms are open on the server.');
+          else {
+            const list = reply.rooms.map((r) => `${sanitizeLine(r.room)} (${r.members})`).join(', ');
+            this.state.info(buffer, `Rooms: ${list}`);
+          }
+        }
+        return;
+      }
+      case 'clear':
+        this.state.clear(buffer);
+        return;
+      case 'help':
+        for (const line of helpLines()) this.state.info(buffer, line);
+        return;
+      case 'quit':
+        await this.quit(command.reason);
+        return;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// What the user typed, parsed: a message to send or one of the slash commands. Pure.
+
+export type Command =
+  | { name: 'join'; room: string }
+  | { name: 'leave'; target?: string }
+  | { name: 'msg'; nick: string; text: string }
+  | { name: 'query'; nick: string }
+  | { name: 'nick'; nick: string }
+  | { name: 'me'; text: string }
+  | { name: 'who'; room?: string }
+  | { name: 'rooms' }
+  | { name: 'clear' }
+  | { name: 'help' }
+  | { name: 'quit'; reason?: string };
+
+export type ParsedInput =
+  | { kind: 'empty' }
+  | { kind: 'text'; text: string }
+  | { kind: 'command'; command: Command }
+  | { kind: 'error'; message: string };
+
+export interface CommandHelp {
+  name: string;
+  usage: string;
+  help: string;
+}
+
+export const COMMANDS: readonly CommandHelp[] = [
+  { name: 'join', usage: '/join ROOM', help: 'join a room (or switch to it) in a new buffer' },
+  { name: 'leave', usage: '/leave [ROOM]', help: 'leave this room, or close this private conversation' },
+  { name: 'msg', usage: '/msg NICK TEXT', help: 'send a private message; opens a private buffer' },
+  { name: 'query', usage: '/query NICK', help: 'open a private buffer with NICK' },
+  { name: 'nick', usage: '/nick NAME', help: 'change your nick' },
+  { name: 'me', usage: '/me TEXT', help: 'an action: "* alice waves"' },
+  { name: 'who', usage: '/who [ROOM]', help: "list a room's members" },
+  { name: 'rooms', usage: '/rooms', help: 'list the rooms on the server' },
+  { name: 'clear', usage: '/clear', help: 'clear this buffer' },
+  { name: 'help', usage: '/help', help: 'this help' },
+  { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
+];
+
+const ALIASES: Record<string, Command['name']> = {
+  j: 'join',
+  part: 'leave',
+  close: 'leave',
+  q: 'query',
+  exit: 'quit',
+  names: 'who',
+  list: 'rooms',
+  action: 'me',
+};
+
+function usage(name: string): ParsedInput {
+  const command = COMMANDS.find((c) => c.name === name)!;
+  return { kind: 'error', message: `Usage: ${command.usage} (${command.help})` };
+}
+
+/** Parse one submitted input. `//text` sends `/text` literally. A multi-line paste is always text. */
+export function parseInput(input: string): ParsedInput {
+  if (input.trim() === '') return { kind: 'empty' };
+  if (!input.startsWith('/') || input.includes('\n')) return { kind: 'text', text: input };
+  if (input.startsWith('//')) return { kind: 'text', text: input.slice(1) };
+  const match = /^\/(\S+)\s*([\s\S]*)$/.exec(input)!;
+  const word = match[1]!.toLowerCase();
+  const rest = match[2]!;
+  const name = ALIASES[word] ?? word;
+  const args = rest.trim() === '' ? [] : rest.trim().split(/\s+/);
+  switch (name) {
+    case 'join':
+      return args.length === 1 ? { kind: 'command', command: { name, room: args[0]!.replace(/^#/, '') } } : usage(name);
+    case 'leave':
+      return { kind: 'command', command: args[0] ? { name, target: args[0].replace(/^#/, '') } : { name } };
+    case 'msg': {
+      const m = /^(\S+)\s+([\s\S]*\S[\s\S]*)$/.exec(rest.trim());
+      return m ? { kind: 'command', command: { name, nick: m[1]!, text: m[2]! } } : usage(name);
+    }
+    case 'query':
+      return args.length === 1 ? { kind: 'command', command: { name, nick: args[0]! } } : usage(name);
+    case 'nick':
+      return args.length === 1 ? { kind: 'command', command: { name, nick: args[0]! } } : usage(name);
+    case 'me':
+      return rest.trim() ? { kind: 'command', command: { name, text: rest.trim() } } : usage(name);
+    case 'who':
+      return { kind: 'command', command: args[0] ? { name, room: args[0].replace(/^#/, '') } : { name } };
+    case 'rooms':
+    case 'clear':
+    case 'help':
+      return { kind: 'command', command: { name } };
+    case 'quit':
+      return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };
+    default:
+      return { kind: 'error', message: `Unknown command /${word}. Type /help for the list of commands.` };
+  }
+}
+
+/** Help text, one line per command. */
+export function helpLines(): string[] {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return [
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
+    'Keys: Alt+1..9 or Ctrl+N/Ctrl+P switch buffers; PageUp/PageDown or the mouse wheel scroll;',
+    '  Up/Down recall input; Tab completes nicks and commands; :smile: becomes an emoji; Ctrl+C quits.',
+  ];
+}

@@ -1,0 +1,48 @@
+// Typed client errors: a stable code for tests and scripts, the exit code the CLI ends with, words for people.
+
+export const ExitCode = {
+  ok: 0,
+  /** The server answered with an error, or the connection was lost. */
+  failed: 1,
+  /** Bad usage: a bad room name, a bad nick, a bad option or config file. */
+  usage: 2,
+  /** No chat-server at host:port. */
+  unavailable: 3,
+  nickTaken: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ClientErrorCode =
+  | 'connect_failed'
+  | 'connection_lost'
+  | 'nick_taken'
+  | 'bad_nick'
+  | 'bad_room'
+  | 'bad_config'
+  | 'server_error'
+  | 'timeout';
+
+const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
+  connect_failed: ExitCode.unavailable,
+  connection_lost: ExitCode.failed,
+  nick_taken: ExitCode.nickTaken,
+  bad_nick: ExitCode.usage,
+  bad_room: ExitCode.usage,
+  bad_config: ExitCode.usage,
+  server_error: ExitCode.failed,
+  timeout: ExitCode.failed,
+};
+
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  readonly exitCode: ExitCode;
+
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.exitCode = EXIT_CODES[code];
+  }
+}

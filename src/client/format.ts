@@ -1,0 +1,173 @@
+// How entries look: one plain line each for pipes, and coloured, wrapped rows for the full-screen log. Pure.
+
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChatBuffer, Entry } from './state.js';
+import { sanitizeLine, stringWidth, wrapText } from './text.js';
+import type { Row } from './viewport.js';
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** Dim text. blessed has no SGR 2 (faint), so dim is a grey. */
+function grey(chalk: ChalkInstance): (text: string) => string {
+  return chalk.ansi256(245);
+}
+
+/** Local time, HH:MM:SS. */
+export function clock(ts: number, seconds = true): string {
+  const d = new Date(ts);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
+}
+
+// 256-colour palette entries that read well on dark and light backgrounds; no reds (kept for errors).
+const NICK_COLOURS = [33, 39, 41, 69, 75, 99, 105, 135, 141, 166, 172, 178, 37, 43, 127, 64];
+
+/** The same nick always gets the same colour. */
+export function nickColour(nick: string): number {
+  let hash = 0;
+  for (const char of nick.toLowerCase()) hash = (Math.imul(hash, 31) + char.codePointAt(0)!) >>> 0;
+  return NICK_COLOURS[hash % NICK_COLOURS.length]!;
+}
+
+const MARKERS: Record<Entry['kind'], string> = {
+  msg: '',
+  action: '*',
+  join: '-->',
+  leave: '<--',
+  nick: '--',
+  notice: '-!-',
+  info: '--',
+  error: '!!',
+};
+
+function oneLine(text: string): string {
+  return text.replace(/\t/g, '    ').replace(/\n/g, ' \u21b5 ');
+}
+
+/** One plain line per entry, for pipes: `[12:01:33] <bob> hello`. Coloured only when `chalk` has a colour level. */
+export function plainLine(entry: Entry, buffer: ChatBuffer, showBuffer: boolean, chalk: ChalkInstance = makeChalk(false)): string {
+  const where = showBuffer ? (buffer.kind === 'private' ? `[@${buffer.name}] ` : `[${buffer.name}] `) : '';
+  const from = entry.from ? sanitizeLine(entry.from) : '';
+  const nick = chalk.ansi256(nickColour(from))(from);
+  let body: string;
+  if (entry.kind === 'msg') body = `<${nick}> ${oneLine(entry.text)}`;
+  else if (entry.kind === 'action') body = `* ${nick} ${oneLine(entry.text)}`;
+  else if (entry.kind === 'error') body = chalk.red(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
+  else body = grey(chalk)(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
+  return `${grey(chalk)(`[${clock(entry.ts)}]`)} ${where}${body}`;
+}
+
+/** Colours for the terminal: none at all when NO_COLOR is set (https://no-color.org). */
+export function makeChalk(colour: boolean): ChalkInstance {
+  return new Chalk({ level: colour ? 2 : 0 });
+}
+
+/**
+ * An entry as screen rows at most `width` columns wide: `12:01 <bob> text`, the text wrapped with a hanging
+ * indent under itself. Returns styled strings (SGR codes only; the text itself is sanitized already).
+ */
+export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): string[] {
+  const time = clock(entry.ts, false);
+  const from = entry.from ? sanitizeLine(entry.from) : '';
+  const nickStyle = entry.self ? chalk.bold : chalk.ansi256(nickColour(from));
+  let prefixPlain: string;
+  let prefix: string;
+  let bodyStyle: (s: string) => string = (s) => s;
+  switch (entry.kind) {
+    case 'msg':
+      prefixPlain = `${time} <${from}> `;
+      prefix = `${grey(chalk)(time)} ${grey(chalk)('<')}${nickStyle(from)}${grey(chalk)('>')} `;
+      break;
+    case 'action':
+      prefixPlain = `${time} * `;
+      prefix = `${grey(chalk)(time)} ${chalk.bold('*')} `;
+      break;
+    case 'error':
+      prefixPlain = `${time} !! `;
+      prefix = `${grey(chalk)(time)} ${chalk.red.bold('!!')} `;
+      bodyStyle = chalk.red;
+      break;
+    case 'notice':
+      prefixPlain = `${time} -!- `;
+      prefix = `${grey(chalk)(time)} ${chalk.yellow('-!-')} `;
+      break;
+    case 'info':
+      prefixPlain = `${time} -- `;
+      prefix = `${grey(chalk)(time)} ${chalk.cyan('--')} `;
+      break;
+    default:
+      prefixPlain = `${time} ${MARKERS[entry.kind]} `;
+      prefix = grey(chalk)(prefixPlain);
+      bodyStyle = grey(chalk);
+  }
+  if (entry.mention) bodyStyle = chalk.bgYellow.black;
+  const body = entry.kind === 'action' ? `${from} ${entry.text}` : entry.text;
+  let indent = stringWidth(prefixPlain);
+  if (width - indent < 12) indent = 0;
+  const rows: string[] = [];
+  const lines = body.replace(/\t/g, '    ').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const firstWidth = i === 0 && indent === 0 ? width - stringWidth(prefixPlain) : width - indent;
+    const pieces = wrapText(lines[i]!, Math.max(2, firstWidth));
+    for (const piece of pieces) {
+      const styled =
+        entry.kind === 'action' && i === 0 && rows.length === 0 && piece.startsWith(from)
+          ? nickStyle(from) + bodyStyle(piece.slice(from.length))
+          : bodyStyle(piece);
+      rows.push(rows.length === 0 ? prefix + styled : ' '.repeat(indent) + styled);
+    }
+  }
+  return rows;
+}
+
+/** A buffer's whole log as rows (cached per entry and width by the caller when it matters). */
+export function layoutRows(
+  entries: readonly Entry[],
+  width: number,
+  chalk: ChalkInstance,
+  cache?: Map<number, { width: number; rows: string[] }>,
+): Row[] {
+  const rows: Row[] = [];
+  for (const entry of entries) {
+    let texts = cache?.get(entry.id);
+    if (!texts || texts.width !== width) {
+      texts = { width, rows: entryRows(entry, width, chalk) };
+      cache?.set(entry.id, texts);
+    }
+    texts.rows.forEach((text, part) => rows.push({ entryId: entry.id, part, text }));
+  }
+  return rows;
+}
+
+/** The status line: server, nick, connection state (with the reconnect countdown), and the buffers. */
+export function statusLine(
+  client: { options: { host: string; port: number }; status: { phase: string; retryAt?: number }; state: ClientStateView },
+  now: number,
+  chalk: ChalkInstance,
+): string {
+  const { state, status } = client;
+  let phase: string;
+  if (status.phase === 'reconnecting' && status.retryAt !== undefined) {
+    const seconds = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
+    phase = seconds > 0 ? `reconnecting in ${seconds}s` : 'reconnecting...';
+  } else {
+    phase = status.phase === 'closed' ? 'disconnected' : status.phase;
+  }
+  const active = state.active;
+  const buffers = state.buffers.map((b, i) => {
+    const name = b.kind === 'private' ? `@${b.name}` : b.name;
+    const count = b.unread > 0 ? `(${b.unread}${b.mentioned ? '!' : ''})` : b.mentioned ? '(!)' : '';
+    const label = `${i + 1}:${name}${count}`;
+    if (b === active) return chalk.bold(`[${label}]`);
+    return b.mentioned ? chalk.yellow.bold(label) : label;
+  });
+  const where = active.kind === 'private' ? `@${active.name}` : active.name;
+  return ` ${client.options.host}:${client.options.port} | ${state.nick || '?'} | ${where} | ${phase} | ${buffers.join(' ')}`;
+}
+
+interface ClientStateView {
+  nick: string;
+  buffers: readonly ChatBuffer[];
+  active: ChatBuffer;
+}

@@ -1,0 +1,320 @@
+// The client's state: buffers (the server buffer, rooms, private conversations), their logs, unread counts,
+// mentions, members and scroll positions. Server events in, state out; no sockets and no blessed here.
+
+import { canonicalRoom, nickKey, type ErrorEvent, type RoomMsgEvent, type ServerMessage } from '../protocol/index.js';
+import { sanitize, sanitizeLine } from './text.js';
+import { scrollBy, type Anchor, type Row } from './viewport.js';
+
+export type BufferKind = 'server' | 'room' | 'private';
+export type EntryKind = 'msg' | 'action' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error';
+
+/** One line of a buffer's log. All text in it is already sanitized. */
+export interface Entry {
+  id: number;
+  /** Milliseconds since the epoch. */
+  ts: number;
+  kind: EntryKind;
+  text: string;
+  from?: string;
+  self?: boolean;
+  mention?: boolean;
+  history?: boolean;
+}
+
+export interface SeenRecord {
+  seq: number;
+  ts: string;
+  from: string;
+}
+
+export interface ChatBuffer {
+  /** '*' for the server buffer, the canonical room name, or '@' + nick key for a private conversation. */
+  key: string;
+  kind: BufferKind;
+  /** Room name or the other person's nick (sanitized for display). */
+  name: string;
+  entries: Entry[];
+  unread: number;
+  mentioned: boolean;
+  members: string[];
+  /** For rooms: whether we are (or, while disconnected, want to be) in it. */
+  joined: boolean;
+  /** The newest room message seen, so that a rejoin asks only for what was missed. */
+  lastSeen: SeenRecord | null;
+  scroll: Anchor | null;
+  /** Messages that arrived while the view was scrolled back. */
+  newWhileScrolled: number;
+}
+
+export const SERVER_KEY = '*';
+const MAX_ENTRIES = 5000;
+
+export function privateKey(nick: string): string {
+  return `@${nickKey(nick)}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Whether `text` names `nick` as a whole word (case-insensitive). */
+export function mentions(text: string, nick: string): boolean {
+  if (!nick) return false;
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRegExp(nick)}($|[^\\p{L}\\p{N}_])`, 'iu').test(text);
+}
+
+/** A server error in words: without the JSON examples the server adds for people typing raw protocol. */
+export function describeError(error: Pick<ErrorEvent, 'code' | 'message'>): string {
+  if (error.code === 'not_in_room') return 'You are not in that room: /join it first.';
+  if (error.code === 'rate_limited') return 'You are sending too fast; slow down a little.';
+  let text = sanitizeLine(error.message)
+    .replace(/;?\s*(for example|e\.g\.)?\s*\{.*$/s, '')
+    .replace(/:\s*$/, '')
+    .trim();
+  if (text === '') text = error.code.replace(/_/g, ' ');
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+}
+
+export interface ApplyResult {
+  /** Ring the terminal bell: someone mentioned us or wrote to us privately. */
+  bell: boolean;
+}
+
+export class ClientState {
+  nick = '';
+  readonly buffers: ChatBuffer[] = [];
+  private activeKey = SERVER_KEY;
+  private nextEntryId = 1;
+  /** Called for every entry added, with its buffer (line mode prints them). */
+  onEntry: ((buffer: ChatBuffer, entry: Entry) => void) | null = null;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.buffers.push(this.newBuffer(SERVER_KEY, 'server', 'server'));
+  }
+
+  private newBuffer(key: string, kind: BufferKind, name: string): ChatBuffer {
+    return {
+      key, kind, name, entries: [], unread: 0, mentioned: false, members: [], joined: false,
+      lastSeen: null, scroll: null, newWhileScrolled: 0,
+    };
+  }
+
+  get active(): ChatBuffer {
+    return this.buffer(this.activeKey) ?? this.buffers[0]!;
+  }
+
+  get serverBuffer(): ChatBuffer {
+    return this.buffers[0]!;
+  }
+
+  buffer(key: string): ChatBuffer | undefined {
+    return this.buffers.find((b) => b.key === key);
+  }
+
+  room(name: string): ChatBuffer | undefined {
+    return this.buffer(canonicalRoom(name));
+  }
+
+  rooms(): ChatBuffer[] {
+    return this.buffers.filter((b) => b.kind === 'room');
+  }
+
+  openRoom(name: string): ChatBuffer {
+    const key = canonicalRoom(name);
+    let buffer = this.buffer(key);
+    if (!buffer) {
+      buffer = this.newBuffer(key, 'room', sanitizeLine(key));
+      this.buffers.push(buffer);
+    }
+    return buffer;
+  }
+
+  openPrivate(nick: string): ChatBuffer {
+    const key = privateKey(nick);
+    let buffer = this.buffer(key);
+    if (!buffer) {
+      buffer = this.newBuffer(key, 'private', sanitizeLine(nick));
+      this.buffers.push(buffer);
+    }
+    return buffer;
+  }
+
+  close(key: string): void {
+    const index = this.buffers.findIndex((b) => b.key === key);
+    if (index <= 0) return;
+    if (this.activeKey === key) this.activeKey = this.buffers[index - 1]!.key;
+    this.buffers.splice(index, 1);
+  }
+
+  switchTo(key: string): void {
+    const buffer = this.buffer(key);
+    if (!buffer) return;
+    this.activeKey = key;
+    buffer.unread = 0;
+    buffer.mentioned = false;
+  }
+
+  /** Alt+1..9: the nth buffer, counting from 1. */
+  switchToNumber(n: number): void {
+    const buffer = this.buffers[n - 1];
+    if (buffer) this.switchTo(buffer.key);
+  }
+
+  /** Ctrl+N / Ctrl+P. */
+  cycle(delta: number): void {
+    const index = this.buffers.indexOf(this.active);
+    const next = (index + delta + this.buffers.length) % this.buffers.length;
+    this.switchTo(this.buffers[next]!.key);
+  }
+
+  add(buffer: ChatBuffer, fields: Omit<Entry, 'id' | 'ts'> & { ts?: number }): Entry {
+    const entry: Entry = { ...fields, id: this.nextEntryId++, ts: fields.ts ?? this.now() };
+    buffer.entries.push(entry);
+    if (buffer.entries.length > MAX_ENTRIES) buffer.entries.splice(0, buffer.entries.length - MAX_ENTRIES);
+    const talk = entry.kind === 'msg' || entry.kind === 'action';
+    if (buffer !== this.active && talk && !entry.self) {
+      buffer.unread++;
+      if (entry.mention) buffer.mentioned = true;
+    }
+    if (buffer.scroll !== null && talk) buffer.newWhileScrolled++;
+    this.onEntry?.(buffer, entry);
+    return entry;
+  }
+
+  info(buffer: ChatBuffer, text: string): Entry {
+    return this.add(buffer, { kind: 'info', text: sanitize(text) });
+  }
+
+  error(buffer: ChatBuffer, text: string): Entry {
+    return this.add(buffer, { kind: 'error', text: sanitize(text) });
+  }
+
+  clear(buffer: ChatBuffer): void {
+    buffer.entries = [];
+    buffer.scroll = null;
+    buffer.newWhileScrolled = 0;
+  }
+
+  /** PageUp/PageDown/wheel: `rows` is the buffer's log as currently laid out, `height` the lines on screen. */
+  scroll(buffer: ChatBuffer, rows: readonly Row[], height: number, delta: number): void {
+    buffer.scroll = scrollBy(rows, buffer.scroll, height, delta);
+    if (buffer.scroll === null) buffer.newWhileScrolled = 0;
+  }
+
+  scrollToBottom(buffer: ChatBuffer): void {
+    buffer.scroll = null;
+    buffer.newWhileScrolled = 0;
+  }
+
+  private isMe(nick: string): boolean {
+    return this.nick !== '' && nickKey(nick) === nickKey(this.nick);
+  }
+
+  /** Apply one server event. Replies to our own requests (errors with an id) are the requester's business. */
+  apply(message: ServerMessage): ApplyResult {
+    const ts = 'ts' in message && typeof message.ts === 'string' ? Date.parse(message.ts) || this.now() : this.now();
+    switch (message.type) {
+      case 'welcome':
+        this.nick = message.nick;
+        this.info(this.serverBuffer, `Connected to ${message.server} as ${message.nick}.`);
+        if (message.motd) this.add(this.serverBuffer, { kind: 'notice', text: sanitize(message.motd) });
+        return { bell: false };
+      case 'join': {
+        const me = this.isMe(message.nick);
+        const buffer = me ? this.openRoom(message.room) : this.room(message.room);
+        if (!buffer) return { bell: false };
+        if (me) buffer.joined = true;
+        if (!buffer.members.some((m) => nickKey(m) === nickKey(message.nick))) buffer.members.push(message.nick);
+        buffer.members.sort(byNick);
+        const who = sanitizeLine(message.nick);
+        this.add(buffer, { kind: 'join', ts, from: message.nick, text: me ? `You joined ${buffer.name}` : `${who} joined ${buffer.name}` });
+        return { bell: false };
+      }
+      case 'leave': {
+        const buffer = this.room(message.room);
+        if (!buffer) return { bell: false };
+        buffer.members = buffer.members.filter((m) => nickKey(m) !== nickKey(message.nick));
+        const me = this.isMe(message.nick);
+        if (me) buffer.joined = false;
+        const reason = message.reason ? ` (${sanitizeLine(message.reason)})` : '';
+        const who = me ? 'You' : sanitizeLine(message.nick);
+        this.add(buffer, { kind: 'leave', ts, from: message.nick, text: `${who} left ${buffer.name}${reason}` });
+        return { bell: false };
+      }
+      case 'nick':
+        return this.applyNick(message.old, message.nick, message.room, ts);
+      case 'members': {
+        const buffer = this.room(message.room);
+        if (buffer && buffer.joined) buffer.members = [...message.nicks].sort(byNick);
+        return { bell: false };
+      }
+      case 'msg':
+        return 'room' in message ? this.applyRoomMsg(message, ts) : this.applyPrivateMsg(message.from, message.to, message.text, !!message.me, ts);
+      case 'notice': {
+        const buffer = (message.room !== undefined && this.room(message.room)) || this.serverBuffer;
+        this.add(buffer, { kind: 'notice', text: sanitize(message.text) });
+        return { bell: false };
+      }
+      case 'error':
+        if (message.id === undefined) this.error(this.active, describeError(message));
+        return { bell: false };
+      case 'bye':
+        this.info(this.serverBuffer, `The server closed the connection: ${sanitizeLine(message.reason)}`);
+        return { bell: false };
+      default:
+        return { bell: false };
+    }
+  }
+
+  private applyNick(old: string, nick: string, room: string | undefined, ts: number): ApplyResult {
+    const me = this.isMe(old);
+    if (me) this.nick = nick;
+    const text = me ? `You are now known as ${sanitizeLine(nick)}` : `${sanitizeLine(old)} is now known as ${sanitizeLine(nick)}`;
+    const peer = this.buffer(privateKey(old));
+    if (peer && !me && privateKey(old) !== privateKey(nick)) {
+      peer.key = privateKey(nick);
+      peer.name = sanitizeLine(nick);
+      if (this.activeKey === privateKey(old)) this.activeKey = peer.key;
+      this.add(peer, { kind: 'nick', ts, text });
+    }
+    const buffer = room === undefined ? (me ? this.active : undefined) : this.room(room);
+    if (!buffer) return { bell: false };
+    buffer.members = buffer.members.map((m) => (nickKey(m) === nickKey(old) ? nick : m)).sort(byNick);
+    this.add(buffer, { kind: 'nick', ts, text });
+    return { bell: false };
+  }
+
+  private applyRoomMsg(message: RoomMsgEvent, ts: number): ApplyResult {
+    const buffer = this.room(message.room);
+    if (!buffer) return { bell: false };
+    const last = buffer.lastSeen?.seq ?? 0;
+    // History at or below what we have seen is a repeat. A live message at or below it means the room's numbering
+    // started again (the server restarted): keep it.
+    if (message.history && message.seq <= last) return { bell: false };
+    buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
+    const self = this.isMe(message.from);
+    const text = sanitize(message.text);
+    const mention = !self && mentions(text, this.nick);
+    this.add(buffer, {
+      kind: message.me ? 'action' : 'msg', ts, from: message.from, text, self, mention,
+      ...(message.history ? { history: true } : {}),
+    });
+    return { bell: mention && !message.history };
+  }
+
+  private applyPrivateMsg(from: string, to: string, rawText: string, action: boolean, ts: number): ApplyResult {
+    const self = this.isMe(from);
+    const buffer = this.openPrivate(self ? to : from);
+    this.add(buffer, { kind: action ? 'action' : 'msg', ts, from, text: sanitize(rawText), self, mention: !self });
+    return { bell: !self };
+  }
+
+  /** Before a rejoin: forget the room's numbering when the server no longer has the message we saw last. */
+  resetSeen(buffer: ChatBuffer): void {
+    buffer.lastSeen = null;
+  }
+}
+
+function byNick(a: string, b: string): number {
+  return nickKey(a) < nickKey(b) ? -1 : nickKey(a) > nickKey(b) ? 1 : 0;
+}

@@ -1,0 +1,332 @@
+// The full-screen interface: blessed draws the client's state and forwards keys; all logic is in the headless
+// modules (client, state, input-line, viewport, format). Content is set with tags off and sanitized text, so
+// nothing another user sends can become markup or an escape sequence.
+
+import blessed from 'blessed';
+import type { Readable, Writable } from 'node:stream';
+import type { ChatClient } from './client.js';
+import { ExitCode } from './errors.js';
+import { layoutRows, makeChalk, statusLine } from './format.js';
+import { InputLine } from './input-line.js';
+import { patchBlessedWidth } from './blessed-width.js';
+import { normalizePaste, PasteFilter } from './paste.js';
+import { fitToWidth, stringWidth, truncateToWidth } from './text.js';
+import { visibleRows, type Row } from './viewport.js';
+
+/** Pastes with more lines or characters than this ask before they are sent. */
+const LONG_PASTE_LINES = 5;
+const LONG_PASTE_CHARS = 1000;
+const MEMBERS_MIN_COLUMNS = 70;
+
+export interface TuiOptions {
+  colour: boolean;
+  /** For tests: a fake terminal. */
+  input?: Readable & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  output?: Writable & { isTTY?: boolean; columns?: number; rows?: number };
+}
+
+export interface Tui {
+  screen: blessed.Widgets.Screen;
+  input: InputLine;
+  /** Resolves with the exit code when the user quits. */
+  done: Promise<number>;
+  render(): void;
+  destroy(): void;
+}
+
+type Key = { full?: string; name?: string; ctrl?: boolean; meta?: boolean };
+
+export function createTui(client: ChatClient, options: TuiOptions): Tui {
+  patchBlessedWidth();
+  const chalk = makeChalk(options.colour);
+  const state = client.state;
+  const source = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const input = new InputLine();
+  const rowCache = new Map<number, { width: number; rows: string[] }>();
+  let confirm: string | null = null;
+  let closed = false;
+
+  // blessed reads keys from the filter; raw mode is still the real terminal's.
+  const filter = new PasteFilter((text) => onPaste(text)) as PasteFilter & {
+    isTTY?: boolean;
+    isRaw?: boolean;
+    setRawMode?(mode: boolean): void;
+  };
+  filter.isTTY = true;
+  filter.setRawMode = (mode: boolean) => {
+    source.setRawMode?.(mode);
+    filter.isRaw = mode;
+  };
+  source.pipe(filter);
+
+  const screen = blessed.screen({
+    input: filter as never,
+    output: output as never,
+    terminal: 'xterm-256color',
+    fullUnicode: true,
+    smartCSR: true,
+    autoPadding: false,
+    dockBorders: false,
+    title: 'chat',
+  });
+  const box = (o: blessed.Widgets.BoxOptions) =>
+    blessed.box({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
+  const logBox = box({ top: 0, left: 0 });
+  const membersBox = box({ top: 0, style: { fg: 'white' } });
+  const statusBox = box({ left: 0, height: 1, style: { bg: options.colour ? 'blue' : 'default', fg: 'white', inverse: !options.colour } });
+  const inputBox = box({ left: 0, height: 1 });
+  screen.program.write('\x1b[?2004h'); // bracketed paste on
+
+  function logRows(width: number): Row[] {
+    if (rowCache.size > 50_000) rowCache.clear();
+    return layoutRows(state.active.entries, width, chalk, rowCache);
+  }
+
+  function dimensions() {
+    const cols = screen.width as number;
+    const rows = screen.height as number;
+    const buffer = state.active;
+    const longest = Math.max(0, ...buffer.members.map((m) => stringWidth(m)));
+    const membersWidth =
+      buffer.kind === 'room' && cols >= MEMBERS_MIN_COLUMNS ? Math.min(24, Math.max(12, longest + 3)) : 0;
+    return { cols, rows, membersWidth, logWidth: cols - membersWidth, logHeight: Math.max(1, rows - 2) };
+  }
+
+  let cursor = { x: 0, y: 0 };
+
+  function render(): void {
+    if (closed) return;
+    const { cols, rows, membersWidth, logWidth, logHeight } = dimensions();
+    const buffer = state.active;
+    const all = logRows(logWidth);
+    const scrolled = buffer.scroll !== null;
+    const height = scrolled ? logHeight - 1 : logHeight;
+    const view = visibleRows(all, buffer.scroll, height);
+    const lines = view.rows.map((r) => r.text);
+    while (lines.length < height) lines.unshift('');
+    if (scrolled) {
+      const note = buffer.newWhileScrolled > 0 ? ` ${buffer.newWhileScrolled} new ` : ' more below ';
+      lines.push(chalk.inverse(`--${note}(PageDown) --`));
+    }
+    logBox.width = logWidth;
+    logBox.height = logHeight;
+    logBox.setContent(lines.join('\n'));
+
+    if (membersWidth > 0) {
+      membersBox.show();
+      membersBox.left = logWidth;
+      membersBox.width = membersWidth;
+      membersBox.height = logHeight;
+      const names = buffer.members.map((m) => `\u2502 ${truncateToWidth(m, membersWidth - 2)}`);
+      const header = `\u2502 ${chalk.bold(`${buffer.members.length} here`)}`;
+      const list = [header, ...names].slice(0, logHeight);
+      while (list.length < logHeight) list.push('\u2502');
+      membersBox.setContent(list.join('\n'));
+    } else {
+      membersBox.hide();
+    }
+
+    statusBox.top = rows - 2;
+    statusBox.width = cols;
+    statusBox.setContent(fitToWidth(statusLine(client, Date.now(), chalk), cols));
+
+    inputBox.top = rows - 1;
+    inputBox.width = cols;
+    if (confirm !== null) {
+      const lineCount = confirm.split('\n').length;
+      const question = `Send the pasted ${lineCount} lines (${confirm.length} characters) as one message? [y/N] `;
+      inputBox.setContent(truncateToWidth(question, cols));
+      cursor = { x: Math.min(cols - 1, stringWidth(question)), y: rows - 1 };
+    } else {
+      const prompt = buffer.kind === 'private' ? `[@${buffer.name}] ` : `[${buffer.name}] `;
+      const promptText = truncateToWidth(prompt, Math.floor(cols / 3));
+      const promptWidth = stringWidth(promptText);
+      const view = input.view(Math.max(1, cols - promptWidth));
+      inputBox.setContent(promptText + view.text);
+      cursor = { x: promptWidth + view.cursorColumn, y: rows - 1 };
+    }
+    screen.render();
+  }
+
+  screen.on('render', () => {
+    screen.program.cup(cursor.y, cursor.x);
+    screen.program.showCursor();
+  });
+
+  let scheduled = false;
+  function scheduleRender(): void {
+    if (scheduled || closed) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      render();
+    });
+  }
+
+  function scrollLog(delta: number): void {
+    const { logWidth, logHeight } = dimensions();
+    state.scroll(state.active, logRows(logWidth), state.active.scroll === null ? logHeight - 1 : logHeight - 1, delta);
+    render();
+  }
+
+  function page(): number {
+    return Math.max(1, dimensions().logHeight - 2);
+  }
+
+  function send(text: string): void {
+    state.scrollToBottom(state.active);
+    void client.submit(text).then(scheduleRender);
+    render();
+  }
+
+  function onPaste(raw: string): void {
+    const text = normalizePaste(raw);
+    if (!text.includes('\n')) {
+      input.insert(text);
+      render();
+      return;
+    }
+    const whole = input.value + text;
+    input.set('');
+    if (whole.split('\n').length > LONG_PASTE_LINES || whole.length > LONG_PASTE_CHARS) {
+      confirm = whole;
+      render();
+      return;
+    }
+    send(whole);
+  }
+
+  function onKey(ch: string | undefined, key: Key): void {
+    const name = key.full ?? key.name ?? '';
+    if (name === 'C-c') {
+      void quit();
+      return;
+    }
+    if (confirm !== null) {
+      if (ch === 'y' || ch === 'Y') {
+        const text = confirm;
+        confirm = null;
+        send(text);
+      } else if (ch === 'n' || ch === 'N' || name === 'escape' || name === 'return' || name === 'enter') {
+        confirm = null;
+        state.info(state.active, 'The paste was not sent.');
+        render();
+      }
+      return;
+    }
+    const alt = /^M-([1-9])$/.exec(name);
+    if (alt) {
+      state.switchToNumber(Number(alt[1]));
+      render();
+      return;
+    }
+    switch (name) {
+      case 'return':
+      case 'enter':
+        send(input.submit());
+        return;
+      case 'C-n':
+        state.cycle(1);
+        break;
+      case 'C-p':
+        state.cycle(-1);
+        break;
+      case 'left':
+      case 'C-b':
+        input.left();
+        break;
+      case 'right':
+      case 'C-f':
+        input.right();
+        break;
+      case 'home':
+      case 'C-a':
+        input.home();
+        break;
+      case 'end':
+      case 'C-e':
+        input.end();
+        break;
+      case 'C-u':
+        input.killToStart();
+        break;
+      case 'C-w':
+      case 'M-backspace':
+        input.killWordBack();
+        break;
+      case 'backspace':
+        input.backspace();
+        break;
+      case 'delete':
+      case 'C-d':
+        input.deleteForward();
+        break;
+      case 'up':
+        input.historyUp();
+        break;
+      case 'down':
+        input.historyDown();
+        break;
+      case 'tab':
+        input.complete(client.commandNames, client.completionNicks());
+        break;
+      case 'pageup':
+        scrollLog(-page());
+        return;
+      case 'pagedown':
+        scrollLog(page());
+        return;
+      case 'C-l':
+        screen.realloc();
+        break;
+      default:
+        if (ch && !key.ctrl && !key.meta && !/[\x00-\x1f\x7f]/.test(ch)) input.insert(ch);
+        else return;
+    }
+    render();
+  }
+
+  screen.on('keypress', onKey);
+  screen.program.on('mouse', (data: { action?: string }) => {
+    if (data.action === 'wheelup') scrollLog(-3);
+    else if (data.action === 'wheeldown') scrollLog(3);
+  });
+  screen.program.enableMouse();
+  screen.on('resize', () => render());
+  client.onChange(scheduleRender);
+  client.onBell(() => screen.program.bell());
+  const ticker = setInterval(() => {
+    if (client.status.phase === 'reconnecting') render();
+  }, 1000);
+
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+
+  function destroy(): void {
+    if (closed) return;
+    closed = true;
+    clearInterval(ticker);
+    screen.program.write('\x1b[?2004l');
+    screen.destroy();
+    source.unpipe(filter);
+  }
+
+  async function quit(): Promise<void> {
+    await client.quit();
+  }
+
+  client.onClose(() => {
+    destroy();
+    resolveDone(ExitCode.ok);
+  });
+
+  render();
+  return { screen, input, done, render, destroy };
+}
+
+/** Run the TUI on the real terminal until the user quits. */
+export async function runTui(client: ChatClient, options: TuiOptions): Promise<number> {
+  const tui = createTui(client, options);
+  return tui.done;
+}

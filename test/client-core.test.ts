@@ -1,0 +1,479 @@
+// The client's pure core, without a terminal or a socket: text safety and width, commands, the input line,
+// buffers and their state, scrolling, formatting, options, backoff, paste detection, and the blessed drawing.
+
+import t from 'tap';
+import { PassThrough, Writable } from 'node:stream';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { charWidth, fitToWidth, graphemes, sanitize, sanitizeLine, stringWidth, truncateToWidth, wrapText } from '../src/client/text.js';
+import { emojify } from '../src/client/emoji.js';
+import { helpLines, parseInput } from '../src/client/commands.js';
+import { InputLine } from '../src/client/input-line.js';
+import { ClientState, describeError, mentions } from '../src/client/state.js';
+import { scrollBy, visibleRows, type Row } from '../src/client/viewport.js';
+import { entryRows, layoutRows, makeChalk, nickColour, plainLine, statusLine } from '../src/client/format.js';
+import { configPath, loginNick, readConfigFile, resolveOptions } from '../src/client/options.js';
+import { Backoff } from '../src/client/backoff.js';
+import { normalizePaste, PasteFilter } from '../src/client/paste.js';
+import { suggestedNick, ChatClient } from '../src/client/client.js';
+import { ClientError } from '../src/client/errors.js';
+import { createTui } from '../src/client/tui.js';
+import type { ServerMessage } from '../src/protocol/index.js';
+
+const TS = '2026-01-02T03:04:05.000Z';
+const plain = makeChalk(false);
+// eslint-disable-next-line no-control-regex
+const SGR = /\x1b\[[0-9;]*m/g;
+
+t.test('sanitize: escape sequences, controls and bidi overrides from other users are removed', async (t) => {
+  t.equal(sanitize('\x1b[31mred\x1b[0m text'), 'red text', 'SGR colour');
+  t.equal(sanitize('a\x1b[2J\x1b[Hb'), 'ab', 'clear screen and cursor home');
+  t.equal(sanitize('x\x1b]0;pwned title\x07y'), 'xy', 'OSC title, BEL-terminated');
+  t.equal(sanitize('x\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\y'), 'xlinky', 'OSC 8 hyperlink, ST-terminated');
+  t.equal(sanitize('x\x1bPq#0;2;0;0;0\x1b\\y'), 'xy', 'DCS string');
+  t.equal(sanitize('a\x1bcb'), 'ab', 'RIS (full reset)');
+  t.equal(sanitize('a\x9b31mb'), 'ab', 'C1 CSI');
+  t.equal(sanitize('bell\x07 back\x08 cr\r nul\x00 del\x7f'), 'bell back cr nul del');
+  t.equal(sanitize('line one\nline\ttwo'), 'line one\nline\ttwo', 'newline and tab stay');
+  t.equal(sanitize('abc\u202egnp.exe'), 'abcgnp.exe', 'right-to-left override');
+  t.equal(sanitize('\u2066x\u2069'), 'x', 'bidi isolates');
+  t.equal(sanitize('{red-fg}{bold}hi{/}'), '{red-fg}{bold}hi{/}', 'blessed tags are left as text (tags are off)');
+  t.equal(sanitize('你好，世界 😀👍 é'), '你好，世界 😀👍 é', 'ordinary text is untouched');
+  t.equal(sanitizeLine('a\nb\tc\x1b[1m'), 'a b c');
+  t.equal(sanitize('unterminated \x1b]0;title'), 'unterminated ', 'an unterminated OSC runs to the end');
+});
+
+t.test('width: CJK and emoji take two columns, combining marks none', async (t) => {
+  t.equal(stringWidth('hello'), 5);
+  t.equal(stringWidth('你好，世界'), 10);
+  t.equal(stringWidth('😀👍'), 4);
+  t.equal(stringWidth('a😀b'), 4);
+  t.equal(stringWidth('e\u0301'), 1, 'e + combining acute');
+  t.equal(stringWidth('한국어'), 6);
+  t.equal(charWidth(0x1b), 0);
+  t.equal(charWidth('👍'.codePointAt(0)!), 2);
+  t.equal(charWidth('❤'.codePointAt(0)!), 1, 'text-presentation symbols stay narrow');
+  t.same(graphemes('a👍🏽e\u0301'), ['a', '👍🏽', 'e\u0301']);
+  t.equal(truncateToWidth('你好世界', 5), '你好', 'a wide character never straddles the edge');
+  t.equal(fitToWidth('😀x', 5), '😀x  ');
+});
+
+t.test('wrapText breaks at spaces, and anywhere in CJK, within the width', async (t) => {
+  t.same(wrapText('the quick brown fox', 10), ['the quick', 'brown fox']);
+  t.same(wrapText('你好，世界你好，世界', 8), ['你好，世', '界你好，', '世界']);
+  t.same(wrapText('abcdefghij', 4), ['abcd', 'efgh', 'ij']);
+  t.same(wrapText('', 10), ['']);
+  for (const row of wrapText('混合 text 和 emoji 😀👍 在一起 mixed together', 9)) t.ok(stringWidth(row) <= 9, row);
+});
+
+t.test('emoji shortcodes become emoji; unknown ones and clock times stay', async (t) => {
+  t.equal(emojify(':smile: :thumbsup: :+1: :tada:'), '😄 👍 👍 🎉');
+  t.equal(emojify('at 12:30:45 :nosuchemoji:'), 'at 12:30:45 :nosuchemoji:');
+  t.equal(emojify(':SMILE:'), '😄');
+});
+
+t.test('parseInput: text, slash commands, usage errors, unknown commands', async (t) => {
+  t.same(parseInput('hello'), { kind: 'text', text: 'hello' });
+  t.same(parseInput('   '), { kind: 'empty' });
+  t.same(parseInput('//not a command'), { kind: 'text', text: '/not a command' });
+  t.same(parseInput('/join #Test'), { kind: 'command', command: { name: 'join', room: 'Test' } });
+  t.same(parseInput('/j test'), { kind: 'command', command: { name: 'join', room: 'test' } });
+  t.match(parseInput('/join'), { kind: 'error', message: /Usage: \/join ROOM/ });
+  t.same(parseInput('/leave'), { kind: 'command', command: { name: 'leave' } });
+  t.same(parseInput('/part other'), { kind: 'command', command: { name: 'leave', target: 'other' } });
+  t.same(parseInput('/msg bob hi there  you'), { kind: 'command', command: { name: 'msg', nick: 'bob', text: 'hi there  you' } });
+  t.match(parseInput('/msg bob'), { kind: 'error', message: /Usage: \/msg NICK TEXT/ });
+  t.same(parseInput('/nick alice2'), { kind: 'command', command: { name: 'nick', nick: 'alice2' } });
+  t.same(parseInput('/me waves 👋'), { kind: 'command', command: { name: 'me', text: 'waves 👋' } });
+  t.same(parseInput('/who'), { kind: 'command', command: { name: 'who' } });
+  t.same(parseInput('/WHO test'), { kind: 'command', command: { name: 'who', room: 'test' } });
+  t.same(parseInput('/rooms'), { kind: 'command', command: { name: 'rooms' } });
+  t.same(parseInput('/clear'), { kind: 'command', command: { name: 'clear' } });
+  t.same(parseInput('/help'), { kind: 'command', command: { name: 'help' } });
+  t.same(parseInput('/quit gone fishing'), { kind: 'command', command: { name: 'quit', reason: 'gone fishing' } });
+  t.same(parseInput('/frobnicate x'), {
+    kind: 'error',
+    message: 'Unknown command /frobnicate. Type /help for the list of commands.',
+  });
+  t.same(parseInput('/etc/passwd is a file\nsecond line'), { kind: 'text', text: '/etc/passwd is a file\nsecond line' }, 'a multi-line paste is text');
+  t.ok(helpLines().some((l) => l.includes('/msg NICK TEXT')));
+});
+
+t.test('InputLine: editing keys move over whole characters', async (t) => {
+  const line = new InputLine();
+  line.insert('你好');
+  line.insert('\ud83d'); // blessed delivers an emoji as two surrogate halves
+  line.insert('\ude00');
+  line.insert('b');
+  t.equal(line.value, '你好😀b');
+  t.equal(line.length, 4);
+  line.left();
+  line.left();
+  line.backspace();
+  t.equal(line.value, '你😀b', 'backspace deletes the whole wide character');
+  t.equal(line.cursor, 1);
+  line.end();
+  line.insert('👍');
+  line.home();
+  line.insert('>');
+  t.equal(line.value, '>你😀b👍');
+  line.end();
+  line.insert(' one two');
+  line.killWordBack();
+  t.equal(line.value, '>你😀b👍 one ');
+  line.left();
+  line.left();
+  line.killToStart();
+  t.equal(line.value, 'e ');
+  t.equal(line.cursor, 0);
+  line.deleteForward();
+  t.equal(line.value, ' ');
+  line.set('👍');
+  line.insert('\u{1f3fd}');
+  t.equal(line.length, 1, 'a skin tone joins the emoji before it');
+});
+
+t.test('InputLine: Up/Down recall earlier input and keep the draft', async (t) => {
+  const line = new InputLine();
+  line.insert('first');
+  t.equal(line.submit(), 'first');
+  line.insert('second');
+  line.submit();
+  line.insert('draft');
+  line.historyUp();
+  t.equal(line.value, 'second');
+  line.historyUp();
+  t.equal(line.value, 'first');
+  line.historyUp();
+  t.equal(line.value, 'first', 'stops at the oldest');
+  line.historyDown();
+  line.historyDown();
+  t.equal(line.value, 'draft', 'back to what was being typed');
+});
+
+t.test('InputLine: Tab completes commands and nicks, again cycles', async (t) => {
+  const line = new InputLine();
+  line.insert('/jo');
+  line.complete(['join', 'leave'], []);
+  t.equal(line.value, '/join ');
+  line.set('al');
+  line.complete(['join'], ['bob', 'alice', 'Alan']);
+  t.equal(line.value, 'Alan: ', 'a nick at the start gets ": "');
+  line.complete(['join'], ['bob', 'alice', 'Alan']);
+  t.equal(line.value, 'alice: ', 'Tab again: the next candidate');
+  line.set('hi b');
+  line.complete([], ['bob']);
+  t.equal(line.value, 'hi bob ');
+  line.set('nothing x');
+  line.complete([], ['bob']);
+  t.equal(line.value, 'nothing x', 'no candidate: unchanged');
+});
+
+t.test('InputLine.view keeps the cursor visible in a narrow field', async (t) => {
+  const line = new InputLine();
+  line.insert('你好，世界');
+  t.same(line.view(20), { text: '你好，世界', cursorColumn: 10 });
+  const narrow = line.view(6);
+  t.ok(stringWidth(narrow.text) <= 6);
+  t.ok(narrow.cursorColumn <= 6 && narrow.cursorColumn >= 0);
+  line.home();
+  t.same(line.view(6), { text: '你好，', cursorColumn: 0 });
+});
+
+function event(message: ServerMessage): ServerMessage {
+  return message;
+}
+
+function joined(state: ClientState, room = 'test', nick = 'alice'): void {
+  state.apply(event({ type: 'welcome', nick, server: 'chat-server 1', proto: 1, motd: 'hi' }));
+  state.apply(event({ type: 'join', room, nick, ts: TS }));
+  state.apply(event({ type: 'members', room, nicks: ['bob', nick] }));
+}
+
+t.test('state: a room buffer gets messages, joins, leaves and nick changes', async (t) => {
+  const state = new ClientState(() => 0);
+  joined(state);
+  state.switchTo('test');
+  t.equal(state.active.key, 'test');
+  t.same(state.active.members, ['alice', 'bob']);
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'hello\x1b[31m', ts: TS, seq: 1 }));
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'waves', ts: TS, seq: 2, me: true }));
+  state.apply(event({ type: 'join', room: 'test', nick: 'carol', ts: TS }));
+  state.apply(event({ type: 'nick', room: 'test', old: 'carol', nick: 'caz', ts: TS }));
+  state.apply(event({ type: 'leave', room: 'test', nick: 'caz', ts: TS, reason: 'bye' }));
+  const entries = state.active.entries.map((e) => [e.kind, e.text]);
+  t.same(entries.slice(1), [
+    ['msg', 'hello'],
+    ['action', 'waves'],
+    ['join', 'carol joined test'],
+    ['nick', 'carol is now known as caz'],
+    ['leave', 'caz left test (bye)'],
+  ]);
+  t.same(state.active.members, ['alice', 'bob']);
+  t.equal(state.active.unread, 0, 'the active buffer has no unread count');
+});
+
+t.test('state: unread counts and mentions in other buffers; the bell rings for mentions and private messages', async (t) => {
+  const state = new ClientState();
+  joined(state, 'test');
+  joined(state, 'other');
+  state.switchTo('test');
+  t.same(state.apply(event({ type: 'msg', room: 'other', from: 'bob', text: 'hi', ts: TS, seq: 1 })), { bell: false });
+  t.same(state.apply(event({ type: 'msg', room: 'other', from: 'bob', text: 'hey Alice, look', ts: TS, seq: 2 })), { bell: true });
+  const other = state.room('other')!;
+  t.equal(other.unread, 2);
+  t.equal(other.mentioned, true);
+  t.equal(other.entries.at(-1)!.mention, true);
+  t.same(state.apply(event({ type: 'msg', to: 'alice', from: 'bob', text: 'psst', ts: TS })), { bell: true });
+  const query = state.buffer('@bob')!;
+  t.equal(query.kind, 'private');
+  t.equal(query.unread, 1);
+  state.apply(event({ type: 'msg', to: 'bob', from: 'alice', text: 'yes?', ts: TS }));
+  t.equal(query.entries.length, 2, 'my own private message goes to the same buffer');
+  state.switchTo('other');
+  t.equal(other.unread, 0);
+  t.equal(other.mentioned, false);
+  t.ok(mentions('ping @alice!', 'alice'));
+  t.notOk(mentions('malice aforethought', 'alice'));
+  t.notOk(mentions('anything', ''));
+});
+
+t.test('state: history at or below the last seq seen is not shown twice; a restarted numbering is kept', async (t) => {
+  const state = new ClientState();
+  joined(state);
+  const room = state.room('test')!;
+  for (const seq of [1, 2, 3]) state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: `m${seq}`, ts: TS, seq, history: true }));
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'm2', ts: TS, seq: 2, history: true }));
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'm4', ts: TS, seq: 4 }));
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'fresh', ts: TS, seq: 1 }));
+  t.same(room.entries.filter((e) => e.kind === 'msg').map((e) => e.text), ['m1', 'm2', 'm3', 'm4', 'fresh']);
+  t.same(room.lastSeen, { seq: 1, ts: TS, from: 'bob' });
+});
+
+t.test('state: my nick change, buffers switch, cycle and close', async (t) => {
+  const state = new ClientState();
+  joined(state);
+  state.apply(event({ type: 'msg', to: 'alice', from: 'bob', text: 'psst', ts: TS }));
+  state.apply(event({ type: 'nick', room: 'test', old: 'bob', nick: 'robert', ts: TS }));
+  t.ok(state.buffer('@robert'), 'a private buffer follows the nick change');
+  state.apply(event({ type: 'nick', room: 'test', old: 'alice', nick: 'alicia', ts: TS }));
+  t.equal(state.nick, 'alicia');
+  t.same(state.buffers.map((b) => b.key), ['*', 'test', '@robert']);
+  state.switchToNumber(2);
+  t.equal(state.active.key, 'test');
+  state.cycle(1);
+  t.equal(state.active.key, '@robert');
+  state.cycle(1);
+  t.equal(state.active.key, '*', 'wraps around');
+  state.cycle(-1);
+  state.close('@robert');
+  t.equal(state.active.key, 'test');
+  state.close('*');
+  t.equal(state.buffers.length, 2, 'the server buffer cannot be closed');
+  state.apply(event({ type: 'error', code: 'bad_request', message: 'oops; for example {"type":"msg"}' }));
+  t.equal(state.active.entries.at(-1)!.text, 'Oops.');
+});
+
+t.test('describeError puts server errors in words, without raw JSON', async (t) => {
+  t.equal(describeError({ code: 'not_in_room', message: 'join "x" before sending to it: {"type":"join","room":"x"}' }), 'You are not in that room: /join it first.');
+  t.equal(
+    describeError({ code: 'nick_taken', message: 'the nick "bob" is taken; try another, such as "bob2"' }),
+    'The nick "bob" is taken; try another, such as "bob2".',
+  );
+  t.equal(describeError({ code: 'bad_room', message: 'bad room "a b": a room name is letters; for example {"type":"join"}' }), 'Bad room "a b": a room name is letters.');
+  t.equal(suggestedNick('the nick "bob" is taken; try another, such as "bob2"', 'bob'), 'bob2');
+  t.equal(suggestedNick('taken', 'bob'), 'bob_');
+});
+
+function rows(n: number): Row[] {
+  return Array.from({ length: n }, (_, i) => ({ entryId: i + 1, part: 0, text: `row ${i + 1}` }));
+}
+
+t.test('viewport: follows the bottom; scrolled back, new rows do not move the view', async (t) => {
+  const all = rows(20);
+  t.same(visibleRows(all, null, 5).rows.map((r) => r.text), ['row 16', 'row 17', 'row 18', 'row 19', 'row 20']);
+  const anchor = scrollBy(all, null, 5, -10);
+  t.same(anchor, { entryId: 6, part: 0 });
+  const more = rows(25);
+  const view = visibleRows(more, anchor, 5);
+  t.equal(view.rows[0]!.text, 'row 6', 'five new rows later the same rows are shown');
+  t.equal(view.atBottom, false);
+  t.equal(scrollBy(more, anchor, 5, 100), null, 'scrolling past the end follows again');
+  t.same(scrollBy(more, anchor, 5, -100), { entryId: 1, part: 0 });
+  t.same(visibleRows(rows(2), null, 5).rows.length, 2);
+});
+
+t.test('state.scroll counts new messages while scrolled back', async (t) => {
+  const state = new ClientState();
+  joined(state);
+  state.switchTo('test');
+  const room = state.active;
+  for (let seq = 1; seq <= 30; seq++) state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: `m${seq}`, ts: TS, seq }));
+  const layout = () => layoutRows(room.entries, 80, plain);
+  state.scroll(room, layout(), 10, -9);
+  t.not(room.scroll, null);
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'new one', ts: TS, seq: 31 }));
+  t.equal(room.newWhileScrolled, 1);
+  state.scroll(room, layout(), 10, 100);
+  t.equal(room.scroll, null);
+  t.equal(room.newWhileScrolled, 0);
+});
+
+t.test('format: plain lines for pipes, and wrapped rows with the nick coloured', async (t) => {
+  const state = new ClientState(() => Date.parse(TS));
+  joined(state);
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'hello\nworld', ts: TS, seq: 1 }));
+  state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'waves', ts: TS, seq: 2, me: true }));
+  const room = state.room('test')!;
+  const time = new Date(TS);
+  const hh = String(time.getHours()).padStart(2, '0');
+  const [msg, action] = room.entries.slice(-2);
+  t.equal(plainLine(msg!, room, false), `[${hh}:04:05] <bob> hello \u21b5 world`);
+  t.equal(plainLine(action!, room, true), `[${hh}:04:05] [test] * bob waves`);
+  t.equal(plainLine(room.entries[0]!, room, false), `[${hh}:04:05] --> You joined test`);
+  t.notMatch(plainLine(msg!, room, false, makeChalk(false)), SGR, 'no colour codes when colour is off');
+  t.match(plainLine(msg!, room, false, makeChalk(true)), SGR);
+  t.equal(nickColour('bob'), nickColour('BOB'), 'a stable colour per nick');
+  const wrapped = entryRows({ id: 1, ts: Date.parse(TS), kind: 'msg', from: 'bob', text: '你好，世界你好，世界你好，世界' }, 24, plain);
+  t.same(wrapped, [`${hh}:04 <bob> 你好，世界你`, '            好，世界你好', '            ，世界']);
+  const coloured = entryRows({ id: 2, ts: 0, kind: 'msg', from: 'bob', text: 'hi' }, 40, makeChalk(true));
+  t.match(coloured[0], `\x1b[38;5;${nickColour('bob')}mbob`);
+});
+
+t.test('status line: server, nick, room, state, countdown, unread and mention marks', async (t) => {
+  const state = new ClientState();
+  joined(state, 'test');
+  joined(state, 'other');
+  state.switchTo('test');
+  state.apply(event({ type: 'msg', room: 'other', from: 'bob', text: 'alice!', ts: TS, seq: 1 }));
+  const client = { options: { host: 'localhost', port: 8000 }, status: { phase: 'reconnecting', retryAt: 5000 }, state };
+  t.equal(statusLine(client, 2100, plain), ' localhost:8000 | alice | test | reconnecting in 3s | 1:server [2:test] 3:other(1!)');
+});
+
+t.test('options: flags over environment over config file over defaults', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-client-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(configPath({ XDG_CONFIG_HOME: dir }), join(dir, 'chat', 'config.json'));
+  t.equal(configPath({ CHAT_CONFIG: '/x.json', XDG_CONFIG_HOME: dir }), '/x.json');
+  t.equal(configPath({ HOME: '/home/u' }), '/home/u/.config/chat/config.json');
+  t.same(readConfigFile(join(dir, 'none.json')), {});
+  const file = join(dir, 'config.json');
+  writeFileSync(file, '{"host":"chat.example","port":9000,"nick":"filenick"}');
+  const config = readConfigFile(file);
+  t.same(resolveOptions({}, {}, config), { host: 'chat.example', port: 9000, nick: 'filenick' });
+  t.same(resolveOptions({}, { CHAT_HOST: 'envhost', CHAT_PORT: '7000', CHAT_NICK: 'envnick' }, config), {
+    host: 'envhost', port: 7000, nick: 'envnick',
+  });
+  t.same(resolveOptions({ host: 'h', port: '1234', nick: 'n' }, { CHAT_HOST: 'envhost', CHAT_NICK: 'e' }, config), { host: 'h', port: 1234, nick: 'n' });
+  t.match(resolveOptions({}, {}, {}), { host: 'localhost', port: 8000 });
+  writeFileSync(file, '{nope');
+  t.throws(() => readConfigFile(file), { code: 'bad_config' });
+  t.throws(() => resolveOptions({ port: 'eighty' }, {}, {}), { code: 'bad_config', message: /--port/ });
+  t.equal(loginNick('jane doe'), 'jane_doe');
+  t.equal(loginNick(''), 'guest');
+  t.equal(new ClientError('connect_failed', 'x').exitCode, 3);
+  t.equal(new ClientError('nick_taken', 'x').exitCode, 4);
+  t.equal(new ClientError('bad_room', 'x').exitCode, 2);
+});
+
+t.test('backoff: quick first retry, doubling, capped, with jitter that only shortens', async (t) => {
+  const backoff = new Backoff({ initialMs: 250, maxMs: 2000, jitter: 0.5 }, () => 0);
+  t.same([backoff.next(), backoff.next(), backoff.next(), backoff.next(), backoff.next()], [250, 500, 1000, 2000, 2000]);
+  backoff.reset();
+  t.equal(backoff.next(), 250);
+  t.equal(new Backoff({ initialMs: 1000, maxMs: 1000, jitter: 0.5 }, () => 1).next(), 500);
+});
+
+t.test('paste: bracketed pastes and multi-line chunks are taken out of the key stream whole', async (t) => {
+  const pastes: string[] = [];
+  const filter = new PasteFilter((text) => pastes.push(text));
+  const keys: string[] = [];
+  filter.on('data', (chunk: Buffer) => keys.push(chunk.toString()));
+  filter.write('ab\x1b[200~line 1\rline');
+  filter.write(' 2\r\x1b[201~c');
+  filter.write('x\ry\rz\r');
+  filter.write('typed\r');
+  filter.write('\x1b[A');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(pastes, ['line 1\rline 2\r', 'x\ry\rz\r']);
+  t.same(keys, ['ab', 'c', 'typed\r', '\x1b[A']);
+  t.equal(normalizePaste('a\r\nb\rc\n\n'), 'a\nb\nc');
+});
+
+// A fake terminal for blessed: an output stream that says it is a TTY of a given size.
+function fakeTerminal(columns: number, rows: number) {
+  const output = Object.assign(
+    new Writable({ write: (_chunk, _encoding, done) => done() }),
+    { isTTY: true, columns, rows },
+  );
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+  return { input, output };
+}
+
+function screenText(screen: { lines: [number, string][][] }): string[] {
+  return screen.lines.map((line) => line.map((cell) => cell[1]).join('').replace(/\x03/g, '').trimEnd());
+}
+
+t.test('TUI (headless blessed): draws the log, members, status and input; CJK and emoji columns line up', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  joined(client.state);
+  client.state.switchTo('test');
+  const { input, output } = fakeTerminal(80, 12);
+  const tui = createTui(client, { colour: true, input, output });
+  t.teardown(() => tui.destroy());
+  client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: '你好，世界 😀👍|', ts: TS, seq: 1 }));
+  client.state.apply(event({ type: 'msg', room: 'test', from: 'bob\x1b[31m', text: '{red-bg}x{/red-bg} \x1b]0;t\x07\x1b[2J', ts: TS, seq: 2 }));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  input.write('a');
+  input.write('😀');
+  input.write('b');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  tui.render();
+  const lines = screenText(tui.screen as never);
+  const cjk = lines.find((l) => l.includes('你好'))!;
+  t.match(cjk, /<bob> 你好，世界 😀👍\|/);
+  // Each wide character takes two cells (the second empty), so the column after them is where a terminal draws it.
+  const row = (tui.screen as never as { lines: [number, string][][] }).lines[lines.indexOf(cjk)]!;
+  const start = row.findIndex((cell) => cell[1] === '你');
+  const bar = row.findIndex((cell, i) => i > start && cell[1] === '|');
+  t.equal(bar - start, stringWidth('你好，世界 😀👍'), 'the | after CJK and emoji is at the column a terminal puts it');
+  t.ok(lines.some((l) => l.includes('<bob> {red-bg}x{/red-bg}')), 'markup and escapes from others shown as text or removed');
+  t.ok(lines.some((l) => l.includes('│ bob')), 'the member list is beside the log');
+  t.match(lines[10], /localhost:8000 \| alice \| test \| connecting/);
+  t.equal(lines[11], '[test] a😀b');
+  t.equal(tui.input.value, 'a😀b');
+});
+
+t.test('TUI (headless): narrow terminal hides members; keys switch buffers; PageUp shows "N new"', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  joined(client.state);
+  joined(client.state, 'other');
+  client.state.switchTo('test');
+  for (let seq = 1; seq <= 40; seq++) client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: `line ${seq}`, ts: TS, seq }));
+  const { input, output } = fakeTerminal(50, 10);
+  const tui = createTui(client, { colour: false, input, output });
+  t.teardown(() => tui.destroy());
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  let lines = screenText(tui.screen as never);
+  t.notOk(lines.some((l) => l.includes('│')), 'no member list at 50 columns');
+  t.match(lines[7], /line 40$/);
+  input.write('\x1b[5~'); // PageUp
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'line 41', ts: TS, seq: 41 }));
+  tui.render();
+  lines = screenText(tui.screen as never);
+  t.notOk(lines.some((l) => l.includes('line 41')), 'the new line does not yank the view down');
+  t.match(lines[7], /-- 1 new/);
+  input.write('\x1b[6~\x1b[6~'); // PageDown
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  lines = screenText(tui.screen as never);
+  t.match(lines[7], /line 41$/);
+  input.write('\x1b3'); // Alt+3
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(client.state.active.key, 'other');
+  input.write('\x0e'); // Ctrl+N
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(client.state.active.key, '*');
+  t.match(screenText(tui.screen as never)[9], /^\[server\]/);
+});
