@@ -1,0 +1,215 @@
+// The headless client and the CLI against a real in-process chat-server over real sockets.
+
+import t from 'tap';
+import { ChatServer } from '../src/server/server.js';
+import { main } from '../src/client/cli.js';
+import { ExitCode } from '../src/client/errors.js';
+import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
+
+const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
+
+t.test('two clients chat in one room; another room sees nothing of it', async (t) => {
+  const { port } = await serve(t);
+  const alice = await connectClient(t, port, 'alice', ['test']);
+  const bob = await connectClient(t, port, 'bob', ['Test']);
+  const carol = await connectClient(t, port, 'carol', ['anothertest']);
+  t.equal(bob.state.active.key, 'test', 'room names come back lowercase');
+  await alice.submit('hello bob :smile:');
+  await bob.submit('hi alice, 你好，世界 😀👍');
+  await bob.submit('/me waves');
+  await until(() => texts(alice, 'test').length === 3, 'alice to see three messages');
+  t.same(texts(alice, 'test'), ['hello bob 😄', 'hi alice, 你好，世界 😀👍', 'waves']);
+  t.same(texts(bob, 'test'), texts(alice, 'test'));
+  t.equal(alice.state.room('test')!.entries.find((e) => e.text.startsWith('hi alice'))!.mention, true);
+  t.same(alice.state.room('test')!.members, ['alice', 'bob']);
+  t.same(texts(carol, 'anothertest'), [], 'room isolation');
+  t.notOk(carol.state.room('test'));
+});
+
+t.test('private messages open a buffer on both sides; commands answer in words', async (t) => {
+  const { port } = await serve(t);
+  const alice = await connectClient(t, port, 'alice', ['test']);
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  await alice.submit('/msg bob secret 🤫');
+  t.equal(alice.state.active.key, '@bob', '/msg switches to the private buffer');
+  await until(() => texts(bob, '@alice').length === 1, 'bob to get the private message');
+  t.same(texts(bob, '@alice'), ['secret 🤫']);
+  t.same(texts(alice, '@bob'), ['secret 🤫']);
+  t.same(texts(bob, 'test'), [], 'not in the room');
+  await bob.submit('back at you'); // bob is still in the room buffer
+  await alice.submit('/msg nobody hello?');
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: 'Nobody is connected as "nobody".' });
+  await alice.submit('/frob');
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Unknown command \/frob/ });
+  alice.state.switchTo('test');
+  await alice.submit('/who');
+  t.match(alice.state.active.entries.at(-1), { kind: 'info', text: 'In test (2): alice, bob' });
+  await alice.submit('/join other');
+  t.equal(alice.state.active.key, 'other');
+  await alice.submit('/rooms');
+  t.match(alice.state.active.entries.at(-1), { kind: 'info', text: /Rooms: .*other \(1\).*test \(2\)|Rooms: .*test \(2\).*other \(1\)/ });
+  await alice.submit('/join bad room!');
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Usage: \/join ROOM/ });
+  await alice.submit('/join bad!');
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Bad room name "bad!"/ });
+  await alice.submit('/leave');
+  t.notOk(alice.state.room('other'), '/leave closes the buffer');
+  await alice.submit('/nick bob');
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /The nick "bob" is taken/ });
+  await alice.submit('/nick alicia');
+  await until(() => bob.state.room('test')!.members.includes('alicia'), 'bob to see the nick change');
+  t.equal(alice.state.nick, 'alicia');
+  t.match(bob.state.room('test')!.entries.at(-1), { kind: 'nick', text: 'alice is now known as alicia' });
+  await alice.submit('/help');
+  t.ok(alice.state.active.entries.some((e) => e.text.includes('/msg NICK TEXT')));
+  await alice.submit('/clear');
+  t.equal(alice.state.active.entries.length, 0);
+});
+
+t.test('nick taken: interactive use takes the suggested nick, scripts fail with nick_taken', async (t) => {
+  const { port } = await serve(t);
+  await connectClient(t, port, 'alice', ['test']);
+  const second = await connectClient(t, port, 'alice', ['test'], { onNickTaken: 'suggest' });
+  t.equal(second.state.nick, 'alice2');
+  t.ok(second.state.serverBuffer.entries.some((e) => /The nick alice is taken; you are alice2 instead/.test(e.text)));
+  await t.rejects(connectClient(t, port, 'ALICE', ['test']), { code: 'nick_taken', exitCode: ExitCode.nickTaken });
+});
+
+t.test('reconnect after the connection drops: rejoin with since, nothing lost, nothing twice', async (t) => {
+  const { server, port } = await serve(t);
+  const alice = await connectClient(t, port, 'alice', ['test']);
+  const bob = await connectClient(t, port, 'bob', ['test'], { backoff: { initialMs: 300, maxMs: 300, jitter: 0 } });
+  await alice.submit('m1');
+  await until(() => texts(bob, 'test').length === 1, 'bob to see m1');
+  const bobSession = [...server.sessions].find((s) => s.nick === 'bob')!;
+  bobSession.stream.destroy();
+  await until(() => bob.status.phase === 'reconnecting', 'bob to notice');
+  await until(() => !server.nicks.owner('bob'), 'the server to forget bob');
+  await alice.submit('m2 while bob is away');
+  await alice.submit('m3 while bob is away');
+  await until(() => bob.status.phase === 'connected', 'bob to reconnect');
+  await alice.submit('m4');
+  await until(() => texts(bob, 'test').length >= 4, 'bob to see m4');
+  t.same(texts(bob, 'test'), ['m1', 'm2 while bob is away', 'm3 while bob is away', 'm4']);
+  t.equal(bob.state.nick, 'bob', 'the same nick again');
+  t.ok(bob.state.room('test')!.entries.some((e) => e.text === 'Reconnected.'));
+});
+
+t.test('reconnect after the server restarts: new numbering is detected, nothing lost, nothing twice', async (t) => {
+  const first = new ChatServer({});
+  const { port } = await first.listen(0, '127.0.0.1');
+  t.teardown(() => first.close());
+  const alice = await connectClient(t, port, 'alice', ['test'], { backoff: quick });
+  const bob = await connectClient(t, port, 'bob', ['test'], { backoff: { initialMs: 700, maxMs: 700, jitter: 0 } });
+  await alice.submit('before 1');
+  await alice.submit('before 2');
+  await alice.submit('before 3');
+  await until(() => texts(bob, 'test').length === 3, 'bob to see three');
+  await first.close();
+  const second = new ChatServer({});
+  await second.listen(port, '127.0.0.1');
+  t.teardown(() => second.close());
+  await until(() => alice.status.phase === 'connected', 'alice to reconnect');
+  t.equal(bob.status.phase, 'reconnecting', 'bob is still waiting to retry');
+  await alice.submit('during: sent before bob is back');
+  await until(() => bob.status.phase === 'connected', 'bob to reconnect', 5000);
+  await alice.submit('after');
+  await until(() => texts(bob, 'test').includes('after'), 'bob to see "after"');
+  t.same(texts(bob, 'test'), ['before 1', 'before 2', 'before 3', 'during: sent before bob is back', 'after']);
+  t.same(texts(alice, 'test'), ['before 1', 'before 2', 'before 3', 'during: sent before bob is back', 'after']);
+});
+
+t.test('chat send: exits 0 once echoed; private with --to; errors have exit codes and words', async (t) => {
+  const { port } = await serve(t);
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1' };
+  let io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', 'test', 'build', 'passed', ':tada:', '--nick', 'ci'], io), ExitCode.ok, io.stderr.text);
+  await until(() => texts(bob, 'test').includes('build passed 🎉'), 'bob to get the message');
+  io = fakeIo({ ...env, CHAT_NICK: 'ci' });
+  t.equal(await main(['node', 'chat', 'send', '--to', 'bob', 'psst'], io), ExitCode.ok, io.stderr.text);
+  await until(() => texts(bob, '@ci').includes('psst'), 'bob to get the private message');
+  io = fakeIo(env);
+  io.stdin.end('from stdin\n');
+  t.equal(await main(['node', 'chat', 'send', 'test', '--nick', 'ci'], io), ExitCode.ok, io.stderr.text);
+  await until(() => texts(bob, 'test').includes('from stdin'), 'the text read from stdin');
+
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', 'test', 'hi', '--nick', 'bob'], io), ExitCode.nickTaken);
+  t.match(io.stderr.text, /the nick bob is taken.*--nick/);
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', 'no room!', 'hi'], io), ExitCode.usage);
+  t.match(io.stderr.text, /bad room name "no room!"/);
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', '--to', 'nobody', 'hi', '--nick', 'ci'], io), ExitCode.failed);
+  t.match(io.stderr.text, /Nobody is connected as "nobody"/);
+
+  const closed = await freePort();
+  io = fakeIo({});
+  t.equal(await main(['node', 'chat', 'send', 'test', 'hi', '--host', '127.0.0.1', '--port', String(closed)], io), ExitCode.unavailable);
+  t.match(io.stderr.text, new RegExp(`no chat-server is running at 127\\.0\\.0\\.1:${closed}.*chat-server --port ${closed}`));
+});
+
+t.test('chat rooms and chat who', async (t) => {
+  const { port } = await serve(t);
+  await connectClient(t, port, 'alice', ['test']);
+  await connectClient(t, port, 'bob', ['test', 'other']);
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1' };
+  let io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'rooms'], io), ExitCode.ok);
+  t.same(io.stdout.text.split('\n').filter(Boolean).sort(), ['other  1', 'test   2']);
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'who', 'TEST'], io), ExitCode.ok);
+  t.equal(io.stdout.text, 'alice\nbob\n');
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'who', 'test', '--json'], io), ExitCode.ok);
+  t.match(JSON.parse(io.stdout.text), { type: 'members', room: 'test', nicks: ['alice', 'bob'] });
+});
+
+t.test('help names the environment variables and the config file', async (t) => {
+  for (const argv of [['--help'], ['join', '--help'], ['send', '--help']]) {
+    const io = fakeIo();
+    t.equal(await main(['node', 'chat', ...argv], io), ExitCode.ok);
+    t.match(io.stdout.text, /CHAT_HOST/);
+    t.match(io.stdout.text, /CHAT_PORT/);
+    t.match(io.stdout.text, /CHAT_NICK/);
+    t.match(io.stdout.text, /config\.json/);
+  }
+  const io = fakeIo();
+  t.equal(await main(['node', 'chat', 'frobnicate'], io), ExitCode.usage);
+});
+
+t.test('line mode: stdin lines are sent, events printed as plain lines; --json prints protocol lines', async (t) => {
+  const { port } = await serve(t);
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1', CHAT_NICK: 'script' };
+  const io = fakeIo(env);
+  const done = main(['node', 'chat', 'join', 'test'], io);
+  await until(() => bob.state.room('test')!.members.includes('script'), 'the script to join');
+  await bob.submit('hello script \x1b[31mred');
+  await until(() => io.stdout.text.includes('<bob> hello script red'), 'bob\'s line');
+  io.stdin.write('first line\n/me waves\n');
+  io.stdin.end('last line\n');
+  t.equal(await done, ExitCode.ok, io.stderr.text);
+  t.same(texts(bob, 'test'), ['hello script \x1b[31mred'.replace('\x1b[31m', ''), 'first line', 'waves', 'last line']);
+  const lines = io.stdout.text.split('\n').filter(Boolean);
+  for (const line of lines) t.match(line, /^\[\d\d:\d\d:\d\d\] /);
+  t.ok(lines.includes(lines.find((l) => l.endsWith('<script> first line'))!));
+  t.ok(lines.some((l) => l.endsWith('* script waves')));
+  t.notMatch(io.stdout.text, /\x1b/, 'no escape sequences in a pipe');
+
+  const json = fakeIo(env);
+  json.stdin.end('as json\n');
+  t.equal(await main(['node', 'chat', 'join', 'test', '--json'], json), ExitCode.ok, json.stderr.text);
+  const events = json.stdout.text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  t.ok(events.some((e) => e.type === 'msg' && e.text === 'as json' && e.from === 'script'));
+  t.ok(events.some((e) => e.type === 'welcome'));
+
+  const taken = fakeIo({ ...env, CHAT_NICK: 'bob' });
+  taken.stdin.end();
+  t.equal(await main(['node', 'chat', 'join', 'test'], taken), ExitCode.nickTaken);
+  const bad = fakeIo(env);
+  bad.stdin.end();
+  t.equal(await main(['node', 'chat', 'join', 'a/b'], bad), ExitCode.usage);
+  t.match(bad.stderr.text, /bad room name "a\/b"/);
+});
