@@ -26,6 +26,8 @@ export const ServerType = {
   nick: 'nick',
   members: 'members',
   msg: 'msg',
+  file: 'file',
+  file_data: 'file_data',
   notice: 'notice',
   rooms: 'rooms',
   history: 'history',
@@ -85,7 +87,12 @@ export interface RoomMsgEvent {
 export interface PrivateMsgEvent { type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean }
 export interface NoticeEvent { type: 'notice'; room?: string; text: string }
 export interface RoomsEvent { type: 'rooms'; rooms: { room: string; members: number }[]; id?: RequestId }
-export interface HistoryEvent { type: 'history'; room: string; messages: RoomMsgEvent[]; more: boolean; id?: RequestId }
+export interface HistoryEvent { type: 'history'; room: string; messages: RoomRecord[]; more: boolean; id?: RequestId }
+/** A shared file, announced like a message: in a room it has a seq and is part of history. */
+export interface FileEvent {
+  type: 'file'; room?: string; to?: string; from: string; file: string; name: string; size: number; sha256: string;
+  ts: string; seq?: number; history?: boolean;
+}
 export interface PingEvent { type: 'ping'; ts: string }
 export interface PongEvent { type: 'pong'; ts: string; id?: RequestId }
 export interface OkEvent { type: 'ok'; id?: RequestId; seq?: number }
@@ -100,6 +107,7 @@ export type ServerMessage =
   | MembersEvent
   | RoomMsgEvent
   | PrivateMsgEvent
+  | FileEvent
   | NoticeEvent
   | RoomsEvent
   | HistoryEvent
@@ -109,8 +117,8 @@ export type ServerMessage =
   | ErrorEvent
   | ByeEvent;
 
-/** Events that are part of a room's numbered history. */
-export type RoomRecord = RoomMsgEvent;
+/** Events that are part of a room's numbered history: messages and room files (both with `room` and `seq`). */
+export type RoomRecord = RoomMsgEvent | (FileEvent & { room: string; seq: number });
 
 export const ErrorCode = {
   bad_json: 'bad_json',

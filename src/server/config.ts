@@ -1,3 +1,6 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
 // Every limit and timeout of the server, with the reason for its default. Flags in cli.ts override them.
 
 export interface ServerConfig {
@@ -31,6 +34,11 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** Sent in `welcome`. */
   motd: string;
+  /**
+   * Where history and files are kept. null: history in memory only and files in a temporary directory removed
+   * on close (the in-process default, for tests); the CLI passes defaultDataDir() unless --memory.
+   */
+  dataDir: string | null;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -49,8 +57,15 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxRoomsPerConnection: 100,
   maxRooms: 10_000,
   shutdownGraceMs: 1000,
+  dataDir: null,
   motd: 'Welcome to chat-server. Join a room with {"type":"join","room":"test"}; docs/protocol.md has the rest.',
 };
+
+/** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'chat-server');
+}
 
 export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const config = { ...DEFAULT_CONFIG };
