@@ -59,9 +59,11 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
   const errPath = join(dir, 'stderr');
   const errFd = openSync(errPath, 'w');
   const nodeArgs = options.cpuProfDir && kind === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  // For experiments only (GC flags; CHAT_BENCH_SERVER=another build's bin/chat-server.js for A/B runs).
+  if (process.env.CHAT_BENCH_NODE_ARGS) nodeArgs.push(...process.env.CHAT_BENCH_NODE_ARGS.split(' ').filter(Boolean));
   const script =
     kind === 'ours'
-      ? [join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json']
+      ? [process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json']
       : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
   const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
     stdio: ['ignore', 'pipe', errFd],

@@ -9,6 +9,7 @@ import {
   LineDecoder,
   ProtocolError,
   parseClientLine,
+  type LineDecoderEvents,
   type RequestId,
   type ServerMessage,
 } from '../protocol/index.js';
@@ -21,7 +22,34 @@ import { dispatch } from './handlers.js';
 /** How long a closed connection may stay half-open while the peer reads the last lines. */
 const LINGER_MS = 5000;
 
-export class Session implements Member, Flushable {
+// Stream listeners are shared by every session (the stream is `this`; its session hangs off it), and the
+// session is its own decoder sink: no closures per connection, which matters at 10 000 idle connections.
+const kSession = Symbol('session');
+type SessionStream = Duplex & { [kSession]: Session };
+
+function streamOnData(this: SessionStream, chunk: Buffer): void {
+  this[kSession].onData(chunk);
+}
+
+function streamOnEnd(this: SessionStream): void {
+  this[kSession].onEnd();
+}
+
+function streamOnError(this: SessionStream, error: Error): void {
+  const session = this[kSession];
+  session.server.log.debug({ conn: session.id, err: error.message }, 'socket error');
+}
+
+function streamOnClose(this: SessionStream): void {
+  const session = this[kSession];
+  if (!session.closed) session.close(null, 'connection lost');
+}
+
+function streamOnDrain(this: SessionStream): void {
+  this[kSession].onDrain();
+}
+
+export class Session implements Member, Flushable, LineDecoderEvents {
   /** Empty until the client says hello or joins. */
   nick = '';
   /** Rooms this connection is in (canonical names). */
@@ -45,20 +73,13 @@ export class Session implements Member, Flushable {
   ) {
     const { config } = server;
     this.bucket = new TokenBucket(config.rateLimit, config.rateBurst);
-    this.decoder = new LineDecoder(config.maxLineBytes, {
-      line: (text) => this.onLine(text),
-      invalidUtf8: () => this.reject(ErrorCode.bad_json, 'the line is not valid UTF-8; send UTF-8 JSON text'),
-      tooLong: () =>
-        this.reject(
-          ErrorCode.line_too_long,
-          `a line may have at most ${config.maxLineBytes} bytes; it was dropped up to the next newline`,
-        ),
-    });
-    stream.on('data', this.streamOnData);
-    stream.on('end', this.streamOnEnd);
-    stream.on('error', this.streamOnError);
-    stream.on('close', this.streamOnClose);
-    stream.on('drain', this.streamOnDrain);
+    this.decoder = new LineDecoder(config.maxLineBytes, this);
+    (stream as SessionStream)[kSession] = this;
+    stream.on('data', streamOnData);
+    stream.on('end', streamOnEnd);
+    stream.on('error', streamOnError);
+    stream.on('close', streamOnClose);
+    stream.on('drain', streamOnDrain);
   }
 
   // ---- output: the one write path ----
@@ -92,7 +113,7 @@ export class Session implements Member, Flushable {
 
   flush(): void {
     if (this.pendingBytes === 0 || this.stream.destroyed) return;
-    const bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const bytes = this.pending.length === 1 ? this.pending[0]! : this.server.flushScheduler.join(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     if (!this.stream.write(bytes) && !this.closed) {
@@ -101,17 +122,33 @@ export class Session implements Member, Flushable {
     }
   }
 
-  private readonly streamOnDrain = (): void => {
+  onDrain(): void {
     if (!this.closed && !this.inputEnded) this.stream.resume();
-  };
+  }
 
   // ---- input ----
 
-  private readonly streamOnData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     this.lastInputAt = Date.now();
     this.pingSentAt = 0;
     this.decoder.push(chunk);
-  };
+  }
+
+  // LineDecoderEvents: what the decoder makes of the bytes.
+  line(text: string): void {
+    this.onLine(text);
+  }
+
+  invalidUtf8(): void {
+    this.reject(ErrorCode.bad_json, 'the line is not valid UTF-8; send UTF-8 JSON text');
+  }
+
+  tooLong(): void {
+    this.reject(
+      ErrorCode.line_too_long,
+      `a line may have at most ${this.server.config.maxLineBytes} bytes; it was dropped up to the next newline`,
+    );
+  }
 
   private onLine(text: string): void {
     if (this.closed) return;
@@ -137,20 +174,12 @@ export class Session implements Member, Flushable {
     if (!this.closed) this.error(code, message);
   }
 
-  private readonly streamOnEnd = (): void => {
+  onEnd(): void {
     // Half-close (`nc -N`): every complete line has been handled; answer, then close our side.
     this.inputEnded = true;
     this.decoder.end();
     this.close(ByeCode.quit, 'end of input');
-  };
-
-  private readonly streamOnError = (error: Error): void => {
-    this.server.log.debug({ conn: this.id, err: error.message }, 'socket error');
-  };
-
-  private readonly streamOnClose = (): void => {
-    if (!this.closed) this.close(null, 'connection lost');
-  };
+  }
 
   // ---- the one close path ----
 
