@@ -26,55 +26,24 @@ export function newTally(): Tally {
   return { delivered: 0, latencies: [], recording: false, sendTimes: [] };
 }
 
-export class Member {
-  readonly socket: net.Socket;
-  /** Markers seen on this connection. */
+/** Counts the markers in a byte stream; when parsing, also reads publisher and seq after each (acks, latency). */
+export class DeliveryReader {
+  /** Markers seen. */
   received = 0;
-  bytes = 0;
-  /** Resolves at the first byte the server sends after connecting (join or subscribe confirmed). */
-  readonly answered: Promise<void>;
   /** Publisher index whose echoes are this connection's acks, or -1. */
   ownPublisher = -1;
-  /** Called with the number of own echoes seen in a chunk. */
-  onAcks: ((count: number) => void) | null = null;
-
-  private parse: boolean;
   // Parser state across chunks: 0 = looking for a marker, 1 = reading the publisher, 2 = reading the seq.
   private state = 0;
   private publisher = 0;
   private seq = 0;
-  private resolveAnswered!: () => void;
 
   constructor(
-    port: number,
     private readonly tally: Tally,
-    parse: boolean,
-  ) {
-    this.parse = parse;
-    this.answered = new Promise((resolve) => (this.resolveAnswered = resolve));
-    // `onread` reads into one shared buffer and calls back directly: no Buffer per read, no stream events.
-    this.socket = net.connect({
-      port,
-      host: '127.0.0.1',
-      noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (length: number, buffer: Uint8Array) => this.onRead(length, buffer) },
-    });
-    this.socket.on('error', () => {});
-  }
+    public parse: boolean,
+  ) {}
 
-  setParse(parse: boolean): void {
-    this.parse = parse;
-  }
-
-  private onRead(length: number, buffer: Uint8Array): boolean {
-    const chunk = (buffer as Buffer).subarray(0, length);
-    this.onData(chunk);
-    return true;
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.bytes === 0) this.resolveAnswered();
-    this.bytes += chunk.length;
+  /** Take one chunk; returns how many of the messages in it were this connection's own echoes. */
+  push(chunk: Buffer): number {
     if (!this.parse) {
       let count = 0;
       let at = chunk.indexOf(MARKER);
@@ -84,19 +53,15 @@ export class Member {
       }
       this.received += count;
       this.tally.delivered += count;
-      return;
+      return 0;
     }
-    this.parseChunk(chunk);
-  }
-
-  private parseChunk(chunk: Buffer): void {
     const now = performance.now();
     const tally = this.tally;
     let acks = 0;
     let count = 0;
     let i = 0;
-    const length = chunk.length;
-    while (i < length) {
+    const end = chunk.length;
+    while (i < end) {
       if (this.state === 0) {
         const at = chunk.indexOf(MARKER, i);
         if (at === -1) break;
@@ -125,7 +90,48 @@ export class Member {
     }
     this.received += count;
     tally.delivered += count;
+    return acks;
+  }
+}
+
+/** One load-generator connection (a room member or subscriber). */
+export class Member {
+  readonly socket: net.Socket;
+  readonly reader: DeliveryReader;
+  bytes = 0;
+  /** Resolves at the first byte the server sends after connecting (join or subscribe confirmed). */
+  readonly answered: Promise<void>;
+  /** Called with the number of own echoes seen in a read. */
+  onAcks: ((count: number) => void) | null = null;
+  private resolveAnswered!: () => void;
+
+  constructor(port: number, tally: Tally, parse: boolean) {
+    this.reader = new DeliveryReader(tally, parse);
+    this.answered = new Promise((resolve) => (this.resolveAnswered = resolve));
+    // `onread` reads into one shared buffer and calls back directly: no Buffer per read, no stream events.
+    this.socket = net.connect({
+      port,
+      host: '127.0.0.1',
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (length: number, buffer: Uint8Array) => this.onRead(length, buffer) },
+    });
+    this.socket.on('error', () => {});
+  }
+
+  get received(): number {
+    return this.reader.received;
+  }
+
+  set received(value: number) {
+    this.reader.received = value;
+  }
+
+  private onRead(length: number, buffer: Uint8Array): boolean {
+    if (this.bytes === 0) this.resolveAnswered();
+    this.bytes += length;
+    const acks = this.reader.push((buffer as Buffer).subarray(0, length));
     if (acks > 0 && this.onAcks) this.onAcks(acks);
+    return true;
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // so that its CPU time and memory can be read from /proc/<pid> and it does not share a core with the load.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,8 @@ export interface Target {
 export const SERVER_CPU = '0';
 export const LOAD_CPU = '1';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+/** The package root: this file runs as bench/targets.ts (tests) or dist/bench/targets.js (npm run bench). */
+const root = fileURLToPath(new URL(existsSync(new URL('../package.json', import.meta.url)) ? '../' : '../../', import.meta.url));
 
 export interface StartOptions {
   /** Directory for `node --cpu-prof` output of our server, or undefined for no profile. */

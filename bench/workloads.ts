@@ -76,7 +76,7 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
     const out = dialect.separatePublisher ? await openSender(target.port) : member.socket;
     const publisher: Publisher = { index, room: `r${Math.floor(i / M)}`, out, inflight: 0, seq: 0, times: [] };
     tally.sendTimes[index] = publisher.times;
-    member.ownPublisher = index;
+    member.reader.ownPublisher = index;
     member.onAcks = (count) => {
       publisher.inflight -= count;
       if (spec.rate === undefined) pump(publisher);
