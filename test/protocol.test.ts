@@ -75,7 +75,7 @@ t.test('line decoder', async (t) => {
     const decoder: LineDecoder = new LineDecoder(1024, {
       line: (text) => {
         lines.push(text);
-        if (text === 'upload') decoder.takeRaw(5, { data: (chunk) => raw.push(chunk), end: () => ended++ });
+        if (text === 'upload') decoder.takeRaw(5, { data: (chunk) => raw.push(chunk), end: () => ended++, abort: () => {} });
       },
       invalidUtf8: () => {},
       tooLong: () => {},

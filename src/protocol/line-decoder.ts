@@ -19,6 +19,8 @@ export interface LineDecoderEvents {
 export interface RawSink {
   data(chunk: Buffer): void;
   end(): void;
+  /** The input ended before `length` bytes arrived. */
+  abort(): void;
 }
 
 export class LineDecoder {
@@ -26,6 +28,9 @@ export class LineDecoder {
   private pendingBytes = 0;
   private skippingLongLine = false;
   private raw: { sink: RawSink; remaining: number } | null = null;
+  private paused = false;
+  private backlog: Buffer[] = [];
+  private endedWhilePaused = false;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -44,6 +49,30 @@ export class LineDecoder {
     this.raw = { sink, remaining: length };
   }
 
+  /** Raw bytes still expected by the current sink (0 in line mode). */
+  get rawRemaining(): number {
+    return this.raw?.remaining ?? 0;
+  }
+
+  /** Hold further input (kept, in order) until resume(): the caller finishes something asynchronous first. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    while (!this.paused && this.backlog.length > 0) this.push(this.backlog.shift()!);
+    if (!this.paused && this.endedWhilePaused) {
+      this.endedWhilePaused = false;
+      this.end();
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** Bytes that arrived but are neither a complete line nor raw data yet. */
   get bufferedBytes(): number {
     return this.pendingBytes;
@@ -52,6 +81,10 @@ export class LineDecoder {
   push(chunk: Buffer): void {
     let start = 0;
     while (start < chunk.length) {
+      if (this.paused) {
+        this.backlog.push(chunk.subarray(start));
+        return;
+      }
       if (this.raw) {
         start = this.feedRaw(chunk, start);
         continue;
@@ -68,11 +101,28 @@ export class LineDecoder {
 
   /** The peer finished sending: an unterminated last line still counts. */
   end(): void {
-    if (this.raw || this.pendingBytes === 0 || this.skippingLongLine) {
+    if (this.paused) {
+      this.endedWhilePaused = true;
+      return;
+    }
+    if (this.raw) {
+      this.discard();
+      return;
+    }
+    if (this.pendingBytes === 0 || this.skippingLongLine) {
       this.reset();
       return;
     }
     this.completeLine(Buffer.alloc(0));
+  }
+
+  /** The connection is gone: drop what is buffered, tell a raw sink it will get no more. */
+  discard(): void {
+    const raw = this.raw;
+    this.raw = null;
+    this.backlog = [];
+    this.reset();
+    raw?.sink.abort();
   }
 
   private reset(): void {

@@ -15,6 +15,10 @@ export const ClientType = {
   ping: 'ping',
   pong: 'pong',
   quit: 'quit',
+  upload: 'upload',
+  upload_status: 'upload_status',
+  download: 'download',
+  files: 'files',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -28,6 +32,8 @@ export const ServerType = {
   msg: 'msg',
   file: 'file',
   file_data: 'file_data',
+  files: 'files',
+  upload_status: 'upload_status',
   notice: 'notice',
   rooms: 'rooms',
   history: 'history',
@@ -59,6 +65,16 @@ export interface PingRequest extends Request { type: 'ping' }
 export interface PongRequest extends Request { type: 'pong' }
 export interface QuitRequest extends Request { type: 'quit'; reason?: string }
 
+/** Followed on the wire by exactly `size - offset` raw bytes (docs/protocol.md "Files"). */
+export interface UploadRequest extends Request {
+  type: 'upload'; room?: string; to?: string; name: string; size: number; sha256?: string; offset?: number;
+}
+export interface UploadStatusRequest extends Request { type: 'upload_status'; sha256: string; size: number }
+export interface DownloadRequest extends Request {
+  type: 'download'; file: string; offset?: number; length?: number; raw?: boolean;
+}
+export interface FilesRequest extends Request { type: 'files'; room?: string }
+
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
 export type ClientMessage =
@@ -72,7 +88,11 @@ export type ClientMessage =
   | HistoryRequest
   | PingRequest
   | PongRequest
-  | QuitRequest;
+  | QuitRequest
+  | UploadRequest
+  | UploadStatusRequest
+  | DownloadRequest
+  | FilesRequest;
 
 // ---- server to client ----
 
@@ -93,9 +113,16 @@ export interface FileEvent {
   type: 'file'; room?: string; to?: string; from: string; file: string; name: string; size: number; sha256: string;
   ts: string; seq?: number; history?: boolean;
 }
+/** Header of a download: exactly `length` raw bytes follow it on the wire. */
+export interface FileDataEvent {
+  type: 'file_data'; file: string; name: string; size: number; offset: number; length: number; sha256: string;
+  id?: RequestId;
+}
+export interface UploadStatusEvent { type: 'upload_status'; sha256: string; size: number; have: number; id?: RequestId }
+export interface FilesEvent { type: 'files'; room?: string; files: FileEvent[]; id?: RequestId }
 export interface PingEvent { type: 'ping'; ts: string }
 export interface PongEvent { type: 'pong'; ts: string; id?: RequestId }
-export interface OkEvent { type: 'ok'; id?: RequestId; seq?: number }
+export interface OkEvent { type: 'ok'; id?: RequestId; seq?: number; file?: string }
 export interface ErrorEvent { type: 'error'; code: ErrorCode; message: string; id?: RequestId }
 export interface ByeEvent { type: 'bye'; code: ByeCode; reason: string }
 
@@ -108,6 +135,9 @@ export type ServerMessage =
   | RoomMsgEvent
   | PrivateMsgEvent
   | FileEvent
+  | FileDataEvent
+  | UploadStatusEvent
+  | FilesEvent
   | NoticeEvent
   | RoomsEvent
   | HistoryEvent
@@ -133,6 +163,11 @@ export const ErrorCode = {
   rate_limited: 'rate_limited',
   too_many_rooms: 'too_many_rooms',
   server_full: 'server_full',
+  too_large: 'too_large',
+  quota_exceeded: 'quota_exceeded',
+  no_such_file: 'no_such_file',
+  checksum_mismatch: 'checksum_mismatch',
+  short_upload: 'short_upload',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -144,6 +179,8 @@ export const ByeCode = {
   flood: 'flood',
   ping_timeout: 'ping_timeout',
   server_full: 'server_full',
+  /** The byte stream cannot be followed any more (an upload header whose bytes cannot be skipped). */
+  protocol: 'protocol',
 } as const;
 export type ByeCode = (typeof ByeCode)[keyof typeof ByeCode];
 

@@ -29,7 +29,15 @@ export const EXAMPLES: Record<ClientType, string> = {
   ping: '{"type":"ping"}',
   pong: '{"type":"pong"}',
   quit: '{"type":"quit","reason":"bye"}',
+  upload: '{"type":"upload","room":"test","name":"photo.jpg","size":123456} followed by 123456 raw bytes',
+  upload_status: '{"type":"upload_status","sha256":"<64 hex digits>","size":123456}',
+  download: '{"type":"download","file":"<id>","offset":0}',
+  files: '{"type":"files","room":"test"}',
 };
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const FILE_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const FILE_NAME_MAX_CHARS = 255;
 
 const KNOWN_TYPES = new Set<string>(Object.values(ClientType));
 
@@ -89,6 +97,33 @@ class FieldReader {
     const problem = roomProblem(room.normalize('NFC'));
     if (problem) this.fail(ErrorCode.bad_room, `bad room ${JSON.stringify(room)}: ${problem}`);
     return canonicalRoom(room);
+  }
+
+  sha256(required: boolean): string | undefined {
+    if (!required && !this.has('sha256')) return undefined;
+    const value = this.string('sha256').toLowerCase();
+    if (!SHA256_HEX.test(value)) this.fail(ErrorCode.bad_request, '"sha256" must be 64 hex digits');
+    return value;
+  }
+
+  fileId(): string {
+    const value = this.string('file');
+    if (!FILE_ID.test(value)) this.fail(ErrorCode.no_such_file, `no file has the id ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  fileName(): string {
+    const value = this.string('name');
+    if (value.length === 0 || value.length > FILE_NAME_MAX_CHARS) {
+      this.fail(ErrorCode.bad_request, `"name" must have 1 to ${FILE_NAME_MAX_CHARS} characters`);
+    }
+    return value;
+  }
+
+  count(name: string): number {
+    const value = this.optionalCount(name);
+    if (value === undefined) this.fail(ErrorCode.bad_request, `"${this.type}" needs a "${name}" field`);
+    return value;
   }
 
   text(limits: ParseLimits): string {
@@ -194,5 +229,40 @@ function readMessage(
     case 'ping':
     case 'pong':
       return withId({ type }, id);
+    case 'upload': {
+      if (read.has('to') && read.has('room')) read.fail(ErrorCode.bad_request, 'an upload has "room" or "to", not both');
+      const target = read.has('to') ? { to: read.nick('to') } : read.has('room') ? { room: read.room() } : null;
+      if (!target) read.fail(ErrorCode.bad_request, 'an upload needs "room" (or "to" for a private file)');
+      const size = read.count('size');
+      const name = read.fileName();
+      const sha256 = read.sha256(false);
+      const offset = read.optionalCount('offset');
+      if (offset !== undefined && offset > size) read.fail(ErrorCode.bad_request, '"offset" cannot be past "size"');
+      if (offset && sha256 === undefined) read.fail(ErrorCode.bad_request, 'resuming (an "offset") needs "sha256"');
+      return withId(
+        { type, ...target, name, size, ...(sha256 !== undefined && { sha256 }), ...(offset !== undefined && { offset }) },
+        id,
+      );
+    }
+    case 'upload_status':
+      return withId({ type, sha256: read.sha256(true)!, size: read.count('size') }, id);
+    case 'download': {
+      const file = read.fileId();
+      const offset = read.optionalCount('offset');
+      const length = read.optionalCount('length');
+      const raw = read.optionalBoolean('raw');
+      return withId(
+        {
+          type,
+          file,
+          ...(offset !== undefined && { offset }),
+          ...(length !== undefined && { length }),
+          ...(raw !== undefined && { raw }),
+        },
+        id,
+      );
+    }
+    case 'files':
+      return withId({ type, ...(read.has('room') && { room: read.room() }) }, id);
   }
 }

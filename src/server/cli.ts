@@ -1,7 +1,7 @@
 // `chat-server`: flags in, a listening ChatServer out. Thin: the program is built by buildProgram() so tests can drive it.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_CONFIG } from './config.js';
+import { DEFAULT_CONFIG, defaultDataDir } from './config.js';
 import { createLogger, type LogFormat } from './log.js';
 import { ChatServer, VERSION } from './server.js';
 
@@ -33,7 +33,14 @@ export function buildProgram(): Command {
     .option('--ping-interval <seconds>', 'ping a client after this much silence; 0 disables', wholeNumber, d.pingIntervalMs / 1000)
     .option('--ping-timeout <seconds>', 'drop a client silent this long after a ping', wholeNumber, d.pingTimeoutMs / 1000)
     .option('--max-connections <n>', 'open connections at once', wholeNumber, d.maxConnections)
+    .option('--max-file-size <bytes>', 'largest file accepted', wholeNumber, d.maxFileBytes)
+    .option('--file-quota <bytes>', 'total bytes the file store may hold', wholeNumber, d.fileQuotaBytes)
+    .option('--file-expiry-days <days>', 'shared files are forgotten after this many days', wholeNumber, d.fileExpiryDays)
     .option('--motd <text>', 'message of the day, sent in welcome', d.motd)
+    .option('--data-dir <path>', `where history (history.sqlite) and files are kept (default ${defaultDataDir()})`)
+    .option('--memory', 'keep history in memory only: nothing is written to disk')
+    .option('--retain-messages <n>', 'messages kept per room on disk; 0 keeps all', wholeNumber, d.retainMessages)
+    .option('--retain-days <days>', 'messages older than this are deleted from disk; 0 keeps them forever', wholeNumber, d.retainDays)
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addHelpText(
@@ -51,19 +58,33 @@ export async function start(argv: string[]): Promise<RunningServer> {
   const program = buildProgram().parse(argv);
   const o = program.opts();
   const log = createLogger(o.logFormat as LogFormat, o.logLevel as string);
-  const server = new ChatServer({
-    log,
-    maxLineBytes: o.maxLine,
-    maxTextChars: o.maxText,
-    historyPerRoom: o.history,
-    rateLimit: o.rateLimit,
-    rateBurst: o.burst,
-    sendqBytes: o.sendq,
-    pingIntervalMs: o.pingInterval * 1000,
-    pingTimeoutMs: o.pingTimeout * 1000,
-    maxConnections: o.maxConnections,
-    motd: o.motd,
-  });
+  let server: ChatServer;
+  try {
+    server = new ChatServer({
+      log,
+      maxLineBytes: o.maxLine,
+      maxTextChars: o.maxText,
+      historyPerRoom: o.history,
+      rateLimit: o.rateLimit,
+      rateBurst: o.burst,
+      sendqBytes: o.sendq,
+      pingIntervalMs: o.pingInterval * 1000,
+      pingTimeoutMs: o.pingTimeout * 1000,
+      maxConnections: o.maxConnections,
+      motd: o.motd,
+      dataDir: o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir()),
+      retainMessages: o.retainMessages,
+      retainDays: o.retainDays,
+      maxFileBytes: o.maxFileSize,
+      fileQuotaBytes: o.fileQuota,
+      fileExpiryDays: o.fileExpiryDays,
+    });
+  } catch (error) {
+    // Most likely the history database: a data dir that cannot be written, or a file that is not SQLite.
+    log.error(`cannot start: ${(error as Error).message}`);
+    process.exitCode = 1;
+    throw error;
+  }
   let address;
   try {
     address = await server.listen(o.port, o.host);

@@ -39,6 +39,16 @@ export interface ServerConfig {
    * on close (the in-process default, for tests); the CLI passes defaultDataDir() unless --memory.
    */
   dataDir: string | null;
+  /** With a dataDir: records kept per room on disk; older ones are deleted (docs/persistence.md). 0 keeps all. */
+  retainMessages: number;
+  /** With a dataDir: records older than this many days are deleted. 0 keeps them forever. */
+  retainDays: number;
+  /** Largest file accepted (protocol.md "Files"). */
+  maxFileBytes: number;
+  /** Total bytes the file store may hold; an upload that would pass it gets quota_exceeded. */
+  fileQuotaBytes: number;
+  /** Shared files are forgotten after this many days. */
+  fileExpiryDays: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -58,6 +68,11 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxRooms: 10_000,
   shutdownGraceMs: 1000,
   dataDir: null,
+  retainMessages: 0,
+  retainDays: 0,
+  maxFileBytes: 2 * 1024 ** 3,
+  fileQuotaBytes: 20 * 1024 ** 3,
+  fileExpiryDays: 30,
   motd: 'Welcome to chat-server. Join a room with {"type":"join","room":"test"}; docs/protocol.md has the rest.',
 };
 

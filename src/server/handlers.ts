@@ -10,19 +10,16 @@ import {
   type PrivateMsgEvent,
 } from '../protocol/index.js';
 import type { Session } from './session.js';
+import { ensureNick } from './identity.js';
+import { fileHandlers } from './files/handlers.js';
 
-type Handler<T extends ClientType> = (session: Session, message: Extract<ClientMessage, { type: T }>) => void;
+export type Handler<T extends ClientType> = (session: Session, message: Extract<ClientMessage, { type: T }>) => void;
 
 const HISTORY_PAGE_MAX = 200;
 const QUIT_REASON_MAX = 200;
 
 function now(): string {
   return new Date().toISOString();
-}
-
-/** Give the session a guest nick when it has none yet (joining or messaging without hello). */
-function ensureNick(session: Session): void {
-  if (session.nick === '') session.nick = session.server.nicks.claimGuest(session);
 }
 
 /** Take `nick` for the session; announces the change to its rooms. False (after an error reply) when taken. */
@@ -155,7 +152,9 @@ const rooms: Handler<'rooms'> = (session, { id }) => {
 };
 
 const history: Handler<'history'> = (session, { room: name, before, limit, id }) => {
-  const room = session.server.rooms.get(name);
+  const { rooms: registry } = session.server;
+  // With a store, a room nobody has joined since the restart still has its history on disk.
+  const room = registry.get(name) ?? (registry.store ? registry.open(name) : undefined);
   const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
   const older = room ? room.history.before(before ?? room.lastSeq + 1, pageSize + 1) : [];
   const more = older.length > pageSize;
@@ -187,6 +186,7 @@ const handlers: { [T in ClientType]: Handler<T> } = {
   ping,
   pong,
   quit,
+  ...fileHandlers,
 };
 
 export function dispatch(session: Session, message: ClientMessage): void {

@@ -1,17 +1,29 @@
-// A fixed-size ring of a room's most recent numbered events (protocol.md "History").
+// A fixed-size ring of a room's most recent numbered events (protocol.md "History"). With a store behind it
+// (storage/store.ts) every record added is also queued for the store, and paging back past the ring reads the
+// store; joins and `since` are served from the ring alone.
 
 import type { RoomRecord } from '../protocol/index.js';
+import type { HistoryStore } from './storage/store.js';
 
 export class History {
   private readonly ring: (RoomRecord | undefined)[];
   private next = 0;
   private count = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly backing?: { room: string; store: HistoryStore },
+  ) {
     this.ring = new Array(Math.max(0, capacity));
   }
 
   add(record: RoomRecord): void {
+    this.backing?.store.add(record);
+    this.remember(record);
+  }
+
+  /** Put a record in the ring only (it is already stored: loaded from the store or received from the cluster). */
+  remember(record: RoomRecord): void {
     if (this.capacity === 0) return;
     this.ring[this.next] = record;
     this.next = (this.next + 1) % this.capacity;
@@ -23,10 +35,18 @@ export class History {
     return this.all().filter((record) => record.seq > since);
   }
 
-  /** Up to `limit` records with seq < before, oldest first. */
+  /** Up to `limit` records with seq < before, oldest first; read from the store when the ring has too few. */
   before(before: number, limit: number): RoomRecord[] {
     const older = this.all().filter((record) => record.seq < before);
-    return older.slice(Math.max(0, older.length - limit));
+    if (older.length >= limit || !this.backing || (older.length > 0 && older[0]!.seq <= 1)) {
+      return older.slice(Math.max(0, older.length - limit));
+    }
+    return this.backing.store.before(this.backing.room, before, limit);
+  }
+
+  /** The oldest seq in the ring, or undefined when it is empty. */
+  oldestSeq(): number | undefined {
+    return this.count === 0 ? undefined : this.ring[(this.next - this.count + this.capacity) % this.capacity]!.seq;
   }
 
   all(): RoomRecord[] {

@@ -1,6 +1,7 @@
 // The room -> members map, each room's history and seq counter. The one place room state lives.
 
 import { History } from './history.js';
+import type { HistoryStore } from './storage/store.js';
 
 /** What a room needs of a member: a name and a way to receive bytes. */
 export interface Member {
@@ -18,8 +19,14 @@ export class Room<M extends Member = Member> {
   constructor(
     readonly name: string,
     historySize: number,
+    store?: HistoryStore,
   ) {
-    this.history = new History(historySize);
+    this.history = new History(historySize, store && { room: name, store });
+    if (store) {
+      // A room seen before (by this process or an earlier one): seq continues, the ring holds its newest records.
+      this.lastSeq = store.lastSeq(name);
+      for (const record of store.before(name, Number.MAX_SAFE_INTEGER, historySize)) this.history.remember(record);
+    }
   }
 
   nextSeq(): number {
@@ -38,6 +45,8 @@ export class RoomRegistry<M extends Member = Member> {
   constructor(
     private readonly historySize: number,
     private readonly maxRooms: number,
+    /** Where history is kept beyond the in-memory window; none: memory only. */
+    readonly store?: HistoryStore,
   ) {}
 
   get(name: string): Room<M> | undefined {
@@ -49,7 +58,7 @@ export class RoomRegistry<M extends Member = Member> {
     let room = this.rooms.get(name);
     if (room) return room;
     if (this.rooms.size >= this.maxRooms && !this.forgetOldestEmpty()) return null;
-    room = new Room<M>(name, this.historySize);
+    room = new Room<M>(name, this.historySize, this.store);
     this.rooms.set(name, room);
     return room;
   }

@@ -11,6 +11,12 @@ import { silentLogger, type Logger } from './log.js';
 import { NickRegistry } from './nicks.js';
 import { RoomRegistry } from './rooms.js';
 import { Session } from './session.js';
+import type { HistoryStore } from './storage/store.js';
+import { SqliteHistoryStore } from './storage/sqlite.js';
+import { FileStore } from './files/store.js';
+import { join } from 'node:path';
+
+const FILE_SWEEP_MS = 3600_000;
 
 /** The package version, read from package.json (found upward: this file runs from src/ in tests, dist/src/ when built). */
 export const VERSION: string = (() => {
@@ -37,6 +43,10 @@ export class ChatServer {
   readonly bus: RoomBus;
   readonly flushScheduler = new FlushScheduler();
   readonly sessions = new Set<Session>();
+  /** Room history beyond the in-memory window: SQLite in dataDir, none when dataDir is null. */
+  readonly historyStore: HistoryStore | undefined;
+  readonly files: FileStore;
+  private readonly fileSweepTimer: NodeJS.Timeout;
 
   private listener: net.Server | null = null;
   private nextSessionId = 1;
@@ -47,8 +57,17 @@ export class ChatServer {
     const { log, ...overrides } = options;
     this.config = resolveConfig(overrides);
     this.log = log ?? silentLogger;
-    this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms);
+    const { dataDir, retainMessages, retainDays } = this.config;
+    this.historyStore =
+      dataDir === null ? undefined : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays });
+    this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
     this.bus = new LocalBus(this.rooms);
+    this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
+      maxFileBytes: this.config.maxFileBytes,
+      quotaBytes: this.config.fileQuotaBytes,
+      expiryMs: this.config.fileExpiryDays * 24 * 3600 * 1000,
+    });
+    this.fileSweepTimer = setInterval(() => this.files.sweep(), FILE_SWEEP_MS).unref();
     this.startKeepalive();
   }
 
@@ -129,6 +148,9 @@ export class ChatServer {
       ),
     ]);
     clearTimeout(graceTimer);
+    this.historyStore?.close();
+    clearInterval(this.fileSweepTimer);
+    this.files.close();
     this.log.info('stopped');
   }
 

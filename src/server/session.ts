@@ -1,6 +1,7 @@
 // One client connection: framing in, batched output out, flood control, keepalive and the one close path.
 // What each message means is in handlers.ts; what the server knows of everyone is in server.ts.
 
+import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import {
   ByeCode,
@@ -10,6 +11,7 @@ import {
   ProtocolError,
   parseClientLine,
   type LineDecoderEvents,
+  type RawSink,
   type RequestId,
   type ServerMessage,
 } from '../protocol/index.js';
@@ -49,6 +51,22 @@ function streamOnDrain(this: SessionStream): void {
   this[kSession].onDrain();
 }
 
+/** Resolves when `stream` can take more bytes; rejects when it closes first. */
+function writable(stream: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      stream.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      stream.off('drain', onDrain);
+      reject(new Error('connection closed during download'));
+    };
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+  });
+}
+
 export class Session implements Member, Flushable, LineDecoderEvents {
   /** Empty until the client says hello or joins. */
   nick = '';
@@ -64,6 +82,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private inputEnded = false;
+  /** Reasons to stop reading: asynchronous work on earlier input (files), and output the peer is not taking. */
+  private inputHolds = 0;
+  private outputBlocked = false;
+  /** File bytes are going out: queued lines wait so they cannot land inside the bytes. */
+  private sendingFileBytes = false;
 
   constructor(
     readonly id: number,
@@ -94,6 +117,10 @@ export class Session implements Member, Flushable, LineDecoderEvents {
       this.abort(ByeCode.sendq_exceeded, `more than ${this.server.config.sendqBytes} bytes of output were waiting`);
       return;
     }
+    if (this.sendingFileBytes && this.pendingBytes + bytes.length > this.server.config.sendqBytes) {
+      this.abort(ByeCode.sendq_exceeded, 'too much output waited behind a download');
+      return;
+    }
     if (this.pendingBytes === 0) this.server.flushScheduler.mark(this);
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
@@ -112,18 +139,70 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   }
 
   flush(): void {
-    if (this.pendingBytes === 0 || this.stream.destroyed) return;
+    if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
     const bytes = this.pending.length === 1 ? this.pending[0]! : this.server.flushScheduler.join(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     if (!this.stream.write(bytes) && !this.closed) {
       // The peer is not keeping up with what we owe it: stop reading what it sends until it catches up.
-      this.stream.pause();
+      this.outputBlocked = true;
+      this.updateReading();
     }
   }
 
   onDrain(): void {
-    if (!this.closed && !this.inputEnded) this.stream.resume();
+    this.outputBlocked = false;
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.closed) return;
+    if (this.inputHolds > 0 || this.outputBlocked) this.stream.pause();
+    else if (!this.inputEnded) this.stream.resume();
+  }
+
+  /**
+   * Write `length` bytes of the file at `path` from `start`, right after what is queued (a download).
+   * Lines sent meanwhile wait, so they cannot land inside the bytes.
+   */
+  async sendFileBytes(path: string, start: number, length: number): Promise<void> {
+    this.flush();
+    if (length === 0) return;
+    this.sendingFileBytes = true;
+    try {
+      const source = createReadStream(path, { start, end: start + length - 1, highWaterMark: 256 * 1024 });
+      try {
+        for await (const chunk of source) {
+          if (this.stream.destroyed) throw new Error('connection closed during download');
+          if (!this.stream.write(chunk)) await writable(this.stream);
+        }
+      } finally {
+        source.destroy();
+      }
+    } finally {
+      this.sendingFileBytes = false;
+      this.flush();
+    }
+  }
+
+  /** Stop handling input until the returned function is called (an upload is being stored, a download sent). */
+  holdInput(): () => void {
+    this.inputHolds++;
+    this.decoder.pause();
+    this.updateReading();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.inputHolds === 0) this.decoder.resume();
+      this.updateReading();
+      if (this.inputEnded && !this.closed && !this.decoder.isPaused) this.close(ByeCode.quit, 'end of input');
+    };
+  }
+
+  /** Hand the next `length` bytes of input to `sink` (the body of an upload). */
+  takeRaw(length: number, sink: RawSink): void {
+    this.decoder.takeRaw(length, sink);
   }
 
   // ---- input ----
@@ -178,7 +257,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     // Half-close (`nc -N`): every complete line has been handled; answer, then close our side.
     this.inputEnded = true;
     this.decoder.end();
-    this.close(ByeCode.quit, 'end of input');
+    if (!this.decoder.isPaused) this.close(ByeCode.quit, 'end of input');
   }
 
   // ---- the one close path ----
@@ -188,6 +267,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     if (this.closed) return;
     if (code && !this.stream.destroyed) this.send({ type: 'bye', code, reason });
     this.closed = true;
+    this.decoder.discard();
     this.server.forget(this, code === ByeCode.quit || code === null ? reason : `${code}: ${reason}`);
     this.flush();
     if (!this.stream.destroyed) this.stream.end();
@@ -200,6 +280,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   abort(code: ByeCode, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.decoder.discard();
     this.pending = [];
     this.pendingBytes = 0;
     this.server.forget(this, `${code}: ${reason}`);

@@ -1,0 +1,156 @@
+// Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files.
+
+import { ByeCode, ErrorCode, nickKey, type RoomRecord, type UploadRequest } from '../../protocol/index.js';
+import type { Handler } from '../handlers.js';
+import { ensureNick } from '../identity.js';
+import type { Session } from '../session.js';
+import { FileError, toFileEvent, type FileRecord, type Upload } from './store.js';
+
+/** Errors after which the upload's bytes are not worth reading to stay in step: the connection is closed. */
+const UNSKIPPABLE = new Set<ErrorCode>([ErrorCode.too_large, ErrorCode.quota_exceeded]);
+
+const upload: Handler<'upload'> = (session, request) => {
+  const { server } = session;
+  ensureNick(session);
+  const offset = request.offset ?? 0;
+  const length = request.size - offset;
+  let receiving: Upload;
+  try {
+    if (request.room !== undefined && !session.rooms.has(request.room)) {
+      throw new FileError(ErrorCode.not_in_room, `join ${JSON.stringify(request.room)} before sharing a file in it`);
+    }
+    if (request.to !== undefined && !server.nicks.owner(request.to)) {
+      throw new FileError(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(request.to)}`);
+    }
+    receiving = server.files.beginUpload(request.size, request.sha256, offset);
+  } catch (error) {
+    if (!(error instanceof FileError)) throw error;
+    session.error(error.code, error.message, request.id);
+    if (UNSKIPPABLE.has(error.code) || length > server.config.maxFileBytes) {
+      session.close(ByeCode.protocol, 'the refused upload\'s bytes cannot be skipped; reconnect');
+    } else {
+      session.takeRaw(length, { data() {}, end() {}, abort() {} }); // skip its bytes, stay in step
+    }
+    return;
+  }
+
+  let releaseBackpressure: (() => void) | null = null;
+  // After the last byte the write stream emits 'finish', not 'drain': release its hold by hand.
+  const endBackpressure = () => {
+    const release = releaseBackpressure;
+    releaseBackpressure = null;
+    release?.();
+  };
+  session.takeRaw(length, {
+    data(chunk) {
+      if (!receiving.write(chunk) && !releaseBackpressure) {
+        // The disk is slower than the network: stop reading until the write stream drains.
+        releaseBackpressure = session.holdInput();
+        receiving.stream.once('drain', endBackpressure);
+      }
+    },
+    end() {
+      const release = session.holdInput();
+      endBackpressure();
+      finishUpload(session, request, receiving)
+        .catch((error) => {
+          if (error instanceof FileError) session.error(error.code, error.message, request.id);
+          else {
+            server.log.error({ conn: session.id, err: String(error) }, 'upload failed');
+            session.error(ErrorCode.bad_request, 'the server could not store the file', request.id);
+          }
+        })
+        .finally(release);
+    },
+    abort() {
+      endBackpressure();
+      receiving.abandon();
+      const have = offset + receiving.received;
+      server.log.info({ conn: session.id, name: request.name, have, size: request.size }, 'short upload');
+      session.error(
+        ErrorCode.short_upload,
+        `the connection ended after ${have} of ${request.size} bytes` +
+          (request.sha256 ? '; upload again with "offset" to resume' : '; nothing was kept (resuming needs "sha256")'),
+        request.id,
+      );
+    },
+  });
+};
+
+async function finishUpload(session: Session, request: UploadRequest, receiving: Upload): Promise<void> {
+  const { server } = session;
+  const sha256 = await receiving.finish();
+  const base = {
+    name: request.name,
+    size: request.size,
+    sha256,
+    from: session.nick,
+    fromKey: nickKey(session.nick),
+    ts: new Date().toISOString(),
+  };
+  let record: FileRecord;
+  if (request.room !== undefined) {
+    const room = server.rooms.open(request.room) ?? server.rooms.get(request.room);
+    const seq = room ? room.nextSeq() : undefined;
+    record = server.files.add({ ...base, room: request.room, ...(seq !== undefined && { seq }) });
+    const event = toFileEvent(record);
+    room?.history.add(event as RoomRecord);
+    server.bus.publish(request.room, event);
+  } else {
+    const target = server.nicks.owner(request.to!);
+    record = server.files.add({ ...base, to: target?.nick ?? request.to!, toKey: nickKey(request.to!) });
+    const event = toFileEvent(record);
+    target?.send(event);
+    if (target !== session) session.send(event);
+  }
+  session.send({
+    type: 'ok',
+    ...(request.id !== undefined && { id: request.id }),
+    file: record.id,
+    ...(record.seq !== undefined && { seq: record.seq }),
+  });
+  server.log.info({ conn: session.id, file: record.id, name: record.name, size: record.size }, 'file stored');
+}
+
+const uploadStatus: Handler<'upload_status'> = (session, { sha256, size, id }) => {
+  session.reply(id, { type: 'upload_status', sha256, size, have: session.server.files.partialBytes(sha256, size) });
+};
+
+const download: Handler<'download'> = (session, request) => {
+  const { server } = session;
+  const record = server.files.get(request.file, nickKey(session.nick));
+  if (!record) {
+    session.error(ErrorCode.no_such_file, `no file has the id ${JSON.stringify(request.file)} (or it is not yours to fetch)`, request.id);
+    return;
+  }
+  const offset = request.offset ?? 0;
+  if (offset > record.size) {
+    session.error(ErrorCode.bad_request, `"offset" is past the end of the file (${record.size} bytes)`, request.id);
+    return;
+  }
+  const length = Math.min(request.length ?? record.size - offset, record.size - offset);
+  if (!request.raw) {
+    const { id: file, name, size, sha256 } = record;
+    session.reply(request.id, { type: 'file_data', file, name, size, offset, length, sha256 });
+  }
+  const release = session.holdInput();
+  session
+    .sendFileBytes(server.files.objectPath(record.sha256), offset, length)
+    .then(() => {
+      if (request.raw) session.close(null, 'raw download sent');
+    })
+    .catch((error) => {
+      // The header promised bytes that cannot come: the stream cannot be followed any more.
+      server.log.warn({ conn: session.id, file: record.id, err: String(error) }, 'download failed');
+      session.abort(ByeCode.protocol, 'download failed');
+    })
+    .finally(release);
+};
+
+const files: Handler<'files'> = (session, { room, id }) => {
+  const store = session.server.files;
+  const records = room !== undefined ? store.roomFiles(room) : store.privateFiles(nickKey(session.nick || ' '));
+  session.reply(id, { type: 'files', ...(room !== undefined && { room }), files: records.map(toFileEvent) });
+};
+
+export const fileHandlers = { upload, upload_status: uploadStatus, download, files };

@@ -1,0 +1,140 @@
+// Room history in SQLite (better-sqlite3), written in batches: every record of one event-loop turn goes in one
+// transaction, so a burst of N messages costs one commit, not N. WAL mode with synchronous=NORMAL: a commit is a
+// write() into the WAL, so a killed process loses only records not yet committed (the current turn's batch);
+// an OS crash or power loss may also lose the last commits since the WAL was synced, and never corrupts the file
+// (docs/persistence.md, "What is guaranteed").
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RoomRecord } from '../../protocol/index.js';
+import type { HistoryStore, RetentionPolicy } from './store.js';
+
+/** How often retention runs (it also runs when the store opens). */
+const PRUNE_EVERY_MS = 60_000;
+const DAY_MS = 24 * 3600 * 1000;
+const SCHEMA_VERSION = 1;
+
+export class SqliteHistoryStore implements HistoryStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private pending: RoomRecord[] = [];
+  private scheduled = false;
+  private closed = false;
+  private readonly pruneTimer: NodeJS.Timeout | null;
+  private readonly insertRecord: Database.Statement;
+  private readonly bumpSeq: Database.Statement;
+  private readonly selectLastSeq: Database.Statement;
+  private readonly selectBefore: Database.Statement;
+  private readonly writeBatch: (records: RoomRecord[]) => void;
+
+  constructor(
+    path: string,
+    private readonly retention: RetentionPolicy = { retainMessages: 0, retainDays: 0 },
+  ) {
+    this.path = path;
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.insertRecord = this.db.prepare('INSERT OR IGNORE INTO records (room, seq, ts, json) VALUES (?, ?, ?, ?)');
+    this.bumpSeq = this.db.prepare(
+      'INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
+    );
+    this.selectLastSeq = this.db.prepare('SELECT last_seq FROM rooms WHERE room = ?').pluck();
+    this.selectBefore = this.db
+      .prepare('SELECT json FROM records WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
+      .pluck();
+    this.writeBatch = this.db.transaction((records: RoomRecord[]) => {
+      const highest = new Map<string, number>();
+      for (const record of records) {
+        this.insertRecord.run(record.room, record.seq, Date.parse(record.ts) || Date.now(), JSON.stringify(record));
+        if ((highest.get(record.room) ?? 0) < record.seq) highest.set(record.room, record.seq);
+      }
+      for (const [room, seq] of highest) this.bumpSeq.run(room, seq);
+    });
+    this.prune();
+    this.pruneTimer =
+      retention.retainMessages > 0 || retention.retainDays > 0
+        ? setInterval(() => this.prune(), PRUNE_EVERY_MS).unref()
+        : null;
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`${this.path} was written by a newer chat-server (schema ${version}); refusing to touch it`);
+    }
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS records (
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (room, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS records_ts ON records (ts);
+      CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  add(record: RoomRecord): void {
+    if (this.closed) return;
+    // Stored without the per-delivery `history` flag.
+    const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
+    this.pending.push(stored as RoomRecord);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
+  private readonly flushSoon = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  flush(): void {
+    if (this.pending.length === 0 || this.closed) return;
+    const records = this.pending;
+    this.pending = [];
+    this.writeBatch(records);
+  }
+
+  lastSeq(room: string): number {
+    this.flush();
+    return (this.selectLastSeq.get(room) as number | undefined) ?? 0;
+  }
+
+  before(room: string, before: number, limit: number): RoomRecord[] {
+    this.flush();
+    const rows = this.selectBefore.all(room, before, limit) as string[];
+    return rows.reverse().map((json) => JSON.parse(json) as RoomRecord);
+  }
+
+  /** Apply the retention policy now (it also runs every minute). */
+  prune(): void {
+    if (this.closed) return;
+    this.flush();
+    const { retainMessages, retainDays } = this.retention;
+    if (retainMessages > 0) {
+      this.db
+        .prepare(
+          'DELETE FROM records WHERE seq <= (SELECT last_seq FROM rooms WHERE rooms.room = records.room) - ?',
+        )
+        .run(retainMessages);
+    }
+    if (retainDays > 0) this.db.prepare('DELETE FROM records WHERE ts < ?').run(Date.now() - retainDays * DAY_MS);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.db.close();
+  }
+}

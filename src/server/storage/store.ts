@@ -1,0 +1,25 @@
+// Where room history lives beyond the in-memory window (docs/persistence.md). The server keeps the newest
+// `historyPerRoom` records of each open room in a ring (history.ts) so that joins never touch the disk; a store
+// keeps everything else and the per-room seq counter across restarts.
+
+import type { RoomRecord } from '../../protocol/index.js';
+
+export interface HistoryStore {
+  /** Queue a record for writing. It is written with the others of this event-loop turn, in one transaction. */
+  add(record: RoomRecord): void;
+  /** Highest seq ever given out in `room` (0 for a room never seen). Survives retention. */
+  lastSeq(room: string): number;
+  /** Up to `limit` records of `room` with seq < before, oldest first (the newest of them). */
+  before(room: string, before: number, limit: number): RoomRecord[];
+  /** Write what is queued now (normally done once per event-loop turn). */
+  flush(): void;
+  /** Flush and release the store; idempotent. */
+  close(): void;
+}
+
+export interface RetentionPolicy {
+  /** Records kept per room; older ones are deleted. 0 keeps all. */
+  retainMessages: number;
+  /** Records older than this many days are deleted. 0 keeps them forever. */
+  retainDays: number;
+}
