@@ -3,7 +3,9 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { server } from './helpers/wire.js';
 
 interface Example {
@@ -46,9 +48,9 @@ function like(actual: unknown, expected: unknown): boolean {
   return actual === expected;
 }
 
-function run(script: string): Promise<string> {
+function run(script: string, cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('bash', ['-c', script], { timeout: 20000 }, (error, stdout, stderr) => {
+    execFile('bash', ['-c', script], { timeout: 20000, cwd }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
       else resolve(stdout);
     });
@@ -66,7 +68,9 @@ for (const example of found) {
     const { port } = await server(t);
     const script = example.script.replaceAll('localhost 8000', `127.0.0.1 ${port}`);
     t.not(script, example.script, 'the example talks to localhost 8000');
-    const output = await run(script);
+    const cwd = mkdtempSync(join(tmpdir(), 'chat-docs-'));
+    t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+    const output = await run(script, cwd);
     if (example.kind === 'jsonl') {
       const actual = output.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
       const expected = example.expected.trim().split('\n').map((line) => JSON.parse(line));
