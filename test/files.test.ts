@@ -222,3 +222,26 @@ t.test('two clients downloading do not hold up a third who chats', async (t) => 
   t.ok(busy.every((s) => !s.closed), 'the downloads are still going');
   t.ok(downloaders.every((d) => d.socket.bytesRead < 20 * 1024 * 1024), 'neither download has finished');
 });
+
+t.test('a second connection attached with the welcome token shares files as the same user, unseen', async (t) => {
+  const { port } = await server(t);
+  const alice = await peer(t, port);
+  alice.send({ type: 'hello', nick: 'alice' });
+  const { token } = await alice.next({ type: 'welcome' });
+  t.match(token, /^[A-Za-z0-9_-]{22}$/);
+  await alice.join('test');
+  const bob = await peer(t, port);
+  await bob.join('test', 'bob');
+  const stranger = await bytesPeer(t, port);
+  stranger.send({ type: 'attach', token: 'not-a-token' });
+  t.match(await stranger.line(), { type: 'error', code: 'bad_request' });
+  const transfer = await bytesPeer(t, port);
+  transfer.send({ type: 'attach', token, id: 1 });
+  t.match(await transfer.line(), { type: 'welcome', nick: 'alice', id: 1 });
+  const ok = await upload(transfer, 'test', 'shared.txt', Buffer.from('from the side'));
+  t.match(ok, { type: 'ok', seq: 1 });
+  t.match(await bob.next({ type: 'file' }), { from: 'alice', file: ok.file, name: 'shared.txt' });
+  bob.send({ type: 'who', room: 'test' });
+  t.same((await bob.next({ type: 'members' })).nicks, ['alice', 'bob']);
+  t.notOk(bob.received.some((e) => e.type === 'join' && e.nick !== 'bob' && e.nick !== 'alice'), 'no join seen');
+});

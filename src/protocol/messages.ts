@@ -19,6 +19,7 @@ export const ClientType = {
   upload_status: 'upload_status',
   download: 'download',
   files: 'files',
+  attach: 'attach',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -74,6 +75,8 @@ export interface DownloadRequest extends Request {
   type: 'download'; file: string; offset?: number; length?: number; raw?: boolean;
 }
 export interface FilesRequest extends Request { type: 'files'; room?: string }
+/** Act for the user whose `welcome` carried `token`, on a second connection (file transfers). */
+export interface AttachRequest extends Request { type: 'attach'; token: string }
 
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
@@ -92,11 +95,16 @@ export type ClientMessage =
   | UploadRequest
   | UploadStatusRequest
   | DownloadRequest
-  | FilesRequest;
+  | FilesRequest
+  | AttachRequest;
 
 // ---- server to client ----
 
-export interface WelcomeEvent { type: 'welcome'; nick: string; server: string; proto: number; motd: string; id?: RequestId }
+export interface WelcomeEvent {
+  type: 'welcome'; nick: string; server: string; proto: number; motd: string; id?: RequestId;
+  /** Lets a second connection act for this user (`attach`), for file transfers beside the chat. */
+  token?: string;
+}
 export interface JoinEvent { type: 'join'; room: string; nick: string; ts: string }
 export interface LeaveEvent { type: 'leave'; room: string; nick: string; ts: string; reason?: string }
 export interface NickEvent { type: 'nick'; room?: string; old: string; nick: string; ts: string }

@@ -33,6 +33,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   upload_status: '{"type":"upload_status","sha256":"<64 hex digits>","size":123456}',
   download: '{"type":"download","file":"<id>","offset":0}',
   files: '{"type":"files","room":"test"}',
+  attach: '{"type":"attach","token":"<token from welcome>"}',
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -264,5 +265,7 @@ function readMessage(
     }
     case 'files':
       return withId({ type, ...(read.has('room') && { room: read.room() }) }, id);
+    case 'attach':
+      return withId({ type, token: read.string('token') }, id);
   }
 }

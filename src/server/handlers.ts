@@ -10,7 +10,7 @@ import {
   type PrivateMsgEvent,
 } from '../protocol/index.js';
 import type { Session } from './session.js';
-import { ensureNick } from './identity.js';
+import { attachTokenFor, ensureNick } from './identity.js';
 import { fileHandlers } from './files/handlers.js';
 
 export type Handler<T extends ClientType> = (session: Session, message: Extract<ClientMessage, { type: T }>) => void;
@@ -53,6 +53,7 @@ const hello: Handler<'hello'> = (session, { nick, id }) => {
     server: `chat-server ${version}`,
     proto: PROTOCOL_VERSION,
     motd: config.motd,
+    token: attachTokenFor(session),
   });
 };
 

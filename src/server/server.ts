@@ -43,6 +43,8 @@ export class ChatServer {
   readonly bus: RoomBus;
   readonly flushScheduler = new FlushScheduler();
   readonly sessions = new Set<Session>();
+  /** attach token -> the session it lets another connection act for. */
+  readonly attachTokens = new Map<string, Session>();
   /** Room history beyond the in-memory window: SQLite in dataDir, none when dataDir is null. */
   readonly historyStore: HistoryStore | undefined;
   readonly files: FileStore;
@@ -97,6 +99,7 @@ export class ChatServer {
       this.bus.publish(room, { type: 'leave', room, nick: session.nick, ts, reason });
     }
     if (session.nick) this.nicks.release(session.nick, session);
+    if (session.attachToken) this.attachTokens.delete(session.attachToken);
     this.sessions.delete(session);
     this.log.info({ conn: session.id, nick: session.nick || undefined, reason }, 'disconnected');
   }

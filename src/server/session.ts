@@ -70,6 +70,10 @@ function writable(stream: Duplex): Promise<void> {
 export class Session implements Member, Flushable, LineDecoderEvents {
   /** Empty until the client says hello or joins. */
   nick = '';
+  /** Set on a connection attached to another user's session (file transfers beside the chat): it acts for them. */
+  owner: Session | null = null;
+  /** The capability another connection presents to attach to this one; given out in `welcome`. */
+  attachToken = '';
   /** Rooms this connection is in (canonical names). */
   readonly rooms = new Set<string>();
   closed = false;

@@ -1,8 +1,8 @@
 // Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files.
 
-import { ByeCode, ErrorCode, nickKey, type RoomRecord, type UploadRequest } from '../../protocol/index.js';
+import { ByeCode, ErrorCode, PROTOCOL_VERSION, nickKey, type RoomRecord, type UploadRequest } from '../../protocol/index.js';
 import type { Handler } from '../handlers.js';
-import { ensureNick } from '../identity.js';
+import { actingUser, ensureNick } from '../identity.js';
 import type { Session } from '../session.js';
 import { FileError, toFileEvent, type FileRecord, type Upload } from './store.js';
 
@@ -11,12 +11,13 @@ const UNSKIPPABLE = new Set<ErrorCode>([ErrorCode.too_large, ErrorCode.quota_exc
 
 const upload: Handler<'upload'> = (session, request) => {
   const { server } = session;
-  ensureNick(session);
+  if (!session.owner) ensureNick(session);
+  const user = actingUser(session);
   const offset = request.offset ?? 0;
   const length = request.size - offset;
   let receiving: Upload;
   try {
-    if (request.room !== undefined && !session.rooms.has(request.room)) {
+    if (request.room !== undefined && !user.rooms.has(request.room)) {
       throw new FileError(ErrorCode.not_in_room, `join ${JSON.stringify(request.room)} before sharing a file in it`);
     }
     if (request.to !== undefined && !server.nicks.owner(request.to)) {
@@ -80,12 +81,13 @@ const upload: Handler<'upload'> = (session, request) => {
 async function finishUpload(session: Session, request: UploadRequest, receiving: Upload): Promise<void> {
   const { server } = session;
   const sha256 = await receiving.finish();
+  const user = actingUser(session);
   const base = {
     name: request.name,
     size: request.size,
     sha256,
-    from: session.nick,
-    fromKey: nickKey(session.nick),
+    from: user.nick,
+    fromKey: nickKey(user.nick),
     ts: new Date().toISOString(),
   };
   let record: FileRecord;
@@ -101,7 +103,8 @@ async function finishUpload(session: Session, request: UploadRequest, receiving:
     record = server.files.add({ ...base, to: target?.nick ?? request.to!, toKey: nickKey(request.to!) });
     const event = toFileEvent(record);
     target?.send(event);
-    if (target !== session) session.send(event);
+    if (target !== user) user.send(event);
+    if (session !== user) session.send(event);
   }
   session.send({
     type: 'ok',
@@ -118,7 +121,7 @@ const uploadStatus: Handler<'upload_status'> = (session, { sha256, size, id }) =
 
 const download: Handler<'download'> = (session, request) => {
   const { server } = session;
-  const record = server.files.get(request.file, nickKey(session.nick));
+  const record = server.files.get(request.file, nickKey(actingUser(session).nick));
   if (!record) {
     session.error(ErrorCode.no_such_file, `no file has the id ${JSON.stringify(request.file)} (or it is not yours to fetch)`, request.id);
     return;
@@ -149,8 +152,23 @@ const download: Handler<'download'> = (session, request) => {
 
 const files: Handler<'files'> = (session, { room, id }) => {
   const store = session.server.files;
-  const records = room !== undefined ? store.roomFiles(room) : store.privateFiles(nickKey(session.nick || ' '));
+  const records = room !== undefined ? store.roomFiles(room) : store.privateFiles(nickKey(actingUser(session).nick || ' '));
   session.reply(id, { type: 'files', ...(room !== undefined && { room }), files: records.map(toFileEvent) });
 };
 
-export const fileHandlers = { upload, upload_status: uploadStatus, download, files };
+const attach: Handler<'attach'> = (session, { token, id }) => {
+  const owner = session.server.attachTokens.get(token);
+  if (!owner || owner.closed) {
+    session.error(ErrorCode.bad_request, 'unknown token: attach with the "token" of a live connection\'s welcome', id);
+    return;
+  }
+  if (session.nick !== '' || session.rooms.size > 0 || session.owner) {
+    session.error(ErrorCode.bad_request, 'attach must be the first thing a connection does', id);
+    return;
+  }
+  session.owner = owner;
+  const { config, version } = session.server;
+  session.reply(id, { type: 'welcome', nick: owner.nick, server: `chat-server ${version}`, proto: PROTOCOL_VERSION, motd: config.motd });
+};
+
+export const fileHandlers = { upload, upload_status: uploadStatus, download, files, attach };
