@@ -1,0 +1,154 @@
+// End to end: the real `chat` binary (built to dist/ by `npm run build`) in tmux terminals against a real
+// in-process chat-server; assertions are on what the screen shows.
+
+import t from 'tap';
+import net from 'node:net';
+import { ChatServer } from '../src/server/server.js';
+import { stringWidth } from '../src/client/text.js';
+import { serve } from './helpers/client-harness.js';
+import { columnOf, count, Tmux } from './helpers/client-tmux.js';
+
+// The status line says connected once the full screen is up and reading keys.
+const connected = (lines: string[]) => lines.at(-2)!.includes('| connected |');
+const args = (port: number, nick: string, ...rooms: string[]) => ['join', ...rooms, '--host', '127.0.0.1', '--port', String(port), '--nick', nick];
+
+t.test('two people chat in one room, in Chinese and emoji; another room sees nothing; a private message', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
+  await alice.waitFor(connected);
+  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
+  await bob.waitFor(connected);
+  const carol = await tmux.chat('carol', args(port, 'carol', 'anothertest'));
+  await alice.waitFor('bob joined test');
+  await carol.waitFor('Welcome to anothertest');
+
+  await bob.type('hello alice 你好，世界 😀👍|end :thumbsup:');
+  await bob.keys('Enter');
+  const lines = await alice.waitFor('<bob> hello alice 你好，世界 😀👍|end 👍');
+  const line = lines.find((l) => l.includes('<bob> hello alice'))!;
+  // The member list's border is drawn at the same column on every row: blessed measured CJK and emoji as the
+  // terminal draws them. Off by one there would push the border right on this row.
+  const border = columnOf(lines[0]!, '│');
+  t.ok(border > 0, 'the member list is shown');
+  t.equal(columnOf(line, '│'), border, 'the border after CJK and emoji is in its column');
+  t.equal(columnOf(line, '|end'), columnOf(line, 'hello') + stringWidth('hello alice 你好，世界 😀👍'));
+  t.ok(lines.some((l) => /│ bob\s*$/.test(l)) && lines.some((l) => /│ alice\s*$/.test(l)), 'both in the member list');
+
+  // Editing a line of CJK and emoji: the cursor lands where the terminal drew the characters.
+  await alice.type('你好😀b');
+  await alice.keys('Left', 'Left', 'BSpace');
+  await alice.waitFor((l) => l.at(-1) === '[test] 你😀b', 3000);
+  t.equal((await alice.cursor()).x, stringWidth('[test] 你'), 'Left, Left, Backspace deleted 好; the cursor is after 你');
+  await alice.keys('End');
+  await alice.type(' ok');
+  await alice.keys('Enter');
+  await bob.waitFor('<alice> 你😀b ok');
+
+  t.equal(count(await carol.lines(), 'hello alice'), 0, 'room isolation: carol in anothertest sees nothing');
+
+  await alice.type('/msg bob psst, 秘密');
+  await alice.keys('Enter');
+  await alice.waitFor((l) => l.at(-2)!.includes('[3:@bob]') && l.some((x) => x.includes('<alice> psst, 秘密')));
+  await bob.waitFor((l) => l.at(-2)!.includes('3:@alice(1!)'));
+  t.equal(count(await bob.lines(), 'psst'), 0, 'the private message is in its own buffer');
+  await bob.keys('M-3');
+  await bob.waitFor('<alice> psst, 秘密');
+  t.equal(count(await carol.lines(), 'psst'), 0);
+});
+
+t.test('injection: escape sequences, controls and markup from another user are shown harmlessly', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
+  await alice.waitFor(connected);
+  const titleBefore = await alice.format('#{pane_title}');
+  const mallory = net.connect({ host: '127.0.0.1', port });
+  t.teardown(() => mallory.destroy());
+  mallory.on('error', () => {});
+  const attack =
+    'A\x1b[2J\x1b[H\x1b[31mRED\x1b[0m\x1b]0;pwned\x07{red-bg}{bold}tag{/bold}\x1b[5;1Hmoved\x07\x08\u202eevil\x1bc Z';
+  mallory.write(JSON.stringify({ type: 'join', room: 'test', nick: 'mallory' }) + '\n');
+  mallory.write(JSON.stringify({ type: 'msg', room: 'test', text: attack }) + '\n');
+  const lines = await alice.waitFor('<mallory> ');
+  const line = lines.find((l) => l.includes('<mallory> '))!;
+  t.match(line, '<mallory> AREDtag'.replace('tag', '{red-bg}{bold}tag{/bold}') + 'movedevil Z');
+  t.ok(lines.some((l) => l.includes('You joined test')), 'the screen was not cleared');
+  t.notMatch(await alice.format('#{pane_title}'), /pwned/, 'the terminal title was not changed');
+  t.equal(await alice.format('#{pane_title}'), titleBefore);
+  const styled = (await alice.styled()).split('\n').find((l) => l.includes('RED'))!;
+  t.notMatch(styled, /\x1b\[(?:[0-9;]*;)?31m/, 'RED is not drawn in red');
+});
+
+t.test('paste of several lines is one message; resize relayouts without losing the log', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
+  await alice.waitFor(connected);
+  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
+  await bob.waitFor(connected);
+  await alice.waitFor('bob joined test');
+  await bob.paste('line one\nline two\nline three');
+  const lines = await alice.waitFor('line three');
+  const first = lines.findIndex((l) => l.includes('<bob> line one'));
+  t.ok(first >= 0, 'the first line carries the nick');
+  t.match(lines[first + 1], /^\s+line two/, 'the next lines are part of the same message');
+  t.equal(count(lines, '<bob>'), 1, 'one message, not three');
+
+  await bob.paste(Array.from({ length: 8 }, (_, i) => `long ${i + 1}`).join('\n'));
+  await bob.waitFor('Send the pasted 8 lines');
+  await bob.keys('y');
+  await alice.waitFor('long 8');
+
+  await alice.resize(60, 20);
+  const narrow = await alice.waitFor((l) => l.length === 20 && !l.some((x) => x.includes('│')));
+  t.ok(narrow.some((l) => l.includes('long 8')), 'the log survives a resize');
+  t.ok(narrow.every((l) => stringWidth(l) <= 60));
+  await alice.resize(100, 24);
+  await alice.waitFor((l) => l.length === 24 && l.some((x) => x.includes('│ bob')));
+});
+
+t.test('reconnect after the server restarts: no lost or duplicated lines', async (t) => {
+  const first = new ChatServer({});
+  const { port } = await first.listen(0, '127.0.0.1');
+  t.teardown(() => first.close());
+  const tmux = new Tmux(t);
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
+  await alice.waitFor(connected);
+  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
+  await bob.waitFor(connected);
+  await alice.waitFor('bob joined test');
+  await alice.type('before the restart');
+  await alice.keys('Enter');
+  await bob.waitFor('<alice> before the restart');
+
+  await first.close();
+  await bob.waitFor(/reconnecting/);
+  const second = new ChatServer({});
+  await second.listen(port, '127.0.0.1');
+  t.teardown(() => second.close());
+  await alice.waitFor(connected, 15000);
+  await bob.waitFor(connected, 15000);
+  await alice.type('after the restart');
+  await alice.keys('Enter');
+  const lines = await bob.waitFor('<alice> after the restart');
+  t.equal(count(lines, 'before the restart'), 1, 'the earlier line is shown once');
+  t.equal(count(lines, 'after the restart'), 1, 'the new line is shown once');
+  t.ok(lines.some((l) => l.includes('Reconnected.')));
+
+  await bob.type('/quit');
+  await bob.keys('Enter');
+  await bob.waitFor('[chat exited 0]');
+});
+
+t.test('server not running: a clear error and exit code 3 before any full screen', async (t) => {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const tmux = new Tmux(t);
+  const pane = await tmux.chat('lonely', args(port, 'alice', 'test'));
+  const screen = (await pane.waitFor('[chat exited 3]')).join(''); // the message wraps at the pane's width
+  t.match(screen, `no chat-server is running at 127.0.0.1:${port}`);
+  t.match(screen, `Start one with: chat-server --port ${port}`);
+});
