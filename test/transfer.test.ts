@@ -1,0 +1,145 @@
+// The client's file transfers against a real server: safe names, resume both ways, verification.
+
+import t from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { availablePath, safeFileName } from '../src/client/transfer/safe-name.js';
+import { downloadFile, uploadFile } from '../src/client/transfer/transfer.js';
+import { BytesPeer } from './helpers/bytes-peer.js';
+import { peer, server } from './helpers/wire.js';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-transfer-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('names from the network never escape the download directory', async (t) => {
+  const cases: [string, string][] = [
+    ['photo.jpg', 'photo.jpg'],
+    ['../../etc/passwd', 'passwd'],
+    ['/etc/shadow', 'shadow'],
+    ['..\\..\\windows\\system.ini', 'system.ini'],
+    ['..', 'file'],
+    ['', 'file'],
+    ['evil\u001b[31mred\u0007.txt', 'evil[31mred.txt'],
+    ['right\u202eexe.txt', 'rightexe.txt'],
+    ['CON', '_CON'],
+    ['nul.txt', '_nul.txt'],
+    ['a:b*c?.txt', 'a_b_c_.txt'],
+    ['  .hidden  ', 'hidden'],
+    ['照片 2024.jpg', '照片 2024.jpg'],
+  ];
+  for (const [name, expected] of cases) t.equal(safeFileName(name), expected, JSON.stringify(name));
+  t.ok(Buffer.byteLength(safeFileName('长'.repeat(300) + '.txt')) <= 200, 'long names are cut, keeping the extension');
+  t.match(safeFileName('长'.repeat(300) + '.txt'), /\.txt$/);
+  const taken = new Set(['/d/a.txt', '/d/a (1).txt']);
+  t.equal(availablePath('/d', 'a.txt', (p) => taken.has(p)), '/d/a (2).txt');
+  t.equal(availablePath('/d', 'b', (p) => taken.has(p)), '/d/b');
+});
+
+t.test('upload and download round trip; an existing file is never overwritten', async (t) => {
+  const { port } = await server(t);
+  const endpoint = { host: '127.0.0.1', port };
+  const dir = tempDir(t);
+  const bytes = randomBytes(3 * 1024 * 1024 + 17);
+  writeFileSync(join(dir, 'data.bin'), bytes);
+  const watcher = await peer(t, port);
+  await watcher.join('test', 'watcher');
+  const progress: number[] = [];
+  const up = await uploadFile({
+    endpoint,
+    identity: { nick: 'alice', join: 'test' },
+    path: join(dir, 'data.bin'),
+    name: 'data.bin',
+    room: 'test',
+    onProgress: ({ done }) => progress.push(done),
+  });
+  t.match(up, { size: bytes.length, sha256: sha256(bytes), resumedFrom: 0 });
+  t.equal(progress.at(-1), bytes.length, 'progress reaches the size');
+  t.match(await watcher.next({ type: 'file' }), { from: 'alice', file: up.file, name: 'data.bin' });
+
+  const saveDir = join(dir, 'downloads');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(saveDir);
+  writeFileSync(join(saveDir, 'data.bin'), 'precious');
+  const down = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir: saveDir } });
+  t.equal(down.path, join(saveDir, 'data (1).bin'));
+  t.ok(readFileSync(down.path!).equals(bytes));
+  t.equal(readFileSync(join(saveDir, 'data.bin'), 'utf8'), 'precious', 'the existing file is untouched');
+  t.same(readdirSync(saveDir).sort(), ['data (1).bin', 'data.bin'], 'no partial file is left');
+
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk) => chunks.push(chunk));
+  await downloadFile({ endpoint, identity: { nick: 'carol' }, file: up.file, output: { stream: out } });
+  t.ok(Buffer.concat(chunks).equals(bytes), 'to a stream (chat get ID -o -)');
+});
+
+t.test('an interrupted upload continues where the server stopped', async (t) => {
+  const { port } = await server(t);
+  const dir = tempDir(t);
+  const bytes = randomBytes(500_000);
+  writeFileSync(join(dir, 'big.bin'), bytes);
+  const first = await BytesPeer.connect(port);
+  t.teardown(() => first.destroy());
+  first.send({ type: 'join', room: 'r', nick: 'early' });
+  first.send({ type: 'upload', room: 'r', name: 'big.bin', size: bytes.length, sha256: sha256(bytes) });
+  first.socket.end(bytes.subarray(0, 200_000));
+  await first.line((e) => e.type !== 'error');
+  const up = await uploadFile({
+    endpoint: { host: '127.0.0.1', port },
+    identity: { nick: 'alice', join: 'r' },
+    path: join(dir, 'big.bin'),
+    name: 'big.bin',
+    room: 'r',
+  });
+  t.equal(up.resumedFrom, 200_000);
+  const down = await downloadFile({ endpoint: { host: '127.0.0.1', port }, identity: { nick: 'bob' }, file: up.file, output: { dir } });
+  t.ok(readFileSync(down.path!).equals(bytes));
+});
+
+t.test('a download resumes from its .part file; a corrupt one is not kept under the final name', async (t) => {
+  const { port } = await server(t);
+  const endpoint = { host: '127.0.0.1', port };
+  const dir = tempDir(t);
+  const bytes = randomBytes(400_000);
+  writeFileSync(join(dir, 'src.bin'), bytes);
+  const up = await uploadFile({ endpoint, identity: { nick: 'alice', join: 'r' }, path: join(dir, 'src.bin'), name: 'r.bin', room: 'r' });
+  const saveDir = mkdtempSync(join(dir, 'save-'));
+  const part = join(saveDir, `r.bin.${up.file.slice(0, 8)}.part`);
+  writeFileSync(part, bytes.subarray(0, 150_000));
+  const resumed = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir: saveDir }, resume: true });
+  t.equal(resumed.resumedFrom, 150_000);
+  t.ok(readFileSync(resumed.path!).equals(bytes));
+  t.notOk(existsSync(part), 'the .part file became the file');
+
+  writeFileSync(part, Buffer.alloc(150_000, 0x41)); // not the file's bytes
+  await t.rejects(
+    downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir: saveDir }, resume: true }),
+    { code: 'server_error', message: /sha256/ },
+  );
+  t.same(readdirSync(saveDir), ['r.bin'], 'nothing kept but the earlier good copy');
+});
+
+t.test('a private file: the recipient fetches it, a stranger cannot', async (t) => {
+  const { port } = await server(t);
+  const endpoint = { host: '127.0.0.1', port };
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 's.txt'), 'secret');
+  const bob = await peer(t, port);
+  bob.send({ type: 'hello', nick: 'bob' });
+  await bob.next({ type: 'welcome' });
+  const up = await uploadFile({ endpoint, identity: { nick: 'alice' }, path: join(dir, 's.txt'), name: 's.txt', to: 'bob' });
+  t.match(await bob.next({ type: 'file' }), { file: up.file, to: 'bob', from: 'alice' });
+  await t.rejects(downloadFile({ endpoint, identity: { nick: 'eve' }, file: up.file, output: { dir } }), { message: /no file/i });
+  bob.destroy();
+  await bob.closed;
+  const got = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir } });
+  t.equal(readFileSync(got.path!, 'utf8'), 'secret');
+});
