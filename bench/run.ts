@@ -166,6 +166,7 @@ async function main(): Promise<void> {
             baseRssMiB: round(result.baseRssMiB, 1),
             rssMiB: round(result.rssMiB, 1),
             kibPerConnection: round(result.kibPerConnection, 2),
+            marginalKibPerConnection: round(result.marginalKibPerConnection, 2),
             serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
           },
         });
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
     if (options.only.has('churn') && server === 'ours') {
       const target = await startTarget(server);
       try {
-        const rounds = options.quick ? 4 : 10;
+        const rounds = options.quick ? 4 : 12;
         const result = await churn(target, rounds, 1000);
         record({
           workload: 'churn', server, params: { rounds, perRound: 1000 },
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
             handlesAfter: result.handlesAfter,
             baseRssMiB: round(result.baseRssMiB, 1),
             firstRoundRssMiB: round(result.firstRoundRssMiB, 1),
+            midRoundRssMiB: round(result.midRoundRssMiB, 1),
             lastRoundRssMiB: round(result.lastRoundRssMiB, 1),
             growthPct: round(result.growthPct, 1),
             seconds: round(result.seconds, 1),
@@ -230,7 +232,8 @@ function printTables(machine: string): void {
   for (const row of rows.filter((r) => r.workload === 'idle')) {
     const f = row.figures;
     out.push(
-      `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn, ` +
+      `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn ` +
+        `(${f.marginalKibPerConnection!.toFixed(2)} from ${Number(row.params.connections) / 2} to ${row.params.connections}), ` +
         `RSS ${f.baseRssMiB} -> ${f.rssMiB} MiB, joined in ${f.joinSeconds} s`,
     );
   }
@@ -238,7 +241,8 @@ function printTables(machine: string): void {
     const f = row.figures;
     out.push(
       `churn ${row.params.rounds} x ${row.params.perRound} conns          ${pad(row.server, 6)} handles ${f.handlesBefore} -> ${f.handlesAfter}, ` +
-        `RSS ${f.baseRssMiB} MiB base, ${f.firstRoundRssMiB} after round 1, ${f.lastRoundRssMiB} after the last (${f.growthPct}%)`,
+        `RSS MiB ${f.baseRssMiB} base, ${f.firstRoundRssMiB} after round 1, ${f.midRoundRssMiB} half-way, ${f.lastRoundRssMiB} at the end ` +
+        `(${f.growthPct >= 0 ? '+' : ''}${f.growthPct}% over the second half)`,
     );
   }
   // Ratios of ours to each reference, on the figure that matters for each workload.
