@@ -275,6 +275,20 @@ t.test('state: my nick change, buffers switch, cycle and close', async (t) => {
   t.equal(state.active.entries.at(-1)!.text, 'Oops.');
 });
 
+t.test('state: shared files are shown in the room, numbered like messages, and privately in a buffer', async (t) => {
+  const state = new ClientState();
+  joined(state);
+  const file = { type: 'file', room: 'test', from: 'bob', file: 'f1', name: 'notes\x1b[2J.txt', size: 1536, sha256: 'x', ts: TS, seq: 5 } as const;
+  state.apply(event(file));
+  state.apply(event({ ...file, history: true }));
+  const room = state.room('test')!;
+  t.same(room.entries.filter((e) => e.kind === 'file').map((e) => e.text), ['shared notes.txt (1.5 KB), file f1']);
+  t.equal(room.lastSeen!.seq, 5, 'a rejoin asks for what came after the file');
+  t.equal(plainLine(room.entries.at(-1)!, room, false).replace(/^\[[^\]]+\] /, ''), '* bob shared notes.txt (1.5 KB), file f1');
+  t.same(state.apply(event({ type: 'file', to: 'alice', from: 'bob', file: 'f2', name: 'p.pdf', size: 10, sha256: 'y', ts: TS })), { bell: true });
+  t.match(state.buffer('@bob')!.entries.at(-1), { kind: 'file', text: 'shared p.pdf (10 B), file f2' });
+});
+
 t.test('describeError puts server errors in words, without raw JSON', async (t) => {
   t.equal(describeError({ code: 'not_in_room', message: 'join "x" before sending to it: {"type":"join","room":"x"}' }), 'You are not in that room: /join it first.');
   t.equal(
@@ -469,6 +483,12 @@ t.test('TUI (headless): narrow terminal hides members; keys switch buffers; Page
   await new Promise((resolve) => setTimeout(resolve, 20));
   lines = screenText(tui.screen as never);
   t.match(lines[7], /line 41$/);
+  input.write('\x1b[<64;5;5M'); // mouse wheel up (SGR mouse report)
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.not(client.state.active.scroll, null, 'the wheel scrolls the log back');
+  input.write('\x1b[<65;5;5M\x1b[<65;5;5M\x1b[<65;5;5M');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(client.state.active.scroll, null, 'and down again to the newest');
   input.write('\x1b3'); // Alt+3
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.equal(client.state.active.key, 'other');

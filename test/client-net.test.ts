@@ -13,6 +13,8 @@ t.test('two clients chat in one room; another room sees nothing of it', async (t
   const alice = await connectClient(t, port, 'alice', ['test']);
   const bob = await connectClient(t, port, 'bob', ['Test']);
   const carol = await connectClient(t, port, 'carol', ['anothertest']);
+  let bells = 0;
+  alice.onBell(() => bells++);
   t.equal(bob.state.active.key, 'test', 'room names come back lowercase');
   await alice.submit('hello bob :smile:');
   await bob.submit('hi alice, 你好，世界 😀👍');
@@ -22,6 +24,7 @@ t.test('two clients chat in one room; another room sees nothing of it', async (t
   t.same(texts(bob, 'test'), texts(alice, 'test'));
   t.equal(alice.state.room('test')!.entries.find((e) => e.text.startsWith('hi alice'))!.mention, true);
   t.same(alice.state.room('test')!.members, ['alice', 'bob']);
+  t.equal(bells, 1, 'the bell rang once, for the mention');
   t.same(texts(carol, 'anothertest'), [], 'room isolation');
   t.notOk(carol.state.room('test'));
 });

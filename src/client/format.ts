@@ -33,6 +33,7 @@ export function nickColour(nick: string): number {
 const MARKERS: Record<Entry['kind'], string> = {
   msg: '',
   action: '*',
+  file: '*',
   join: '-->',
   leave: '<--',
   nick: '--',
@@ -52,7 +53,7 @@ export function plainLine(entry: Entry, buffer: ChatBuffer, showBuffer: boolean,
   const nick = chalk.ansi256(nickColour(from))(from);
   let body: string;
   if (entry.kind === 'msg') body = `<${nick}> ${oneLine(entry.text)}`;
-  else if (entry.kind === 'action') body = `* ${nick} ${oneLine(entry.text)}`;
+  else if (entry.kind === 'action' || entry.kind === 'file') body = `* ${nick} ${oneLine(entry.text)}`;
   else if (entry.kind === 'error') body = chalk.red(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
   else body = grey(chalk)(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
   return `${grey(chalk)(`[${clock(entry.ts)}]`)} ${where}${body}`;
@@ -80,6 +81,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       prefix = `${grey(chalk)(time)} ${grey(chalk)('<')}${nickStyle(from)}${grey(chalk)('>')} `;
       break;
     case 'action':
+    case 'file':
       prefixPlain = `${time} * `;
       prefix = `${grey(chalk)(time)} ${chalk.bold('*')} `;
       break;
@@ -102,7 +104,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       bodyStyle = grey(chalk);
   }
   if (entry.mention) bodyStyle = chalk.bgYellow.black;
-  const body = entry.kind === 'action' ? `${from} ${entry.text}` : entry.text;
+  const body = entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}` : entry.text;
   let indent = stringWidth(prefixPlain);
   if (width - indent < 12) indent = 0;
   const rows: string[] = [];
@@ -112,7 +114,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
     const pieces = wrapText(lines[i]!, Math.max(2, firstWidth));
     for (const piece of pieces) {
       const styled =
-        entry.kind === 'action' && i === 0 && rows.length === 0 && piece.startsWith(from)
+        (entry.kind === 'action' || entry.kind === 'file') && i === 0 && rows.length === 0 && piece.startsWith(from)
           ? nickStyle(from) + bodyStyle(piece.slice(from.length))
           : bodyStyle(piece);
       rows.push(rows.length === 0 ? prefix + styled : ' '.repeat(indent) + styled);

@@ -1,12 +1,19 @@
 // The client's state: buffers (the server buffer, rooms, private conversations), their logs, unread counts,
 // mentions, members and scroll positions. Server events in, state out; no sockets and no blessed here.
 
-import { canonicalRoom, nickKey, type ErrorEvent, type RoomMsgEvent, type ServerMessage } from '../protocol/index.js';
+import {
+  canonicalRoom,
+  nickKey,
+  type ErrorEvent,
+  type FileEvent,
+  type RoomMsgEvent,
+  type ServerMessage,
+} from '../protocol/index.js';
 import { sanitize, sanitizeLine } from './text.js';
 import { scrollBy, type Anchor, type Row } from './viewport.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
-export type EntryKind = 'msg' | 'action' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error';
+export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error';
 
 /** One line of a buffer's log. All text in it is already sanitized. */
 export interface Entry {
@@ -171,7 +178,7 @@ export class ClientState {
     const entry: Entry = { ...fields, id: this.nextEntryId++, ts: fields.ts ?? this.now() };
     buffer.entries.push(entry);
     if (buffer.entries.length > MAX_ENTRIES) buffer.entries.splice(0, buffer.entries.length - MAX_ENTRIES);
-    const talk = entry.kind === 'msg' || entry.kind === 'action';
+    const talk = entry.kind === 'msg' || entry.kind === 'action' || entry.kind === 'file';
     if (buffer !== this.active && talk && !entry.self) {
       buffer.unread++;
       if (entry.mention) buffer.mentioned = true;
@@ -250,6 +257,8 @@ export class ClientState {
       }
       case 'msg':
         return 'room' in message ? this.applyRoomMsg(message, ts) : this.applyPrivateMsg(message.from, message.to, message.text, !!message.me, ts);
+      case 'file':
+        return this.applyFile(message, ts);
       case 'notice': {
         const buffer = (message.room !== undefined && this.room(message.room)) || this.serverBuffer;
         this.add(buffer, { kind: 'notice', text: sanitize(message.text) });
@@ -302,6 +311,23 @@ export class ClientState {
     return { bell: mention && !message.history };
   }
 
+  /** A shared file: in a room it is numbered like a message (and comes again in history), privately it is not. */
+  private applyFile(message: FileEvent, ts: number): ApplyResult {
+    const self = this.isMe(message.from);
+    const text = `shared ${sanitizeLine(message.name)} (${formatSize(message.size)}), file ${sanitizeLine(message.file)}`;
+    if (message.room === undefined) {
+      const buffer = this.openPrivate(self ? message.to ?? message.from : message.from);
+      this.add(buffer, { kind: 'file', ts, from: message.from, text, self, mention: !self });
+      return { bell: !self };
+    }
+    const buffer = this.room(message.room);
+    if (!buffer || message.seq === undefined) return { bell: false };
+    if (message.history && message.seq <= (buffer.lastSeen?.seq ?? 0)) return { bell: false };
+    buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
+    this.add(buffer, { kind: 'file', ts, from: message.from, text, self, ...(message.history ? { history: true } : {}) });
+    return { bell: false };
+  }
+
   private applyPrivateMsg(from: string, to: string, rawText: string, action: boolean, ts: number): ApplyResult {
     const self = this.isMe(from);
     const buffer = this.openPrivate(self ? to : from);
@@ -313,6 +339,18 @@ export class ClientState {
   resetSeen(buffer: ChatBuffer): void {
     buffer.lastSeen = null;
   }
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 function byNick(a: string, b: string): number {
