@@ -75,6 +75,7 @@ t.test('nick taken: interactive use takes the suggested nick, scripts fail with 
   const second = await connectClient(t, port, 'alice', ['test'], { onNickTaken: 'suggest' });
   t.equal(second.state.nick, 'alice2');
   t.ok(second.state.serverBuffer.entries.some((e) => /The nick alice is taken; you are alice2 instead/.test(e.text)));
+  t.match(second.state.active.entries.at(-1), { kind: 'error', text: /The nick alice is taken; you are alice2 instead\. Type \/nick/ }, 'said in the room on screen');
   await t.rejects(connectClient(t, port, 'ALICE', ['test']), { code: 'nick_taken', exitCode: ExitCode.nickTaken });
 });
 

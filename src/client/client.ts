@@ -1,7 +1,7 @@
 // The headless chat client: a Connection, the ClientState, the commands, and reconnecting with `since` so that
 // nothing is missed and nothing is shown twice. The TUI and line mode are views over this.
 
-import { canonicalRoom, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
+import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { COMMANDS, helpLines, parseInput, type Command } from './commands.js';
 import { Connection, type Request } from './connection.js';
@@ -85,7 +85,15 @@ export class ChatClient {
     if (problem) throw new ClientError('bad_nick', `bad nick ${JSON.stringify(sanitizeLine(this.options.nick))}: ${problem}`);
     await this.establish(true);
     const first = this.options.rooms[0];
-    if (first) this.state.switchTo(canonicalRoom(first));
+    if (first) {
+      this.state.switchTo(canonicalRoom(first));
+      if (nickKey(this.state.nick) !== nickKey(this.options.nick)) {
+        this.state.error(
+          this.state.active,
+          `The nick ${this.options.nick} is taken; you are ${this.state.nick} instead. Type /nick NAME to pick another.`,
+        );
+      }
+    }
     this.changed();
   }
 

@@ -328,5 +328,23 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 /** Run the TUI on the real terminal until the user quits. */
 export async function runTui(client: ChatClient, options: TuiOptions): Promise<number> {
   const tui = createTui(client, options);
-  return tui.done;
+  // A crash must not leave the terminal in raw mode on the alternate screen.
+  const crash = (error: unknown) => {
+    tui.destroy();
+    process.stderr.write(`chat: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  };
+  process.once('uncaughtException', crash);
+  process.once('unhandledRejection', crash);
+  const stop = () => void client.quit();
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  try {
+    return await tui.done;
+  } finally {
+    process.off('uncaughtException', crash);
+    process.off('unhandledRejection', crash);
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
+  }
 }
