@@ -318,6 +318,25 @@ t.test('viewport: follows the bottom; scrolled back, new rows do not move the vi
   t.same(visibleRows(rows(2), null, 5).rows.length, 2);
 });
 
+t.test('older history is put above the log, and the view stays on the line being read', async (t) => {
+  const state = new ClientState();
+  joined(state);
+  const room = state.room('test')!;
+  for (let seq = 11; seq <= 20; seq++) state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: `m${seq}`, ts: TS, seq, history: true }));
+  t.equal(room.oldestSeq, 11);
+  const before = layoutRows(room.entries, 80, plain);
+  state.scroll(room, before, 4, -100);
+  const reading = visibleRows(before, room.scroll, 4).rows[0]!.text;
+  const older = Array.from({ length: 10 }, (_, i) => ({ type: 'msg' as const, room: 'test', from: 'bob', text: `m${i + 1}`, ts: TS, seq: i + 1 }));
+  t.equal(state.prependHistory(room, [...older, { ...older[0]!, seq: 15, text: 'dup' }], false), 10);
+  t.same(room.entries.filter((e) => e.kind === 'msg').map((e) => e.text), Array.from({ length: 20 }, (_, i) => `m${i + 1}`));
+  t.equal(room.oldestSeq, 1);
+  t.equal(room.moreHistory, false);
+  t.equal(visibleRows(layoutRows(room.entries, 80, plain), room.scroll, 4).rows[0]!.text, reading, 'the view did not jump');
+  state.resetSeen(room);
+  t.equal(room.moreHistory, false, 'after a server restart older pages are not asked for');
+});
+
 t.test('state.scroll counts new messages while scrolled back', async (t) => {
   const state = new ClientState();
   joined(state);

@@ -1,6 +1,9 @@
 // The headless client and the CLI against a real in-process chat-server over real sockets.
 
 import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
 import { main } from '../src/client/cli.js';
 import { ExitCode } from '../src/client/errors.js';
@@ -121,6 +124,23 @@ t.test('reconnect after the server restarts: new numbering is detected, nothing 
   await until(() => texts(bob, 'test').includes('after'), 'bob to see "after"');
   t.same(texts(bob, 'test'), ['before 1', 'before 2', 'before 3', 'during: sent before bob is back', 'after']);
   t.same(texts(alice, 'test'), ['before 1', 'before 2', 'before 3', 'during: sent before bob is back', 'after']);
+});
+
+t.test('scrolling above the log loads older pages of history from the server', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-client-history-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const { port } = await serve(t, { dataDir, historyPerRoom: 5 });
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  for (let i = 1; i <= 12; i++) await bob.submit(`m${i}`);
+  const alice = await connectClient(t, port, 'alice', ['test']);
+  const room = alice.state.room('test')!;
+  t.same(texts(alice, 'test'), ['m8', 'm9', 'm10', 'm11', 'm12'], 'a late joiner gets the last page');
+  t.equal(await alice.loadOlder(room, 4), 4);
+  t.same(texts(alice, 'test'), ['m4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12']);
+  t.equal(await alice.loadOlder(room, 4), 3);
+  t.same(texts(alice, 'test'), Array.from({ length: 12 }, (_, i) => `m${i + 1}`));
+  t.equal(room.moreHistory, false);
+  t.equal(await alice.loadOlder(room), 0);
 });
 
 t.test('chat send: exits 0 once echoed; private with --to; errors have exit codes and words', async (t) => {

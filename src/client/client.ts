@@ -227,6 +227,35 @@ export class ChatClient {
     this.finish();
   }
 
+  private loadingHistory = new Set<ChatBuffer>();
+
+  /** Scrolled to the top of a room's log: fetch the page of history before it. Resolves with the entries added. */
+  async loadOlder(buffer: ChatBuffer, limit = 100): Promise<number> {
+    const conn = this.conn;
+    if (buffer.kind !== 'room' || !buffer.moreHistory || !conn || this.loadingHistory.has(buffer)) return 0;
+    if (buffer.oldestSeq !== null && buffer.oldestSeq <= 1) {
+      buffer.moreHistory = false;
+      return 0;
+    }
+    this.loadingHistory.add(buffer);
+    try {
+      const reply = await conn.request({
+        type: 'history',
+        room: buffer.key,
+        limit,
+        ...(buffer.oldestSeq !== null ? { before: buffer.oldestSeq } : {}),
+      });
+      if (reply.type !== 'history') return 0;
+      const added = this.state.prependHistory(buffer, reply.messages, reply.more);
+      if (added > 0) this.changed();
+      return added;
+    } catch {
+      return 0;
+    } finally {
+      this.loadingHistory.delete(buffer);
+    }
+  }
+
   /** Nicks for Tab completion: the active room's members and the people we talk to privately. */
   completionNicks(): string[] {
     const buffer = this.state.active;

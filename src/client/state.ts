@@ -7,6 +7,7 @@ import {
   type ErrorEvent,
   type FileEvent,
   type RoomMsgEvent,
+  type RoomRecord,
   type ServerMessage,
 } from '../protocol/index.js';
 import { sanitize, sanitizeLine } from './text.js';
@@ -48,6 +49,10 @@ export interface ChatBuffer {
   joined: boolean;
   /** The newest room message seen, so that a rejoin asks only for what was missed. */
   lastSeen: SeenRecord | null;
+  /** The oldest room record in the log: scrolling above it asks the server for the page before it. */
+  oldestSeq: number | null;
+  /** False once the server said there is nothing older. */
+  moreHistory: boolean;
   scroll: Anchor | null;
   /** Messages that arrived while the view was scrolled back. */
   newWhileScrolled: number;
@@ -102,7 +107,7 @@ export class ClientState {
   private newBuffer(key: string, kind: BufferKind, name: string): ChatBuffer {
     return {
       key, kind, name, entries: [], unread: 0, mentioned: false, members: [], joined: false,
-      lastSeen: null, scroll: null, newWhileScrolled: 0,
+      lastSeen: null, oldestSeq: null, moreHistory: true, scroll: null, newWhileScrolled: 0,
     };
   }
 
@@ -301,6 +306,7 @@ export class ClientState {
     // started again (the server restarted): keep it.
     if (message.history && message.seq <= last) return { bell: false };
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
+    if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
     const self = this.isMe(message.from);
     const text = sanitize(message.text);
     const mention = !self && mentions(text, this.nick);
@@ -324,6 +330,7 @@ export class ClientState {
     if (!buffer || message.seq === undefined) return { bell: false };
     if (message.history && message.seq <= (buffer.lastSeen?.seq ?? 0)) return { bell: false };
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
+    if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
     this.add(buffer, { kind: 'file', ts, from: message.from, text, self, ...(message.history ? { history: true } : {}) });
     return { bell: false };
   }
@@ -335,9 +342,39 @@ export class ClientState {
     return { bell: !self };
   }
 
+  /** A page of older history (`history` reply), put above what the log already has. */
+  prependHistory(buffer: ChatBuffer, records: readonly RoomRecord[], more: boolean): number {
+    const oldest = buffer.oldestSeq ?? Infinity;
+    const older = records.filter((r) => r.seq < oldest).sort((a, b) => a.seq - b.seq);
+    const room = MAX_ENTRIES - buffer.entries.length;
+    const page = older.slice(Math.max(0, older.length - room));
+    const entries: Entry[] = page.map((r) => {
+      const self = this.isMe(r.from);
+      const ts = Date.parse(r.ts) || this.now();
+      if (r.type === 'file') {
+        const text = `shared ${sanitizeLine(r.name)} (${formatSize(r.size)}), file ${sanitizeLine(r.file)}`;
+        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text, self, history: true };
+      }
+      const text = sanitize(r.text);
+      const mention = !self && mentions(text, this.nick);
+      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true };
+    });
+    buffer.entries.unshift(...entries);
+    if (page.length > 0) buffer.oldestSeq = page[0]!.seq;
+    buffer.moreHistory = more && page.length === older.length && page.length > 0;
+    if (buffer.lastSeen === null && page.length > 0) {
+      const last = page[page.length - 1]!;
+      buffer.lastSeen = { seq: last.seq, ts: last.ts, from: last.from };
+    }
+    return entries.length;
+  }
+
   /** Before a rejoin: forget the room's numbering when the server no longer has the message we saw last. */
   resetSeen(buffer: ChatBuffer): void {
     buffer.lastSeen = null;
+    // Older pages would be counted in the new numbering and repeat what the log shows.
+    buffer.oldestSeq = null;
+    buffer.moreHistory = false;
   }
 }
 

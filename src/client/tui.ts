@@ -166,7 +166,13 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
   function scrollLog(delta: number): void {
     const { logWidth, logHeight } = dimensions();
-    state.scroll(state.active, logRows(logWidth), state.active.scroll === null ? logHeight - 1 : logHeight - 1, delta);
+    const buffer = state.active;
+    const rows = logRows(logWidth);
+    state.scroll(buffer, rows, logHeight - 1, delta);
+    if (delta < 0 && visibleRows(rows, buffer.scroll, logHeight - 1).atTop && buffer.moreHistory) {
+      // At the top of what we have: the view stays anchored to the same line while older pages arrive above it.
+      void client.loadOlder(buffer).then(scheduleRender);
+    }
     render();
   }
 

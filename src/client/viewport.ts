@@ -15,9 +15,17 @@ export interface Anchor {
 }
 
 function anchorIndex(rows: readonly Row[], anchor: Anchor): number {
-  const index = rows.findIndex(
-    (r) => r.entryId > anchor.entryId || (r.entryId === anchor.entryId && r.part >= anchor.part),
-  );
+  // By identity first: older history is prepended with newer ids, so ids are not in row order.
+  let last = -1;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.entryId !== anchor.entryId) continue;
+    if (row.part === anchor.part) return i;
+    if (row.part < anchor.part) last = i; // the entry wraps to fewer rows since a resize
+  }
+  if (last !== -1) return last;
+  // The entry was trimmed off the top of the log.
+  const index = rows.findIndex((r) => r.entryId > anchor.entryId);
   return index === -1 ? rows.length : index;
 }
 
@@ -31,9 +39,9 @@ export function visibleRows(
   rows: readonly Row[],
   anchor: Anchor | null,
   height: number,
-): { rows: Row[]; atBottom: boolean } {
+): { rows: Row[]; atBottom: boolean; atTop: boolean } {
   const top = topOf(rows, anchor, height);
-  return { rows: rows.slice(top, top + height), atBottom: top + height >= rows.length };
+  return { rows: rows.slice(top, top + height), atBottom: top + height >= rows.length, atTop: top === 0 };
 }
 
 /** Scroll by `delta` rows (negative: back in time). Returns the new anchor, null when back at the bottom. */
