@@ -9,6 +9,7 @@
 //   --table-only         no JSON lines
 
 import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LOAD_CPU, SERVER_CPU, startTarget, type ServerKind } from './targets.js';
 import { churn, idle, traffic, type TrafficResult } from './workloads.js';
@@ -109,7 +110,23 @@ async function main(): Promise<void> {
   const fileLimit = ensureFileLimit(idleConnections + 500);
   // The load generator (this process, all its threads) on one core, every server on the other.
   spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
-  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  // On a shared machine other work competes for both cores; a higher priority (inherited by the servers we
+  // start) keeps the figures about the servers. Needs root; without it the bench runs at normal priority.
+  // With autogroup scheduling, nice only counts within this session's group, so raise the group as well.
+  let priority = 'normal priority';
+  try {
+    os.setPriority(-10);
+    priority = 'nice -10';
+    if (existsSync('/proc/self/autogroup')) {
+      writeFileSync('/proc/self/autogroup', '-10');
+      priority += ' (autogroup too)';
+    }
+  } catch {
+    // not permitted: keep what we have
+  }
+  const machine =
+    `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
+    `${os.type()} ${os.release()}, load average ${os.loadavg()[0]!.toFixed(1)} at start, ${priority}`;
   console.error(`machine: ${machine}; server on cpu ${SERVER_CPU}, load generator on cpu ${LOAD_CPU}; ulimit -n ${fileLimit}`);
 
   const window = 64;
