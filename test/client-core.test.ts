@@ -394,12 +394,12 @@ t.test('options: flags over environment over config file over defaults', async (
   const file = join(dir, 'config.json');
   writeFileSync(file, '{"host":"chat.example","port":9000,"nick":"filenick"}');
   const config = readConfigFile(file);
-  t.same(resolveOptions({}, {}, config), { host: 'chat.example', port: 9000, nick: 'filenick' });
+  t.same(resolveOptions({}, {}, config), { host: 'chat.example', port: 9000, nick: 'filenick', nickChosen: true });
   t.same(resolveOptions({}, { CHAT_HOST: 'envhost', CHAT_PORT: '7000', CHAT_NICK: 'envnick' }, config), {
-    host: 'envhost', port: 7000, nick: 'envnick',
+    host: 'envhost', port: 7000, nick: 'envnick', nickChosen: true,
   });
-  t.same(resolveOptions({ host: 'h', port: '1234', nick: 'n' }, { CHAT_HOST: 'envhost', CHAT_NICK: 'e' }, config), { host: 'h', port: 1234, nick: 'n' });
-  t.match(resolveOptions({}, {}, {}), { host: 'localhost', port: 8000 });
+  t.same(resolveOptions({ host: 'h', port: '1234', nick: 'n' }, { CHAT_HOST: 'envhost', CHAT_NICK: 'e' }, config), { host: 'h', port: 1234, nick: 'n', nickChosen: true });
+  t.match(resolveOptions({}, {}, {}), { host: 'localhost', port: 8000, nick: loginNick(), nickChosen: false });
   writeFileSync(file, '{nope');
   t.throws(() => readConfigFile(file), { code: 'bad_config' });
   t.throws(() => resolveOptions({ port: 'eighty' }, {}, {}), { code: 'bad_config', message: /--port/ });

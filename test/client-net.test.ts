@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
 import { main } from '../src/client/cli.js';
 import { ExitCode } from '../src/client/errors.js';
+import { loginNick } from '../src/client/options.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
 
 const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
@@ -161,6 +162,13 @@ t.test('chat send: exits 0 once echoed; private with --to; errors have exit code
   io = fakeIo(env);
   t.equal(await main(['node', 'chat', 'send', 'test', 'hi', '--nick', 'bob'], io), ExitCode.nickTaken);
   t.match(io.stderr.text, /the nick bob is taken.*--nick/);
+  // A nick nobody chose (the login name) that is taken, by the user's own chat window say, gives way.
+  const me = await connectClient(t, port, loginNick(), ['elsewhere']);
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', 'test', 'from a script'], io), ExitCode.ok, io.stderr.text);
+  await until(() => texts(bob, 'test').includes('from a script'), 'the message from the script');
+  t.not(bob.state.room('test')!.entries.find((e) => e.text === 'from a script')!.from, me.state.nick);
+
   io = fakeIo(env);
   t.equal(await main(['node', 'chat', 'send', 'no room!', 'hi'], io), ExitCode.usage);
   t.match(io.stderr.text, /bad room name "no room!"/);

@@ -79,7 +79,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const client = new ChatClient({
         ...options,
         rooms,
-        onNickTaken: lineMode ? 'fail' : 'suggest',
+        // Interactive, or a nick nobody chose: take another when it is taken. A chosen nick in a script: fail.
+        onNickTaken: lineMode && options.nickChosen ? 'fail' : 'suggest',
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       if (lineMode) {

@@ -1,6 +1,7 @@
 // One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
 
 import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
+import { suggestedNick } from './client.js';
 import { Connection } from './connection.js';
 import { ClientError } from './errors.js';
 import { emojify } from './emoji.js';
@@ -30,15 +31,25 @@ async function connect(options: ConnectOptions, each: (m: ServerMessage, line: s
   return Connection.connect(options.host, options.port, { message: each, close: () => {} });
 }
 
-async function hello(conn: Connection, nick: string): Promise<void> {
-  const reply = await conn.request({ type: 'hello', nick });
-  if (reply.type === 'error' && reply.code === 'nick_taken') {
-    throw new ClientError(
-      'nick_taken',
-      `the nick ${nick} is taken (by another client of yours?); choose another with --nick NAME or CHAT_NICK`,
-    );
+/** Say hello. A nick that was only defaulted to the login name and is taken (by the user's own chat window,
+ * most likely) gives way to the server's suggestion; a chosen one fails with nick_taken. */
+async function hello(conn: Connection, options: ConnectOptions): Promise<string> {
+  let nick = options.nick;
+  for (let tries = 0; ; tries++) {
+    const reply = await conn.request({ type: 'hello', nick });
+    if (reply.type === 'welcome') return reply.nick;
+    if (reply.type === 'error' && reply.code === 'nick_taken') {
+      if (!options.nickChosen && tries < 5) {
+        nick = suggestedNick(reply.message, nick);
+        continue;
+      }
+      throw new ClientError(
+        'nick_taken',
+        `the nick ${nick} is taken (by another client of yours?); choose another with --nick NAME or CHAT_NICK`,
+      );
+    }
+    fail(reply);
   }
-  if (reply.type !== 'welcome') fail(reply);
 }
 
 export interface SendTarget {
@@ -62,8 +73,7 @@ export async function sendOnce(options: ConnectOptions, target: SendTarget, rawT
     if ('to' in m && target.to !== undefined && nickKey(m.to) === nickKey(target.to)) echoedPrivate = true;
   });
   try {
-    await hello(conn, options.nick);
-    me = options.nick;
+    me = await hello(conn, options);
     if (room !== undefined) {
       const joined = await conn.request({ type: 'join', room });
       if (joined.type !== 'members') fail(joined);

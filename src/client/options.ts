@@ -14,6 +14,8 @@ export interface ConnectOptions {
   host: string;
   port: number;
   nick: string;
+  /** The nick was chosen (flag, CHAT_NICK or config file), not defaulted to the login name. */
+  nickChosen?: boolean;
 }
 
 export interface FileConfig {
@@ -93,6 +95,7 @@ export function resolveOptions(
   const host = flags.host ?? env.CHAT_HOST ?? file.host ?? DEFAULT_HOST;
   const portText = flags.port ?? env.CHAT_PORT;
   const port = portText !== undefined ? parsePort(portText, flags.port !== undefined ? '--port' : 'CHAT_PORT') : file.port ?? DEFAULT_PORT;
-  const nick = (flags.nick ?? env.CHAT_NICK ?? file.nick ?? loginNick()).normalize('NFC');
-  return { host, port, nick };
+  const chosen = flags.nick ?? env.CHAT_NICK ?? file.nick;
+  const nick = (chosen ?? loginNick()).normalize('NFC');
+  return { host, port, nick, nickChosen: chosen !== undefined };
 }
