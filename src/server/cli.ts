@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, defaultDataDir } from './config.js';
 import { createLogger, type LogFormat } from './log.js';
 import { ChatServer, VERSION } from './server.js';
+import { isPrimaryOf, runPrimary } from './cluster/workers.js';
 
 function wholeNumber(value: string): number {
   const number = Number(value);
@@ -41,6 +42,10 @@ export function buildProgram(): Command {
     .option('--memory', 'keep history in memory only: nothing is written to disk')
     .option('--retain-messages <n>', 'messages kept per room on disk; 0 keeps all', wholeNumber, d.retainMessages)
     .option('--retain-days <days>', 'messages older than this are deleted from disk; 0 keeps them forever', wholeNumber, d.retainDays)
+    .option('--redis <url>', 'join a cluster of chat-servers through Redis, e.g. redis://127.0.0.1:6379 (docs/scale-out.md)')
+    .option('--workers <n>', 'run N processes behind the one port, joined through --redis', wholeNumber, 1)
+    .addOption(new Option('--cluster-heartbeat <ms>', 'how often a node tells Redis it is alive').argParser(wholeNumber).default(d.clusterHeartbeatMs).hideHelp())
+    .option('--cluster-history <n>', 'messages kept per room in Redis', wholeNumber, d.clusterHistory)
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addHelpText(
@@ -50,7 +55,8 @@ export function buildProgram(): Command {
 }
 
 export interface RunningServer {
-  server: ChatServer;
+  /** null in the primary process of --workers, which only looks after the workers. */
+  server: ChatServer | null;
   port: number;
 }
 
@@ -58,6 +64,15 @@ export async function start(argv: string[]): Promise<RunningServer> {
   const program = buildProgram().parse(argv);
   const o = program.opts();
   const log = createLogger(o.logFormat as LogFormat, o.logLevel as string);
+  if (o.workers > 1 && !o.redis) {
+    log.error('--workers needs --redis: the workers share rooms, nicks and history through Redis');
+    process.exitCode = 1;
+    throw new Error('--workers without --redis');
+  }
+  if (isPrimaryOf(o.workers)) {
+    runPrimary(o.workers, log);
+    return { server: null, port: o.port };
+  }
   let server: ChatServer;
   try {
     server = new ChatServer({
@@ -75,6 +90,9 @@ export async function start(argv: string[]): Promise<RunningServer> {
       dataDir: o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir()),
       retainMessages: o.retainMessages,
       retainDays: o.retainDays,
+      redisUrl: (o.redis as string | undefined) ?? null,
+      clusterHeartbeatMs: o.clusterHeartbeat,
+      clusterHistory: o.clusterHistory,
       maxFileBytes: o.maxFileSize,
       fileQuotaBytes: o.fileQuota,
       fileExpiryDays: o.fileExpiryDays,

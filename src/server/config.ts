@@ -43,6 +43,15 @@ export interface ServerConfig {
   retainMessages: number;
   /** With a dataDir: records older than this many days are deleted. 0 keeps them forever. */
   retainDays: number;
+  /**
+   * Redis URL (redis://host:port) of a cluster of chat-server nodes sharing rooms, nicks and history
+   * (docs/scale-out.md); null: a single node.
+   */
+  redisUrl: string | null;
+  /** Cluster: how often a node says it is alive; a node silent for 3 beats is dead and its nicks are free. */
+  clusterHeartbeatMs: number;
+  /** Cluster: records kept per room in Redis (a capped stream). */
+  clusterHistory: number;
   /** Largest file accepted (protocol.md "Files"). */
   maxFileBytes: number;
   /** Total bytes the file store may hold; an upload that would pass it gets quota_exceeded. */
@@ -70,6 +79,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: null,
   retainMessages: 0,
   retainDays: 0,
+  redisUrl: null,
+  clusterHeartbeatMs: 2000,
+  clusterHistory: 10_000,
   maxFileBytes: 2 * 1024 ** 3,
   fileQuotaBytes: 20 * 1024 ** 3,
   fileExpiryDays: 30,

@@ -12,6 +12,7 @@ import {
 import type { Session } from './session.js';
 import { attachTokenFor, ensureNick } from './identity.js';
 import { fileHandlers } from './files/handlers.js';
+import { dispatchClustered } from './cluster/handlers.js';
 
 export type Handler<T extends ClientType> = (session: Session, message: Extract<ClientMessage, { type: T }>) => void;
 
@@ -191,5 +192,7 @@ const handlers: { [T in ClientType]: Handler<T> } = {
 };
 
 export function dispatch(session: Session, message: ClientMessage): void {
+  const { cluster } = session.server;
+  if (cluster && dispatchClustered(session, message, cluster)) return;
   (handlers[message.type] as Handler<typeof message.type>)(session, message as never);
 }

@@ -30,6 +30,16 @@ export class History {
     if (this.count < this.capacity) this.count++;
   }
 
+  /** Replace the ring's contents with `records` (sorted by seq, duplicates dropped, the newest kept). */
+  replace(records: RoomRecord[]): void {
+    const bySeq = new Map<number, RoomRecord>();
+    for (const record of records) bySeq.set(record.seq, record);
+    this.next = 0;
+    this.count = 0;
+    this.ring.fill(undefined);
+    for (const seq of [...bySeq.keys()].sort((a, b) => a - b).slice(-this.capacity)) this.remember(bySeq.get(seq)!);
+  }
+
   /** Oldest first, only records with seq > since. */
   since(since = 0): RoomRecord[] {
     return this.all().filter((record) => record.seq > since);

@@ -5,6 +5,8 @@ import { nickKey } from '../protocol/index.js';
 export class NickRegistry<T> {
   private readonly owners = new Map<string, T>();
   private guestCounter = 0;
+  /** Guest nicks are `${guestPrefix}N`; a cluster node puts its own tag in it so that guests never collide. */
+  guestPrefix = 'guest-';
 
   owner(nick: string): T | undefined {
     return this.owners.get(nickKey(nick));
@@ -28,7 +30,7 @@ export class NickRegistry<T> {
   /** A free guest nick such as guest-7, claimed for `owner`. */
   claimGuest(owner: T): string {
     for (;;) {
-      const nick = `guest-${++this.guestCounter}`;
+      const nick = `${this.guestPrefix}${++this.guestCounter}`;
       if (this.claim(nick, owner)) return nick;
     }
   }

@@ -12,6 +12,7 @@ import { NickRegistry } from './nicks.js';
 import { RoomRegistry } from './rooms.js';
 import { Session } from './session.js';
 import type { HistoryStore } from './storage/store.js';
+import { Cluster } from './cluster/cluster.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import { FileStore } from './files/store.js';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ export class ChatServer {
   readonly attachTokens = new Map<string, Session>();
   /** Room history beyond the in-memory window: SQLite in dataDir, none when dataDir is null. */
   readonly historyStore: HistoryStore | undefined;
+  /** With a redisUrl: this node's link to the others (docs/scale-out.md); null for a single node. */
+  readonly cluster: Cluster | null;
   readonly files: FileStore;
   private readonly fileSweepTimer: NodeJS.Timeout;
 
@@ -59,11 +62,13 @@ export class ChatServer {
     const { log, ...overrides } = options;
     this.config = resolveConfig(overrides);
     this.log = log ?? silentLogger;
-    const { dataDir, retainMessages, retainDays } = this.config;
+    const { dataDir, retainMessages, retainDays, redisUrl } = this.config;
+    // A cluster keeps history in Redis (one stream per room), shared by every node.
     this.historyStore =
-      dataDir === null ? undefined : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays });
+      dataDir === null || redisUrl ? undefined : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays });
     this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
-    this.bus = new LocalBus(this.rooms);
+    this.cluster = redisUrl ? new Cluster(this, redisUrl) : null;
+    this.bus = this.cluster ? this.cluster.bus : new LocalBus(this.rooms);
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,
       quotaBytes: this.config.fileQuotaBytes,
@@ -93,6 +98,7 @@ export class ChatServer {
 
   /** Remove a session from every map, announcing its departure. Called once, from Session's close path. */
   forget(session: Session, reason: string): void {
+    this.cluster?.forget(session);
     const ts = new Date().toISOString();
     for (const room of [...session.rooms]) {
       this.removeFromRoom(session, room);
@@ -110,6 +116,7 @@ export class ChatServer {
   }
 
   async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
+    await this.cluster?.start();
     const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       socket.setKeepAlive(true, 60_000);
       this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
@@ -152,6 +159,7 @@ export class ChatServer {
     ]);
     clearTimeout(graceTimer);
     this.historyStore?.close();
+    await this.cluster?.close();
     clearInterval(this.fileSweepTimer);
     this.files.close();
     this.log.info('stopped');

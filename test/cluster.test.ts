@@ -1,0 +1,280 @@
+// Scale-out through Redis (docs/scale-out.md): each test starts its own redis-server on a free loopback port and
+// chat-server nodes joined through it, in-process or as real processes where a node has to die.
+
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { ChatServer, type ServerOptions } from '../src/server/server.js';
+import { Peer, peer, type Event } from './helpers/wire.js';
+import { startRedis, type RedisServer } from './helpers/redis.js';
+
+const BIN = fileURLToPath(new URL('../bin/chat-server.js', import.meta.url));
+const HEARTBEAT_MS = 200;
+
+interface Tap {
+  teardown(fn: () => unknown): void;
+}
+
+async function node(t: Tap, redis: RedisServer, options: ServerOptions = {}): Promise<{ server: ChatServer; port: number }> {
+  const server = new ChatServer({ redisUrl: redis.url, clusterHeartbeatMs: HEARTBEAT_MS, ...options });
+  t.teardown(() => server.close());
+  const { port } = await server.listen(0, '127.0.0.1');
+  return { server, port };
+}
+
+/** The first event that matches, whether it came already or is still to come. */
+async function seen(p: Peer, match: (e: Event) => boolean): Promise<Event> {
+  return p.received.find(match) ?? p.next(match);
+}
+
+function msgs(events: Event[]): Event[] {
+  return events.filter((e) => e.type === 'msg');
+}
+
+/** Send and wait for every ok; the seqs given. */
+async function say(p: Peer, room: string, texts: string[]): Promise<number[]> {
+  const ids = texts.map((text, i) => {
+    const id = `${room}:${i}:${text}`;
+    p.send({ type: 'msg', room, text, id });
+    return id;
+  });
+  const seqs: number[] = [];
+  for (const id of ids) seqs.push((await p.next({ type: 'ok', id })).seq);
+  return seqs;
+}
+
+t.test('two nodes: room chat, members, seq shared and in the same order everywhere', async (t) => {
+  const redis = await startRedis(t);
+  const one = await node(t, redis);
+  const two = await node(t, redis);
+  const alice = await peer(t, one.port);
+  const bob = await peer(t, two.port);
+  const carol = await peer(t, two.port);
+  await alice.join('test', 'alice');
+  const bobJoin = await bob.join('test', 'bob');
+  t.same(bobJoin.find((e) => e.type === 'members')?.nicks, ['alice', 'bob'], 'members across nodes');
+  t.match(bobJoin.at(-1), { type: 'notice', text: /1 other is here/ });
+  t.match(await alice.next({ type: 'join' }), { nick: 'bob' }, 'a join on node two reaches node one');
+  await carol.join('other', 'carol');
+
+  // Both nodes send at once: seq comes from Redis, so every member sees one order, with no gaps.
+  const sent = Promise.all([say(alice, 'test', ['a1', 'a2', 'a3']), say(bob, 'test', ['b1', 'b2', 'b3'])]);
+  const [aliceSeqs, bobSeqs] = await sent;
+  t.same([...aliceSeqs, ...bobSeqs].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6]);
+  for (const p of [alice, bob]) {
+    while (msgs(p.received).length < 6) await p.next({ type: 'msg' });
+  }
+  const order = (p: Peer) => msgs(p.received).map((e) => `${e.seq}:${e.text}`);
+  t.same(order(alice), order(bob), 'both nodes deliver the same order');
+  t.same(msgs(alice.received).map((e) => e.seq), [1, 2, 3, 4, 5, 6], 'in seq order');
+  t.notOk(carol.received.some((e) => e.type === 'msg'), 'another room hears nothing');
+
+  carol.send({ type: 'rooms', id: 'r' });
+  t.same((await carol.next({ type: 'rooms' })).rooms, [
+    { room: 'other', members: 1 },
+    { room: 'test', members: 2 },
+  ]);
+  bob.send({ type: 'leave', room: 'test', id: 'l' });
+  t.match(await alice.next({ type: 'leave' }), { nick: 'bob' });
+  t.same(await bob.next({ type: 'ok', id: 'l' }), { type: 'ok', id: 'l' });
+  alice.send({ type: 'who', room: 'test', id: 'w' });
+  t.same((await alice.next({ type: 'members', id: 'w' })).nicks, ['alice']);
+  alice.destroy();
+  carol.send({ type: 'join', room: 'test' });
+  await carol.next({ type: 'notice', room: 'test' });
+  carol.send({ type: 'who', room: 'test', id: 'w2' });
+  const afterDisconnect = await carol.next({ type: 'members', id: 'w2' });
+  t.same(afterDisconnect.nicks, ['carol'], 'a disconnect leaves the shared member list');
+});
+
+t.test('private messages and nick uniqueness across nodes', async (t) => {
+  const redis = await startRedis(t);
+  const one = await node(t, redis);
+  const two = await node(t, redis);
+  const alice = await peer(t, one.port);
+  const bob = await peer(t, two.port);
+  alice.send({ type: 'hello', nick: 'alice' });
+  await alice.next({ type: 'welcome' });
+  bob.send({ type: 'hello', nick: 'bob' });
+  await bob.next({ type: 'welcome' });
+  bob.send({ type: 'msg', to: 'ALICE', text: 'hi from two', id: 1 });
+  t.match(await alice.next({ type: 'msg' }), { to: 'alice', from: 'bob', text: 'hi from two' });
+  t.match(await bob.next({ type: 'msg' }), { to: 'alice', from: 'bob' }, 'echoed to the sender');
+  t.same(await bob.next({ type: 'ok' }), { type: 'ok', id: 1 });
+  bob.send({ type: 'msg', to: 'nobody', text: 'hi', id: 2 });
+  t.match(await bob.next({ type: 'error' }), { code: 'no_such_user', id: 2 });
+
+  const mallory = await peer(t, two.port);
+  mallory.send({ type: 'hello', nick: 'Alice', id: 3 });
+  t.match(await mallory.next({ type: 'error' }), { code: 'nick_taken', id: 3 }, 'taken on another node');
+  bob.send({ type: 'nick', nick: 'alice', id: 4 });
+  t.match(await bob.next({ type: 'error' }), { code: 'nick_taken', id: 4 });
+  // Racing for one free nick from both nodes: exactly one wins.
+  const racer = await peer(t, one.port);
+  racer.send({ type: 'hello', nick: 'zed', id: 5 });
+  mallory.send({ type: 'hello', nick: 'zed', id: 5 });
+  const replies = await Promise.all([racer.next({ id: 5 }), mallory.next({ id: 5 })]);
+  t.same(replies.map((r) => r.type).sort(), ['error', 'welcome']);
+
+  alice.send({ type: 'quit' });
+  await alice.closed;
+  for (;;) {
+    mallory.send({ type: 'nick', nick: 'alice', id: 'again' });
+    const reply = await mallory.next({ id: 'again' });
+    if (reply.type === 'ok') break;
+  }
+  t.pass('a nick is free on every node once its owner quits');
+  const guests = await Promise.all([peer(t, one.port), peer(t, two.port)]);
+  const names = await Promise.all(
+    guests.map(async (g) => {
+      g.send({ type: 'hello' });
+      return (await g.next({ type: 'welcome' })).nick as string;
+    }),
+  );
+  t.not(names[0], names[1], `guest nicks differ across nodes (${names.join(', ')})`);
+});
+
+t.test('history after every node restarts comes from Redis; paging reads past the in-memory window', async (t) => {
+  const redis = await startRedis(t);
+  const first = await node(t, redis, { historyPerRoom: 3 });
+  const a = await peer(t, first.port);
+  await a.join('log', 'alice');
+  t.same(await say(a, 'log', ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']), [1, 2, 3, 4, 5, 6]);
+  await first.server.close();
+
+  const second = await node(t, redis, { historyPerRoom: 3 });
+  const b = await peer(t, second.port);
+  const joined = msgs(await b.join('log', 'bob', { since: 4 }));
+  t.same(joined.map((e) => [e.seq, e.text, e.history]), [[5, 'm5', true], [6, 'm6', true]]);
+  t.same(await say(b, 'log', ['m7']), [7], 'seq continues');
+  b.send({ type: 'history', room: 'log', before: 5, limit: 3, id: 'h' });
+  const page = await b.next({ type: 'history', id: 'h' });
+  t.same(page.messages.map((m: Event) => m.text), ['m2', 'm3', 'm4']);
+  t.equal(page.more, true);
+  b.send({ type: 'history', room: 'log', before: 2, id: 'h2' });
+  const last = await b.next({ type: 'history', id: 'h2' });
+  t.same(last.messages.map((m: Event) => m.seq), [1]);
+  t.equal(last.more, false);
+});
+
+t.test('Redis restarts during traffic: nodes say so, keep serving their own members, and recover', async (t) => {
+  const redis = await startRedis(t);
+  const one = await node(t, redis);
+  const two = await node(t, redis);
+  const alice = await peer(t, one.port);
+  const ann = await peer(t, one.port);
+  const bob = await peer(t, two.port);
+  await alice.join('live', 'alice');
+  await ann.join('live', 'ann');
+  await bob.join('live', 'bob');
+  await say(alice, 'live', ['before']);
+  await bob.next({ type: 'msg', text: 'before' });
+
+  await redis.stop();
+  t.match(await alice.next((e) => e.type === 'notice' && /down/.test(e.text)), { type: 'notice' }, 'clients are told');
+  const [local] = await say(alice, 'live', ['while down']);
+  t.match(await ann.next({ type: 'msg', text: 'while down' }), { from: 'alice', seq: local }, 'members on the same node still chat');
+  t.ok(local! > 1, 'seq goes on above what the node has seen');
+
+  await redis.restart();
+  await alice.next((e) => e.type === 'notice' && /back/.test(e.text));
+  await bob.next((e) => e.type === 'notice' && /back/.test(e.text));
+  const [after] = await say(alice, 'live', ['after']);
+  t.ok(after! > local!, `seq after recovery (${after}) is above the seq given while down (${local})`);
+  t.match(await bob.next({ type: 'msg', text: 'after' }), { seq: after }, 'cross-node delivery is back');
+  const [fromBob] = await say(bob, 'live', ['bob after']);
+  t.match(await alice.next({ type: 'msg', text: 'bob after' }), { seq: fromBob });
+  t.ok(fromBob! > after!);
+  bob.send({ type: 'msg', to: 'alice', text: 'dm after', id: 'dm' });
+  t.match(await alice.next({ type: 'msg', to: 'alice' }), { text: 'dm after' }, 'nicks were registered again');
+  bob.send({ type: 'who', room: 'live', id: 'w' });
+  t.same((await bob.next({ type: 'members', id: 'w' })).nicks, ['alice', 'ann', 'bob'], 'members were registered again');
+  const seen = msgs(alice.received).map((e) => e.seq as number);
+  t.same(seen, [...seen].sort((x, y) => x - y), `alice saw seq strictly increasing: ${seen.join(' ')}`);
+  t.equal(new Set(seen).size, seen.length);
+});
+
+function listeningPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'listening') resolve(entry.port);
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`chat-server exited with ${code}`)));
+  });
+}
+
+function startBinary(t: Tap, args: string[]): { child: ChildProcess; port: Promise<number> } {
+  const child = spawn(
+    process.execPath,
+    [BIN, '--port', '0', '--log-format', 'json', '--rate-limit', '0', '--memory', '--cluster-heartbeat', String(HEARTBEAT_MS), ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  return { child, port: listeningPort(child) };
+}
+
+t.test('a node is killed: its client reconnects to another node, takes its nick back and resumes with since', async (t) => {
+  const redis = await startRedis(t);
+  const doomed = startBinary(t, ['--redis', redis.url]);
+  const survivor = startBinary(t, ['--redis', redis.url]);
+  const [doomedPort, survivorPort] = await Promise.all([doomed.port, survivor.port]);
+  const alice = await peer(t, doomedPort);
+  const bob = await peer(t, survivorPort);
+  await alice.join('ops', 'alice');
+  await bob.join('ops', 'bob');
+  await say(bob, 'ops', ['one', 'two']);
+  while (msgs(alice.received).length < 2) await alice.next({ type: 'msg' });
+  const lastSeen = Math.max(...msgs(alice.received).map((e) => e.seq as number));
+
+  const exited = new Promise((resolve) => doomed.child.once('exit', resolve));
+  doomed.child.kill('SIGKILL');
+  await exited;
+  await alice.closed;
+  const missed = await say(bob, 'ops', ['three', 'four']);
+
+  const back = await peer(t, survivorPort);
+  // The dead node's claim on "alice" lapses after three missed heartbeats.
+  let joined: Event[];
+  for (;;) {
+    const start = back.received.length;
+    back.send({ type: 'join', room: 'ops', nick: 'alice', since: lastSeen, id: 'j' });
+    const reply = await back.next((e) => (e.type === 'error' && e.id === 'j') || (e.type === 'notice' && e.room === 'ops'));
+    if (reply.type === 'notice') {
+      joined = back.received.slice(start);
+      break;
+    }
+  }
+  t.same(msgs(joined).map((e) => [e.seq, e.text]), [[missed[0], 'three'], [missed[1], 'four']], 'nothing lost');
+  t.same(joined.find((e) => e.type === 'members')?.nicks, ['alice', 'bob'], 'the dead node\'s members are gone');
+});
+
+t.test('--workers 2: two processes behind one port, joined through Redis', async (t) => {
+  const redis = await startRedis(t);
+  const server = startBinary(t, ['--redis', redis.url, '--workers', '2']);
+  const port = await server.port;
+  const check = new Redis(redis.url);
+  t.teardown(() => check.disconnect());
+  const peers = await Promise.all(Array.from({ length: 4 }, () => peer(t, port)));
+  for (const [i, p] of peers.entries()) await p.join('w', `u${i}`);
+  const [seq] = await say(peers[0]!, 'w', ['to everyone']);
+  for (const p of peers) t.match(await seen(p, (e) => e.type === 'msg' && e.text === 'to everyone'), { seq });
+  peers[3]!.send({ type: 'who', room: 'w', id: 'who' });
+  t.same((await peers[3]!.next({ type: 'members', id: 'who' })).nicks, ['u0', 'u1', 'u2', 'u3']);
+  for (;;) {
+    if ((await check.zcard('chat:nodes')) === 2) break;
+    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
+  }
+  t.pass('two nodes registered');
+  const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+  server.child.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM stops the workers and the primary');
+});
