@@ -207,8 +207,11 @@ t.test('help names the environment variables and the config file', async (t) => 
     t.match(io.stdout.text, /CHAT_NICK/);
     t.match(io.stdout.text, /config\.json/);
   }
-  const io = fakeIo();
+  let io = fakeIo();
   t.equal(await main(['node', 'chat', 'frobnicate'], io), ExitCode.usage);
+  io = fakeIo();
+  t.equal(await main(['node', 'chat', '--version'], io), ExitCode.ok);
+  t.match(io.stdout.text, /^chat \d+\.\d+\.\d+\n$/);
 });
 
 t.test('line mode: stdin lines are sent, events printed as plain lines; --json prints protocol lines', async (t) => {

@@ -2,6 +2,7 @@
 // command, and turns errors into words on stderr and an exit code. bin/chat.js only calls run(process.argv).
 
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { ChatClient } from './client.js';
 import { ClientError, ExitCode } from './errors.js';
@@ -40,6 +41,18 @@ function isColourTerminal(stream: { isTTY?: boolean }, env: Io['env']): boolean 
   return !!stream.isTTY && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
+/** The package version: package.json is two levels up from src/client, three from dist/src/client. */
+function version(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next level up
+    }
+  }
+  return '0.0.0';
+}
+
 async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
@@ -54,6 +67,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
   const program = new Command('chat')
     .description('Chat in rooms on a chat-server, full-screen in a terminal or line by line in scripts.')
+    .version(`chat ${version()}`, '-v, --version')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
