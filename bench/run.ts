@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   for (const server of options.servers) {
     if (options.only.has('fanout')) {
       for (const members of options.members) {
-        const target = await startTarget(server, { cpuProfDir: profileDir });
+        const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: `fanout-${members}` });
         try {
           const result = await traffic(target, {
             rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4,
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       }
     }
     if (options.only.has('fixed')) {
-      const target = await startTarget(server);
+      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'fixed' });
       try {
         const members = 200;
         const result = await traffic(target, {
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       }
     }
     if (options.only.has('rooms')) {
-      const target = await startTarget(server);
+      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'rooms' });
       try {
         const rooms = options.quick ? 200 : 1000;
         const result = await traffic(target, {
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       }
     }
     if (options.only.has('idle')) {
-      const target = await startTarget(server);
+      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'idle' });
       try {
         const result = await idle(target, idleConnections, 100);
         record({
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
       }
     }
     if (options.only.has('churn') && server === 'ours') {
-      const target = await startTarget(server);
+      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'churn' });
       try {
         const rounds = options.quick ? 4 : 12;
         const result = await churn(target, rounds, 1000);

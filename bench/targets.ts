@@ -52,6 +52,8 @@ const root = fileURLToPath(new URL(existsSync(new URL('../package.json', import.
 export interface StartOptions {
   /** Directory for `node --cpu-prof` output of our server, or undefined for no profile. */
   cpuProfDir?: string | undefined;
+  /** File name (without .cpuprofile) of that profile. */
+  cpuProfName?: string | undefined;
 }
 
 export async function startTarget(kind: ServerKind, options: StartOptions = {}): Promise<Target> {
@@ -59,7 +61,10 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
   const dir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
   const errPath = join(dir, 'stderr');
   const errFd = openSync(errPath, 'w');
-  const nodeArgs = options.cpuProfDir && kind === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const nodeArgs =
+    options.cpuProfDir && kind === 'ours'
+      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${options.cpuProfName ?? 'chat-server'}.cpuprofile`]
+      : [];
   // For experiments only (GC flags; CHAT_BENCH_SERVER=another build's bin/chat-server.js for A/B runs).
   if (process.env.CHAT_BENCH_NODE_ARGS) nodeArgs.push(...process.env.CHAT_BENCH_NODE_ARGS.split(' ').filter(Boolean));
   const script =

@@ -16,7 +16,8 @@ export class LocalBus implements RoomBus {
     const members = this.rooms.get(room)?.members;
     if (!members || members.size === 0) return;
     const bytes = encode(event);
-    // Copy first: a delivery may cut off a slow member, which removes it from the set.
-    for (const member of [...members]) member.deliver(bytes);
+    // No copy of the set: a delivery may cut off a slow member, which deletes it from the set, and a Set
+    // iterator skips deleted entries and goes on from where it was (ECMAScript Set iteration is live).
+    for (const member of members) member.deliver(bytes);
   }
 }
