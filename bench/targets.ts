@@ -69,7 +69,11 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
   if (process.env.CHAT_BENCH_NODE_ARGS) nodeArgs.push(...process.env.CHAT_BENCH_NODE_ARGS.split(' ').filter(Boolean));
   const script =
     kind === 'ours'
-      ? [process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json']
+      ? [
+          process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json',
+          // History is persisted as shipped, into a fresh directory that goes with the run (not the user's).
+          '--data-dir', join(dir, 'data'),
+        ]
       : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
   const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
     stdio: ['ignore', 'pipe', errFd],
