@@ -326,6 +326,7 @@ t.test('older history is put above the log, and the view stays on the line being
   t.equal(room.oldestSeq, 11);
   const before = layoutRows(room.entries, 80, plain);
   state.scroll(room, before, 4, -100);
+  state.scroll(room, before, 4, 2);
   const reading = visibleRows(before, room.scroll, 4).rows[0]!.text;
   const older = Array.from({ length: 10 }, (_, i) => ({ type: 'msg' as const, room: 'test', from: 'bob', text: `m${i + 1}`, ts: TS, seq: i + 1 }));
   t.equal(state.prependHistory(room, [...older, { ...older[0]!, seq: 15, text: 'dup' }], false), 10);
@@ -372,6 +373,18 @@ t.test('format: plain lines for pipes, and wrapped rows with the nick coloured',
   t.same(wrapped, [`${hh}:04 <bob> 你好，世界你`, '            好，世界你好', '            ，世界']);
   const coloured = entryRows({ id: 2, ts: 0, kind: 'msg', from: 'bob', text: 'hi' }, 40, makeChalk(true));
   t.match(coloured[0], `\x1b[38;5;${nickColour('bob')}mbob`);
+});
+
+t.test('layoutRows marks where the day changes, and history that is not from today', async (t) => {
+  const day1 = new Date(2026, 0, 1, 23, 59).getTime();
+  const day2 = new Date(2026, 0, 2, 0, 1).getTime();
+  const entries = [
+    { id: 1, ts: day1, kind: 'msg' as const, from: 'bob', text: 'late' },
+    { id: 2, ts: day2, kind: 'msg' as const, from: 'bob', text: 'early' },
+    { id: 3, ts: day2, kind: 'msg' as const, from: 'bob', text: 'again' },
+  ];
+  t.same(layoutRows(entries, 40, plain, undefined, day2).map((r) => r.text), ['-- 2026-01-01 --', '23:59 <bob> late', '-- 2026-01-02 --', '00:01 <bob> early', '00:01 <bob> again']);
+  t.same(layoutRows(entries.slice(1), 40, plain, undefined, day2).map((r) => r.text)[0], '00:01 <bob> early', "no line above today's");
 });
 
 t.test('status line: server, nick, room, state, countdown, unread and mention marks', async (t) => {

@@ -123,15 +123,28 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
   return rows;
 }
 
-/** A buffer's whole log as rows (cached per entry and width by the caller when it matters). */
+function dayKey(ts: number): string {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/**
+ * A buffer's whole log as rows, with a "day changed" line where the local date changes (and above the first entry
+ * when it is not from today: history can be days old). Rows are cached per entry and width by the caller.
+ */
 export function layoutRows(
   entries: readonly Entry[],
   width: number,
   chalk: ChalkInstance,
   cache?: Map<number, { width: number; rows: string[] }>,
+  now: number = Date.now(),
 ): Row[] {
   const rows: Row[] = [];
+  let day = dayKey(now);
   for (const entry of entries) {
+    const entryDay = dayKey(entry.ts);
+    if (entryDay !== day) rows.push({ entryId: entry.id, part: -1, text: grey(chalk)(`-- ${entryDay} --`) });
+    day = entryDay;
     let texts = cache?.get(entry.id);
     if (!texts || texts.width !== width) {
       texts = { width, rows: entryRows(entry, width, chalk) };

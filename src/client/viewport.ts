@@ -17,13 +17,16 @@ export interface Anchor {
 function anchorIndex(rows: readonly Row[], anchor: Anchor): number {
   // By identity first: older history is prepended with newer ids, so ids are not in row order.
   let last = -1;
+  let firstOfEntry = -1;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     if (row.entryId !== anchor.entryId) continue;
     if (row.part === anchor.part) return i;
+    if (firstOfEntry === -1) firstOfEntry = i;
     if (row.part < anchor.part) last = i; // the entry wraps to fewer rows since a resize
   }
   if (last !== -1) return last;
+  if (firstOfEntry !== -1) return firstOfEntry; // its date line went away
   // The entry was trimmed off the top of the log.
   const index = rows.findIndex((r) => r.entryId > anchor.entryId);
   return index === -1 ? rows.length : index;
