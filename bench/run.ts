@@ -66,6 +66,7 @@ interface Row {
   server: ServerKind;
   params: Record<string, number | string>;
   figures: Record<string, number>;
+  series?: Record<string, number[]>;
 }
 
 const rows: Row[] = [];
@@ -74,7 +75,7 @@ let printJson = true;
 function record(row: Row): void {
   rows.push(row);
   const loadAverage = Math.round(os.loadavg()[0]! * 100) / 100;
-  if (printJson) console.log(JSON.stringify({ workload: row.workload, server: row.server, ...row.params, ...row.figures, loadAverage }));
+  if (printJson) console.log(JSON.stringify({ workload: row.workload, server: row.server, ...row.params, ...row.figures, ...row.series, loadAverage }));
 }
 
 function trafficFigures(r: TrafficResult): Record<string, number> {
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
     if (options.only.has('churn') && server === 'ours') {
       const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'churn' });
       try {
-        const rounds = options.quick ? 4 : 12;
+        const rounds = options.quick ? 4 : 20;
         const result = await churn(target, rounds, 1000);
         record({
           workload: 'churn', server, params: { rounds, perRound: 1000 },
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
             growthPct: round(result.growthPct, 1),
             seconds: round(result.seconds, 1),
           },
+          series: { rssAfterRoundMiB: result.rssAfterRoundMiB },
         });
       } finally {
         await target.stop();

@@ -218,6 +218,7 @@ export interface ChurnResult {
    */
   growthPct: number;
   seconds: number;
+  rssAfterRoundMiB: number[];
 }
 
 /** Connections join, talk and leave in a loop; the server's handles and memory must come back. */
@@ -241,7 +242,8 @@ export async function churn(target: Target, rounds: number, perRound: number): P
     for (const member of members) member.close();
     rssAfter.push(memory(target.pid).rssKiB);
   }
-  await sleep(200);
+  // Closed sessions may linger half-open for up to 5 s (session.ts LINGER_MS): let them go before the last reading.
+  await sleep(6000);
   const first = rssAfter[0]!;
   const mid = rssAfter[Math.floor((rounds - 1) / 2)]!;
   const last = memory(target.pid).rssKiB;
@@ -256,5 +258,6 @@ export async function churn(target: Target, rounds: number, perRound: number): P
     lastRoundRssMiB: last / 1024,
     growthPct: ((last - mid) / mid) * 100,
     seconds: (performance.now() - t0) / 1000,
+    rssAfterRoundMiB: rssAfter.map((kib) => Math.round(kib / 102.4) / 10),
   };
 }
