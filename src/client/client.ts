@@ -105,7 +105,9 @@ export class ChatClient {
     });
     try {
       await this.hello(conn, initial);
-      const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms().filter((b) => b.joined);
+      // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
+      // shutdown must not keep us out of the room afterwards.)
+      const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
       for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
     } catch (error) {
       conn.destroy();
@@ -122,16 +124,14 @@ export class ChatClient {
     for (let tries = 0; ; tries++) {
       const reply = await conn.request({ type: 'hello', nick });
       if (reply.type === 'welcome') return;
-      if (reply.type !== 'error') continue;
+      if (reply.type !== 'error') throw new ClientError('server_error', `unexpected reply to hello: ${reply.type}`);
       if (reply.code === 'nick_taken' && (this.options.onNickTaken === 'suggest' || !initial) && tries < 5) {
         const other = suggestedNick(reply.message, nick);
         this.state.error(
           this.state.serverBuffer,
           `The nick ${nick} is taken; you are ${other} instead. Type /nick NAME to pick another.`,
         );
-        for (const buffer of this.state.rooms()) {
-          if (buffer.joined) this.state.error(buffer, `The nick ${nick} is taken; you are ${other} instead.`);
-        }
+        for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${nick} is taken; you are ${other} instead.`);
         nick = other;
         continue;
       }
@@ -186,7 +186,7 @@ export class ChatClient {
     }
     const text = `Disconnected (${sanitizeLine(reason)}); reconnecting...`;
     this.state.error(this.state.serverBuffer, text);
-    for (const buffer of this.state.rooms()) if (buffer.joined) this.state.error(buffer, text);
+    for (const buffer of this.state.rooms()) this.state.error(buffer, text);
     this.scheduleReconnect();
   }
 
@@ -200,7 +200,7 @@ export class ChatClient {
         () => {
           const text = 'Reconnected.';
           this.state.info(this.state.serverBuffer, text);
-          for (const buffer of this.state.rooms()) if (buffer.joined) this.state.info(buffer, text);
+          for (const buffer of this.state.rooms()) this.state.info(buffer, text);
           this.changed();
         },
         () => {

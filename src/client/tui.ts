@@ -73,7 +73,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   const box = (o: blessed.Widgets.BoxOptions) =>
     blessed.box({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
   const logBox = box({ top: 0, left: 0 });
-  const membersBox = box({ top: 0, style: { fg: 'white' } });
+  const membersBox = box({ top: 0 });
   const statusBox = box({ left: 0, height: 1, style: { bg: options.colour ? 'blue' : 'default', fg: 'white', inverse: !options.colour } });
   const inputBox = box({ left: 0, height: 1 });
   screen.program.write('\x1b[?2004h'); // bracketed paste on
