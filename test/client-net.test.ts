@@ -1,7 +1,7 @@
 // The headless client and the CLI against a real in-process chat-server over real sockets.
 
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
@@ -180,6 +180,33 @@ t.test('chat send: exits 0 once echoed; private with --to; errors have exit code
   io = fakeIo({});
   t.equal(await main(['node', 'chat', 'send', 'test', 'hi', '--host', '127.0.0.1', '--port', String(closed)], io), ExitCode.unavailable);
   t.match(io.stderr.text, new RegExp(`no chat-server is running at 127\\.0\\.0\\.1:${closed}.*chat-server --port ${closed}`));
+});
+
+t.test('settings from the config file in the user config directory; NO_COLOR; colour only on a terminal', async (t) => {
+  const { port } = await serve(t);
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  const home = mkdtempSync(join(tmpdir(), 'chat-client-config-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  mkdirSync(join(home, 'chat'));
+  writeFileSync(join(home, 'chat', 'config.json'), JSON.stringify({ host: '127.0.0.1', port, nick: 'fromconfig' }));
+  let io = fakeIo({ XDG_CONFIG_HOME: home });
+  t.equal(await main(['node', 'chat', 'send', 'test', 'configured'], io), ExitCode.ok, io.stderr.text);
+  await until(() => bob.state.room('test')!.entries.find((e) => e.text === 'configured'), 'the message');
+  t.equal(bob.state.room('test')!.entries.find((e) => e.text === 'configured')!.from, 'fromconfig');
+
+  const lineMode = async (env: Record<string, string>, tty: boolean) => {
+    const io = fakeIo({ XDG_CONFIG_HOME: home, ...env });
+    io.stdout.isTTY = tty;
+    io.stdin.end('colour check\n');
+    t.equal(await main(['node', 'chat', 'join', 'test', '--nick', 'painter'], io), ExitCode.ok, io.stderr.text);
+    return io.stdout.text;
+  };
+  t.match(await lineMode({}, true), /\x1b\[/, 'colours on a terminal');
+  t.notMatch(await lineMode({ NO_COLOR: '1' }, true), /\x1b/, 'NO_COLOR: none');
+  t.notMatch(await lineMode({}, false), /\x1b/, 'none in a pipe');
+  io = fakeIo({ XDG_CONFIG_HOME: home, CHAT_PORT: 'http' });
+  t.equal(await main(['node', 'chat', 'rooms'], io), ExitCode.usage);
+  t.match(io.stderr.text, /CHAT_PORT must be a number/);
 });
 
 t.test('chat rooms and chat who', async (t) => {
