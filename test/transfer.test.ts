@@ -143,3 +143,47 @@ t.test('a private file: the recipient fetches it, a stranger cannot', async (t) 
   const got = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir } });
   t.equal(readFileSync(got.path!, 'utf8'), 'secret');
 });
+
+t.test('chat send-file and chat get, as scripts use them', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../bin/chat.js', import.meta.url));
+  const { port } = await server(t);
+  const dir = tempDir(t);
+  const chat = (args: string[], input?: Buffer) =>
+    new Promise<{ code: number; stdout: Buffer; stderr: string }>((resolve) => {
+      const child = execFile('node', [bin, ...args, '--host', '127.0.0.1', '--port', String(port)], { cwd: dir, encoding: 'buffer' }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr: stderr.toString() }),
+      );
+      child.stdin!.end(input ?? '');
+    });
+  const bytes = randomBytes(200_000);
+  writeFileSync(join(dir, 'photo.jpg'), bytes);
+  const watcher = await peer(t, port);
+  await watcher.join('test', 'watcher');
+
+  const sent = await chat(['send-file', 'test', 'photo.jpg', '--nick', 'alice']);
+  t.equal(sent.code, 0, sent.stderr);
+  const id = sent.stdout.toString().trim();
+  t.match(id, /^[A-Za-z0-9_-]{22}$/, 'the id on stdout');
+  t.match(await watcher.next({ type: 'file' }), { file: id, from: 'alice', name: 'photo.jpg' });
+
+  const fromStdin = await chat(['send-file', 'test', '-', '--name', 'notes.txt', '--nick', 'bob'], Buffer.from('piped'));
+  t.equal(fromStdin.code, 0, fromStdin.stderr);
+  t.match(await watcher.next({ type: 'file' }), { name: 'notes.txt', size: 5 });
+
+  const saved = await chat(['get', id]);
+  t.equal(saved.code, 0, saved.stderr);
+  t.match(saved.stderr, /saved photo \(1\)\.jpg .*sha256 verified/);
+  t.ok(readFileSync(join(dir, 'photo (1).jpg')).equals(bytes), 'saved beside the original, which is kept');
+
+  const piped = await chat(['get', id, '-o', '-']);
+  t.ok(piped.stdout.equals(bytes), 'to stdout');
+
+  const missing = await chat(['get', 'AAAAAAAAAAAAAAAAAAAAAA']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /no file has the id/i);
+  const noFile = await chat(['send-file', 'test', 'nope.bin']);
+  t.equal(noFile.code, 2);
+  t.match(noFile.stderr, /cannot read nope\.bin/);
+});

@@ -10,6 +10,7 @@ import { runLineMode } from './line-mode.js';
 import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { sanitizeLine } from './text.js';
+import { addTransferCommands } from './transfer/commands.js';
 
 export interface Io {
   stdin: Readable & { isTTY?: boolean };
@@ -155,6 +156,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
       else for (const nick of result.nicks) io.stdout.write(`${sanitizeLine(nick)}\n`);
       return ExitCode.ok;
     };
+  });
+
+  addTransferCommands(program, {
+    io,
+    settings,
+    withConnectionOptions: connectionOptions,
+    setAction: (run) => (action = run),
   });
 
   for (const sub of program.commands) sub.exitOverride().configureOutput({

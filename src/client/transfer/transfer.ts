@@ -21,8 +21,11 @@ import { availablePath, safeFileName } from './safe-name.js';
 
 const REPLY_TIMEOUT_MS = 30_000;
 
-/** Who the transfer acts for: a nick (with the room to join for a room upload), or a chat session's attach token. */
-export type Identity = { nick: string; join?: string } | { token: string };
+/**
+ * Who the transfer acts for: a nick (with the room to join for a room upload), or a chat session's attach token.
+ * `guestIfTaken`: when the nick is in use (the user's own chat is open), go on as a guest (room files need no nick).
+ */
+export type Identity = { nick: string; join?: string; guestIfTaken?: boolean } | { token: string };
 
 export interface Endpoint {
   host: string;
@@ -150,7 +153,10 @@ async function identify(conn: TransferConnection, identity: Identity): Promise<v
     failOn(await conn.request({ type: 'attach', token: identity.token }), 'welcome');
     return;
   }
-  const hello = await conn.request({ type: 'hello', nick: identity.nick });
+  let hello = await conn.request({ type: 'hello', nick: identity.nick });
+  if (hello.type === 'error' && hello.code === 'nick_taken' && identity.guestIfTaken) {
+    hello = await conn.request({ type: 'hello' });
+  }
   if (hello.type === 'error' && hello.code === 'nick_taken') {
     throw new ClientError('nick_taken', `the nick ${identity.nick} is taken; choose another with --nick NAME or CHAT_NICK`);
   }
@@ -261,7 +267,7 @@ export interface DownloadResult {
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
   const conn = await TransferConnection.connect(options.endpoint);
   try {
-    await identify(conn, 'token' in options.identity ? options.identity : { nick: options.identity.nick });
+    await identify(conn, 'token' in options.identity ? options.identity : { nick: options.identity.nick, guestIfTaken: true });
     // Ask for the header alone first: the name decides where the bytes go, and a partial file where to resume.
     const info = await conn.request({ type: 'download', file: options.file, length: 0 });
     failOn(info, 'file_data');
