@@ -1,6 +1,7 @@
 // The headless client and the CLI against a real in-process chat-server over real sockets.
 
 import t from 'tap';
+import net from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,52 @@ t.test('scrolling above the log loads older pages of history from the server', a
   t.same(texts(alice, 'test'), Array.from({ length: 12 }, (_, i) => `m${i + 1}`));
   t.equal(room.moreHistory, false);
   t.equal(await alice.loadOlder(room), 0);
+});
+
+t.test('a scripted raw peer: lines split anywhere (inside UTF-8 too), garbage, ping, then an abrupt close', async (t) => {
+  const received: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const peer = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString();
+      let newline;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const request = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        received.push(request.type);
+        if (request.type === 'hello') {
+          const bytes = Buffer.from(JSON.stringify({ type: 'welcome', nick: 'alice', server: 'scripted', proto: 1, motd: '', id: request.id }) + '\n');
+          for (let i = 0; i < bytes.length; i++) socket.write(bytes.subarray(i, i + 1));
+        } else if (request.type === 'join') {
+          const ts = new Date().toISOString();
+          const msg = Buffer.from(JSON.stringify({ type: 'msg', room: 'test', from: 'bob', text: '你好，世界 😀', ts, seq: 1 }) + '\n');
+          const cut = msg.indexOf(Buffer.from('好')) + 1; // inside the three bytes of 好
+          socket.write(JSON.stringify({ type: 'join', room: 'test', nick: 'alice', ts }) + '\n');
+          socket.write(JSON.stringify({ type: 'members', room: 'test', nicks: ['alice', 'bob'], id: request.id }) + '\nnot json at all\n{"no":"type"}\n');
+          socket.write(Buffer.concat([msg.subarray(0, cut)]));
+          setTimeout(() => {
+            socket.write(Buffer.concat([msg.subarray(cut), Buffer.from('{"type":"ping","ts":"x"}\n')]));
+          }, 20);
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => peer.close(() => resolve()));
+  });
+  const { port } = peer.address() as net.AddressInfo;
+  const alice = await connectClient(t, port, 'alice', ['test'], { backoff: { initialMs: 5000, maxMs: 5000, jitter: 0 } });
+  await until(() => texts(alice, 'test').length === 1, 'the split message');
+  t.same(texts(alice, 'test'), ['你好，世界 😀']);
+  await until(() => received.includes('pong'), 'a pong for the ping');
+  for (const socket of sockets) socket.destroy();
+  await until(() => alice.status.phase === 'reconnecting', 'the client to notice the close');
+  t.match(alice.state.room('test')!.entries.at(-1), { kind: 'error', text: /^Disconnected .*reconnecting/ });
 });
 
 t.test('chat send: exits 0 once echoed; private with --to; errors have exit codes and words', async (t) => {
