@@ -99,7 +99,7 @@ export class Pane {
   }
 
   /** Poll the screen until `check` accepts it; fails with the last screen after `ms`. */
-  async waitFor(check: string | RegExp | ((lines: string[]) => boolean), ms = 8000): Promise<string[]> {
+  async waitFor(check: string | RegExp | ((lines: string[]) => boolean), ms = 15000): Promise<string[]> {
     const test =
       typeof check === 'function'
         ? check
