@@ -41,6 +41,8 @@ export function suggestedNick(message: string, nick: string): string {
 
 export class ChatClient {
   readonly state = new ClientState();
+  /** Command names for Tab completion. */
+  readonly commandNames = COMMANDS.map((c) => c.name);
   status: ConnectionStatus = { phase: 'connecting' };
   private conn: Connection | null = null;
   private readonly backoff: Backoff;
@@ -69,10 +71,6 @@ export class ChatClient {
 
   private changed(): void {
     for (const listener of this.changeListeners) listener();
-  }
-
-  get connected(): boolean {
-    return this.conn !== null;
   }
 
   /** Connect, say hello and join the first rooms. Throws ClientError when there is no server or the nick/room is bad. */
@@ -261,8 +259,6 @@ export class ChatClient {
     const buffer = this.state.active;
     return [...buffer.members, ...this.state.buffers.filter((b) => b.kind === 'private').map((b) => b.name)];
   }
-
-  readonly commandNames = COMMANDS.map((c) => c.name);
 
   /** What the user typed in the active buffer: a message or a command. */
   async submit(input: string): Promise<void> {
