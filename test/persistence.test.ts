@@ -167,6 +167,8 @@ t.test('kill -9 of chat-server mid-traffic: the database opens whole, acknowledg
   db.close();
   const stored = seqs.length;
   t.same(seqs, Array.from({ length: stored }, (_, i) => i + 1), `seq 1..${stored} stored without gaps`);
+  // Only the batch of the turn the kill interrupted may be lost. Here every turn starts with a message, so its
+  // commit is scheduled before its replies and nothing acknowledged can be missing.
   t.ok(stored >= acked, `every acknowledged message (${acked}) is on disk (${stored})`);
 
   const second = startBinary(t, ['--data-dir', dir, '--history', '50']);
@@ -175,7 +177,8 @@ t.test('kill -9 of chat-server mid-traffic: the database opens whole, acknowledg
   const joined = (await b.join('crash', 'bob', { since: stored - 3 })).filter((e) => e.type === 'msg');
   t.same(joined.map((e) => e.seq), [stored - 2, stored - 1, stored]);
   b.send({ type: 'msg', room: 'crash', text: 'back', id: 'back' });
-  t.equal((await b.next({ type: 'ok', id: 'back' })).seq, stored + 1, 'seq strictly increasing after the crash');
+  const next = (await b.next({ type: 'ok', id: 'back' })).seq as number;
+  t.ok(next > Math.max(stored, acked), `no seq is given out twice: ${next} after ${stored} stored, ${acked} acknowledged`);
   second.child.kill('SIGTERM');
   t.match(await b.next({ type: 'bye' }), { code: 'shutdown' });
 });

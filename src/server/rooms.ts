@@ -3,6 +3,9 @@
 import { History } from './history.js';
 import type { HistoryStore } from './storage/store.js';
 
+/** Seqs a room reserves in its store at a time (one synchronous commit per block; storage/sqlite.ts). */
+const SEQ_BLOCK = 1000;
+
 /** What a room needs of a member: a name and a way to receive bytes. */
 export interface Member {
   readonly nick: string;
@@ -15,6 +18,9 @@ export class Room<M extends Member = Member> {
   /** Highest seq given out; the next message gets lastSeq + 1. */
   lastSeq = 0;
   lastActive = Date.now();
+  /** With a store: seqs up to this one are reserved on disk, so none is given out twice across a crash. */
+  private reserved = 0;
+  private readonly store: HistoryStore | undefined;
 
   constructor(
     readonly name: string,
@@ -22,6 +28,7 @@ export class Room<M extends Member = Member> {
     store?: HistoryStore,
   ) {
     this.history = new History(historySize, store && { room: name, store });
+    this.store = store;
     if (store) {
       // A room seen before (by this process or an earlier one): seq continues, the ring holds its newest records.
       this.lastSeq = store.lastSeq(name);
@@ -31,7 +38,12 @@ export class Room<M extends Member = Member> {
 
   nextSeq(): number {
     this.lastActive = Date.now();
-    return ++this.lastSeq;
+    const seq = ++this.lastSeq;
+    if (this.store && seq > this.reserved) {
+      this.reserved = seq + SEQ_BLOCK - 1;
+      this.store.reserve(this.name, this.reserved);
+    }
+    return seq;
   }
 
   nicks(): string[] {

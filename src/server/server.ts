@@ -65,7 +65,11 @@ export class ChatServer {
     const { dataDir, retainMessages, retainDays, redisUrl } = this.config;
     // A cluster keeps history in Redis (one stream per room), shared by every node.
     this.historyStore =
-      dataDir === null || redisUrl ? undefined : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays });
+      dataDir === null || redisUrl
+        ? undefined
+        : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, (error, records) =>
+            this.log.error({ err: error.message, records }, 'history not written: records dropped'),
+          );
     this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
     this.cluster = redisUrl ? new Cluster(this, redisUrl) : null;
     this.bus = this.cluster ? this.cluster.bus : new LocalBus(this.rooms);

@@ -12,7 +12,7 @@
 // counter above every seq it has given out, reloads history and says so again.
 
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { nickKey, type RoomMsgEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { RoomBus } from '../bus.js';
 import type { Room } from '../rooms.js';
@@ -128,8 +128,9 @@ interface Pending {
 export class Cluster {
   readonly nodeId = randomBytes(4).toString('hex');
   readonly bus: RoomBus;
-  private readonly command: Scripted;
-  private readonly subscriber: Redis;
+  // Made in start(): ioredis is loaded only by a node that joins a cluster (it costs a single server ~0.1 s).
+  private command!: Scripted;
+  private subscriber!: Redis;
   private up = false;
   private wasUp = false;
   private readonly loads = new Map<string, Promise<void>>();
@@ -141,8 +142,17 @@ export class Cluster {
 
   constructor(
     private readonly server: ChatServer,
-    url: string,
+    private readonly url: string,
   ) {
+    this.channels.add(key.nodeChannel(this.nodeId));
+    server.nicks.guestPrefix = `guest-${this.nodeId.slice(0, 4)}-`;
+    const bus: RoomBus = { publish: (room, event) => void this.publish(room, event) };
+    this.bus = bus;
+  }
+
+  private async connectRedis(): Promise<void> {
+    const { Redis } = await import('ioredis');
+    const url = this.url;
     const options = {
       lazyConnect: true,
       // Fail fast while Redis is away: the node then serves its own members instead of queueing.
@@ -160,10 +170,6 @@ export class Cluster {
       connection.on('close', () => this.linkChanged());
     }
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    this.channels.add(key.nodeChannel(this.nodeId));
-    server.nicks.guestPrefix = `guest-${this.nodeId.slice(0, 4)}-`;
-    const bus: RoomBus = { publish: (room, event) => void this.publish(room, event) };
-    this.bus = bus;
   }
 
   private get deadMs(): number {
@@ -172,6 +178,8 @@ export class Cluster {
 
   /** Connect to Redis; resolves when connected or after `timeoutMs` (the node then starts alone and keeps trying). */
   async start(timeoutMs = 5000): Promise<void> {
+    await this.connectRedis();
+    if (this.closed) return;
     const connected = Promise.all([this.command.connect(), this.subscriber.connect()]).then(() => this.whenUp());
     connected.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
@@ -490,6 +498,7 @@ export class Cluster {
     if (this.up) await this.command.zrem(key.nodes, this.nodeId).catch(() => {});
     this.closed = true;
     this.up = false;
+    if (!this.command) return;
     await Promise.all([this.command.quit().catch(() => {}), this.subscriber.quit().catch(() => {})]);
     this.command.disconnect();
     this.subscriber.disconnect();

@@ -1,8 +1,9 @@
 // Room history in SQLite (better-sqlite3), written in batches: every record of one event-loop turn goes in one
 // transaction, so a burst of N messages costs one commit, not N. WAL mode with synchronous=NORMAL: a commit is a
 // write() into the WAL, so a killed process loses only records not yet committed (the current turn's batch);
-// an OS crash or power loss may also lose the last commits since the WAL was synced, and never corrupts the file
-// (docs/persistence.md, "What is guaranteed").
+// an OS crash or power loss may also lose the last commits since the WAL was synced, and never corrupts the file.
+// Seqs are reserved ahead in blocks, committed before a seq of the block is given out, so that a restart after a
+// crash never gives out a seq again (docs/persistence.md, "What is guaranteed").
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +14,7 @@ import type { HistoryStore, RetentionPolicy } from './store.js';
 /** How often retention runs (it also runs when the store opens). */
 const PRUNE_EVERY_MS = 60_000;
 const DAY_MS = 24 * 3600 * 1000;
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 export class SqliteHistoryStore implements HistoryStore {
   readonly path: string;
@@ -25,12 +26,15 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly insertRecord: Database.Statement;
   private readonly bumpSeq: Database.Statement;
   private readonly selectLastSeq: Database.Statement;
+  private readonly reserveSeq: Database.Statement;
   private readonly selectBefore: Database.Statement;
   private readonly writeBatch: (records: RoomRecord[]) => void;
 
   constructor(
     path: string,
     private readonly retention: RetentionPolicy = { retainMessages: 0, retainDays: 0 },
+    /** A batch that could not be written (disk full, I/O error): it is dropped; chat goes on from memory. */
+    private readonly onWriteError: (error: Error, records: number) => void = () => {},
   ) {
     this.path = path;
     mkdirSync(dirname(path), { recursive: true });
@@ -43,7 +47,10 @@ export class SqliteHistoryStore implements HistoryStore {
     this.bumpSeq = this.db.prepare(
       'INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
     );
-    this.selectLastSeq = this.db.prepare('SELECT last_seq FROM rooms WHERE room = ?').pluck();
+    this.selectLastSeq = this.db.prepare('SELECT max(last_seq, reserved) FROM rooms WHERE room = ?').pluck();
+    this.reserveSeq = this.db.prepare(
+      'INSERT INTO rooms (room, last_seq, reserved) VALUES (?, 0, ?) ON CONFLICT (room) DO UPDATE SET reserved = max(reserved, excluded.reserved)',
+    );
     this.selectBefore = this.db
       .prepare('SELECT json FROM records WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
       .pluck();
@@ -67,6 +74,7 @@ export class SqliteHistoryStore implements HistoryStore {
     if (version > SCHEMA_VERSION) {
       throw new Error(`${this.path} was written by a newer chat-server (schema ${version}); refusing to touch it`);
     }
+    if (version === SCHEMA_VERSION) return; // nothing to write: several processes may open the file at once
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS records (
         room TEXT NOT NULL,
@@ -76,8 +84,14 @@ export class SqliteHistoryStore implements HistoryStore {
         PRIMARY KEY (room, seq)
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS records_ts ON records (ts);
-      CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS rooms (
+        room TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        reserved INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
     `);
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('rooms') as string[];
+    if (!columns.includes('reserved')) this.db.exec('ALTER TABLE rooms ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0');
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -94,7 +108,12 @@ export class SqliteHistoryStore implements HistoryStore {
 
   private readonly flushSoon = (): void => {
     this.scheduled = false;
-    this.flush();
+    const records = this.pending.length;
+    try {
+      this.flush();
+    } catch (error) {
+      this.onWriteError(error as Error, records);
+    }
   };
 
   flush(): void {
@@ -102,6 +121,16 @@ export class SqliteHistoryStore implements HistoryStore {
     const records = this.pending;
     this.pending = [];
     this.writeBatch(records);
+  }
+
+  /** Make sure seqs up to `upTo` are never given out again, even after a crash: committed now, not batched. */
+  reserve(room: string, upTo: number): void {
+    if (this.closed) return;
+    try {
+      this.reserveSeq.run(room, upTo);
+    } catch (error) {
+      this.onWriteError(error as Error, 0);
+    }
   }
 
   lastSeq(room: string): number {
@@ -118,7 +147,7 @@ export class SqliteHistoryStore implements HistoryStore {
   /** Apply the retention policy now (it also runs every minute). */
   prune(): void {
     if (this.closed) return;
-    this.flush();
+    this.flushSoon();
     const { retainMessages, retainDays } = this.retention;
     if (retainMessages > 0) {
       this.db
@@ -133,6 +162,8 @@ export class SqliteHistoryStore implements HistoryStore {
   close(): void {
     if (this.closed) return;
     this.flush();
+    // Shut down cleanly: every seq given out is stored, so the next start continues exactly where this one stopped.
+    this.db.exec('UPDATE rooms SET reserved = last_seq');
     this.closed = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.db.close();

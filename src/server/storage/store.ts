@@ -7,8 +7,10 @@ import type { RoomRecord } from '../../protocol/index.js';
 export interface HistoryStore {
   /** Queue a record for writing. It is written with the others of this event-loop turn, in one transaction. */
   add(record: RoomRecord): void;
-  /** Highest seq ever given out in `room` (0 for a room never seen). Survives retention. */
+  /** The seq to continue from in `room`: at least every seq ever given out (0 for a room never seen). */
   lastSeq(room: string): number;
+  /** Record, durably and at once, that seqs up to `upTo` may be given out in `room`. */
+  reserve(room: string, upTo: number): void;
   /** Up to `limit` records of `room` with seq < before, oldest first (the newest of them). */
   before(room: string, before: number, limit: number): RoomRecord[];
   /** Write what is queued now (normally done once per event-loop turn). */
