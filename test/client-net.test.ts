@@ -104,6 +104,21 @@ t.test('reconnect after the connection drops: rejoin with since, nothing lost, n
   t.ok(bob.state.room('test')!.entries.some((e) => e.text === 'Reconnected.'));
 });
 
+t.test('line mode holds what it sends while reconnecting, and sends it once connected again', async (t) => {
+  const { server, port } = await serve(t);
+  const alice = await connectClient(t, port, 'alice', ['test']);
+  const script = await connectClient(t, port, 'script', ['test'], {
+    holdWhileReconnecting: true,
+    backoff: { initialMs: 200, maxMs: 200, jitter: 0 },
+  });
+  [...server.sessions].find((s) => s.nick === 'script')!.stream.destroy();
+  await until(() => script.status.phase === 'reconnecting', 'the script to notice');
+  await script.submit('sent while away');
+  t.equal(script.status.phase, 'connected');
+  await until(() => texts(alice, 'test').includes('sent while away'), 'the held message');
+  t.same(texts(alice, 'test'), ['sent while away']);
+});
+
 t.test('reconnect after the server restarts: new numbering is detected, nothing lost, nothing twice', async (t) => {
   const first = new ChatServer({});
   const { port } = await first.listen(0, '127.0.0.1');

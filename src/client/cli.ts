@@ -96,6 +96,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         rooms,
         // Interactive, or a nick nobody chose: take another when it is taken. A chosen nick in a script: fail.
         onNickTaken: lineMode && options.nickChosen ? 'fail' : 'suggest',
+        holdWhileReconnecting: lineMode,
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       if (lineMode) {

@@ -28,6 +28,8 @@ export interface ChatClientOptions {
   onNickTaken: 'suggest' | 'fail';
   reconnect?: boolean;
   backoff?: BackoffOptions;
+  /** Messages sent while reconnecting wait for the connection instead of failing (line mode: `tail -f | chat`). */
+  holdWhileReconnecting?: boolean;
   /** Every raw line from the server (line mode's --json). */
   onRawLine?: (line: string) => void;
 }
@@ -48,6 +50,7 @@ export class ChatClient {
   private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | null = null;
   private quitting = false;
+  private reconnectWaiters: ((connected: boolean) => void)[] = [];
   private readonly changeListeners = new Set<() => void>();
   private readonly bellListeners = new Set<() => void>();
   private readonly closeListeners = new Set<() => void>();
@@ -200,6 +203,7 @@ export class ChatClient {
           this.state.info(this.state.serverBuffer, text);
           for (const buffer of this.state.rooms()) this.state.info(buffer, text);
           this.changed();
+          this.wakeWaiters(true);
         },
         () => {
           if (!this.quitting) this.scheduleReconnect();
@@ -212,6 +216,7 @@ export class ChatClient {
     if (this.status.phase === 'closed') return;
     this.status = { phase: 'closed' };
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.wakeWaiters(false);
     this.changed();
     for (const listener of this.closeListeners) listener();
   }
@@ -284,7 +289,23 @@ export class ChatClient {
     }
   }
 
+  /** Resolves true once connected again, false if the client closes first. */
+  private whenConnected(): Promise<boolean> {
+    if (this.conn) return Promise.resolve(true);
+    if (this.status.phase === 'closed' || this.quitting) return Promise.resolve(false);
+    return new Promise((resolve) => this.reconnectWaiters.push(resolve));
+  }
+
+  private wakeWaiters(connected: boolean): void {
+    const waiters = this.reconnectWaiters;
+    this.reconnectWaiters = [];
+    for (const resolve of waiters) resolve(connected);
+  }
+
   private async request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null> {
+    if (!this.conn && this.options.holdWhileReconnecting && this.status.phase === 'reconnecting') {
+      await this.whenConnected();
+    }
     if (!this.conn) {
       this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
       return null;
