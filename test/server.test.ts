@@ -129,7 +129,7 @@ t.test('nick: unique case-insensitively, changes announced to the rooms', async 
   await b.join('test', 'bob');
   b.send({ type: 'nick', nick: 'Alice', id: 1 });
   const taken = await b.next({ type: 'error' });
-  t.match(taken, { code: 'nick_taken', id: 1 });
+  t.match(taken, { code: 'nick_taken', id: 1, suggest: 'Alice2' });
   t.match(taken.message, /taken.*"Alice2"/);
   const c = await peer(t, port);
   c.send({ type: 'hello', nick: 'ALICE' });

@@ -131,7 +131,11 @@ export interface FilesEvent { type: 'files'; room?: string; files: FileEvent[]; 
 export interface PingEvent { type: 'ping'; ts: string }
 export interface PongEvent { type: 'pong'; ts: string; id?: RequestId }
 export interface OkEvent { type: 'ok'; id?: RequestId; seq?: number; file?: string }
-export interface ErrorEvent { type: 'error'; code: ErrorCode; message: string; id?: RequestId }
+export interface ErrorEvent {
+  type: 'error'; code: ErrorCode; message: string; id?: RequestId;
+  /** With nick_taken: a free nick close to the one asked for. */
+  suggest?: string;
+}
 export interface ByeEvent { type: 'bye'; code: ByeCode; reason: string }
 
 export type ServerMessage =

@@ -85,7 +85,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxFileBytes: 2 * 1024 ** 3,
   fileQuotaBytes: 20 * 1024 ** 3,
   fileExpiryDays: 30,
-  motd: 'Welcome to chat-server. Join a room with {"type":"join","room":"test"}; docs/protocol.md has the rest.',
+  motd: 'Welcome to chat-server! Join a room to start talking.',
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -29,11 +29,14 @@ function takeNick(session: Session, nick: string, id: ClientMessage['id']): bool
   const old = session.nick;
   if (old === nick) return true;
   if (!nicks.claim(nick, session, old === '' ? undefined : old)) {
-    session.error(
-      ErrorCode.nick_taken,
-      `the nick ${JSON.stringify(nick)} is taken; try another, such as ${JSON.stringify(nicks.suggest(nick))}`,
-      id,
-    );
+    const suggest = nicks.suggest(nick);
+    session.send({
+      type: 'error',
+      code: ErrorCode.nick_taken,
+      message: `the nick ${JSON.stringify(nick)} is taken; try another, such as ${JSON.stringify(suggest)}`,
+      ...(id !== undefined && { id }),
+      suggest,
+    });
     return false;
   }
   session.nick = nick;
