@@ -107,7 +107,12 @@ export class Member {
 
   constructor(port: number, tally: Tally, parse: boolean) {
     this.reader = new DeliveryReader(tally, parse);
-    this.answered = new Promise((resolve) => (this.resolveAnswered = resolve));
+    let rejectAnswered!: (error: Error) => void;
+    this.answered = new Promise((resolve, reject) => {
+      this.resolveAnswered = resolve;
+      rejectAnswered = reject;
+    });
+    this.answered.catch(() => {}); // a connection that fails later is not an unhandled rejection
     // `onread` reads into one shared buffer and calls back directly: no Buffer per read, no stream events.
     this.socket = net.connect({
       port,
@@ -115,7 +120,13 @@ export class Member {
       noDelay: true,
       onread: { buffer: READ_BUFFER, callback: (length: number, buffer: Uint8Array) => this.onRead(length, buffer) },
     });
-    this.socket.on('error', () => {});
+    // Before its first answer, a connection that fails fails the run (EMFILE, refused, reset) instead of hanging it.
+    this.socket.on('error', (error) => {
+      if (this.bytes === 0) rejectAnswered(error);
+    });
+    this.socket.on('close', () => {
+      if (this.bytes === 0) rejectAnswered(new Error('the server closed the connection before answering'));
+    });
   }
 
   get received(): number {

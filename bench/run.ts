@@ -107,8 +107,13 @@ function round(value: number, digits: number): number {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   printJson = options.json;
-  const idleConnections = options.quick ? 2000 : 10_000;
-  const fileLimit = ensureFileLimit(idleConnections + 500);
+  const wantedIdle = options.quick ? 2000 : 10_000;
+  const fileLimit = ensureFileLimit(wantedIdle + 500);
+  // The server's own --max-connections default (20 000) is above this; the file limit (ulimit -Hn) may not be.
+  const idleConnections = Math.min(wantedIdle, fileLimit - 500);
+  if (idleConnections < wantedIdle) {
+    console.error(`warning: ulimit -Hn allows ${fileLimit} files: the idle run uses ${idleConnections} connections, not ${wantedIdle}`);
+  }
   // The load generator (this process, all its threads) on one core, every server on the other.
   spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   // On a shared machine other work competes for both cores; a higher priority (inherited by the servers we
