@@ -7,6 +7,7 @@ import t from 'tap';
 import { benchText, DeliveryReader, newTally } from '../bench/load.js';
 import { startTarget, type ServerKind } from '../bench/targets.js';
 import { traffic } from '../bench/workloads.js';
+import { FlushScheduler } from '../src/server/flush-scheduler.js';
 
 t.test('the reader counts every marker and parses publisher and seq across any split', async (t) => {
   const lines = [
@@ -36,6 +37,19 @@ t.test('the reader counts every marker and parses publisher and seq across any s
   counting.push(bytes);
   t.equal(counting.received, 3, 'counting mode sees the same three');
   t.pass('every split agrees');
+});
+
+t.test('the fan-out output path joins the same parts once and never mixes different ones', async (t) => {
+  const scheduler = new FlushScheduler();
+  const [a, b, c] = [Buffer.from('a\n'), Buffer.from('b\n'), Buffer.from('c\n')];
+  const first = scheduler.join([a, b], 4);
+  t.equal(first.toString(), 'a\nb\n');
+  t.equal(scheduler.join([a, b], 4), first, 'a second member owed the same Buffers gets the same joined Buffer');
+  const other = scheduler.join([a, c], 4);
+  t.equal(other.toString(), 'a\nc\n', 'different parts are joined anew');
+  t.not(other, first);
+  t.equal(scheduler.join([a, c, b], 6).toString(), 'a\nc\nb\n', 'a longer list is not mistaken for a shorter one');
+  t.equal(scheduler.join([Buffer.from('a\n'), b], 4).toString(), 'a\nb\n', 'equal bytes in another Buffer are joined anew');
 });
 
 const servers: ServerKind[] = ['ours', 'floor'];
