@@ -3,6 +3,7 @@
 
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -89,6 +90,30 @@ t.test('two nodes: room chat, members, seq shared and in the same order everywhe
   t.same(afterDisconnect.nicks, ['carol'], 'a disconnect leaves the shared member list');
 });
 
+t.test('a connection\'s messages are pipelined in order, and half-close (`printf | nc -N`) still gets every reply', async (t) => {
+  const redis = await startRedis(t);
+  const one = await node(t, redis);
+  const two = await node(t, redis);
+  const watcher = await peer(t, two.port);
+  await watcher.join('ops', 'watcher');
+  const raw = net.connect({ port: one.port, host: '127.0.0.1', allowHalfOpen: true });
+  t.teardown(() => raw.destroy());
+  let output = '';
+  raw.setEncoding('utf8').on('data', (text) => (output += text));
+  const closed = new Promise((resolve) => raw.on('close', resolve));
+  const lines = [{ type: 'join', room: 'ops', nick: 'ci' }];
+  for (let i = 1; i <= 30; i++) lines.push({ type: 'msg', room: 'ops', text: `step ${i}`, id: i } as never);
+  raw.end(lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+  await closed;
+  const got = output.trim().split('\n').map((line) => JSON.parse(line) as Event);
+  t.same(got.filter((e) => e.type === 'ok').map((e) => e.id), lines.slice(1).map((_, i) => i + 1), 'every ok, in order');
+  t.same(msgs(got).map((e) => e.text), lines.slice(1).map((_, i) => `step ${i + 1}`), 'every echo, in order');
+  t.same(msgs(got).map((e) => e.seq), msgs(got).map((_, i) => i + 1));
+  t.match(got.at(-1), { type: 'bye', code: 'quit' }, 'bye comes last');
+  for (let i = 1; i <= 30; i++) await seen(watcher, (e) => e.type === 'msg' && e.text === `step ${i}`);
+  t.match(await watcher.next({ type: 'leave' }), { nick: 'ci' });
+});
+
 t.test('private messages and nick uniqueness across nodes', async (t) => {
   const redis = await startRedis(t);
   const one = await node(t, redis);
@@ -161,8 +186,8 @@ t.test('history after every node restarts comes from Redis; paging reads past th
 
 t.test('Redis restarts during traffic: nodes say so, keep serving their own members, and recover', async (t) => {
   const redis = await startRedis(t);
-  const one = await node(t, redis);
-  const two = await node(t, redis);
+  const one = await node(t, redis, { rateLimit: 0 });
+  const two = await node(t, redis, { rateLimit: 0 });
   const alice = await peer(t, one.port);
   const ann = await peer(t, one.port);
   const bob = await peer(t, two.port);
@@ -171,6 +196,15 @@ t.test('Redis restarts during traffic: nodes say so, keep serving their own memb
   await bob.join('live', 'bob');
   await say(alice, 'live', ['before']);
   await bob.next({ type: 'msg', text: 'before' });
+  // Traffic that goes on through the outage: tom keeps talking, one message after the other.
+  const tom = await peer(t, one.port);
+  await tom.join('live', 'tom');
+  let talking = true;
+  const traffic = (async () => {
+    let sent = 0;
+    while (talking) await say(tom, 'live', [`tick ${sent++}`]);
+    return sent;
+  })();
 
   await redis.stop();
   t.match(await alice.next((e) => e.type === 'notice' && /down/.test(e.text)), { type: 'notice' }, 'clients are told');
@@ -179,8 +213,9 @@ t.test('Redis restarts during traffic: nodes say so, keep serving their own memb
   t.ok(local! > 1, 'seq goes on above what the node has seen');
 
   await redis.restart();
-  await alice.next((e) => e.type === 'notice' && /back/.test(e.text));
-  await bob.next((e) => e.type === 'notice' && /back/.test(e.text));
+  const restored = (e: Event) => e.type === 'notice' && e.text === 'The link between chat servers is back.';
+  await alice.next(restored);
+  await bob.next(restored);
   const [after] = await say(alice, 'live', ['after']);
   t.ok(after! > local!, `seq after recovery (${after}) is above the seq given while down (${local})`);
   t.match(await bob.next({ type: 'msg', text: 'after' }), { seq: after }, 'cross-node delivery is back');
@@ -190,10 +225,17 @@ t.test('Redis restarts during traffic: nodes say so, keep serving their own memb
   bob.send({ type: 'msg', to: 'alice', text: 'dm after', id: 'dm' });
   t.match(await alice.next({ type: 'msg', to: 'alice' }), { text: 'dm after' }, 'nicks were registered again');
   bob.send({ type: 'who', room: 'live', id: 'w' });
-  t.same((await bob.next({ type: 'members', id: 'w' })).nicks, ['alice', 'ann', 'bob'], 'members were registered again');
-  const seen = msgs(alice.received).map((e) => e.seq as number);
-  t.same(seen, [...seen].sort((x, y) => x - y), `alice saw seq strictly increasing: ${seen.join(' ')}`);
-  t.equal(new Set(seen).size, seen.length);
+  t.same((await bob.next({ type: 'members', id: 'w' })).nicks, ['alice', 'ann', 'bob', 'tom'], 'members were registered again');
+  talking = false;
+  const ticks = await traffic;
+  t.ok(ticks > 3, `tom's ${ticks} messages were all acknowledged through the outage`);
+  await seen(alice, (e) => e.type === 'msg' && e.text === `tick ${ticks - 1}`);
+  const seqs = msgs(alice.received)
+    .filter((e) => e.room === 'live')
+    .map((e) => e.seq as number);
+  t.same(seqs, [...seqs].sort((x, y) => x - y), `alice saw seq strictly increasing: ${seqs.join(' ')}`);
+  t.equal(new Set(seqs).size, seqs.length);
+  t.equal(msgs(alice.received).filter((e) => /^tick /.test(e.text)).length, ticks, 'alice, on the same node, saw every tick');
 });
 
 function listeningPort(child: ChildProcess): Promise<number> {

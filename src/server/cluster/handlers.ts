@@ -1,6 +1,8 @@
 // The handlers that differ on a cluster node (docs/scale-out.md): nicks, members, room messages, private messages
 // and history go through Redis, so they are asynchronous. Each holds the session's input while it runs, so a
 // connection's requests are still handled one after the other and answered in order (`printf … | nc -N` works).
+// Room messages are the exception that keeps throughput: they are pipelined (sent to Redis at once, in order;
+// each `ok` follows its echo), and only the end of input waits for those still in flight.
 
 import {
   ErrorCode,
@@ -133,6 +135,61 @@ const leave: AsyncHandler<'leave'> = async (session, { room, id }, cluster) => {
   if (id !== undefined) session.send({ type: 'ok', id });
 };
 
+/** Room messages of a session still awaiting their echo; the end of its input waits for them. */
+interface InFlight {
+  count: number;
+  endHold: (() => void) | null;
+}
+const inFlight = new WeakMap<Session, InFlight>();
+
+function trackInFlight(session: Session): InFlight {
+  let state = inFlight.get(session);
+  if (!state) {
+    const created: InFlight = { count: 0, endHold: null };
+    inFlight.set(session, created);
+    // Before the session's own 'end' listener: hold its input so that it does not close before the echoes.
+    session.stream.prependListener('end', () => {
+      if (created.count > 0 && !created.endHold) created.endHold = session.holdInput();
+    });
+    state = created;
+  }
+  return state;
+}
+
+/** A room message: checked and sent to Redis now; its `ok` goes out when its echo has been delivered here. */
+function roomMsg(session: Session, message: Extract<ClientMessage, { type: 'msg'; room: string }>, cluster: Cluster): void {
+  const { server } = session;
+  const room = server.rooms.get(message.room);
+  if (!room || !session.rooms.has(message.room)) {
+    session.error(
+      ErrorCode.not_in_room,
+      `join ${JSON.stringify(message.room)} before sending to it: {"type":"join","room":${JSON.stringify(message.room)}}`,
+      message.id,
+    );
+    return;
+  }
+  const state = trackInFlight(session);
+  state.count++;
+  // Input already ended (the lines were waiting behind an earlier request): answer this one before going on.
+  if (session.stream.readableEnded && !state.endHold) state.endHold = session.holdInput();
+  const sent = cluster.publishRecord(room, {
+    type: 'msg',
+    room: room.name,
+    from: session.nick,
+    text: message.text,
+    ts: now(),
+    ...(message.me ? { me: true as const } : {}),
+  });
+  void sent.then((seq) => {
+    if (message.id !== undefined) session.send({ type: 'ok', id: message.id, seq });
+    if (--state.count === 0 && state.endHold) {
+      const release = state.endHold;
+      state.endHold = null;
+      release();
+    }
+  });
+}
+
 const msg: AsyncHandler<'msg'> = async (session, message, cluster) => {
   const { server } = session;
   const me = message.me ? { me: true as const } : {};
@@ -155,24 +212,7 @@ const msg: AsyncHandler<'msg'> = async (session, message, cluster) => {
     if (message.id !== undefined) session.send({ type: 'ok', id: message.id });
     return;
   }
-  const room = server.rooms.get(message.room);
-  if (!room || !session.rooms.has(message.room)) {
-    session.error(
-      ErrorCode.not_in_room,
-      `join ${JSON.stringify(message.room)} before sending to it: {"type":"join","room":${JSON.stringify(message.room)}}`,
-      message.id,
-    );
-    return;
-  }
-  const seq = await cluster.publishRecord(room, {
-    type: 'msg',
-    room: room.name,
-    from: session.nick,
-    text: message.text,
-    ts: now(),
-    ...me,
-  });
-  if (message.id !== undefined) session.send({ type: 'ok', id: message.id, seq });
+  roomMsg(session, message, cluster);
 };
 
 const nick: AsyncHandler<'nick'> = async (session, { nick: wanted, id }, cluster) => {
@@ -209,6 +249,10 @@ const asyncHandlers: { [T in ClientType]?: AsyncHandler<T> } = { hello, join, le
 export function dispatchClustered(session: Session, message: ClientMessage, cluster: Cluster): boolean {
   const handler = asyncHandlers[message.type] as AsyncHandler<typeof message.type> | undefined;
   if (!handler) return false;
+  if (message.type === 'msg' && 'room' in message && session.nick !== '') {
+    roomMsg(session, message, cluster);
+    return true;
+  }
   const release = session.holdInput();
   handler(session, message as never, cluster)
     .catch((error: Error) => session.server.log.error({ conn: session.id, err: error.message }, 'cluster handler failed'))
