@@ -73,6 +73,8 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
           process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json',
           // History is persisted as shipped, into a fresh directory that goes with the run (not the user's).
           '--data-dir', join(dir, 'data'),
+          // Experiments only, e.g. CHAT_BENCH_SERVER_ARGS=--memory (history not persisted).
+          ...(process.env.CHAT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
         ]
       : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
   const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
