@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { PassThrough, Writable } from 'node:stream';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { charWidth, fitToWidth, graphemes, sanitize, sanitizeLine, stringWidth, truncateToWidth, wrapText } from '../src/client/text.js';
@@ -17,6 +17,8 @@ import { configPath, loginNick, readConfigFile, resolveOptions } from '../src/cl
 import { Backoff } from '../src/client/backoff.js';
 import { normalizePaste, PasteFilter } from '../src/client/paste.js';
 import { suggestedNick, ChatClient } from '../src/client/client.js';
+import { formatDuration, progressLine, Transfers } from '../src/client/transfers.js';
+import { completePath, defaultDownloadDir, expandHome, fsProblem } from '../src/client/paths.js';
 import { ClientError } from '../src/client/errors.js';
 import { createTui } from '../src/client/tui.js';
 import type { ServerMessage } from '../src/protocol/index.js';
@@ -282,11 +284,131 @@ t.test('state: shared files are shown in the room, numbered like messages, and p
   state.apply(event(file));
   state.apply(event({ ...file, history: true }));
   const room = state.room('test')!;
-  t.same(room.entries.filter((e) => e.kind === 'file').map((e) => e.text), ['shared notes.txt (1.5 KB), file f1']);
+  t.same(room.entries.filter((e) => e.kind === 'file').map((e) => e.text), ['shared #1 notes.txt (1.5 KB), file f1']);
   t.equal(room.lastSeen!.seq, 5, 'a rejoin asks for what came after the file');
-  t.equal(plainLine(room.entries.at(-1)!, room, false).replace(/^\[[^\]]+\] /, ''), '* bob shared notes.txt (1.5 KB), file f1');
+  t.equal(plainLine(room.entries.at(-1)!, room, false).replace(/^\[[^\]]+\] /, ''), '* bob shared #1 notes.txt (1.5 KB), file f1');
   t.same(state.apply(event({ type: 'file', to: 'alice', from: 'bob', file: 'f2', name: 'p.pdf', size: 10, sha256: 'y', ts: TS })), { bell: true });
-  t.match(state.buffer('@bob')!.entries.at(-1), { kind: 'file', text: 'shared p.pdf (10 B), file f2' });
+  t.match(state.buffer('@bob')!.entries.at(-1), { kind: 'file', text: 'shared #1 p.pdf (10 B), file f2' }, 'numbers count per buffer');
+});
+
+t.test('state: files are numbered per buffer in the order first seen; /get finds them by number or id', async (t) => {
+  const state = new ClientState();
+  joined(state);
+  joined(state, 'other');
+  const file = (seq: number, id: string, room = 'test') =>
+    event({ type: 'file', room, from: 'bob', file: id, name: `${id}.bin`, size: seq, sha256: 'x', ts: TS, seq });
+  state.apply(file(3, 'aaaa1111'));
+  state.apply(file(4, 'bbbb2222'));
+  state.apply(file(1, 'cccc3333', 'other'));
+  const room = state.room('test')!;
+  t.same(room.files.map((f) => [f.number, f.file]), [[1, 'aaaa1111'], [2, 'bbbb2222']]);
+  t.same(state.room('other')!.files.map((f) => [f.number, f.file]), [[1, 'cccc3333']], 'each buffer counts from 1');
+  // Older history loaded above the log: new files get the next numbers, known ones keep theirs.
+  state.prependHistory(room, [
+    { type: 'file', room: 'test', from: 'carol', file: 'dddd4444', name: 'old.txt', size: 1, sha256: 'y', ts: TS, seq: 1 },
+    { type: 'msg', room: 'test', from: 'carol', text: 'hi', ts: TS, seq: 2 },
+  ], false);
+  t.same(room.files.map((f) => f.number), [1, 2, 3]);
+  t.match(room.entries[0], { kind: 'file', text: 'shared #3 old.txt (1 B), file dddd4444' });
+  t.equal(state.noteFile(room, { file: 'aaaa1111', name: 'x', size: 1, sha256: 'x', from: 'bob', ts: TS }).number, 1, 'seen again: same number');
+  t.equal(state.findFile(room, { number: 2 })?.file, 'bbbb2222');
+  t.equal(state.findFile(room, { number: 9 }), undefined);
+  t.equal(state.findFile(room, { id: 'bbbb2222' })?.number, 2);
+  t.equal(state.findFile(room, { id: 'dddd' })?.number, 3, 'a unique start of an id');
+  t.equal(state.findFile(room, { id: 'zzzz' }), undefined);
+});
+
+t.test('parseInput: /send, /files and /get', async (t) => {
+  t.same(parseInput('/send report.pdf'), { kind: 'command', command: { name: 'send', path: 'report.pdf' } });
+  t.same(parseInput('/send ~/My Documents/a b.txt '), { kind: 'command', command: { name: 'send', path: '~/My Documents/a b.txt' } }, 'spaces in a path');
+  t.same(parseInput('/send "quoted name.txt"'), { kind: 'command', command: { name: 'send', path: 'quoted name.txt' } });
+  t.match(parseInput('/send'), { kind: 'error', message: /Usage: \/send PATH/ });
+  t.same(parseInput('/upload x'), { kind: 'command', command: { name: 'send', path: 'x' } });
+  t.same(parseInput('/files'), { kind: 'command', command: { name: 'files' } });
+  t.same(parseInput('/get 2'), { kind: 'command', command: { name: 'get', file: { number: 2 } } });
+  t.same(parseInput('/get #2 /tmp/my dir'), { kind: 'command', command: { name: 'get', file: { number: 2 }, dir: '/tmp/my dir' } });
+  t.same(parseInput('/get 3fa9c0de ~/Downloads'), { kind: 'command', command: { name: 'get', file: { id: '3fa9c0de' }, dir: '~/Downloads' } });
+  t.match(parseInput('/get'), { kind: 'error', message: /Usage: \/get N\|ID \[DIR\]/ });
+  const help = helpLines().join('\n');
+  t.match(help, '/send PATH');
+  t.match(help, '/files');
+  t.match(help, '/get N|ID [DIR]');
+});
+
+t.test('transfers: progress, speed over the last seconds, ETA; the progress line', async (t) => {
+  let now = 1_000_000;
+  const transfers = new Transfers(() => now);
+  let changes = 0;
+  transfers.onChange(() => changes++);
+  const up = transfers.start('up', 'report.pdf', 'test', 10 * 1024 * 1024);
+  t.equal(changes, 1, 'a start is a change');
+  t.same(transfers.figures(up), { percent: 0, speed: 0, eta: null }, 'no speed before any progress');
+  now += 1000; // hashing the file before the first byte goes out does not count as slow sending
+  transfers.progress(up, 256 * 1024, 10 * 1024 * 1024);
+  t.same(transfers.figures(up), { percent: 2, speed: 0, eta: null }, 'the first figure is the baseline');
+  now += 1000;
+  transfers.progress(up, 256 * 1024 + 2 * 1024 * 1024, 10 * 1024 * 1024);
+  now += 1000;
+  transfers.progress(up, 4 * 1024 * 1024, 10 * 1024 * 1024);
+  t.same(transfers.figures(up), { percent: 40, speed: (4 * 1024 - 256) * 1024 / 2, eta: 4 });
+  t.equal(changes, 1, 'progress alone is no change event (the TUI redraws on a timer)');
+  // It slows down: after the window has passed, only the recent pace counts.
+  for (let i = 0; i < 4; i++) {
+    now += 1000;
+    transfers.progress(up, up.done + 512 * 1024, 10 * 1024 * 1024);
+  }
+  t.equal(transfers.figures(up).speed, 512 * 1024, 'the speed follows the last seconds');
+  t.equal(transfers.figures(up).eta, 8);
+  const line = progressLine(up, transfers.figures(up), 80);
+  t.equal(line, '\u21e1 report.pdf [████████████████░░░░░░░░░░]  60% 6.0/10.0 MiB 512.0 KiB/s ETA 0:08');
+  t.ok(stringWidth(line) <= 80);
+  const narrow = progressLine(up, transfers.figures(up), 40);
+  t.ok(stringWidth(narrow) <= 40, 'fits a narrow terminal');
+  t.match(narrow, /60%/);
+  // A resumed download: its speed counts from where it resumed, not from zero.
+  const down = transfers.start('down', 'a-very-long-file-name-that-goes-on-and-on.iso', 'test', 1000);
+  now += 1000;
+  transfers.progress(down, 500, 1000);
+  now += 1000;
+  transfers.progress(down, 600, 1000);
+  t.equal(transfers.figures(down).speed, 100);
+  t.match(progressLine(down, transfers.figures(down), 60), /^\u21e3 a-very-long-file-na…/);
+  t.equal(transfers.list.length, 2);
+  transfers.finish(up);
+  t.same(transfers.list.map((x) => x.name), [down.name]);
+  t.equal(changes, 3);
+  t.equal(formatDuration(3725), '1:02:05');
+  t.equal(formatDuration(65), '1:05');
+});
+
+t.test('paths: ~ expanded, the default download directory, errors in words, Tab completion after /send', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-paths-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(expandHome('~/x/y', '/home/a'), '/home/a/x/y');
+  t.equal(expandHome('~', '/home/a'), '/home/a');
+  t.equal(expandHome('a~/b', '/home/a'), 'a~/b');
+  t.equal(defaultDownloadDir(dir, '/cwd'), '/cwd', 'no ~/Downloads: the current directory');
+  mkdirSync(join(dir, 'Downloads'));
+  t.equal(defaultDownloadDir(dir, '/cwd'), join(dir, 'Downloads'));
+  t.equal(fsProblem(Object.assign(new Error('x'), { code: 'ENOENT' })), 'no such file or directory');
+  t.equal(fsProblem(Object.assign(new Error('x'), { code: 'EACCES' })), 'permission denied');
+  writeFileSync(join(dir, 'report one.pdf'), 'x');
+  writeFileSync(join(dir, 'report-two.pdf'), 'x');
+  writeFileSync(join(dir, '.hidden'), 'x');
+  t.same(completePath('rep', dir), ['report one.pdf', 'report-two.pdf']);
+  t.same(completePath('', dir), ['Downloads/', 'report one.pdf', 'report-two.pdf'], 'hidden files only when asked for');
+  t.same(completePath('.h', dir), ['.hidden']);
+  t.same(completePath('~/Dow', '/', dir), ['~/Downloads/']);
+  t.same(completePath('nope/x', dir), []);
+  const line = new InputLine();
+  line.insert('/send rep');
+  line.complete([], [], (typed) => completePath(typed, dir));
+  t.equal(line.value, '/send report one.pdf');
+  line.complete([], [], (typed) => completePath(typed, dir));
+  t.equal(line.value, '/send report-two.pdf', 'Tab again: the next path');
+  line.set('/send report o');
+  line.complete([], [], (typed) => completePath(typed, dir));
+  t.equal(line.value, '/send report one.pdf', 'a path with a space completes whole');
 });
 
 t.test('describeError puts server errors in words, without raw JSON', async (t) => {
@@ -528,4 +650,26 @@ t.test('TUI (headless): narrow terminal hides members; keys switch buffers; Page
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.equal(client.state.active.key, '*');
   t.match(screenText(tui.screen as never)[9], /^\[server\]/);
+});
+
+t.test('TUI (headless): running transfers get a progress line under the log, gone when they end', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  joined(client.state);
+  client.state.switchTo('test');
+  for (let seq = 1; seq <= 20; seq++) client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: `line ${seq}`, ts: TS, seq }));
+  const { input, output } = fakeTerminal(60, 10);
+  const tui = createTui(client, { colour: false, input, output });
+  t.teardown(() => tui.destroy());
+  const transfer = client.transfers.start('down', 'big.iso', 'test', 1000);
+  client.transfers.progress(transfer, 100, 1000);
+  client.transfers.progress(transfer, 450, 1000);
+  tui.render();
+  let lines = screenText(tui.screen as never);
+  t.match(lines[7], /^\u21e3 big\.iso \[[█░]+\]\s+45% 450\/1000 B /, 'the progress line is above the status line');
+  t.match(lines[6], /line 20$/, 'the log ends above it');
+  t.match(lines[8], /localhost:8000/);
+  client.transfers.finish(transfer);
+  tui.render();
+  lines = screenText(tui.screen as never);
+  t.match(lines[7], /line 20$/, 'gone when done; the log takes the line back');
 });

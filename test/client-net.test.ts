@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import net from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
@@ -336,4 +336,93 @@ t.test('line mode: stdin lines are sent, events printed as plain lines; --json p
   bad.stdin.end();
   t.equal(await main(['node', 'chat', 'join', 'a/b'], bad), ExitCode.usage);
   t.match(bad.stderr.text, /bad room name "a\/b"/);
+});
+
+t.test('files: the client keeps the attach token; /send is announced from our nick, numbered; /files, /get', async (t) => {
+  const { server, port } = await serve(t);
+  const dir = mkdtempSync(join(tmpdir(), 'chat-client-files-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const alice = await connectClient(t, port, 'alice', ['test'], { backoff: quick });
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  const token = alice.attachToken;
+  t.type(token, 'string', 'the token of the welcome is kept');
+
+  const bytes = Buffer.alloc(300 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 10)) & 0xff;
+  writeFileSync(join(dir, 'photo one.jpg'), bytes);
+  const beforeMembers = [...bob.state.room('test')!.members];
+  await alice.submit(`/send ${join(dir, 'photo one.jpg')}`);
+  t.equal(alice.transfers.list.length, 1, 'the upload runs beside the chat');
+  await alice.submit('chat goes on');
+  await alice.transfersDone();
+  t.equal(alice.transfers.list.length, 0);
+  const announced = await until(() => bob.state.room('test')!.entries.find((e) => e.kind === 'file'), 'bob to see the file');
+  t.equal(announced.from, 'alice', 'the file is from alice, not from a second nick');
+  t.match(announced.text, /^shared #1 photo one\.jpg \(300 KB\), file \S+$/);
+  t.same(bob.state.room('test')!.members, beforeMembers, 'the transfer connection did not join the room');
+  t.notOk(bob.state.room('test')!.entries.some((e) => e.kind === 'join' && e.from !== 'bob' && e.from !== 'alice'), 'no join from it');
+  t.ok(texts(bob, 'test').includes('chat goes on'));
+  t.match(alice.state.room('test')!.entries.find((e) => e.kind === 'file'), { self: true, text: /^shared #1 photo one\.jpg/ });
+  t.ok(alice.state.room('test')!.entries.some((e) => e.kind === 'info' && e.text === 'Sent photo one.jpg (300 KB).'));
+
+  // bob downloads it by number into a directory; a second /get does not overwrite the first.
+  await bob.submit(`/get 1 ${dir}/`);
+  await bob.transfersDone();
+  const saved = bob.state.room('test')!.entries.filter((e) => e.kind === 'info' && e.text.startsWith('Saved '));
+  t.equal(saved.length, 1);
+  t.match(saved[0]!.text, `Saved photo one.jpg to ${join(dir, 'photo one (1).jpg')} (300 KB, sha256 verified).`);
+  t.same(readFileSync(join(dir, 'photo one (1).jpg')), bytes, 'identical bytes');
+
+  // /files asks the server: a client that joined later numbers the same file too.
+  const carol = await connectClient(t, port, 'carol', ['test'], { downloadDir: dir });
+  carol.state.clear(carol.state.room('test')!);
+  carol.state.room('test')!.files.length = 0;
+  await carol.submit('/files');
+  const listed = carol.state.room('test')!.entries.map((e) => e.text);
+  t.match(listed[0], 'Files in test (1); /get N [DIR] downloads one:');
+  t.match(listed[1], /^ {2}#1 {2}photo one\.jpg {2}300 KB {2}from alice at \d\d:\d\d {2}\S+$/);
+  const id = carol.state.room('test')!.files[0]!.file;
+  await carol.submit(`/get ${id}`);
+  await carol.transfersDone();
+  t.same(readFileSync(join(dir, 'photo one (2).jpg')), bytes, 'by id, into the default directory');
+
+  // Errors in words.
+  await alice.submit(`/send ${join(dir, 'missing.txt')}`);
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: `Cannot send ${join(dir, 'missing.txt')}: no such file or directory.` });
+  await alice.submit(`/send ${dir}`);
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /: it is a directory\.$/ });
+  await bob.submit('/get 7');
+  t.match(bob.state.active.entries.at(-1), { kind: 'error', text: 'There is no file #7 here; /files lists the files of this buffer.' });
+  await bob.submit(`/get 1 ${join(dir, 'nowhere')}`);
+  t.match(bob.state.active.entries.at(-1), { kind: 'error', text: `Cannot save into ${join(dir, 'nowhere')}: no such file or directory.` });
+  await bob.submit('/get 0000000000000000000000');
+  await bob.transfersDone();
+  t.match(bob.state.active.entries.at(-1), { kind: 'error', text: /^Could not download 0000000000000000000000: No file has the id/ });
+  bob.state.switchTo('*');
+  await bob.submit('/send x');
+  t.match(bob.state.active.entries.at(-1), { kind: 'error', text: /Files are shared in a room or a private buffer/ });
+
+  // A private file, from the private buffer; numbered there.
+  writeFileSync(join(dir, 'note.txt'), 'just for you\n');
+  await alice.submit('/query bob');
+  await alice.submit(`/send ${join(dir, 'note.txt')}`);
+  await alice.transfersDone();
+  const priv = await until(() => bob.state.buffer('@alice')?.entries.find((e) => e.kind === 'file'), 'bob to get the private file');
+  t.match(priv, { from: 'alice', text: /^shared #1 note\.txt \(13 B\)/ });
+  bob.state.switchTo('@alice');
+  await bob.submit('/files');
+  t.match(bob.state.active.entries.at(-1), { kind: 'info', text: /^ {2}#1 {2}note\.txt {2}13 B {2}from alice/ });
+
+  // The token changes with a reconnect, and the new one works.
+  const session = [...server.sessions].find((s) => s.nick === 'alice' && !s.owner)!;
+  session.stream.destroy();
+  await until(() => alice.status.phase === 'reconnecting', 'alice to notice');
+  await until(() => alice.status.phase === 'connected', 'alice to reconnect');
+  t.type(alice.attachToken, 'string');
+  t.not(alice.attachToken, token, 'a new token from the new welcome');
+  alice.state.switchTo('test');
+  await alice.submit(`/send ${join(dir, 'note.txt')}`);
+  await alice.transfersDone();
+  await until(() => bob.state.room('test')!.files.length === 2, 'the second room file');
+  t.equal(bob.state.room('test')!.files[1]!.from, 'alice');
 });

@@ -1,14 +1,20 @@
 // The headless chat client: a Connection, the ClientState, the commands, and reconnecting with `since` so that
 // nothing is missed and nothing is shown twice. The TUI and line mode are views over this.
 
+import { statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { COMMANDS, helpLines, parseInput, type Command } from './commands.js';
 import { Connection, type Request } from './connection.js';
 import { emojify } from './emoji.js';
+import { defaultDownloadDir, expandHome, fsProblem } from './paths.js';
 import { ClientError } from './errors.js';
-import { ClientState, describeError, privateKey, type ChatBuffer } from './state.js';
+import { ClientState, describeError, formatSize, privateKey, type ChatBuffer, type SharedFile } from './state.js';
+import { clock } from './format.js';
 import { sanitizeLine } from './text.js';
+import { downloadFile, uploadFile, type Progress } from './transfer/transfer.js';
+import { Transfers, type Transfer } from './transfers.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -32,6 +38,8 @@ export interface ChatClientOptions {
   holdWhileReconnecting?: boolean;
   /** Every raw line from the server (line mode's --json). */
   onRawLine?: (line: string) => void;
+  /** Where /get saves without a DIR (default: ~/Downloads when it exists, else the current directory). */
+  downloadDir?: string;
 }
 
 /** The nick the server suggests in its nick_taken message, else the nick with a digit. */
@@ -54,9 +62,26 @@ export class ChatClient {
   private readonly changeListeners = new Set<() => void>();
   private readonly bellListeners = new Set<() => void>();
   private readonly closeListeners = new Set<() => void>();
+  /** From the latest `welcome`: lets a transfer connection act as us (`attach`). Changes after a reconnect. */
+  private token: string | null = null;
+  /** Running uploads and downloads, for the progress lines. */
+  readonly transfers = new Transfers();
+  private readonly jobs = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
 
   constructor(readonly options: ChatClientOptions) {
     this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.transfers.onChange(() => this.changed());
+  }
+
+  /** The attach token of the current connection (null before the first welcome, or from a server without one). */
+  get attachToken(): string | null {
+    return this.token;
+  }
+
+  /** Resolves when every transfer started so far has ended (tests; quitting). */
+  async transfersDone(): Promise<void> {
+    while (this.jobs.size > 0) await Promise.all([...this.jobs]);
   }
 
   onChange(listener: () => void): void {
@@ -124,7 +149,10 @@ export class ChatClient {
     let nick = this.state.nick || this.options.nick;
     for (let tries = 0; ; tries++) {
       const reply = await conn.request({ type: 'hello', nick });
-      if (reply.type === 'welcome') return;
+      if (reply.type === 'welcome') {
+        this.token = reply.token ?? null;
+        return;
+      }
       if (reply.type !== 'error') throw new ClientError('server_error', `unexpected reply to hello: ${reply.type}`);
       if (reply.code === 'nick_taken' && (this.options.onNickTaken === 'suggest' || !initial) && tries < 5) {
         const other = suggestedNick(reply.message, nick);
@@ -223,6 +251,7 @@ export class ChatClient {
 
   async quit(reason?: string): Promise<void> {
     this.quitting = true;
+    this.abort.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const conn = this.conn;
     this.conn = null;
@@ -426,6 +455,15 @@ export class ChatClient {
         }
         return;
       }
+      case 'send':
+        this.sendFile(buffer, command.path);
+        return;
+      case 'files':
+        await this.listFiles(buffer);
+        return;
+      case 'get':
+        this.getFile(buffer, command.file, command.dir);
+        return;
       case 'clear':
         this.state.clear(buffer);
         return;
@@ -437,4 +475,135 @@ export class ChatClient {
         return;
     }
   }
+
+  /** Run a transfer beside the chat: tracked for the progress line, its end reported in `buffer`. */
+  private track(transfer: Transfer, work: (onProgress: (p: Progress) => void) => Promise<string>, failure: string): Promise<void> {
+    const job = work((p) => this.transfers.progress(transfer, p.done, p.total)).then(
+      (text) => {
+        const target = this.state.buffer(transfer.bufferKey) ?? this.state.serverBuffer;
+        if (text) this.state.info(target, text);
+      },
+      (error: unknown) => {
+        if (this.quitting) return;
+        const target = this.state.buffer(transfer.bufferKey) ?? this.state.serverBuffer;
+        this.state.error(target, `${failure}: ${fsProblem(error)}`);
+      },
+    ).finally(() => {
+      this.jobs.delete(job);
+      this.transfers.finish(transfer);
+    });
+    this.jobs.add(job);
+    return job;
+  }
+
+  private endpoint(): { host: string; port: number } {
+    return { host: this.options.host, port: this.options.port };
+  }
+
+  /** /send PATH: upload on a connection of its own, attached to this session, so the file is from us. */
+  sendFile(buffer: ChatBuffer, typed: string): Promise<void> | null {
+    if (buffer.kind === 'server') {
+      this.state.error(buffer, 'Files are shared in a room or a private buffer: /join a room or /query NICK first.');
+      return null;
+    }
+    const path = resolve(expandHome(typed));
+    let size: number;
+    try {
+      const stat = statSync(path);
+      if (stat.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      size = stat.size;
+    } catch (error) {
+      this.state.error(buffer, `Cannot send ${typed}: ${fsProblem(error)}.`);
+      return null;
+    }
+    const token = this.token;
+    if (!token || !this.conn) {
+      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      return null;
+    }
+    const name = basename(path);
+    const shown = sanitizeLine(name);
+    const transfer = this.transfers.start('up', shown, buffer.key, size);
+    const target = buffer.kind === 'room' ? { room: buffer.key } : { to: buffer.name };
+    return this.track(
+      transfer,
+      async (onProgress) => {
+        const result = await uploadFile({
+          endpoint: this.endpoint(), identity: { token }, path, name, ...target, onProgress, signal: this.abort.signal,
+        });
+        const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
+        return `Sent ${shown} (${formatSize(result.size)}${resumed}).`;
+      },
+      `Could not send ${shown}`,
+    );
+  }
+
+  /** /get N|ID [DIR]: download on a connection of its own into DIR (or the default directory). */
+  getFile(buffer: ChatBuffer, ref: { number: number } | { id: string }, dir?: string): Promise<void> | null {
+    const shared = this.state.findFile(buffer, ref);
+    if (!shared && 'number' in ref) {
+      const where = buffer.kind === 'server' ? 'in the server buffer' : 'here';
+      this.state.error(buffer, `There is no file #${ref.number} ${where}; /files lists the files of this buffer.`);
+      return null;
+    }
+    const id = shared?.file ?? (ref as { id: string }).id;
+    const target = dir !== undefined ? resolve(expandHome(dir)) : this.options.downloadDir ?? defaultDownloadDir();
+    try {
+      if (!statSync(target).isDirectory()) {
+        this.state.error(buffer, `Cannot save into ${dir ?? target}: it is not a directory.`);
+        return null;
+      }
+    } catch (error) {
+      this.state.error(buffer, `Cannot save into ${dir ?? target}: ${fsProblem(error)}.`);
+      return null;
+    }
+    const token = this.token;
+    if (!token || !this.conn) {
+      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      return null;
+    }
+    const shown = shared ? sanitizeLine(shared.name) : sanitizeLine(id);
+    const transfer = this.transfers.start('down', shown, buffer.key, shared?.size ?? 0);
+    return this.track(
+      transfer,
+      async (onProgress) => {
+        const result = await downloadFile({
+          endpoint: this.endpoint(), identity: { token }, file: id, output: { dir: target }, resume: true, onProgress,
+          signal: this.abort.signal,
+        });
+        const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
+        return `Saved ${sanitizeLine(result.name)} to ${sanitizeLine(result.path ?? target)} (${formatSize(result.size)}, sha256 verified${resumed}).`;
+      },
+      `Could not download ${shown}`,
+    );
+  }
+
+  /** /files: what the server has for this buffer, merged into the numbering, then listed. */
+  private async listFiles(buffer: ChatBuffer): Promise<void> {
+    if (buffer.kind === 'server') {
+      this.state.error(buffer, 'Files are shared in rooms and private buffers: /files there.');
+      return;
+    }
+    const reply = this.conn
+      ? await this.request(buffer, buffer.kind === 'room' ? { type: 'files', room: buffer.key } : { type: 'files' })
+      : null;
+    if (reply?.type === 'files') {
+      const peer = nickKey(buffer.name);
+      const mine = (f: { from: string; to?: string }) => nickKey(f.from) === peer || (f.to !== undefined && nickKey(f.to) === peer);
+      const files = [...reply.files].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
+      for (const file of files) if (buffer.kind === 'room' || mine(file)) this.state.noteFile(buffer, file);
+    }
+    const where = buffer.kind === 'room' ? buffer.name : `your conversation with ${buffer.name}`;
+    if (buffer.files.length === 0) {
+      this.state.info(buffer, `No files have been shared in ${where}. /send PATH shares one.`);
+      return;
+    }
+    this.state.info(buffer, `Files in ${where} (${buffer.files.length}); /get N [DIR] downloads one:`);
+    for (const file of buffer.files) this.state.info(buffer, `  ${describeFile(file)}`);
+  }
+}
+
+/** One line of /files: `#2  notes.txt  1.5 KB  from bob at 12:01  <id>`. */
+export function describeFile(file: SharedFile): string {
+  return `#${file.number}  ${sanitizeLine(file.name)}  ${formatSize(file.size)}  from ${sanitizeLine(file.from)} at ${clock(file.ts, false)}  ${sanitizeLine(file.file)}`;
 }

@@ -10,6 +10,9 @@ export type Command =
   | { name: 'who'; room?: string }
   | { name: 'rooms' }
   | { name: 'clear' }
+  | { name: 'send'; path: string }
+  | { name: 'files' }
+  | { name: 'get'; file: { number: number } | { id: string }; dir?: string }
   | { name: 'help' }
   | { name: 'quit'; reason?: string };
 
@@ -34,6 +37,9 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'me', usage: '/me TEXT', help: 'an action: "* alice waves"' },
   { name: 'who', usage: '/who [ROOM]', help: "list a room's members" },
   { name: 'rooms', usage: '/rooms', help: 'list the rooms on the server' },
+  { name: 'send', usage: '/send PATH', help: 'share a file here (a room, or the person of a private buffer)' },
+  { name: 'files', usage: '/files', help: 'list the files shared here, with their numbers' },
+  { name: 'get', usage: '/get N|ID [DIR]', help: 'download file N (or by id) into DIR, ~/Downloads or .' },
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
@@ -48,7 +54,15 @@ const ALIASES: Record<string, Command['name']> = {
   names: 'who',
   list: 'rooms',
   action: 'me',
+  upload: 'send',
+  download: 'get',
 };
+
+/** A path as typed: surrounding quotes removed (a path may contain spaces). */
+function unquote(text: string): string {
+  const m = /^(["'])([\s\S]*)\1$/.exec(text);
+  return m ? m[2]! : text;
+}
 
 function usage(name: string): ParsedInput {
   const command = COMMANDS.find((c) => c.name === name)!;
@@ -82,7 +96,18 @@ export function parseInput(input: string): ParsedInput {
       return rest.trim() ? { kind: 'command', command: { name, text: rest.trim() } } : usage(name);
     case 'who':
       return { kind: 'command', command: args[0] ? { name, room: args[0].replace(/^#/, '') } : { name } };
+    case 'send':
+      return rest.trim() ? { kind: 'command', command: { name, path: unquote(rest.trim()) } } : usage(name);
+    case 'get': {
+      const m = /^(\S+)(?:\s+([\s\S]*\S))?\s*$/.exec(rest.trim());
+      if (!m) return usage(name);
+      const ref = m[1]!.replace(/^#/, '');
+      // A file number is short; an id is 22 characters (and could, rarely, be all digits).
+      const file = /^\d{1,9}$/.test(ref) ? { number: Number(ref) } : { id: ref };
+      return { kind: 'command', command: m[2] ? { name, file, dir: unquote(m[2]) } : { name, file } };
+    }
     case 'rooms':
+    case 'files':
     case 'clear':
     case 'help':
       return { kind: 'command', command: { name } };
@@ -100,6 +125,7 @@ export function helpLines(): string[] {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
     'Keys: Alt+1..9 or Ctrl+N/Ctrl+P switch buffers; PageUp/PageDown or the mouse wheel scroll;',
-    '  Up/Down recall input; Tab completes nicks and commands; :smile: becomes an emoji; Ctrl+C quits.',
+    '  Up/Down recall input; Tab completes nicks, commands and paths after /send; :smile: becomes an emoji;',
+    '  Ctrl+C quits. File transfers run beside the chat, with their progress at the bottom of the log.',
   ];
 }

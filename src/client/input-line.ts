@@ -131,13 +131,24 @@ export class InputLine {
 
   /**
    * Tab: complete the word before the cursor. A first word starting with / completes commands; otherwise nicks,
-   * with ": " after a nick at the start of the line. Pressing Tab again cycles through the candidates.
+   * with ": " after a nick at the start of the line; after `/send ` the path (spaces included) with `paths`.
+   * Pressing Tab again cycles through the candidates.
    */
-  complete(commands: readonly string[], nicks: readonly string[]): void {
+  complete(commands: readonly string[], nicks: readonly string[], paths?: (typed: string) => string[]): void {
     if (this.completion) {
       const c = this.completion;
       c.index = (c.index + 1) % c.candidates.length;
       this.applyCompletion(c);
+      return;
+    }
+    const before = this.chars.slice(0, this.cursor).join('');
+    const send = /^\/send\s+/i.exec(before);
+    if (send && paths) {
+      const start = graphemes(send[0]).length;
+      const candidates = paths(before.slice(send[0].length));
+      if (candidates.length === 0) return;
+      this.completion = { head: this.chars.slice(0, start), tail: this.chars.slice(this.cursor), candidates, index: 0, suffix: '' };
+      this.applyCompletion(this.completion);
       return;
     }
     let start = this.cursor;

@@ -56,6 +56,20 @@ export interface ChatBuffer {
   scroll: Anchor | null;
   /** Messages that arrived while the view was scrolled back. */
   newWhileScrolled: number;
+  /** The files shared here, numbered 1, 2, ... in the order this client first saw them (`/get N`). */
+  files: SharedFile[];
+}
+
+/** A file shared in a buffer, with its number there. Names are as the server sent them (sanitize to show). */
+export interface SharedFile {
+  number: number;
+  file: string;
+  name: string;
+  size: number;
+  sha256: string;
+  from: string;
+  /** Milliseconds since the epoch. */
+  ts: number;
 }
 
 export const SERVER_KEY = '*';
@@ -107,7 +121,7 @@ export class ClientState {
   private newBuffer(key: string, kind: BufferKind, name: string): ChatBuffer {
     return {
       key, kind, name, entries: [], unread: 0, mentioned: false, members: [], joined: false,
-      lastSeen: null, oldestSeq: null, moreHistory: true, scroll: null, newWhileScrolled: 0,
+      lastSeen: null, oldestSeq: null, moreHistory: true, scroll: null, newWhileScrolled: 0, files: [],
     };
   }
 
@@ -320,9 +334,9 @@ export class ClientState {
   /** A shared file: in a room it is numbered like a message (and comes again in history), privately it is not. */
   private applyFile(message: FileEvent, ts: number): ApplyResult {
     const self = this.isMe(message.from);
-    const text = `shared ${sanitizeLine(message.name)} (${formatSize(message.size)}), file ${sanitizeLine(message.file)}`;
     if (message.room === undefined) {
       const buffer = this.openPrivate(self ? message.to ?? message.from : message.from);
+      const text = fileText(this.noteFile(buffer, message));
       this.add(buffer, { kind: 'file', ts, from: message.from, text, self, mention: !self });
       return { bell: !self };
     }
@@ -331,6 +345,7 @@ export class ClientState {
     if (message.history && message.seq <= (buffer.lastSeen?.seq ?? 0)) return { bell: false };
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
     if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
+    const text = fileText(this.noteFile(buffer, message));
     this.add(buffer, { kind: 'file', ts, from: message.from, text, self, ...(message.history ? { history: true } : {}) });
     return { bell: false };
   }
@@ -352,7 +367,7 @@ export class ClientState {
       const self = this.isMe(r.from);
       const ts = Date.parse(r.ts) || this.now();
       if (r.type === 'file') {
-        const text = `shared ${sanitizeLine(r.name)} (${formatSize(r.size)}), file ${sanitizeLine(r.file)}`;
+        const text = fileText(this.noteFile(buffer, r));
         return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text, self, history: true };
       }
       const text = sanitize(r.text);
@@ -369,6 +384,27 @@ export class ClientState {
     return entries.length;
   }
 
+  /** A file seen in `buffer` (announced, in history, or in a `files` list): its number there, given on first sight. */
+  noteFile(buffer: ChatBuffer, file: Pick<FileEvent, 'file' | 'name' | 'size' | 'sha256' | 'from' | 'ts'>): SharedFile {
+    const known = buffer.files.find((f) => f.file === file.file);
+    if (known) return known;
+    const shared: SharedFile = {
+      number: buffer.files.length + 1, file: file.file, name: file.name, size: file.size, sha256: file.sha256,
+      from: file.from, ts: Date.parse(file.ts) || this.now(),
+    };
+    buffer.files.push(shared);
+    return shared;
+  }
+
+  /** `/get N` or `/get ID`: a file of this buffer by its number, or by its id (or the start of it). */
+  findFile(buffer: ChatBuffer, ref: { number: number } | { id: string }): SharedFile | undefined {
+    if ('number' in ref) return buffer.files.find((f) => f.number === ref.number);
+    const exact = buffer.files.find((f) => f.file === ref.id);
+    if (exact) return exact;
+    const starting = buffer.files.filter((f) => ref.id.length >= 4 && f.file.startsWith(ref.id));
+    return starting.length === 1 ? starting[0] : undefined;
+  }
+
   /** Before a rejoin: forget the room's numbering when the server no longer has the message we saw last. */
   resetSeen(buffer: ChatBuffer): void {
     buffer.lastSeen = null;
@@ -376,6 +412,11 @@ export class ClientState {
     buffer.oldestSeq = null;
     buffer.moreHistory = false;
   }
+}
+
+/** A file's log line after the nick: `shared #2 notes.txt (1.5 KB), file <id>`. */
+export function fileText(file: SharedFile): string {
+  return `shared #${file.number} ${sanitizeLine(file.name)} (${formatSize(file.size)}), file ${sanitizeLine(file.file)}`;
 }
 
 export function formatSize(bytes: number): string {

@@ -8,15 +8,21 @@ import type { ChatClient } from './client.js';
 import { ExitCode } from './errors.js';
 import { layoutRows, makeChalk, statusLine } from './format.js';
 import { InputLine } from './input-line.js';
+import { completePath } from './paths.js';
 import { patchBlessedWidth } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
 import { fitToWidth, stringWidth, truncateToWidth } from './text.js';
+import { progressLine } from './transfers.js';
 import { visibleRows, type Row } from './viewport.js';
 
 /** Pastes with more lines or characters than this ask before they are sent. */
 const LONG_PASTE_LINES = 5;
 const LONG_PASTE_CHARS = 1000;
 const MEMBERS_MIN_COLUMNS = 70;
+/** At most this many progress lines under the log; more transfers are summed up in the last one. */
+const MAX_PROGRESS_LINES = 3;
+/** How often the progress lines are redrawn while a transfer runs. */
+const PROGRESS_REDRAW_MS = 250;
 
 export interface TuiOptions {
   colour: boolean;
@@ -74,6 +80,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     blessed.box({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
   const logBox = box({ top: 0, left: 0 });
   const membersBox = box({ top: 0 });
+  const progressBox = box({ left: 0, height: 1 });
   const statusBox = box({ left: 0, height: 1, style: { bg: options.colour ? 'blue' : 'default', fg: 'white', inverse: !options.colour } });
   const inputBox = box({ left: 0, height: 1 });
   screen.program.write('\x1b[?2004h'); // bracketed paste on
@@ -90,14 +97,23 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     const longest = Math.max(0, ...buffer.members.map((m) => stringWidth(m)));
     const membersWidth =
       buffer.kind === 'room' && cols >= MEMBERS_MIN_COLUMNS ? Math.min(24, Math.max(12, longest + 3)) : 0;
-    return { cols, rows, membersWidth, logWidth: cols - membersWidth, logHeight: Math.max(1, rows - 2) };
+    const transferLines = Math.min(client.transfers.list.length, MAX_PROGRESS_LINES, Math.max(0, rows - 4));
+    return { cols, rows, membersWidth, logWidth: cols - membersWidth, logHeight: Math.max(1, rows - 2 - transferLines), transferLines };
+  }
+
+  /** One line per running transfer (the last one sums up any beyond MAX_PROGRESS_LINES). */
+  function progressLines(count: number, width: number): string[] {
+    const list = client.transfers.list;
+    const lines = list.slice(0, count).map((t) => progressLine(t, client.transfers.figures(t), width));
+    if (list.length > count && count > 0) lines[count - 1] = truncateToWidth(`... ${list.length - count + 1} more transfers running`, width);
+    return lines;
   }
 
   let cursor = { x: 0, y: 0 };
 
   function render(): void {
     if (closed) return;
-    const { cols, rows, membersWidth, logWidth, logHeight } = dimensions();
+    const { cols, rows, membersWidth, logWidth, logHeight, transferLines } = dimensions();
     const buffer = state.active;
     const all = logRows(logWidth);
     const scrolled = buffer.scroll !== null;
@@ -125,6 +141,16 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       membersBox.setContent(list.join('\n'));
     } else {
       membersBox.hide();
+    }
+
+    if (transferLines > 0) {
+      progressBox.show();
+      progressBox.top = logHeight;
+      progressBox.width = cols;
+      progressBox.height = transferLines;
+      progressBox.setContent(progressLines(transferLines, cols).join('\n'));
+    } else {
+      progressBox.hide();
     }
 
     statusBox.top = rows - 2;
@@ -275,7 +301,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
         input.historyDown();
         break;
       case 'tab':
-        input.complete(client.commandNames, client.completionNicks());
+        input.complete(client.commandNames, client.completionNicks(), completePath);
         break;
       case 'pageup':
         scrollLog(-page());
@@ -305,6 +331,16 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   const ticker = setInterval(() => {
     if (client.status.phase === 'reconnecting') render();
   }, 1000);
+  // Progress, speed and ETA move on their own: redraw a few times a second while anything is being transferred.
+  let progressTicker: NodeJS.Timeout | null = null;
+  client.transfers.onChange(() => {
+    const running = client.transfers.list.length > 0;
+    if (running && !progressTicker && !closed) progressTicker = setInterval(render, PROGRESS_REDRAW_MS);
+    else if (!running && progressTicker) {
+      clearInterval(progressTicker);
+      progressTicker = null;
+    }
+  });
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
@@ -313,6 +349,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     if (closed) return;
     closed = true;
     clearInterval(ticker);
+    if (progressTicker) clearInterval(progressTicker);
     screen.program.write('\x1b[?2004l');
     screen.destroy();
     source.unpipe(filter);

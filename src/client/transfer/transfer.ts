@@ -188,6 +188,8 @@ export interface UploadOptions {
   room?: string;
   to?: string;
   onProgress?: (progress: Progress) => void;
+  /** Aborting closes the transfer's connection (the chat client quitting). */
+  signal?: AbortSignal;
 }
 
 export interface UploadResult {
@@ -203,6 +205,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   const size = statSync(options.path).size;
   const sha256 = await sha256OfFile(options.path);
   const conn = await TransferConnection.connect(options.endpoint);
+  const stop = abortWith(conn, options.signal);
   try {
     await identify(conn, options.identity);
     const status = await conn.request({ type: 'upload_status', sha256, size });
@@ -217,6 +220,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     failOn(ok, 'ok');
     return { file: (ok as { file: string }).file, size, sha256, resumedFrom: offset };
   } finally {
+    stop();
     conn.close();
   }
 }
@@ -252,6 +256,8 @@ export interface DownloadOptions {
   /** Continue from a partial download (`<final name>.part`) left by an earlier attempt. */
   resume?: boolean;
   onProgress?: (progress: Progress) => void;
+  /** Aborting closes the transfer's connection (the chat client quitting). */
+  signal?: AbortSignal;
 }
 
 export interface DownloadResult {
@@ -266,6 +272,7 @@ export interface DownloadResult {
 /** Download a file: saved under a safe, new name, kept only when its sha256 matches. */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
   const conn = await TransferConnection.connect(options.endpoint);
+  const stop = abortWith(conn, options.signal);
   try {
     await identify(conn, 'token' in options.identity ? options.identity : { nick: options.identity.nick, guestIfTaken: true });
     // Ask for the header alone first: the name decides where the bytes go, and a partial file where to resume.
@@ -302,8 +309,18 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     renameSync(partial, finalPath);
     return { path: finalPath, name: meta.name, size: meta.size, sha256: meta.sha256, resumedFrom: offset };
   } finally {
+    stop();
     conn.close();
   }
+}
+
+/** Destroy the connection when `signal` aborts; returns the function that stops listening. */
+function abortWith(conn: TransferConnection, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => {};
+  const onAbort = () => conn.destroy();
+  if (signal.aborted) onAbort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /** Where an unfinished download of this file waits: beside its final place, named after the file and its id. */
