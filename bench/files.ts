@@ -101,15 +101,19 @@ async function startOurs(dataDir: string): Promise<{ child: ChildProcess; port: 
   return { child, port };
 }
 
-/** A plain relay: the first connection's bytes are piped to the second. */
-function startRelay(): Promise<{ server: net.Server; port: number }> {
-  return new Promise((resolve) => {
-    let first: net.Socket | null = null;
-    const server = net.createServer((socket) => {
-      if (!first) first = socket;
-      else first.pipe(socket);
-    });
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as net.AddressInfo).port }));
+/** A plain relay in its own process on the server's core: the first connection's bytes are piped to the second. */
+const RELAY = `
+const net = require('node:net');
+let first = null;
+const server = net.createServer((socket) => { if (!first) first = socket; else first.pipe(socket); });
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+function startRelay(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, '-e', RELAY], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (text: string) => resolve({ child, port: Number(text.trim()) }));
+    child.once('exit', () => reject(new Error('the relay exited')));
   });
 }
 
@@ -152,7 +156,7 @@ export async function fileTransfer(bytes: number): Promise<FileTransferResult> {
     const relaySeconds = Number(process.hrtime.bigint() - start) / 1e9;
     sender.destroy();
     receiver.destroy();
-    relay.server.close();
+    relay.child.kill();
     return { bytes, uploadSeconds, downloadSeconds, relaySeconds, serverPeakRssMiB, serverCpuSeconds };
   } finally {
     child.kill('SIGTERM');

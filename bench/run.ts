@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, idle, churn (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -13,8 +13,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LOAD_CPU, SERVER_CPU, startTarget, type ServerKind } from './targets.js';
 import { churn, idle, traffic, type TrafficResult } from './workloads.js';
+import { fileTransfer } from './files.js';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 interface Options {
@@ -221,6 +222,21 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (options.only.has('files') && options.servers.includes('ours')) {
+    const mib = options.quick ? 256 : 1024;
+    const result = await fileTransfer(mib * 1024 * 1024);
+    const mibPerSecond = (seconds: number) => round(mib / seconds, 1);
+    record({
+      workload: 'files', server: 'ours', params: { mib },
+      figures: {
+        uploadMiBps: mibPerSecond(result.uploadSeconds),
+        downloadMiBps: mibPerSecond(result.downloadSeconds),
+        relayMiBps: mibPerSecond(result.relaySeconds),
+        serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
+        serverCpuSeconds: round(result.serverCpuSeconds, 2),
+      },
+    });
+  }
   printTables(machine);
 }
 
@@ -267,6 +283,14 @@ function printTables(machine: string): void {
       `churn ${row.params.rounds} x ${row.params.perRound} conns          ${pad(row.server, 6)} handles ${f.handlesBefore} -> ${f.handlesAfter}, ` +
         `RSS MiB ${f.baseRssMiB} base, ${f.firstRoundRssMiB} after round 1, ${f.midRoundRssMiB} half-way, ${f.lastRoundRssMiB} at the end ` +
         `(${f.growthPct >= 0 ? '+' : ''}${f.growthPct}% over the second half)`,
+    );
+  }
+  for (const row of rows.filter((r) => r.workload === 'files')) {
+    const f = row.figures;
+    out.push(
+      `files ${row.params.mib} MiB up then down   ${pad(row.server, 6)} up ${f.uploadMiBps} MiB/s, down ${f.downloadMiBps} MiB/s; ` +
+        `plain TCP relay ${f.relayMiBps} MiB/s (ours/relay: up ${(f.uploadMiBps! / f.relayMiBps!).toFixed(2)}x, ` +
+        `down ${(f.downloadMiBps! / f.relayMiBps!).toFixed(2)}x); server peak RSS ${f.serverPeakRssMiB} MiB`,
     );
   }
   // Ratios of ours to each reference, on the figure that matters for each workload.
