@@ -30,6 +30,8 @@ const key = {
   nodeChannel: (node: string) => `chat:node:${node}`,
 };
 const ROOM_CHANNEL = 'chat:room:';
+/** How long a node waits for its own event to come back from Redis before it delivers it locally. */
+const ECHO_TIMEOUT_MS = 10_000;
 const NODE_CHANNEL = 'chat:node:';
 
 /** Lua: Redis's clock in ms, so that liveness does not depend on the nodes' clocks agreeing. */
@@ -116,6 +118,8 @@ type Scripted = Redis & { [K in ScriptName]: (...args: (string | number)[]) => P
 /** A room event awaiting its own echo from Redis; delivered locally instead if Redis goes away first. */
 interface Pending {
   room: string;
+  /** When it was published: an echo that never comes (a lost subscription) must not hold a client forever. */
+  at: number;
   resolve(seq: number): void;
   /** For a record: the line around its seq, and the seq once the script has answered. */
   prefix?: string;
@@ -189,6 +193,7 @@ export class Cluster {
     if (!this.up) this.server.log.warn({ node: this.nodeId }, 'redis is not reachable yet: serving local members only');
     this.heartbeatTimer = setInterval(() => {
       if (this.up) this.command.heartbeat(key.nodes, this.nodeId).catch(() => {});
+      this.expirePending();
     }, this.server.config.clusterHeartbeatMs).unref();
   }
 
@@ -385,7 +390,7 @@ export class Cluster {
     }
     return new Promise((resolve) => {
       const token = String(this.nextToken++);
-      const entry: Pending = { room, line, resolve: () => resolve() };
+      const entry: Pending = { room, at: Date.now(), line, resolve: () => resolve() };
       this.pending.set(token, entry);
       this.command.publish(key.roomChannel(room), `${this.nodeId}\n${token}\ne\n${line}`).catch(() => {
         if (this.pending.delete(token)) this.deliverPendingLocally(entry);
@@ -404,7 +409,7 @@ export class Cluster {
     if (!this.up) return Promise.resolve(this.recordLocally(room, prefix, suffix));
     return new Promise((resolve) => {
       const token = String(this.nextToken++);
-      const entry: Pending = { room: room.name, prefix, suffix, resolve };
+      const entry: Pending = { room: room.name, at: Date.now(), prefix, suffix, resolve };
       this.pending.set(token, entry);
       const { clusterHistory } = this.server.config;
       this.command
@@ -428,6 +433,17 @@ export class Cluster {
     room.history.remember(JSON.parse(line) as RoomRecord);
     this.deliverLocally(room.name, line);
     return seq;
+  }
+
+  /** Echoes overdue by more than ECHO_TIMEOUT_MS: deliver here and answer, rather than wait forever. */
+  private expirePending(): void {
+    const overdue = Date.now() - ECHO_TIMEOUT_MS;
+    for (const [token, entry] of this.pending) {
+      if (entry.at > overdue) continue;
+      this.pending.delete(token);
+      this.server.log.warn({ room: entry.room }, 'no echo from redis in time: delivered on this node only');
+      this.deliverPendingLocally(entry);
+    }
   }
 
   private deliverPendingLocally(entry: Pending): void {
