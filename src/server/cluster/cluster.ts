@@ -13,7 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { nickKey, type RoomMsgEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { nickKey, type FileEvent, type RoomMsgEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { RoomBus } from '../bus.js';
 import type { Room } from '../rooms.js';
 import type { ChatServer } from '../server.js';
@@ -399,10 +399,11 @@ export class Cluster {
   }
 
   /**
-   * A room record (a message): numbered by Redis, stored in the room's stream and published, all in one script.
-   * Resolves with its seq once it has been delivered to this node's members.
+   * A room record (a message, or a room's file event): numbered by Redis, stored in the room's stream and
+   * published, all in one script. Resolves with its seq once it has been delivered to this node's members.
+   * Code that makes room records on a cluster node calls this instead of room.nextSeq() + bus.publish().
    */
-  publishRecord(room: Room<Session>, event: Omit<RoomMsgEvent, 'seq'>): Promise<number> {
+  publishRecord(room: Room<Session>, event: Omit<RoomMsgEvent, 'seq'> | Omit<FileEvent, 'seq'>): Promise<number> {
     const json = JSON.stringify(event);
     const prefix = `${json.slice(0, -1)},"seq":`;
     const suffix = '}';
