@@ -3,10 +3,13 @@
 
 import t from 'tap';
 import net from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
 import { stringWidth } from '../src/client/text.js';
 import { serve } from './helpers/client-harness.js';
-import { columnOf, count, Tmux } from './helpers/client-tmux.js';
+import { columnOf, count, Tmux, type Pane } from './helpers/client-tmux.js';
 
 // The status line says connected once the full screen is up and reading keys.
 const connected = (lines: string[]) => lines.at(-2)!.includes('| connected |');
@@ -151,4 +154,62 @@ t.test('server not running: a clear error and exit code 3 before any full screen
   const screen = (await pane.waitFor('[chat exited 3]')).join(''); // the message wraps at the pane's width
   t.match(screen, `no chat-server is running at 127.0.0.1:${port}`);
   t.match(screen, `Start one with: chat-server --port ${port}`);
+});
+
+
+/** Enter, then wait until the input line is empty: keys typed next must not arrive in the same read as the Enter
+ * (a chunk with a newline inside is taken for a paste). */
+async function enter(pane: Pane): Promise<void> {
+  await pane.keys('Enter');
+  await pane.waitFor((l) => /^\[[^\]]+\]$/.test(l.at(-1)!));
+}
+
+t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 1 DIR saves the same bytes', async (t) => {
+  const { port } = await serve(t);
+  const dir = mkdtempSync(join(tmpdir(), 'cf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const into = join(dir, 'in');
+  mkdirSync(into);
+  const bytes = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
+  writeFileSync(join(dir, 'photo.bin'), bytes);
+  const tmux = new Tmux(t);
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
+  await alice.waitFor(connected);
+  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
+  await bob.waitFor(connected);
+  await alice.waitFor('bob joined test');
+
+  await alice.type(`/send ${join(dir, 'pho')}`);
+  await alice.keys('Tab');
+  await alice.waitFor((l) => l.at(-1) === `[test] /send ${join(dir, 'photo.bin')}`); // Tab completed the path
+  await enter(alice);
+  await alice.type('did you get it?');
+  await enter(alice);
+  const seen = await bob.waitFor(/\* alice shared #1 photo\.bin \(3\.0 MB\), file \S+/);
+  t.ok(seen.some((l) => l.includes('<alice> did you get it?')), 'chat goes on beside the upload');
+  await alice.waitFor('Sent photo.bin (3.0 MB).');
+
+  await bob.type('/files');
+  await enter(bob);
+  await bob.waitFor(/#1 {2}photo\.bin {2}3\.0 MB {2}from alice/);
+  await bob.type(`/get 1 ${into}`);
+  await enter(bob);
+  await bob.type('downloading now');
+  await enter(bob);
+  await alice.waitFor('<bob> downloading now');
+  await bob.waitFor(`Saved photo.bin to ${join(into, 'photo.bin')} (3.0 MB, sha256 verified).`);
+  t.same(readFileSync(join(into, 'photo.bin')), bytes, 'identical bytes');
+
+  await bob.type(`/get 1 ${join(dir, 'missing')}`);
+  await enter(bob);
+  await bob.waitFor(`Cannot save into ${join(dir, 'missing')}: no such file or directory.`);
+  await alice.type('/send nothing-here.txt');
+  await enter(alice);
+  await alice.waitFor('Cannot send nothing-here.txt: no such file or directory.');
+  await alice.type('still talking');
+  await enter(alice);
+  const last = await bob.waitFor('<alice> still talking');
+  t.ok(last.some((l) => l.includes('* alice shared #1 photo.bin')), 'the number is shown as typed, not escaped');
+  t.ok((await alice.lines()).some((l) => l.includes('* alice shared #1 photo.bin')), 'on the sender\'s screen too');
 });
