@@ -12,7 +12,8 @@ import { Peer, peer, type Event } from './helpers/wire.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 
 const BIN = fileURLToPath(new URL('../bin/chat-server.js', import.meta.url));
-const HEARTBEAT_MS = 200;
+// Short, so that a dead node is given up quickly; not so short that a busy test machine looks dead.
+const HEARTBEAT_MS = 400;
 
 interface Tap {
   teardown(fn: () => unknown): void;
@@ -282,6 +283,11 @@ t.test('a node is killed: its client reconnects to another node, takes its nick 
   await exited;
   await alice.closed;
   const missed = await say(bob, 'ops', ['three', 'four']);
+  t.match(
+    await seen(bob, (e) => e.type === 'leave' && e.nick === 'alice'),
+    { room: 'ops', reason: 'server lost' },
+    'the dead node\'s members are announced as gone',
+  );
 
   const back = await peer(t, survivorPort);
   // The dead node's claim on "alice" lapses after three missed heartbeats.

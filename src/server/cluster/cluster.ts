@@ -105,10 +105,33 @@ const SCRIPTS = {
       end
       return out`,
   },
-  /** KEYS nodes; ARGV node. */
+  /** KEYS nodes; ARGV node. 1 when the node was missing (it had been given up for dead): it must resync. */
   heartbeat: {
     numberOfKeys: 1,
-    lua: `${NOW} redis.call('ZADD', KEYS[1], now, ARGV[1]) return now`,
+    lua: `${NOW} return redis.call('ZADD', KEYS[1], now, ARGV[1])`,
+  },
+  /**
+   * KEYS nodes, rooms; ARGV deadMs, members prefix, room channel prefix, node, ts. Give up dead nodes: drop their
+   * members and announce each as a leave in its room. Atomic, so exactly one live node does it.
+   */
+  reapDead: {
+    numberOfKeys: 2,
+    lua: `${NOW}
+      local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+      if #dead == 0 then return 0 end
+      local gone = {}
+      for _, n in ipairs(dead) do gone[n] = true redis.call('ZREM', KEYS[1], n) end
+      for _, room in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+        local all = redis.call('HGETALL', ARGV[2] .. room)
+        for i = 1, #all, 2 do
+          if gone[all[i + 1]] then
+            redis.call('HDEL', ARGV[2] .. room, all[i])
+            local event = cjson.encode({ type = 'leave', room = room, nick = all[i], ts = ARGV[5], reason = 'server lost' })
+            redis.call('PUBLISH', ARGV[3] .. room, ARGV[4] .. '\\n\\ne\\n' .. event)
+          end
+        end
+      end
+      return #dead`,
   },
 };
 
@@ -191,10 +214,29 @@ export class Cluster {
     await Promise.race([connected.catch(() => undefined), timeout]);
     clearTimeout(timer);
     if (!this.up) this.server.log.warn({ node: this.nodeId }, 'redis is not reachable yet: serving local members only');
-    this.heartbeatTimer = setInterval(() => {
-      if (this.up) this.command.heartbeat(key.nodes, this.nodeId).catch(() => {});
-      this.expirePending();
-    }, this.server.config.clusterHeartbeatMs).unref();
+    this.heartbeatTimer = setInterval(() => this.beat(), this.server.config.clusterHeartbeatMs).unref();
+  }
+
+  /** Say we are alive; give up nodes that are not (their members leave); re-register if we were given up. */
+  private beat(): void {
+    this.expirePending();
+    if (!this.up) return;
+    this.command
+      .heartbeat(key.nodes, this.nodeId)
+      .then((added) => {
+        if (added === 1) {
+          this.server.log.warn({ node: this.nodeId }, 'this node was given up for dead (too slow?): registering again');
+          return this.resync();
+        }
+        return undefined;
+      })
+      .catch(() => {});
+    this.command
+      .reapDead(key.nodes, key.rooms, this.deadMs, 'chat:members:', ROOM_CHANNEL, this.nodeId, new Date().toISOString())
+      .then((reaped) => {
+        if (Number(reaped) > 0) this.server.log.warn({ nodes: reaped }, 'gave up silent nodes: their members left');
+      })
+      .catch(() => {});
   }
 
   private whenUpPromise: Promise<void> | null = null;
