@@ -326,3 +326,34 @@ t.test('--workers 2: two processes behind one port, joined through Redis', async
   server.child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM stops the workers and the primary');
 });
+
+t.test('two nodes sharing a data dir: a file shared on one is numbered through Redis and fetched from the other', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { BytesPeer } = await import('./helpers/bytes-peer.js');
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-cluster-files-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const redis = await startRedis(t);
+  const one = await node(t, redis, { dataDir });
+  const two = await node(t, redis, { dataDir });
+  const bob = await peer(t, two.port);
+  await bob.join('test', 'bob');
+  const alice = await BytesPeer.connect(one.port);
+  t.teardown(() => alice.destroy());
+  alice.send({ type: 'join', room: 'test', nick: 'alice' });
+  await alice.line((e) => e.type !== 'notice');
+  alice.send({ type: 'msg', room: 'test', text: 'a file follows' });
+  const bytes = Buffer.from('shared across nodes');
+  alice.send({ type: 'upload', room: 'test', name: 'x.txt', size: bytes.length });
+  alice.socket.write(bytes);
+  const ok = await alice.line((e) => e.type !== 'ok');
+  t.match(ok, { type: 'ok', seq: 2 });
+  t.match(await seen(bob, (e) => e.type === 'file'), { file: ok.file, from: 'alice', seq: 2 });
+  const fetcher = await BytesPeer.connect(two.port);
+  t.teardown(() => fetcher.destroy());
+  fetcher.send({ type: 'download', file: ok.file });
+  const header = await fetcher.line();
+  t.match(header, { type: 'file_data', size: bytes.length });
+  t.ok((await fetcher.bytes(header.length)).equals(bytes), 'the other node serves the bytes');
+});

@@ -32,10 +32,10 @@ t.test('a bad flag value is refused with a message', async (t) => {
 });
 
 t.test('a port in use is reported in words', async (t) => {
-  const first = spawn('node', [BIN, '--port', '0', '--log-format', 'json']);
+  const first = spawn('node', [BIN, '--port', '0', '--log-format', 'json', '--memory']);
   t.teardown(() => first.kill('SIGKILL'));
   const port = await listeningPort(first);
-  const second = await runBin(['--port', String(port)]);
+  const second = await runBin(['--port', String(port), '--memory']);
   t.equal(second.code, 1);
   t.match(second.stderr, /in use/);
 });
@@ -52,7 +52,7 @@ function listeningPort(child: ReturnType<typeof spawn>): Promise<number> {
 }
 
 t.test('JSON logs, and SIGTERM tells clients, then exits 0', async (t) => {
-  const child = spawn('node', [BIN, '--port', '0', '--log-format', 'json']);
+  const child = spawn('node', [BIN, '--port', '0', '--log-format', 'json', '--memory']);
   t.teardown(() => child.kill('SIGKILL'));
   const logs: Record<string, unknown>[] = [];
   const port = await listeningPort(child);

@@ -91,7 +91,15 @@ async function finishUpload(session: Session, request: UploadRequest, receiving:
     ts: new Date().toISOString(),
   };
   let record: FileRecord;
-  if (request.room !== undefined) {
+  if (request.room !== undefined && server.cluster) {
+    // Numbered through Redis like a message; every node (this one too) delivers it from its subscription.
+    const room = server.rooms.open(request.room) ?? server.rooms.get(request.room);
+    record = server.files.add({ ...base, room: request.room });
+    if (room) {
+      const { seq: _none, ...event } = toFileEvent(record);
+      record = server.files.setSeq(record.id, await server.cluster.publishRecord(room, event));
+    }
+  } else if (request.room !== undefined) {
     const room = server.rooms.open(request.room) ?? server.rooms.get(request.room);
     const seq = room ? room.nextSeq() : undefined;
     record = server.files.add({ ...base, room: request.room, ...(seq !== undefined && { seq }) });

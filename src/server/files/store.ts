@@ -204,10 +204,30 @@ export class FileStore {
 
   /** The file, if `nickKey` may fetch it: a room file by anyone, a private file by its two parties only. */
   get(id: string, nickKey: string): FileRecord | undefined {
-    const record = this.records.get(id);
+    const record = this.records.get(id) ?? this.loadRecord(id);
     if (!record) return undefined;
     if (record.toKey !== undefined && nickKey !== record.fromKey && nickKey !== record.toKey) return undefined;
     return record;
+  }
+
+  /** Set the room seq of a record once it is known (cluster mode numbers events through Redis). */
+  setSeq(id: string, seq: number): FileRecord {
+    const record = { ...this.records.get(id)!, seq };
+    writeFileSync(this.path('records', `${id}.json`), JSON.stringify(record));
+    this.records.set(id, record);
+    return record;
+  }
+
+  /** A record another process (a --workers sibling sharing this directory) wrote after this one started. */
+  private loadRecord(id: string): FileRecord | undefined {
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
+    try {
+      const record = JSON.parse(readFileSync(this.path('records', `${id}.json`), 'utf8')) as FileRecord;
+      this.records.set(record.id, record);
+      return record;
+    } catch {
+      return undefined;
+    }
   }
 
   objectPath(sha256: string): string {
