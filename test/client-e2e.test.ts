@@ -157,9 +157,13 @@ t.test('server not running: a clear error and exit code 3 before any full screen
 });
 
 
-/** Enter, then wait until the input line is empty: keys typed next must not arrive in the same read as the Enter
- * (a chunk with a newline inside is taken for a paste). */
-async function enter(pane: Pane): Promise<void> {
+/**
+ * Type a line and press Enter, waiting for the screen at each step: keys sent next must not reach chat in the same
+ * read as this line (a chunk with a newline inside is taken for a paste).
+ */
+async function say(pane: Pane, text: string): Promise<void> {
+  await pane.type(text);
+  await pane.waitFor((l) => l.at(-1)!.endsWith(text.slice(-20)));
   await pane.keys('Enter');
   await pane.waitFor((l) => /^\[[^\]]+\]$/.test(l.at(-1)!));
 }
@@ -183,32 +187,39 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   await alice.type(`/send ${join(dir, 'pho')}`);
   await alice.keys('Tab');
   await alice.waitFor((l) => l.at(-1) === `[test] /send ${join(dir, 'photo.bin')}`); // Tab completed the path
-  await enter(alice);
-  await alice.type('did you get it?');
-  await enter(alice);
+  await alice.keys('Enter');
+  await alice.waitFor((l) => l.at(-1) === '[test]');
+  await say(alice, 'did you get it?');
   const seen = await bob.waitFor(/\* alice shared #1 photo\.bin \(3\.0 MB\), file \S+/);
   t.ok(seen.some((l) => l.includes('<alice> did you get it?')), 'chat goes on beside the upload');
   await alice.waitFor('Sent photo.bin (3.0 MB).');
 
-  await bob.type('/files');
-  await enter(bob);
+  await say(bob, '/files');
   await bob.waitFor(/#1 {2}photo\.bin {2}3\.0 MB {2}from alice/);
-  await bob.type(`/get 1 ${into}`);
-  await enter(bob);
-  await bob.type('downloading now');
-  await enter(bob);
+  await say(bob, `/get 1 ${into}`);
+  await say(bob, 'downloading now');
   await alice.waitFor('<bob> downloading now');
   await bob.waitFor(`Saved photo.bin to ${join(into, 'photo.bin')} (3.0 MB, sha256 verified).`);
   t.same(readFileSync(join(into, 'photo.bin')), bytes, 'identical bytes');
 
-  await bob.type(`/get 1 ${join(dir, 'missing')}`);
-  await enter(bob);
+  // A larger file: the progress line with percent, speed and ETA is drawn under the log while it runs.
+  const big = Buffer.alloc(32 * 1024 * 1024, 7);
+  writeFileSync(join(dir, 'big.bin'), big);
+  await say(alice, `/send ${join(dir, 'big.bin')}`);
+  const uploading = await alice.waitFor((l) => l.some((x) => x.startsWith('\u21e1 big.bin [')));
+  t.match(uploading.find((x) => x.startsWith('\u21e1 big.bin'))!, /^\u21e1 big\.bin \[[█░]+\]\s+\d+% [\d.]+\/32\.0 MiB \S+\/s ETA \S+$/);
+  await bob.waitFor('* alice shared #2 big.bin (32 MB)');
+  await alice.waitFor((l) => !l.some((x) => x.startsWith('\u21e1')) && l.some((x) => x.includes('Sent big.bin (32 MB).')));
+  await say(bob, `/get 2 ${into}`);
+  await bob.waitFor((l) => l.some((x) => x.startsWith('\u21e3 big.bin [')));
+  await bob.waitFor(`Saved big.bin to ${join(into, 'big.bin')} (32 MB, sha256 verified).`);
+  t.ok(readFileSync(join(into, 'big.bin')).equals(big), 'the large file arrived whole');
+
+  await say(bob, `/get 1 ${join(dir, 'missing')}`);
   await bob.waitFor(`Cannot save into ${join(dir, 'missing')}: no such file or directory.`);
-  await alice.type('/send nothing-here.txt');
-  await enter(alice);
+  await say(alice, '/send nothing-here.txt');
   await alice.waitFor('Cannot send nothing-here.txt: no such file or directory.');
-  await alice.type('still talking');
-  await enter(alice);
+  await say(alice, 'still talking');
   const last = await bob.waitFor('<alice> still talking');
   t.ok(last.some((l) => l.includes('* alice shared #1 photo.bin')), 'the number is shown as typed, not escaped');
   t.ok((await alice.lines()).some((l) => l.includes('* alice shared #1 photo.bin')), 'on the sender\'s screen too');

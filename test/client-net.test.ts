@@ -201,6 +201,10 @@ t.test('a scripted raw peer: lines split anywhere (inside UTF-8 too), garbage, p
   await until(() => texts(alice, 'test').length === 1, 'the split message');
   t.same(texts(alice, 'test'), ['你好，世界 😀']);
   await until(() => received.includes('pong'), 'a pong for the ping');
+  t.equal(alice.attachToken, null, 'a welcome without a token');
+  await alice.submit(`/send ${join(process.cwd(), 'package.json')}`);
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /^This server cannot take file transfers beside the chat/ });
+  t.equal(alice.transfers.list.length, 0);
   for (const socket of sockets) socket.destroy();
   await until(() => alice.status.phase === 'reconnecting', 'the client to notice the close');
   t.match(alice.state.room('test')!.entries.at(-1), { kind: 'error', text: /^Disconnected .*reconnecting/ });

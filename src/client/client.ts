@@ -500,6 +500,19 @@ export class ChatClient {
     return { host: this.options.host, port: this.options.port };
   }
 
+  /** The attach token for a new transfer, or null after saying in `buffer` why there is none. */
+  private transferToken(buffer: ChatBuffer): string | null {
+    if (!this.conn) {
+      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      return null;
+    }
+    if (!this.token) {
+      this.state.error(buffer, 'This server cannot take file transfers beside the chat (its welcome has no attach token); use chat send-file and chat get.');
+      return null;
+    }
+    return this.token;
+  }
+
   /** /send PATH: upload on a connection of its own, attached to this session, so the file is from us. */
   sendFile(buffer: ChatBuffer, typed: string): Promise<void> | null {
     if (buffer.kind === 'server') {
@@ -516,11 +529,8 @@ export class ChatClient {
       this.state.error(buffer, `Cannot send ${typed}: ${fsProblem(error)}.`);
       return null;
     }
-    const token = this.token;
-    if (!token || !this.conn) {
-      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
-      return null;
-    }
+    const token = this.transferToken(buffer);
+    if (!token) return null;
     const name = basename(path);
     const shown = sanitizeLine(name);
     const transfer = this.transfers.start('up', shown, buffer.key, size);
@@ -557,11 +567,8 @@ export class ChatClient {
       this.state.error(buffer, `Cannot save into ${dir ?? target}: ${fsProblem(error)}.`);
       return null;
     }
-    const token = this.token;
-    if (!token || !this.conn) {
-      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
-      return null;
-    }
+    const token = this.transferToken(buffer);
+    if (!token) return null;
     const shown = shared ? sanitizeLine(shared.name) : sanitizeLine(id);
     const transfer = this.transfers.start('down', shown, buffer.key, shared?.size ?? 0);
     return this.track(

@@ -238,9 +238,18 @@ async function sendBytes(
   for await (const chunk of source) {
     done += (chunk as Buffer).length;
     if (!socket.write(chunk)) {
+      // Both listeners go when either fires: one pair per full buffer would pile up (and warn) on a long upload.
       await new Promise<void>((resolve, reject) => {
-        socket.once('drain', resolve);
-        socket.once('close', () => reject(new ClientError('connection_lost', 'the connection was lost during the upload')));
+        const onDrain = () => {
+          socket.off('close', onClose);
+          resolve();
+        };
+        const onClose = () => {
+          socket.off('drain', onDrain);
+          reject(new ClientError('connection_lost', 'the connection was lost during the upload'));
+        };
+        socket.once('drain', onDrain);
+        socket.once('close', onClose);
       });
     }
     onProgress?.({ done, total: size });
