@@ -17,7 +17,7 @@ import { configPath, loginNick, readConfigFile, resolveOptions } from '../src/cl
 import { Backoff } from '../src/client/backoff.js';
 import { normalizePaste, PasteFilter } from '../src/client/paste.js';
 import { suggestedNick, ChatClient } from '../src/client/client.js';
-import { formatDuration, progressLine, Transfers } from '../src/client/transfers.js';
+import { formatDuration, inUnitOf, progressLine, Transfers } from '../src/client/transfers.js';
 import { completePath, defaultDownloadDir, expandHome, fsProblem } from '../src/client/paths.js';
 import { ClientError } from '../src/client/errors.js';
 import { createTui } from '../src/client/tui.js';
@@ -378,6 +378,9 @@ t.test('transfers: progress, speed over the last seconds, ETA; the progress line
   t.same(transfers.list.map((x) => x.name), [down.name]);
   t.equal(changes, 3);
   t.equal(formatDuration(3725), '1:02:05');
+  t.equal(inUnitOf(300 * 1024, 10 * 1024 * 1024), '0.3', 'done in the unit of the total');
+  t.equal(inUnitOf(450, 1000), '450');
+  t.equal(inUnitOf(3 * 1024 ** 3, 4 * 1024 ** 3), '3.0');
   t.equal(formatDuration(65), '1:05');
 });
 

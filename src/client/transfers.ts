@@ -99,6 +99,13 @@ export class Transfers {
   }
 }
 
+/** `bytes` as a number in the unit formatBytes picks for `total` (so that `0.3/10.0 MiB` reads right). */
+export function inUnitOf(bytes: number, total: number): string {
+  let power = 0;
+  while (total >= 1024 ** (power + 1) && power < 4) power++;
+  return power === 0 ? String(bytes) : (bytes / 1024 ** power).toFixed(1);
+}
+
 /** Seconds as m:ss, or h:mm:ss from an hour on. */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -114,7 +121,7 @@ export function formatDuration(seconds: number): string {
  */
 export function progressLine(transfer: Transfer, figures: Figures, width: number): string {
   const arrow = transfer.direction === 'up' ? '\u21e1' : '\u21e3';
-  const sizes = `${formatBytes(transfer.done).replace(/ .*$/, '')}/${formatBytes(transfer.total)}`;
+  const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatBytes(transfer.total)}`;
   const speed = figures.speed > 0 ? `${formatBytes(Math.round(figures.speed))}/s` : '-/s';
   const eta = `ETA ${figures.eta === null ? '-:--' : formatDuration(figures.eta)}`;
   const tail = ` ${String(figures.percent).padStart(3)}% ${sizes} ${speed} ${eta}`;
