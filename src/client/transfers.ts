@@ -1,7 +1,7 @@
 // File transfers as the user sees them: the running uploads and downloads with their progress, speed and ETA, and
 // the progress line drawn for each. Pure bookkeeping: no sockets, no blessed (the TUI draws `progressLine`).
 
-import { formatBytes } from './transfer/commands.js';
+import { formatSize } from './state.js';
 import { stringWidth, truncateToWidth } from './text.js';
 
 export type Direction = 'up' | 'down';
@@ -99,11 +99,12 @@ export class Transfers {
   }
 }
 
-/** `bytes` as a number in the unit formatBytes picks for `total` (so that `0.3/10.0 MiB` reads right). */
+/** `bytes` as a number in the unit and precision formatSize picks for `total` (so that `0.3/10.0 MB` reads right). */
 export function inUnitOf(bytes: number, total: number): string {
-  let power = 0;
+  if (total < 1024) return String(bytes);
+  let power = 1;
   while (total >= 1024 ** (power + 1) && power < 4) power++;
-  return power === 0 ? String(bytes) : (bytes / 1024 ** power).toFixed(1);
+  return total / 1024 ** power < 10 ? (bytes / 1024 ** power).toFixed(1) : String(Math.round(bytes / 1024 ** power));
 }
 
 /** Seconds as m:ss, or h:mm:ss from an hour on. */
@@ -117,12 +118,12 @@ export function formatDuration(seconds: number): string {
 
 /**
  * One transfer as a line of at most `width` columns:
- * `⇣ report.pdf [██████░░░░░░] 48% 4.8/10.0 MiB 2.1 MiB/s ETA 0:03`. The bar takes what room is left (at least 5).
+ * `⇣ report.pdf [██████░░░░░░] 48% 4.8/10 MB 2.1 MB/s ETA 0:03` (sizes as in the log). The bar takes what room is left (at least 5).
  */
 export function progressLine(transfer: Transfer, figures: Figures, width: number): string {
   const arrow = transfer.direction === 'up' ? '\u21e1' : '\u21e3';
-  const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatBytes(transfer.total)}`;
-  const speed = figures.speed > 0 ? `${formatBytes(Math.round(figures.speed))}/s` : '-/s';
+  const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatSize(transfer.total)}`;
+  const speed = figures.speed > 0 ? `${formatSize(Math.round(figures.speed))}/s` : '-/s';
   const eta = `ETA ${figures.eta === null ? '-:--' : formatDuration(figures.eta)}`;
   const tail = ` ${String(figures.percent).padStart(3)}% ${sizes} ${speed} ${eta}`;
   const maxName = Math.max(8, Math.floor(width / 3));
