@@ -343,6 +343,8 @@ t.test('transfers: progress, speed over the last seconds, ETA; the progress line
   const up = transfers.start('up', 'report.pdf', 'test', 10 * 1024 * 1024);
   t.equal(changes, 1, 'a start is a change');
   t.same(transfers.figures(up), { percent: 0, speed: 0, eta: null }, 'no speed before any progress');
+  transfers.hashing(up, 5 * 1024 * 1024, 10 * 1024 * 1024);
+  t.equal(progressLine(up, transfers.figures(up), 80), '\u21e1 report.pdf: computing its sha256 before sending, 50% of 10 MB');
   now += 1000; // hashing the file before the first byte goes out does not count as slow sending
   transfers.progress(up, 256 * 1024, 10 * 1024 * 1024);
   t.same(transfers.figures(up), { percent: 2, speed: 0, eta: null }, 'the first figure is the baseline');

@@ -206,12 +206,13 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   const big = Buffer.alloc(32 * 1024 * 1024, 7);
   writeFileSync(join(dir, 'big.bin'), big);
   await say(alice, `/send ${join(dir, 'big.bin')}`);
-  const uploading = await alice.waitFor((l) => l.some((x) => x.startsWith('\u21e1 big.bin [')));
-  t.match(uploading.find((x) => x.startsWith('\u21e1 big.bin'))!, /^\u21e1 big\.bin \[[█░]+\]\s+\d+% [\d.]+\/32 MB (?:-|\S+ \S+)\/s ETA \S+$/);
+  // While it runs, a line under the log: reading the file for its sha256, then a bar with speed and ETA.
+  await alice.waitFor((l) => l.some((x) => /^\u21e1 big\.bin(: computing its sha256| \[)/.test(x)));
   await bob.waitFor('* alice shared #2 big.bin (32 MB)');
   await alice.waitFor((l) => !l.some((x) => x.startsWith('\u21e1')) && l.some((x) => x.includes('Sent big.bin (32 MB).')));
   await say(bob, `/get 2 ${into}`);
-  await bob.waitFor((l) => l.some((x) => x.startsWith('\u21e3 big.bin [')));
+  const downloading = await bob.waitFor((l) => l.some((x) => x.startsWith('\u21e3 big.bin [')));
+  t.match(downloading.find((x) => x.startsWith('\u21e3 big.bin'))!, /^\u21e3 big\.bin \[[█░]+\]\s+\d+% [\d.]+\/32 MB (?:-|\S+ \S+)\/s ETA \S+$/);
   await bob.waitFor(`Saved big.bin to ${join(into, 'big.bin')} (32 MB, sha256 verified).`);
   t.ok(readFileSync(join(into, 'big.bin')).equals(big), 'the large file arrived whole');
 

@@ -540,6 +540,7 @@ export class ChatClient {
       async (onProgress) => {
         const result = await uploadFile({
           endpoint: this.endpoint(), identity: { token }, path, name, ...target, onProgress, signal: this.abort.signal,
+          onHashProgress: (p) => this.transfers.hashing(transfer, p.done, p.total),
         });
         const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
         return `Sent ${shown} (${formatSize(result.size)}${resumed}).`;

@@ -20,6 +20,8 @@ export interface Transfer {
   samples: { at: number; done: number }[];
   /** Whether any progress was reported yet. */
   begun: boolean;
+  /** Before an upload sends anything: how far reading the file for its sha256 has got. */
+  hashing: { done: number; total: number } | null;
 }
 
 export interface Figures {
@@ -56,10 +58,15 @@ export class Transfers {
 
   start(direction: Direction, name: string, bufferKey: string, total = 0): Transfer {
     const at = this.now();
-    const transfer: Transfer = { id: this.nextId++, direction, name, bufferKey, done: 0, total, startedAt: at, samples: [{ at, done: 0 }], begun: false };
+    const transfer: Transfer = { id: this.nextId++, direction, name, bufferKey, done: 0, total, startedAt: at, samples: [{ at, done: 0 }], begun: false, hashing: null };
     this.running.push(transfer);
     this.changed();
     return transfer;
+  }
+
+  /** An upload reading its file for the sha256 (shown instead of the bar until the first byte is sent). */
+  hashing(transfer: Transfer, done: number, total: number): void {
+    transfer.hashing = { done, total };
   }
 
   progress(transfer: Transfer, done: number, total: number): void {
@@ -122,6 +129,11 @@ export function formatDuration(seconds: number): string {
  */
 export function progressLine(transfer: Transfer, figures: Figures, width: number): string {
   const arrow = transfer.direction === 'up' ? '\u21e1' : '\u21e3';
+  if (!transfer.begun && transfer.hashing) {
+    const { done, total } = transfer.hashing;
+    const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
+    return truncateToWidth(`${arrow} ${transfer.name}: computing its sha256 before sending, ${percent}% of ${formatSize(total)}`, width);
+  }
   const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatSize(transfer.total)}`;
   const speed = figures.speed > 0 ? `${formatSize(Math.round(figures.speed))}/s` : '-/s';
   const eta = `ETA ${figures.eta === null ? '-:--' : formatDuration(figures.eta)}`;

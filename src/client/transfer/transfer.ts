@@ -188,6 +188,8 @@ export interface UploadOptions {
   room?: string;
   to?: string;
   onProgress?: (progress: Progress) => void;
+  /** Progress of reading the file for its sha256, before anything is sent. */
+  onHashProgress?: (progress: Progress) => void;
   /** Aborting closes the transfer's connection (the chat client quitting). */
   signal?: AbortSignal;
 }
@@ -203,7 +205,7 @@ export interface UploadResult {
 /** Upload a file; continues an interrupted upload of the same content where the server has it. */
 export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
   const size = statSync(options.path).size;
-  const sha256 = await sha256OfFile(options.path);
+  const sha256 = await sha256OfFile(options.path, options.onHashProgress && ((done) => options.onHashProgress!({ done, total: size })));
   const conn = await TransferConnection.connect(options.endpoint);
   const stop = abortWith(conn, options.signal);
   try {
