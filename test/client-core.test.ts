@@ -415,6 +415,12 @@ t.test('paths: ~ expanded, the default download directory, errors in words, Tab 
   line.set('/send report o');
   line.complete([], [], (typed) => completePath(typed, dir));
   t.equal(line.value, '/send report one.pdf', 'a path with a space completes whole');
+  line.set('/get 2 Dow');
+  line.complete([], [], (typed) => completePath(typed, dir));
+  t.equal(line.value, '/get 2 Downloads/', 'the directory after /get N');
+  line.set('/get Dow');
+  line.complete([], ['Dowager'], (typed) => completePath(typed, dir));
+  t.equal(line.value, '/get Dowager ', 'not a path before the file number');
 });
 
 t.test('describeError puts server errors in words, without raw JSON', async (t) => {

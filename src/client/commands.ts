@@ -125,7 +125,7 @@ export function helpLines(): string[] {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
     'Keys: Alt+1..9 or Ctrl+N/Ctrl+P switch buffers; PageUp/PageDown or the mouse wheel scroll;',
-    '  Up/Down recall input; Tab completes nicks, commands and paths after /send; :smile: becomes an emoji;',
+    '  Up/Down recall input; Tab completes nicks, commands and paths (/send, /get); :smile: becomes an emoji;',
     '  Ctrl+C quits. File transfers run beside the chat, with their progress at the bottom of the log.',
   ];
 }

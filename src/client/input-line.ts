@@ -131,7 +131,7 @@ export class InputLine {
 
   /**
    * Tab: complete the word before the cursor. A first word starting with / completes commands; otherwise nicks,
-   * with ": " after a nick at the start of the line; after `/send ` the path (spaces included) with `paths`.
+   * with ": " after a nick at the start of the line; the path after `/send ` or `/get N ` (spaces included) with `paths`.
    * Pressing Tab again cycles through the candidates.
    */
   complete(commands: readonly string[], nicks: readonly string[], paths?: (typed: string) => string[]): void {
@@ -142,7 +142,7 @@ export class InputLine {
       return;
     }
     const before = this.chars.slice(0, this.cursor).join('');
-    const send = /^\/send\s+/i.exec(before);
+    const send = /^\/(?:send|upload)\s+|^\/(?:get|download)\s+\S+\s+/i.exec(before);
     if (send && paths) {
       const start = graphemes(send[0]).length;
       const candidates = paths(before.slice(send[0].length));
