@@ -684,4 +684,12 @@ t.test('TUI (headless): running transfers get a progress line under the log, gon
   tui.render();
   lines = screenText(tui.screen as never);
   t.match(lines[7], /line 20$/, 'gone when done; the log takes the line back');
+  const many = ['a', 'b', 'c', 'd'].map((name) => client.transfers.start('up', `${name}.txt`, 'test', 10));
+  tui.render();
+  lines = screenText(tui.screen as never);
+  t.match(lines[4], /line 20$/);
+  t.match(lines[5], /^\u21e1 a\.txt/);
+  t.match(lines[6], /^\u21e1 b\.txt/);
+  t.equal(lines[7], '... 2 more transfers running', 'at most three lines');
+  for (const transfer of many) client.transfers.finish(transfer);
 });
