@@ -527,7 +527,7 @@ t.test('status line: server, nick, room, state, countdown, unread and mention ma
   joined(state, 'other');
   state.switchTo('test');
   state.apply(event({ type: 'msg', room: 'other', from: 'bob', text: 'alice!', ts: TS, seq: 1 }));
-  const client = { options: { host: 'localhost', port: 8000 }, status: { phase: 'reconnecting', retryAt: 5000 }, state };
+  const client = { server: { host: 'localhost', port: 8000 }, status: { phase: 'reconnecting', retryAt: 5000 }, state };
   t.equal(statusLine(client, 2100, plain), ' localhost:8000 | alice | test | reconnecting in 3s | 1:server [2:test] 3:other(1!)');
 });
 
@@ -541,11 +541,11 @@ t.test('options: flags over environment over config file over defaults', async (
   const file = join(dir, 'config.json');
   writeFileSync(file, '{"host":"chat.example","port":9000,"nick":"filenick"}');
   const config = readConfigFile(file);
-  t.same(resolveOptions({}, {}, config), { host: 'chat.example', port: 9000, nick: 'filenick', nickChosen: true });
-  t.same(resolveOptions({}, { CHAT_HOST: 'envhost', CHAT_PORT: '7000', CHAT_NICK: 'envnick' }, config), {
+  t.match(resolveOptions({}, {}, config), { host: 'chat.example', port: 9000, nick: 'filenick', nickChosen: true });
+  t.match(resolveOptions({}, { CHAT_HOST: 'envhost', CHAT_PORT: '7000', CHAT_NICK: 'envnick' }, config), {
     host: 'envhost', port: 7000, nick: 'envnick', nickChosen: true,
   });
-  t.same(resolveOptions({ host: 'h', port: '1234', nick: 'n' }, { CHAT_HOST: 'envhost', CHAT_NICK: 'e' }, config), { host: 'h', port: 1234, nick: 'n', nickChosen: true });
+  t.match(resolveOptions({ host: 'h', port: '1234', nick: 'n' }, { CHAT_HOST: 'envhost', CHAT_NICK: 'e' }, config), { host: 'h', port: 1234, nick: 'n', nickChosen: true });
   t.match(resolveOptions({}, {}, {}), { host: 'localhost', port: 8000, nick: loginNick(), nickChosen: false });
   writeFileSync(file, '{nope');
   t.throws(() => readConfigFile(file), { code: 'bad_config' });

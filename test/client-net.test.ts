@@ -430,3 +430,34 @@ t.test('files: the client keeps the attach token; /send is announced from our ni
   await until(() => bob.state.room('test')!.files.length === 2, 'the second room file');
   t.equal(bob.state.room('test')!.files[1]!.from, 'alice');
 });
+
+t.test('several servers: the client starts on the first that answers and moves on when it goes away', async (t) => {
+  const dead = await freePort();
+  const a = await serve(t);
+  const b = await serve(t);
+  const servers = [dead, a.port, b.port].map((port) => ({ host: '127.0.0.1', port }));
+  const alice = await connectClient(t, dead, 'alice', ['test'], { servers, backoff: quick });
+  t.same(alice.server, { host: '127.0.0.1', port: a.port }, 'the dead server was skipped');
+  t.ok(a.server.nicks.owner('alice'), 'alice is on the second server');
+  const bob = await connectClient(t, b.port, 'bob', ['test']);
+  await a.server.close();
+  await until(() => alice.status.phase === 'connected' && alice.server.port === b.port, 'alice to fail over to the third server');
+  await bob.submit('hello from b');
+  await until(() => texts(alice, 'test').includes('hello from b'), 'alice to hear bob on the new server');
+  t.pass('chatting on the next server');
+});
+
+t.test('--host takes several servers, with or without ports', async (t) => {
+  const { parseServers, resolveOptions } = await import('../src/client/options.js');
+  t.same(parseServers('a,b:8001 [::1]:8002 10.0.0.1', 8000), [
+    { host: 'a', port: 8000 },
+    { host: 'b', port: 8001 },
+    { host: '::1', port: 8002 },
+    { host: '10.0.0.1', port: 8000 },
+  ]);
+  t.throws(() => parseServers('a:notaport', 8000), { code: 'bad_config' });
+  const options = resolveOptions({ host: 'x:9000,y', port: '7000' }, {}, {});
+  t.same(options.servers, [{ host: 'x', port: 9000 }, { host: 'y', port: 7000 }]);
+  t.match(options, { host: 'x', port: 9000 });
+  t.same(resolveOptions({}, { CHAT_HOST: 'p,q' }, {}).servers.map((s) => s.host), ['p', 'q']);
+});

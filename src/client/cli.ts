@@ -32,7 +32,11 @@ name or bad nick, 3 no server at host:port, 4 nick taken.`;
 
 function connectionOptions(command: Command): Command {
   return command
-    .option('-H, --host <host>', 'chat-server host (default: localhost; env CHAT_HOST)')
+    .option(
+      '-H, --host <host>',
+      'chat-server HOST or HOST:PORT; several (repeat it, or a,b:8001) for the full-screen client to fail over (default: localhost; env CHAT_HOST)',
+      (value: string, previous?: string) => (previous ? `${previous},${value}` : value),
+    )
     .option('-p, --port <port>', 'chat-server port (default: 8000; env CHAT_PORT)')
     .option('-n, --nick <nick>', 'your nick (default: config file, else login name; env CHAT_NICK)')
     .addHelpText('after', ENV_HELP);

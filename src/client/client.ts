@@ -28,6 +28,8 @@ export interface ConnectionStatus {
 export interface ChatClientOptions {
   host: string;
   port: number;
+  /** Servers to try in turn (several nodes of one cluster); default: just host:port. */
+  servers?: { host: string; port: number }[];
   nick: string;
   rooms: string[];
   /** Interactive use takes another nick when the wanted one is taken; scripts fail instead. */
@@ -69,6 +71,19 @@ export class ChatClient {
   private readonly jobs = new Set<Promise<void>>();
   private readonly abort = new AbortController();
 
+  private serverIndex = 0;
+
+  /** The server connected to, or tried next. */
+  get server(): { host: string; port: number } {
+    return this.options.servers?.[this.serverIndex] ?? { host: this.options.host, port: this.options.port };
+  }
+
+  /** After a failure or a lost connection: the next server of the list (a no-op with one). */
+  private nextServer(): void {
+    const count = this.options.servers?.length ?? 1;
+    this.serverIndex = (this.serverIndex + 1) % count;
+  }
+
   constructor(readonly options: ChatClientOptions) {
     this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
     this.transfers.onChange(() => this.changed());
@@ -109,7 +124,17 @@ export class ChatClient {
     }
     const problem = nickProblem(this.options.nick);
     if (problem) throw new ClientError('bad_nick', `bad nick ${JSON.stringify(sanitizeLine(this.options.nick))}: ${problem}`);
-    await this.establish(true);
+    // Try each server once before giving up.
+    for (let tried = 1; ; tried++) {
+      try {
+        await this.establish(true);
+        break;
+      } catch (error) {
+        const more = tried < (this.options.servers?.length ?? 1);
+        if (!(error instanceof ClientError) || error.code !== 'connect_failed' || !more) throw error;
+        this.nextServer();
+      }
+    }
     const first = this.options.rooms[0];
     if (first) {
       this.state.switchTo(canonicalRoom(first));
@@ -125,7 +150,7 @@ export class ChatClient {
 
   private async establish(initial: boolean): Promise<void> {
     this.status = { phase: initial ? 'connecting' : 'reconnecting', attempt: this.backoff.attempt };
-    const conn = await Connection.connect(this.options.host, this.options.port, {
+    const conn = await Connection.connect(this.server.host, this.server.port, {
       message: (message, line) => this.handle(conn, message, line),
       close: (reason) => this.lost(conn, reason),
     });
@@ -213,7 +238,8 @@ export class ChatClient {
       this.finish();
       return;
     }
-    const text = `Disconnected (${sanitizeLine(reason)}); reconnecting...`;
+    this.nextServer();
+    const text = `Disconnected (${sanitizeLine(reason)}); reconnecting to ${this.server.host}:${this.server.port}...`;
     this.state.error(this.state.serverBuffer, text);
     for (const buffer of this.state.rooms()) this.state.error(buffer, text);
     this.scheduleReconnect();
@@ -234,6 +260,7 @@ export class ChatClient {
           this.wakeWaiters(true);
         },
         () => {
+          this.nextServer();
           if (!this.quitting) this.scheduleReconnect();
         },
       );
@@ -497,7 +524,7 @@ export class ChatClient {
   }
 
   private endpoint(): { host: string; port: number } {
-    return { host: this.options.host, port: this.options.port };
+    return this.server;
   }
 
   /** The attach token for a new transfer, or null after saying in `buffer` why there is none. */

@@ -157,7 +157,7 @@ export function layoutRows(
 
 /** The status line: server, nick, connection state (with the reconnect countdown), and the buffers. */
 export function statusLine(
-  client: { options: { host: string; port: number }; status: { phase: string; retryAt?: number }; state: ClientStateView },
+  client: { server: { host: string; port: number }; status: { phase: string; retryAt?: number }; state: ClientStateView },
   now: number,
   chalk: ChalkInstance,
 ): string {
@@ -178,7 +178,7 @@ export function statusLine(
     return b.mentioned ? chalk.yellow.bold(label) : label;
   });
   const where = active.kind === 'private' ? `@${active.name}` : active.name;
-  return ` ${client.options.host}:${client.options.port} | ${state.nick || '?'} | ${where} | ${phase} | ${buffers.join(' ')}`;
+  return ` ${client.server.host}:${client.server.port} | ${state.nick || '?'} | ${where} | ${phase} | ${buffers.join(' ')}`;
 }
 
 interface ClientStateView {

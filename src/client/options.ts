@@ -10,9 +10,17 @@ import { ClientError } from './errors.js';
 export const DEFAULT_HOST = 'localhost';
 export const DEFAULT_PORT = 8000;
 
-export interface ConnectOptions {
+export interface Server {
   host: string;
   port: number;
+}
+
+export interface ConnectOptions {
+  /** The first server; one-shot commands use it. */
+  host: string;
+  port: number;
+  /** Every server given (`--host a,b:8001` or --host repeated): the full-screen client moves on when one fails. */
+  servers: Server[];
   nick: string;
   /** The nick was chosen (flag, CHAT_NICK or config file), not defaulted to the login name. */
   nickChosen?: boolean;
@@ -65,6 +73,29 @@ export function readConfigFile(path: string): FileConfig {
   return config;
 }
 
+/**
+ * `a`, `a:8001`, `[::1]:8001`, several separated by commas or spaces. A server without a port gets `defaultPort`.
+ */
+export function parseServers(value: string, defaultPort: number): Server[] {
+  const servers: Server[] = [];
+  for (const item of value.split(/[\s,]+/).filter(Boolean)) {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(item);
+    if (bracketed) {
+      servers.push({ host: bracketed[1]!, port: bracketed[2] ? parsePort(bracketed[2], `the port in ${item}`) : defaultPort });
+      continue;
+    }
+    const colons = item.split(':').length - 1;
+    if (colons === 1) {
+      const [host, port] = item.split(':');
+      servers.push({ host: host || DEFAULT_HOST, port: parsePort(port!, `the port in ${item}`) });
+    } else {
+      servers.push({ host: item, port: defaultPort }); // a name, an IPv4 address, or a bare IPv6 address
+    }
+  }
+  if (servers.length === 0) throw new ClientError('bad_config', 'no server given: --host HOST[:PORT][,HOST[:PORT]...]');
+  return servers;
+}
+
 export function parsePort(value: string, what = 'the port'): number {
   const port = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(port) || port < 1 || port > 65535) {
@@ -92,10 +123,12 @@ export function resolveOptions(
   env: Env,
   file: FileConfig,
 ): ConnectOptions {
-  const host = flags.host ?? env.CHAT_HOST ?? file.host ?? DEFAULT_HOST;
+  const hosts = flags.host ?? env.CHAT_HOST ?? file.host ?? DEFAULT_HOST;
   const portText = flags.port ?? env.CHAT_PORT;
-  const port = portText !== undefined ? parsePort(portText, flags.port !== undefined ? '--port' : 'CHAT_PORT') : file.port ?? DEFAULT_PORT;
+  const defaultPort =
+    portText !== undefined ? parsePort(portText, flags.port !== undefined ? '--port' : 'CHAT_PORT') : file.port ?? DEFAULT_PORT;
+  const servers = parseServers(hosts, defaultPort);
   const chosen = flags.nick ?? env.CHAT_NICK ?? file.nick;
   const nick = (chosen ?? loginNick()).normalize('NFC');
-  return { host, port, nick, nickChosen: chosen !== undefined };
+  return { host: servers[0]!.host, port: servers[0]!.port, servers, nick, nickChosen: chosen !== undefined };
 }
