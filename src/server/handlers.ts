@@ -3,14 +3,14 @@
 import {
   ByeCode,
   ErrorCode,
-  PROTOCOL_VERSION,
   type ClientMessage,
   type ClientType,
   type RoomMsgEvent,
   type PrivateMsgEvent,
 } from '../protocol/index.js';
 import type { Session } from './session.js';
-import { attachTokenFor, ensureNick } from './identity.js';
+import { ensureNick } from './identity.js';
+import { banner, nickTaken, now, roomToJoin, welcome } from './replies.js';
 import { fileHandlers } from './files/handlers.js';
 import { dispatchClustered } from './cluster/handlers.js';
 
@@ -19,26 +19,12 @@ export type Handler<T extends ClientType> = (session: Session, message: Extract<
 const HISTORY_PAGE_MAX = 200;
 const QUIT_REASON_MAX = 200;
 
-function now(): string {
-  return new Date().toISOString();
-}
-
 /** Take `nick` for the session; announces the change to its rooms. False (after an error reply) when taken. */
 function takeNick(session: Session, nick: string, id: ClientMessage['id']): boolean {
   const { nicks } = session.server;
   const old = session.nick;
   if (old === nick) return true;
-  if (!nicks.claim(nick, session, old === '' ? undefined : old)) {
-    const suggest = nicks.suggest(nick);
-    session.send({
-      type: 'error',
-      code: ErrorCode.nick_taken,
-      message: `the nick ${JSON.stringify(nick)} is taken; try another, such as ${JSON.stringify(suggest)}`,
-      ...(id !== undefined && { id }),
-      suggest,
-    });
-    return false;
-  }
+  if (!nicks.claim(nick, session, old === '' ? undefined : old)) return nickTaken(session, nick, id);
   session.nick = nick;
   if (old === '') return true;
   const ts = now();
@@ -50,48 +36,24 @@ function takeNick(session: Session, nick: string, id: ClientMessage['id']): bool
 const hello: Handler<'hello'> = (session, { nick, id }) => {
   if (nick !== undefined && !takeNick(session, nick, id)) return;
   ensureNick(session);
-  const { config, version } = session.server;
-  session.reply(id, {
-    type: 'welcome',
-    nick: session.nick,
-    server: `chat-server ${version}`,
-    proto: PROTOCOL_VERSION,
-    motd: config.motd,
-    token: attachTokenFor(session),
-  });
+  session.reply(id, welcome(session, session.nick));
 };
 
-const join: Handler<'join'> = (session, { room: name, nick, since, id }) => {
+const join: Handler<'join'> = (session, request) => {
+  const { room: name, nick, since, id } = request;
   const { server } = session;
   if (nick !== undefined && !takeNick(session, nick, id)) return;
   ensureNick(session);
-  const alreadyIn = session.rooms.has(name);
-  if (!alreadyIn && session.rooms.size >= server.config.maxRoomsPerConnection) {
-    session.error(
-      ErrorCode.too_many_rooms,
-      `one connection may be in at most ${server.config.maxRoomsPerConnection} rooms; leave one first`,
-      id,
-    );
-    return;
-  }
-  const room = server.rooms.open(name);
-  if (!room) {
-    session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; try an existing room', id);
-    return;
-  }
-  if (!alreadyIn) {
+  const room = roomToJoin(session, request);
+  if (!room) return;
+  if (!session.rooms.has(name)) {
     room.members.add(session);
     session.rooms.add(name);
     server.bus.publish(name, { type: 'join', room: name, nick: session.nick, ts: now() });
   }
   session.reply(id, { type: 'members', room: name, nicks: room.nicks() });
   for (const record of room.history.since(since ?? 0)) session.send({ ...record, history: true });
-  const others = room.members.size - 1;
-  session.send({
-    type: 'notice',
-    room: name,
-    text: `Welcome to ${name}! ${others === 0 ? 'Nobody else is here yet.' : `${others} other${others === 1 ? ' is' : 's are'} here.`}`,
-  });
+  session.send(banner(name, room.members.size - 1));
 };
 
 const leave: Handler<'leave'> = (session, { room, id }) => {

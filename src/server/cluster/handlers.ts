@@ -6,13 +6,12 @@
 
 import {
   ErrorCode,
-  PROTOCOL_VERSION,
   nickKey,
   type ClientMessage,
   type ClientType,
   type PrivateMsgEvent,
 } from '../../protocol/index.js';
-import { attachTokenFor } from '../identity.js';
+import { banner, nickTaken, now, roomToJoin, welcome } from '../replies.js';
 import type { Session } from '../session.js';
 import type { Cluster } from './cluster.js';
 
@@ -24,24 +23,11 @@ type AsyncHandler<T extends ClientType> = (
 
 const HISTORY_PAGE_MAX = 200;
 
-function now(): string {
-  return new Date().toISOString();
-}
-
 /** A guest nick (unique by the node's tag in it), registered cluster-wide so that private messages reach it. */
 async function ensureNick(session: Session, cluster: Cluster): Promise<void> {
   if (session.nick !== '') return;
   session.nick = session.server.nicks.claimGuest(session);
   await cluster.claimNick(session.nick);
-}
-
-function nickTaken(session: Session, nick: string, id: ClientMessage['id']): false {
-  session.error(
-    ErrorCode.nick_taken,
-    `the nick ${JSON.stringify(nick)} is taken; try another, such as ${JSON.stringify(session.server.nicks.suggest(nick))}`,
-    id,
-  );
-  return false;
 }
 
 /** Take `nick` on this node and cluster-wide; announce the change to the session's rooms. */
@@ -74,39 +60,19 @@ async function takeNick(session: Session, nick: string, id: ClientMessage['id'],
 const hello: AsyncHandler<'hello'> = async (session, { nick, id }, cluster) => {
   if (nick !== undefined && !(await takeNick(session, nick, id, cluster))) return;
   await ensureNick(session, cluster);
-  const { config, version } = session.server;
-  session.reply(id, {
-    type: 'welcome',
-    nick: session.nick,
-    server: `chat-server ${version}`,
-    proto: PROTOCOL_VERSION,
-    motd: config.motd,
-    token: attachTokenFor(session),
-  });
+  session.reply(id, welcome(session, session.nick));
 };
 
-const join: AsyncHandler<'join'> = async (session, { room: name, nick, since, id }, cluster) => {
-  const { server } = session;
+const join: AsyncHandler<'join'> = async (session, request, cluster) => {
+  const { room: name, nick, since, id } = request;
   if (nick !== undefined && !(await takeNick(session, nick, id, cluster))) return;
   await ensureNick(session, cluster);
-  const alreadyIn = session.rooms.has(name);
-  if (!alreadyIn && session.rooms.size >= server.config.maxRoomsPerConnection) {
-    session.error(
-      ErrorCode.too_many_rooms,
-      `one connection may be in at most ${server.config.maxRoomsPerConnection} rooms; leave one first`,
-      id,
-    );
-    return;
-  }
-  const room = server.rooms.open(name);
-  if (!room) {
-    session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; try an existing room', id);
-    return;
-  }
+  const room = roomToJoin(session, request);
+  if (!room) return;
   // Subscribed and loaded before the member is added: nothing said in the room from now on can be missed.
   await cluster.ensureRoom(room);
   if (session.closed) return;
-  if (!alreadyIn) {
+  if (!session.rooms.has(name)) {
     room.members.add(session);
     session.rooms.add(name);
     cluster.addMember(name, session.nick);
@@ -116,12 +82,7 @@ const join: AsyncHandler<'join'> = async (session, { room: name, nick, since, id
   if (!nicks.includes(session.nick)) nicks.push(session.nick);
   session.reply(id, { type: 'members', room: name, nicks });
   for (const record of room.history.since(since ?? 0)) session.send({ ...record, history: true });
-  const others = nicks.length - 1;
-  session.send({
-    type: 'notice',
-    room: name,
-    text: `Welcome to ${name}! ${others === 0 ? 'Nobody else is here yet.' : `${others} other${others === 1 ? ' is' : 's are'} here.`}`,
-  });
+  session.send(banner(name, nicks.length - 1));
 };
 
 const leave: AsyncHandler<'leave'> = async (session, { room, id }, cluster) => {

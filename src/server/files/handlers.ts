@@ -1,8 +1,9 @@
 // Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files.
 
-import { ByeCode, ErrorCode, PROTOCOL_VERSION, nickKey, type RoomRecord, type UploadRequest } from '../../protocol/index.js';
+import { ByeCode, ErrorCode, nickKey, type RoomRecord, type UploadRequest } from '../../protocol/index.js';
 import type { Handler } from '../handlers.js';
 import { actingUser, ensureNick } from '../identity.js';
+import { welcome } from '../replies.js';
 import type { Session } from '../session.js';
 import { FileError, toFileEvent, type FileRecord, type Upload } from './store.js';
 
@@ -175,8 +176,7 @@ const attach: Handler<'attach'> = (session, { token, id }) => {
     return;
   }
   session.owner = owner;
-  const { config, version } = session.server;
-  session.reply(id, { type: 'welcome', nick: owner.nick, server: `chat-server ${version}`, proto: PROTOCOL_VERSION, motd: config.motd });
+  session.reply(id, welcome(session, owner.nick, false));
 };
 
 export const fileHandlers = { upload, upload_status: uploadStatus, download, files, attach };
