@@ -10,7 +10,7 @@ import {
 } from '../protocol/index.js';
 import type { Session } from './session.js';
 import { ensureNick } from './identity.js';
-import { banner, nickTaken, now, roomToJoin, welcome } from './replies.js';
+import { banner, nickTaken, now, roomToJoin, roomToSendTo, welcome } from './replies.js';
 import { fileHandlers } from './files/handlers.js';
 import { dispatchClustered } from './cluster/handlers.js';
 
@@ -82,15 +82,8 @@ const msg: Handler<'msg'> = (session, message) => {
     if (message.id !== undefined) session.send({ type: 'ok', id: message.id });
     return;
   }
-  const room = server.rooms.get(message.room);
-  if (!room || !session.rooms.has(message.room)) {
-    session.error(
-      ErrorCode.not_in_room,
-      `join ${JSON.stringify(message.room)} before sending to it: {"type":"join","room":${JSON.stringify(message.room)}}`,
-      message.id,
-    );
-    return;
-  }
+  const room = roomToSendTo(session, message.room, message.id);
+  if (!room) return;
   const event: RoomMsgEvent = {
     type: 'msg',
     room: room.name,

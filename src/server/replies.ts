@@ -56,3 +56,15 @@ export function banner(room: string, others: number): { type: 'notice'; room: st
   const who = others === 0 ? 'Nobody else is here yet.' : `${others} other${others === 1 ? ' is' : 's are'} here.`;
   return { type: 'notice', room, text: `Welcome to ${room}! ${who}` };
 }
+
+/** The room a message is sent to, or null after a not_in_room reply when the sender is not in it. */
+export function roomToSendTo(session: Session, name: string, id: ClientMessage['id']): Room<Session> | null {
+  const room = session.server.rooms.get(name);
+  if (room && session.rooms.has(name)) return room;
+  session.error(
+    ErrorCode.not_in_room,
+    `join ${JSON.stringify(name)} before sending to it: {"type":"join","room":${JSON.stringify(name)}}`,
+    id,
+  );
+  return null;
+}

@@ -11,7 +11,7 @@ import {
   type ClientType,
   type PrivateMsgEvent,
 } from '../../protocol/index.js';
-import { banner, nickTaken, now, roomToJoin, welcome } from '../replies.js';
+import { banner, nickTaken, now, roomToJoin, roomToSendTo, welcome } from '../replies.js';
 import type { Session } from '../session.js';
 import type { Cluster } from './cluster.js';
 
@@ -119,16 +119,8 @@ function trackInFlight(session: Session): InFlight {
 
 /** A room message: checked and sent to Redis now; its `ok` goes out when its echo has been delivered here. */
 function roomMsg(session: Session, message: Extract<ClientMessage, { type: 'msg'; room: string }>, cluster: Cluster): void {
-  const { server } = session;
-  const room = server.rooms.get(message.room);
-  if (!room || !session.rooms.has(message.room)) {
-    session.error(
-      ErrorCode.not_in_room,
-      `join ${JSON.stringify(message.room)} before sending to it: {"type":"join","room":${JSON.stringify(message.room)}}`,
-      message.id,
-    );
-    return;
-  }
+  const room = roomToSendTo(session, message.room, message.id);
+  if (!room) return;
   const state = trackInFlight(session);
   state.count++;
   // Input already ended (the lines were waiting behind an earlier request): answer this one before going on.
