@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files, cluster (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -11,11 +11,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { LOAD_CPU, SERVER_CPU, startTarget, type ServerKind } from './targets.js';
+import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind } from './targets.js';
 import { churn, idle, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files', 'cluster'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 interface Options {
@@ -222,6 +222,22 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (options.only.has('cluster') && options.servers.includes('ours')) {
+    // Nodes joined through Redis, members spread over them (all on the server core: this shows the cost of the
+    // cluster path, not the gain of more cores).
+    for (const nodes of [1, 2]) {
+      const target = await startCluster(nodes);
+      try {
+        const members = 200;
+        const result = await traffic(target, {
+          rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4,
+        });
+        record({ workload: 'cluster', server: 'ours', params: { nodes, members, publishers: 4, window }, figures: trafficFigures(result) });
+      } finally {
+        await target.stop();
+      }
+    }
+  }
   if (options.only.has('files') && options.servers.includes('ours')) {
     const mib = options.quick ? 256 : 1024;
     const result = await fileTransfer(mib * 1024 * 1024);
@@ -247,6 +263,7 @@ function pad(text: string, width: number, right = false): string {
 function printTables(machine: string): void {
   const out: string[] = [''];
   const traffics = rows.filter((row) => row.params.publishers !== undefined || row.workload === 'rooms');
+  // (cluster rows have publishers too, and are labelled by their node count)
   if (traffics.length) {
     const head = ['workload', 'server', 'deliv/s', 'deliv/cpu-s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'srv cpu s', 'srv RSS MiB', 'load cpu'];
     const widths = [22, 6, 11, 12, 9, 8, 8, 8, 6, 10, 12, 9];
@@ -256,6 +273,8 @@ function printTables(machine: string): void {
       const label =
         row.workload === 'rooms'
           ? `rooms ${row.params.rooms}x${row.params.members}`
+          : row.workload === 'cluster'
+            ? `redis+${row.params.nodes} node${row.params.nodes === 1 ? '' : 's'} N=${row.params.members}`
           : row.workload === 'fixed'
             ? `fixed N=${row.params.members} ${row.params.ratePerPublisher}/s`
             : `fanout N=${row.params.members}`;
@@ -314,6 +333,14 @@ function printTables(machine: string): void {
         console.log(JSON.stringify({ ratio: `ours/${ref}`, workload: row.workload, members: row.params.members, figure, value: round(ratio, 3) }));
       }
     }
+  }
+  const oneNode = rows.find((r) => r.workload === 'cluster' && r.params.nodes === 1);
+  const twoNodes = rows.find((r) => r.workload === 'cluster' && r.params.nodes === 2);
+  if (oneNode && twoNodes) {
+    ratioLines.push(
+      `${pad('cluster N=200', 14)} ${pad('deliveries/s', 13)} 2 nodes/1 node: ` +
+        `${(twoNodes.figures.deliveriesPerSec! / oneNode.figures.deliveriesPerSec!).toFixed(2)}x (all on one core)`,
+    );
   }
   if (ratioLines.length) out.push('', ...ratioLines);
   out.push('', `machine: ${machine}; server pinned to cpu ${SERVER_CPU}, load generator to cpu ${LOAD_CPU}`);

@@ -38,6 +38,8 @@ export interface Target {
   kind: ServerKind;
   pid: number;
   port: number;
+  /** Several nodes of one cluster: members are spread over their ports, CPU is summed over their pids. */
+  nodes?: { pid: number; port: number }[];
   dialect: Dialect;
   stop(): Promise<void>;
 }
@@ -50,6 +52,8 @@ export const LOAD_CPU = '1';
 const root = fileURLToPath(new URL(existsSync(new URL('../package.json', import.meta.url)) ? '../' : '../../', import.meta.url));
 
 export interface StartOptions {
+  /** More flags for our server (e.g. --redis). */
+  extraArgs?: string[];
   /** Directory for `node --cpu-prof` output of our server, or undefined for no profile. */
   cpuProfDir?: string | undefined;
   /** File name (without .cpuprofile) of that profile. */
@@ -70,7 +74,7 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
   const script =
     kind === 'ours'
       ? [
-          process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json',
+          process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--log-format', 'json', ...(options.extraArgs ?? []),
           // History is persisted as shipped, into a fresh directory that goes with the run (not the user's).
           '--data-dir', join(dir, 'data'),
           // Experiments only, e.g. CHAT_BENCH_SERVER_ARGS=--memory (history not persisted).
@@ -96,6 +100,28 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
     stop: async () => {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Redis and `nodes` of our servers joined through it (issue 6: deliveries with 1 node vs 2). */
+export async function startCluster(nodes: number): Promise<Target> {
+  const redis = await startRedis();
+  const started: Target[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      started.push(await startTarget('ours', { extraArgs: ['--redis', `redis://127.0.0.1:${redis.port}`] }));
+    }
+  } catch (error) {
+    await Promise.all([...started.map((node) => node.stop()), redis.stop()]);
+    throw error;
+  }
+  return {
+    ...started[0]!,
+    nodes: started.map(({ pid, port }) => ({ pid, port })),
+    stop: async () => {
+      await Promise.all(started.map((node) => node.stop()));
+      await redis.stop();
     },
   };
 }

@@ -64,7 +64,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
   const members = await openMembers(total, spec.rooms === 1 ? 16 : 128, (i) => {
     const slot = i % M;
     const room = `r${Math.floor(i / M)}`;
-    const member = new Member(target.port, tally, publisherSlots.has(slot) || sampledSlots.has(slot));
+    const port = target.nodes ? target.nodes[i % target.nodes.length]!.port : target.port;
+    const member = new Member(port, tally, publisherSlots.has(slot) || sampledSlots.has(slot));
     member.socket.write(dialect.join(room, `n${i}`));
     return member;
   });
@@ -106,7 +107,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
   for (const member of members) member.received = 0;
   tally.delivered = 0;
   tally.recording = true;
-  const cpu0 = cpuSeconds(target.pid);
+  const serverCpu = () => (target.nodes ?? [target]).reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
+  const cpu0 = serverCpu();
   const load0 = process.cpuUsage();
   const t0 = performance.now();
   let ticker: NodeJS.Timeout | null = null;
@@ -126,7 +128,7 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
   if (ticker) clearInterval(ticker);
   const elapsed = (performance.now() - t0) / 1000;
   const deliveredInWindow = tally.delivered;
-  const cpu1 = cpuSeconds(target.pid);
+  const cpu1 = serverCpu();
   const load = process.cpuUsage(load0);
 
   // Drain: every message sent must reach every member of its room.
