@@ -125,7 +125,11 @@ async function finishUpload(session: Session, request: UploadRequest, receiving:
 }
 
 const uploadStatus: Handler<'upload_status'> = (session, { sha256, size, id }) => {
-  session.reply(id, { type: 'upload_status', sha256, size, have: session.server.files.partialBytes(sha256, size) });
+  const release = session.holdInput();
+  session.server.files
+    .settledPartialBytes(sha256, size)
+    .then((have) => session.reply(id, { type: 'upload_status', sha256, size, have }))
+    .finally(release);
 };
 
 const download: Handler<'download'> = (session, request) => {

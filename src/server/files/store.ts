@@ -78,6 +78,8 @@ export class FileStore {
   private readonly temporary: boolean;
   /** Partial files being written now: two uploads of the same content must not write one file. */
   private readonly receiving = new Set<string>();
+  /** Interrupted uploads whose last bytes are still being written. */
+  private readonly settling = new Map<string, Promise<void>>();
 
   constructor(
     readonly dir: string | null,
@@ -119,6 +121,12 @@ export class FileStore {
     } catch {
       return 0;
     }
+  }
+
+  /** partialBytes, once an interrupted upload of this content has written everything it received. */
+  async settledPartialBytes(sha256: string, size: number): Promise<number> {
+    await this.settling.get(this.path('partial', `${sha256}.${size}`));
+    return this.partialBytes(sha256, size);
   }
 
   hasObject(sha256: string): boolean {
@@ -187,9 +195,16 @@ export class FileStore {
         return actual;
       },
       abandon: () => {
-        release();
+        this.usedBytes -= reserved;
+        reserved = 0;
+        // Still "receiving" until the bytes are on disk: a resume must see all of them.
+        const settled = new Promise<void>((resolve) => stream.once('close', () => resolve())).then(() => {
+          this.receiving.delete(partial);
+          this.settling.delete(partial);
+          if (!sha256) rmSync(partial, { force: true });
+        });
+        this.settling.set(partial, settled);
         stream.end();
-        if (!sha256) stream.once('close', () => rmSync(partial, { force: true }));
       },
     };
   }
