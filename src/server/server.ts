@@ -126,7 +126,6 @@ export class ChatServer {
       this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     });
     this.listener = listener;
-    listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(port, host, () => {
@@ -134,6 +133,8 @@ export class ChatServer {
         resolve();
       });
     });
+    // Failing to listen is the caller's to report; errors after that are logged.
+    listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
     const address = listener.address() as net.AddressInfo;
     this.log.info({ host: address.address, port: address.port }, 'listening');
     return address;
