@@ -2,16 +2,18 @@
 // chat-server nodes joined through it, in-process or as real processes where a node has to die.
 
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
 import { Peer, peer, type Event } from './helpers/wire.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
+import { startServerBinary } from './helpers/server-binary.js';
 
-const BIN = fileURLToPath(new URL('../bin/chat-server.js', import.meta.url));
+/** A real node, with a short heartbeat and no history on disk. */
+function startBinary(t: Tap, args: string[]) {
+  return startServerBinary(t, ['--memory', '--cluster-heartbeat', String(HEARTBEAT_MS), ...args]);
+}
+
 // Short, so that a dead node is given up quickly; not so short that a busy test machine looks dead.
 const HEARTBEAT_MS = 400;
 
@@ -238,32 +240,6 @@ t.test('Redis restarts during traffic: nodes say so, keep serving their own memb
   t.equal(new Set(seqs).size, seqs.length);
   t.equal(msgs(alice.received).filter((e) => /^tick /.test(e.text)).length, ticks, 'alice, on the same node, saw every tick');
 });
-
-function listeningPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'listening') resolve(entry.port);
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`chat-server exited with ${code}`)));
-  });
-}
-
-function startBinary(t: Tap, args: string[]): { child: ChildProcess; port: Promise<number> } {
-  const child = spawn(
-    process.execPath,
-    [BIN, '--port', '0', '--log-format', 'json', '--rate-limit', '0', '--memory', '--cluster-heartbeat', String(HEARTBEAT_MS), ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  return { child, port: listeningPort(child) };
-}
 
 t.test('a node is killed: its client reconnects to another node, takes its nick back and resumes with since', async (t) => {
   const redis = await startRedis(t);

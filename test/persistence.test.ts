@@ -4,16 +4,13 @@
 
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
 import { Peer, peer, type Event } from './helpers/wire.js';
+import { startServerBinary as startBinary } from './helpers/server-binary.js';
 
-const BIN = fileURLToPath(new URL('../bin/chat-server.js', import.meta.url));
 
 /** What these helpers need of a tap test. */
 interface Tap {
@@ -118,30 +115,6 @@ t.test('the in-process default (dataDir null) writes nothing', async (t) => {
   t.teardown(() => server.close());
   t.equal(server.historyStore, undefined);
 });
-
-function listeningPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'listening') resolve(entry.port);
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`chat-server exited with ${code}`)));
-  });
-}
-
-function startBinary(t: Tap, args: string[]): { child: ChildProcess; port: Promise<number> } {
-  const child = spawn(process.execPath, [BIN, '--port', '0', '--log-format', 'json', '--rate-limit', '0', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  return { child, port: listeningPort(child) };
-}
 
 t.test('kill -9 of chat-server mid-traffic: the database opens whole, acknowledged messages survive, seq goes on', async (t) => {
   const dir = dataDir(t);

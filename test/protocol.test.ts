@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   LineDecoder,
   parseClientLine,
@@ -25,7 +25,7 @@ function decodeChunks(chunks: Buffer[], maxLine = 1024): Outcome[] {
 }
 
 /** Run one input whole, byte by byte, and split in two at every boundary: all must agree. */
-function decodeEveryWay(t: Tap.Test, input: Buffer, expected: Outcome[], maxLine = 1024): void {
+function decodeEveryWay(t: Test, input: Buffer, expected: Outcome[], maxLine = 1024): void {
   t.same(decodeChunks([input], maxLine), expected, 'whole');
   const bytes = [...input].map((b) => Buffer.from([b]));
   t.same(decodeChunks(bytes, maxLine), expected, 'byte by byte');
@@ -37,10 +37,6 @@ function decodeEveryWay(t: Tap.Test, input: Buffer, expected: Outcome[], maxLine
     }
   }
   t.pass('split at every boundary');
-}
-
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 t.test('line decoder', async (t) => {

@@ -5,6 +5,7 @@ import { spawn, execFile } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Peer } from './helpers/wire.js';
+import { listeningPort } from './helpers/server-binary.js';
 
 const BIN = fileURLToPath(new URL('../bin/chat-server.js', import.meta.url));
 
@@ -39,17 +40,6 @@ t.test('a port in use is reported in words', async (t) => {
   t.equal(second.code, 1);
   t.match(second.stderr, /in use/);
 });
-
-function listeningPort(child: ReturnType<typeof spawn>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stderr! });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line);
-      if (entry.msg === 'listening') resolve(entry.port);
-    });
-    child.once('exit', () => reject(new Error('server exited')));
-  });
-}
 
 t.test('JSON logs, and SIGTERM tells clients, then exits 0', async (t) => {
   const child = spawn('node', [BIN, '--port', '0', '--log-format', 'json', '--memory']);

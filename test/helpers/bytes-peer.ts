@@ -3,7 +3,7 @@
 import net from 'node:net';
 
 export class BytesPeer {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
   private ended = false;
   readonly socket: net.Socket;
