@@ -15,13 +15,18 @@ import { columnOf, count, Tmux, type Pane } from './helpers/client-tmux.js';
 const connected = (lines: string[]) => lines.at(-2)!.includes('| connected |');
 const args = (port: number, nick: string, ...rooms: string[]) => ['join', ...rooms, '--host', '127.0.0.1', '--port', String(port), '--nick', nick];
 
+/** `chat join ROOMS --nick NICK` in a pane of its own, once its full screen is up and reading keys. */
+async function joined(tmux: Tmux, port: number, nick: string, ...rooms: string[]) {
+  const pane = await tmux.chat(nick, args(port, nick, ...rooms));
+  await pane.waitFor(connected);
+  return pane;
+}
+
 t.test('two people chat in one room, in Chinese and emoji; another room sees nothing; a private message', async (t) => {
   const { port } = await serve(t);
   const tmux = new Tmux(t);
-  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
-  await alice.waitFor(connected);
-  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
-  await bob.waitFor(connected);
+  const alice = await joined(tmux, port, 'alice', 'test');
+  const bob = await joined(tmux, port, 'bob', 'test');
   const carol = await tmux.chat('carol', args(port, 'carol', 'anothertest'));
   await alice.waitFor('bob joined test');
   await carol.waitFor('Welcome to anothertest');
@@ -63,8 +68,7 @@ t.test('two people chat in one room, in Chinese and emoji; another room sees not
 t.test('injection: escape sequences, controls and markup from another user are shown harmlessly', async (t) => {
   const { port } = await serve(t);
   const tmux = new Tmux(t);
-  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
-  await alice.waitFor(connected);
+  const alice = await joined(tmux, port, 'alice', 'test');
   const titleBefore = await alice.format('#{pane_title}');
   const mallory = net.connect({ host: '127.0.0.1', port });
   t.teardown(() => mallory.destroy());
@@ -86,10 +90,8 @@ t.test('injection: escape sequences, controls and markup from another user are s
 t.test('paste of several lines is one message; resize relayouts without losing the log', async (t) => {
   const { port } = await serve(t);
   const tmux = new Tmux(t);
-  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
-  await alice.waitFor(connected);
-  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
-  await bob.waitFor(connected);
+  const alice = await joined(tmux, port, 'alice', 'test');
+  const bob = await joined(tmux, port, 'bob', 'test');
   await alice.waitFor('bob joined test');
   await bob.paste('line one\nline two\nline three');
   const lines = await alice.waitFor('line three');
@@ -116,10 +118,8 @@ t.test('reconnect after the server restarts: no lost or duplicated lines', async
   const { port } = await first.listen(0, '127.0.0.1');
   t.teardown(() => first.close());
   const tmux = new Tmux(t);
-  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
-  await alice.waitFor(connected);
-  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
-  await bob.waitFor(connected);
+  const alice = await joined(tmux, port, 'alice', 'test');
+  const bob = await joined(tmux, port, 'bob', 'test');
   await alice.waitFor('bob joined test');
   await alice.type('before the restart');
   await alice.keys('Enter');
@@ -178,10 +178,8 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
   writeFileSync(join(dir, 'photo.bin'), bytes);
   const tmux = new Tmux(t);
-  const alice = await tmux.chat('alice', args(port, 'alice', 'test'));
-  await alice.waitFor(connected);
-  const bob = await tmux.chat('bob', args(port, 'bob', 'test'));
-  await bob.waitFor(connected);
+  const alice = await joined(tmux, port, 'alice', 'test');
+  const bob = await joined(tmux, port, 'bob', 'test');
   await alice.waitFor('bob joined test');
 
   await alice.type(`/send ${join(dir, 'pho')}`);

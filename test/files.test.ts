@@ -245,3 +245,28 @@ t.test('a second connection attached with the welcome token shares files as the 
   t.same((await bob.next({ type: 'members' })).nicks, ['alice', 'bob']);
   t.notOk(bob.received.some((e) => e.type === 'join' && e.nick !== 'bob' && e.nick !== 'alice'), 'no join seen');
 });
+
+t.test('a refused upload header is still followed by its bytes: they are skipped, never read as lines', async (t) => {
+  const { port } = await server(t, { rateLimit: 1, rateBurst: 3, floodKick: 1000 });
+  const p = await bytesPeer(t, port, { room: 'r', nick: 'p' });
+  const sneaky = Buffer.from('{"type":"msg","room":"r","text":"smuggled"}\n');
+  // A bad name, then a bad sha256: each header is refused, and its bytes (which look like a line) skipped.
+  p.send({ type: 'upload', room: 'r', name: 'bad\u0007name', size: sneaky.length });
+  p.socket.write(sneaky);
+  t.match(await p.line(), { type: 'error', code: 'bad_request', message: /control characters/ });
+  p.send({ type: 'upload', room: 'r', name: 'x', size: sneaky.length, sha256: 'nothex' });
+  p.socket.write(sneaky);
+  t.match(await p.line(), { type: 'error', code: 'bad_request', message: /sha256/ });
+  // Over the rate limit: refused unread, its bytes skipped all the same.
+  p.send({ type: 'upload', room: 'r', name: 'x', size: sneaky.length });
+  p.socket.write(sneaky);
+  t.match(await p.line(), { type: 'error', code: 'rate_limited' });
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // one token back
+  p.send({ type: 'ping', id: 'after' });
+  t.match(await p.line(), { type: 'pong', id: 'after' }, 'no msg was smuggled through');
+  // A size that cannot be read: the stream cannot be followed, so the connection ends.
+  const q = await bytesPeer(t, port, { room: 'r', nick: 'q' });
+  q.send({ type: 'upload', room: 'r', name: 'x', size: 'lots' });
+  t.match(await q.line(), { type: 'error', code: 'bad_request' });
+  t.match(await q.line(), { type: 'bye', code: 'protocol' });
+});

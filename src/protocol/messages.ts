@@ -203,6 +203,11 @@ export class ProtocolError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly id?: RequestId,
+    /**
+     * A refused upload header is still followed by its raw bytes: how many ('unknown' when its size or offset
+     * could not be read), so the receiver can skip them instead of reading them as lines.
+     */
+    readonly followingBytes?: number | 'unknown',
   ) {
     super(message);
   }

@@ -39,6 +39,7 @@ export const EXAMPLES: Record<ClientType, string> = {
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const FILE_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const FILE_NAME_MAX_CHARS = 255;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 const KNOWN_TYPES = new Set<string>(Object.values(ClientType));
 
@@ -118,6 +119,7 @@ class FieldReader {
     if (value.length === 0 || value.length > FILE_NAME_MAX_CHARS) {
       this.fail(ErrorCode.bad_request, `"name" must have 1 to ${FILE_NAME_MAX_CHARS} characters`);
     }
+    if (CONTROL_CHARACTERS.test(value)) this.fail(ErrorCode.bad_request, '"name" cannot contain control characters');
     return value;
   }
 
@@ -176,6 +178,11 @@ export function parseClientLine(line: string, limits: ParseLimits = DEFAULT_PARS
   return readMessage(new FieldReader(fields, type as ClientType, id), type as ClientType, id, limits);
 }
 
+function followedBy(error: unknown, followingBytes: number | 'unknown'): unknown {
+  if (!(error instanceof ProtocolError)) return error;
+  return new ProtocolError(error.code, error.message, error.id, followingBytes);
+}
+
 function withId<T extends object>(message: T, id: RequestId | undefined): T & { id?: RequestId } {
   return id === undefined ? message : { ...message, id };
 }
@@ -231,19 +238,30 @@ function readMessage(
     case 'pong':
       return withId({ type }, id);
     case 'upload': {
-      if (read.has('to') && read.has('room')) read.fail(ErrorCode.bad_request, 'an upload has "room" or "to", not both');
-      const target = read.has('to') ? { to: read.nick('to') } : read.has('room') ? { room: read.room() } : null;
-      if (!target) read.fail(ErrorCode.bad_request, 'an upload needs "room" (or "to" for a private file)');
-      const size = read.count('size');
-      const name = read.fileName();
-      const sha256 = read.sha256(false);
-      const offset = read.optionalCount('offset');
-      if (offset !== undefined && offset > size) read.fail(ErrorCode.bad_request, '"offset" cannot be past "size"');
-      if (offset && sha256 === undefined) read.fail(ErrorCode.bad_request, 'resuming (an "offset") needs "sha256"');
-      return withId(
-        { type, ...target, name, size, ...(sha256 !== undefined && { sha256 }), ...(offset !== undefined && { offset }) },
-        id,
-      );
+      // Size and offset first: whatever else is wrong, they say how many raw bytes follow the header.
+      let size: number;
+      let offset: number | undefined;
+      try {
+        size = read.count('size');
+        offset = read.optionalCount('offset');
+        if (offset !== undefined && offset > size) read.fail(ErrorCode.bad_request, '"offset" cannot be past "size"');
+      } catch (error) {
+        throw followedBy(error, 'unknown');
+      }
+      try {
+        if (read.has('to') && read.has('room')) read.fail(ErrorCode.bad_request, 'an upload has "room" or "to", not both');
+        const target = read.has('to') ? { to: read.nick('to') } : read.has('room') ? { room: read.room() } : null;
+        if (!target) read.fail(ErrorCode.bad_request, 'an upload needs "room" (or "to" for a private file)');
+        const name = read.fileName();
+        const sha256 = read.sha256(false);
+        if (offset && sha256 === undefined) read.fail(ErrorCode.bad_request, 'resuming (an "offset") needs "sha256"');
+        return withId(
+          { type, ...target, name, size, ...(sha256 !== undefined && { sha256 }), ...(offset !== undefined && { offset }) },
+          id,
+        );
+      } catch (error) {
+        throw followedBy(error, size - (offset ?? 0));
+      }
     }
     case 'upload_status':
       return withId({ type, sha256: read.sha256(true)!, size: read.count('size') }, id);

@@ -51,6 +51,8 @@ function streamOnDrain(this: SessionStream): void {
   this[kSession].onDrain();
 }
 
+const DISCARD: RawSink = { data() {}, end() {}, abort() {} };
+
 /** Resolves when `stream` can take more bytes; rejects when it closes first. */
 function writable(stream: Duplex): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -241,6 +243,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
         this.close(ByeCode.flood, 'flooding: too many lines over the rate limit');
       } else {
         this.error(ErrorCode.rate_limited, `too many lines; at most ${this.server.config.rateLimit} a second`);
+        this.skipBytesOf(text); // a refused upload header is still followed by its bytes
       }
       return;
     }
@@ -250,6 +253,25 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.error(error.code, error.message, error.id);
+      if (error.followingBytes !== undefined) this.skipRaw(error.followingBytes);
+    }
+  }
+
+  /** Skip the raw bytes a refused upload header announced, so they are not read as lines. */
+  skipRaw(length: number | 'unknown'): void {
+    if (length === 'unknown' || length > this.server.config.maxFileBytes) {
+      this.close(ByeCode.protocol, 'an upload header whose bytes cannot be skipped; reconnect');
+    } else {
+      this.decoder.takeRaw(length, DISCARD);
+    }
+  }
+
+  private skipBytesOf(line: string): void {
+    try {
+      const message = parseClientLine(line, this.server.config);
+      if (message.type === 'upload') this.skipRaw(message.size - (message.offset ?? 0));
+    } catch (error) {
+      if (error instanceof ProtocolError && error.followingBytes !== undefined) this.skipRaw(error.followingBytes);
     }
   }
 

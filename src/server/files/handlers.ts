@@ -28,11 +28,8 @@ const upload: Handler<'upload'> = (session, request) => {
   } catch (error) {
     if (!(error instanceof FileError)) throw error;
     session.error(error.code, error.message, request.id);
-    if (UNSKIPPABLE.has(error.code) || length > server.config.maxFileBytes) {
-      session.close(ByeCode.protocol, 'the refused upload\'s bytes cannot be skipped; reconnect');
-    } else {
-      session.takeRaw(length, { data() {}, end() {}, abort() {} }); // skip its bytes, stay in step
-    }
+    if (UNSKIPPABLE.has(error.code)) session.close(ByeCode.protocol, 'the refused upload\'s bytes are not worth skipping; reconnect');
+    else session.skipRaw(length);
     return;
   }
 
