@@ -81,13 +81,17 @@ export class FileStore {
   /** Interrupted uploads whose last bytes are still being written. */
   private readonly settling = new Map<string, Promise<void>>();
 
+  /** The store's directory; a temporary store makes one on first use. */
+  private root: string | null;
+
   constructor(
-    readonly dir: string | null,
+    dir: string | null,
     readonly limits: FileLimits,
   ) {
     this.temporary = dir === null;
-    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'chat-files-'));
-    for (const sub of ['objects', 'records', 'partial']) mkdirSync(this.path(sub), { recursive: true });
+    this.root = dir;
+    if (dir === null) return; // nothing on disk yet, nothing to load
+    this.makeDirs();
     for (const entry of readdirSync(this.path('records'))) {
       try {
         const record = JSON.parse(readFileSync(this.path('records', entry), 'utf8')) as FileRecord;
@@ -100,8 +104,16 @@ export class FileStore {
     this.sweep();
   }
 
+  private makeDirs(): void {
+    for (const sub of ['objects', 'records', 'partial']) mkdirSync(join(this.root!, sub), { recursive: true });
+  }
+
   private path(...parts: string[]): string {
-    return join(this.dir!, ...parts);
+    if (this.root === null) {
+      this.root = mkdtempSync(join(tmpdir(), 'chat-files-'));
+      this.makeDirs();
+    }
+    return join(this.root, ...parts);
   }
 
   /** Refuse a file before any byte is written: too large, or over the quota. */
@@ -261,6 +273,7 @@ export class FileStore {
 
   /** Forget expired files, delete bytes nothing refers to, and stale partial uploads. */
   sweep(now = Date.now()): void {
+    if (this.root === null) return;
     for (const record of [...this.records.values()]) {
       if (now - Date.parse(record.ts) > this.limits.expiryMs) {
         this.records.delete(record.id);
@@ -283,7 +296,7 @@ export class FileStore {
   }
 
   close(): void {
-    if (this.temporary) rmSync(this.dir!, { recursive: true, force: true });
+    if (this.temporary && this.root !== null) rmSync(this.root, { recursive: true, force: true });
   }
 }
 
