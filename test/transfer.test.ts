@@ -81,6 +81,40 @@ t.test('upload and download round trip; an existing file is never overwritten', 
   t.ok(Buffer.concat(chunks).equals(bytes), 'to a stream (chat get ID -o -)');
 });
 
+t.test('file bytes that arrive in the same chunk as their header are not lost', async (t) => {
+  // A scripted server that writes each header and its bytes with one write, as a busy network may deliver them.
+  const { createServer } = await import('node:net');
+  const bytes = Buffer.from('line one\nline two\n{"type":"not a message"}\n\u00ff\u0000 tail');
+  const header = { type: 'file_data', file: 'F'.repeat(22), name: 'notes.txt', size: bytes.length, offset: 0, sha256: sha256(bytes) };
+  const scripted = createServer((socket) => {
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      let newline;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const request = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (request.type === 'hello') socket.write(JSON.stringify({ type: 'welcome', id: request.id, nick: request.nick, server: 'scripted', proto: 1 }) + '\n');
+        else if (request.type === 'download' && request.length === 0) socket.write(JSON.stringify({ ...header, id: request.id, length: 0 }) + '\n');
+        else if (request.type === 'download') socket.write(Buffer.concat([Buffer.from(JSON.stringify({ ...header, id: request.id, length: bytes.length }) + '\n'), bytes]));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => scripted.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => scripted.close());
+  const endpoint = { host: '127.0.0.1', port: (scripted.address() as { port: number }).port };
+
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk) => chunks.push(chunk));
+  await downloadFile({ endpoint, identity: { nick: 'bob' }, file: header.file, output: { stream: out } });
+  t.ok(Buffer.concat(chunks).equals(bytes), 'to a stream');
+
+  const dir = tempDir(t);
+  const saved = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: header.file, output: { dir } });
+  t.ok(readFileSync(saved.path!).equals(bytes), 'to a file');
+});
+
 t.test('an interrupted upload continues where the server stopped', async (t) => {
   const { port } = await server(t);
   const dir = tempDir(t);

@@ -110,16 +110,34 @@ class TransferConnection {
   receiveRaw(length: number, data: (chunk: Buffer) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ClientError('connection_lost', this.closeReason));
-      const onClose = () => reject(new ClientError('connection_lost', `the connection was lost (${this.closeReason})`));
+      const onClose = () => {
+        clearInterval(watchdog);
+        reject(new ClientError('connection_lost', `the connection was lost (${this.closeReason})`));
+      };
+      // A server that stops sending mid-file ends the transfer instead of hanging it; our own pause is not a stall.
+      let arrived = 0;
+      let seen = 0;
+      const watchdog = setInterval(() => {
+        if (arrived === seen && !this.socket.isPaused()) {
+          this.closeReason = `no data from the server for ${REPLY_TIMEOUT_MS / 1000} s`;
+          this.socket.destroy();
+        }
+        seen = arrived;
+      }, REPLY_TIMEOUT_MS);
       this.socket.once('close', onClose);
       this.decoder.takeRaw(length, {
-        data,
+        data: (chunk) => {
+          arrived += chunk.length;
+          data(chunk);
+        },
         end: () => {
+          clearInterval(watchdog);
           this.socket.off('close', onClose);
           resolve();
         },
         abort: () => {},
       });
+      this.decoder.resume();
     });
   }
 
@@ -127,6 +145,8 @@ class TransferConnection {
     const message = decodeServerLine(line);
     if (!message) return;
     if (message.type === 'bye') this.closeReason = message.reason;
+    // The file's bytes may follow in this very chunk: hold them until receiveRaw() is ready to take them.
+    if (message.type === 'file_data' && message.length > 0) this.decoder.pause();
     const pending = this.pending;
     if (pending && (pending.match(message) || (message.type === 'error' && (message as { id?: unknown }).id === undefined))) {
       this.pending = null;
