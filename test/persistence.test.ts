@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
@@ -63,6 +63,37 @@ t.test('a restarted server serves history, `since` resumes and seq continues', a
   t.same(await say(b, 'other', ['y']), [2], 'each room keeps its own seq');
   const full = (await (await peer(t, second.port)).join('test', 'carol')).filter((e) => e.type === 'msg');
   t.same(full.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+});
+
+t.test('checkpoints run off the event loop: written history reaches the database file itself within seconds', async (t) => {
+  const dir = dataDir(t);
+  const { server, port } = await start(t, { dataDir: dir });
+  const a = await peer(t, port);
+  await a.join('test', 'alice');
+  await say(a, 'test', texts(50));
+  const dbPath = join(dir, 'history.sqlite');
+  // A copy of the database file alone, without its WAL, holds only what has been checkpointed into it.
+  const checkpointed = () => {
+    const copy = join(dir, 'copy.sqlite');
+    copyFileSync(dbPath, copy);
+    const db = new Database(copy, { readonly: true });
+    try {
+      return db.prepare("SELECT count(*) FROM records WHERE room = 'test'").pluck().get() as number;
+    } catch {
+      return 0; // not even the schema checkpointed yet
+    } finally {
+      db.close();
+      rmSync(copy);
+    }
+  };
+  const deadline = Date.now() + 10_000;
+  let count = checkpointed();
+  while (count < 50 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    count = checkpointed();
+  }
+  t.equal(count, 50, 'every record is in the database file, with no checkpoint by the writer (its backstop is 16 MiB)');
+  await server.close();
 });
 
 t.test('history pages back past the in-memory window, also for a room nobody joined since the restart', async (t) => {

@@ -68,7 +68,7 @@ export class ChatServer {
       dataDir === null || redisUrl
         ? undefined
         : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, (error, records) =>
-            this.log.error({ err: error.message, records }, 'history not written: records dropped'),
+            this.log.error({ err: error.message, records }, records > 0 ? 'history not written: records dropped' : 'history store error'),
           );
     this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
     this.cluster = redisUrl ? new Cluster(this, redisUrl) : null;

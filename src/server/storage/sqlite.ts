@@ -9,12 +9,15 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RoomRecord } from '../../protocol/index.js';
+import { Checkpointer } from './checkpointer.js';
 import type { HistoryStore, RetentionPolicy } from './store.js';
 
 /** How often retention runs (it also runs when the store opens). */
 const PRUNE_EVERY_MS = 60_000;
 const DAY_MS = 24 * 3600 * 1000;
 const SCHEMA_VERSION = 2;
+/** WAL pages after which the writer checkpoints by itself: only when the checkpoint thread falls behind (16 MiB). */
+const BACKSTOP_CHECKPOINT_PAGES = 4096;
 
 export class SqliteHistoryStore implements HistoryStore {
   readonly path: string;
@@ -29,11 +32,13 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly reserveSeq: Database.Statement;
   private readonly selectBefore: Database.Statement;
   private readonly writeBatch: (records: RoomRecord[]) => void;
+  private readonly checkpointer: Checkpointer;
 
   constructor(
     path: string,
     private readonly retention: RetentionPolicy = { retainMessages: 0, retainDays: 0 },
-    /** A batch that could not be written (disk full, I/O error): it is dropped; chat goes on from memory. */
+    /** A batch that could not be written (disk full, I/O error): it is dropped; chat goes on from memory.
+     * `records` is 0 for an error that lost nothing (a seq reservation, a background checkpoint). */
     private readonly onWriteError: (error: Error, records: number) => void = () => {},
   ) {
     this.path = path;
@@ -42,7 +47,9 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     this.migrate();
+    this.checkpointer = new Checkpointer(path, (error) => this.onWriteError(error, 0));
     this.insertRecord = this.db.prepare('INSERT OR IGNORE INTO records (room, seq, ts, json) VALUES (?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare(
       'INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
@@ -121,6 +128,7 @@ export class SqliteHistoryStore implements HistoryStore {
     const records = this.pending;
     this.pending = [];
     this.writeBatch(records);
+    this.checkpointer.wrote();
   }
 
   /** Make sure seqs up to `upTo` are never given out again, even after a crash: committed now, not batched. */
@@ -166,6 +174,7 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.exec('UPDATE rooms SET reserved = last_seq');
     this.closed = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.checkpointer.close();
     this.db.close();
   }
 }
