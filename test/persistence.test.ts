@@ -4,12 +4,13 @@
 
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
 import { Peer, peer, type Event } from './helpers/wire.js';
-import { startServerBinary as startBinary } from './helpers/server-binary.js';
+import { SERVER_BIN, startServerBinary as startBinary } from './helpers/server-binary.js';
 
 
 /** What these helpers need of a tap test. */
@@ -94,6 +95,31 @@ t.test('checkpoints run off the event loop: written history reaches the database
   }
   t.equal(count, 50, 'every record is in the database file, with no checkpoint by the writer (its backstop is 16 MiB)');
   await server.close();
+});
+
+t.test('one server per history database: a second one is refused with a clear message; a dead owner\'s lock is taken over', async (t) => {
+  const dir = dataDir(t);
+  const lock = join(dir, 'history.sqlite.lock');
+  const first = await start(t, { dataDir: dir });
+  t.throws(() => new ChatServer({ dataDir: dir }), /history\.sqlite is in use by another server in this process; give this one its own --data-dir/);
+  await first.server.close();
+  t.notOk(existsSync(lock), 'a clean stop gives the lock back');
+
+  const { spawnSync } = await import('node:child_process');
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  writeFileSync(lock, `${gone}\n`);
+  const second = await start(t, { dataDir: dir });
+  t.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`, 'the lock of a process that is gone is taken over');
+  await second.server.close();
+
+  const running = startBinary(t, ['--data-dir', dir]);
+  await running.port;
+  const refused = spawn(process.execPath, [SERVER_BIN, '--port', '0', '--data-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  refused.stderr!.on('data', (chunk) => (stderr += chunk));
+  const code = await new Promise((resolve) => refused.once('exit', resolve));
+  t.equal(code, 1, 'the second chat-server exits 1');
+  t.match(stderr, `is in use by another chat-server (pid ${running.child.pid})`);
 });
 
 t.test('history pages back past the in-memory window, also for a room nobody joined since the restart', async (t) => {

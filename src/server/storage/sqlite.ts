@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RoomRecord } from '../../protocol/index.js';
 import { Checkpointer } from './checkpointer.js';
+import { acquireLock } from './lock.js';
 import type { HistoryStore, RetentionPolicy } from './store.js';
 
 /** How often retention runs (it also runs when the store opens). */
@@ -33,6 +34,7 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly selectBefore: Database.Statement;
   private readonly writeBatch: (records: RoomRecord[]) => void;
   private readonly checkpointer: Checkpointer;
+  private readonly releaseLock: () => void;
 
   constructor(
     path: string,
@@ -43,12 +45,13 @@ export class SqliteHistoryStore implements HistoryStore {
   ) {
     this.path = path;
     mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    this.migrate();
+    this.releaseLock = acquireLock(`${path}.lock`, path);
+    try {
+      this.db = openDatabase(path);
+    } catch (error) {
+      this.releaseLock();
+      throw error;
+    }
     this.checkpointer = new Checkpointer(path, (error) => this.onWriteError(error, 0));
     this.insertRecord = this.db.prepare('INSERT OR IGNORE INTO records (room, seq, ts, json) VALUES (?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare(
@@ -74,32 +77,6 @@ export class SqliteHistoryStore implements HistoryStore {
       retention.retainMessages > 0 || retention.retainDays > 0
         ? setInterval(() => this.prune(), PRUNE_EVERY_MS).unref()
         : null;
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${this.path} was written by a newer chat-server (schema ${version}); refusing to touch it`);
-    }
-    if (version === SCHEMA_VERSION) return; // nothing to write: several processes may open the file at once
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS records (
-        room TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        ts INTEGER NOT NULL,
-        json TEXT NOT NULL,
-        PRIMARY KEY (room, seq)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS records_ts ON records (ts);
-      CREATE TABLE IF NOT EXISTS rooms (
-        room TEXT PRIMARY KEY,
-        last_seq INTEGER NOT NULL,
-        reserved INTEGER NOT NULL DEFAULT 0
-      ) WITHOUT ROWID;
-    `);
-    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('rooms') as string[];
-    if (!columns.includes('reserved')) this.db.exec('ALTER TABLE rooms ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0');
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
   add(record: RoomRecord): void {
@@ -176,5 +153,48 @@ export class SqliteHistoryStore implements HistoryStore {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.checkpointer.close();
     this.db.close();
+    this.releaseLock();
   }
+}
+
+/** Open (or create) the database in WAL mode and bring its schema up to date; closed again if that fails. */
+function openDatabase(path: string): Database.Database {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+    migrate(db, path);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`${path} was written by a newer chat-server (schema ${version}); refusing to touch it`);
+  }
+  if (version === SCHEMA_VERSION) return; // up to date: nothing to write
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS records (
+      room TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      ts INTEGER NOT NULL,
+      json TEXT NOT NULL,
+      PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS records_ts ON records (ts);
+    CREATE TABLE IF NOT EXISTS rooms (
+      room TEXT PRIMARY KEY,
+      last_seq INTEGER NOT NULL,
+      reserved INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+  `);
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('rooms') as string[];
+  if (!columns.includes('reserved')) db.exec('ALTER TABLE rooms ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0');
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
