@@ -269,12 +269,12 @@ export async function churn(target: Target, rounds: number, perRound: number): P
   };
 }
 
-/** The process's open handles once they have not changed for half a second (at most 10 s). */
+/** The process's open handles once they have not changed for 1.5 s (past the first checkpoint; at most 10 s). */
 async function steadyHandles(pid: number): Promise<number> {
   const deadline = Date.now() + 10_000;
   let last = openHandles(pid);
   let steadySince = Date.now();
-  while (Date.now() - steadySince < 500 && Date.now() < deadline) {
+  while (Date.now() - steadySince < 1500 && Date.now() < deadline) {
     await sleep(50);
     const now = openHandles(pid);
     if (now !== last) {
