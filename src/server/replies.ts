@@ -5,8 +5,17 @@ import { attachTokenFor } from './identity.js';
 import type { Room } from './rooms.js';
 import type { Session } from './session.js';
 
+let stampedAt = 0;
+let stamp = '';
+
+/** The server's timestamp for an event; formatted once per millisecond, not once per event. */
 export function now(): string {
-  return new Date().toISOString();
+  const ms = Date.now();
+  if (ms !== stampedAt) {
+    stampedAt = ms;
+    stamp = new Date(ms).toISOString();
+  }
+  return stamp;
 }
 
 /** The `welcome` for a session; an attached connection gets none of its own token. */
