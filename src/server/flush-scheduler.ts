@@ -6,6 +6,8 @@ export interface Flushable {
 }
 
 export class FlushScheduler {
+  /** Runs after each pass's writes: work that must not delay them (committing history to disk). */
+  afterPass: (() => void) | null = null;
   private dirty: Flushable[] = [];
   private scheduled = false;
   // The last join() of this pass: the members of a room are owed the very same Buffers in the same order,
@@ -47,5 +49,6 @@ export class FlushScheduler {
     for (const target of targets) target.flush();
     this.lastParts = null;
     this.lastJoined = null;
+    this.afterPass?.();
   };
 }

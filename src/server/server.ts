@@ -70,6 +70,8 @@ export class ChatServer {
         : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, (error, records) =>
             this.log.error({ err: error.message, records }, records > 0 ? 'history not written: records dropped' : 'history store error'),
           );
+    // A turn's records are committed right after its writes, so deliveries never wait for the disk.
+    if (this.historyStore) this.flushScheduler.afterPass = () => this.historyStore!.flush();
     this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
     this.cluster = redisUrl ? new Cluster(this, redisUrl) : null;
     this.bus = this.cluster ? this.cluster.bus : new LocalBus(this.rooms);

@@ -86,25 +86,27 @@ export class SqliteHistoryStore implements HistoryStore {
     this.pending.push(stored as RoomRecord);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flushSoon);
+      // Normally the server's output pass commits the batch right after its writes (flush() below); this is for
+      // records with no output, one turn later.
+      setImmediate(() => setImmediate(this.flushSoon));
     }
   }
 
   private readonly flushSoon = (): void => {
     this.scheduled = false;
-    const records = this.pending.length;
-    try {
-      this.flush();
-    } catch (error) {
-      this.onWriteError(error as Error, records);
-    }
+    this.flush();
   };
 
   flush(): void {
     if (this.pending.length === 0 || this.closed) return;
     const records = this.pending;
     this.pending = [];
-    this.writeBatch(records);
+    try {
+      this.writeBatch(records);
+    } catch (error) {
+      this.onWriteError(error as Error, records.length);
+      return;
+    }
     this.checkpointer.wrote();
   }
 

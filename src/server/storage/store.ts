@@ -13,7 +13,7 @@ export interface HistoryStore {
   reserve(room: string, upTo: number): void;
   /** Up to `limit` records of `room` with seq < before, oldest first (the newest of them). */
   before(room: string, before: number, limit: number): RoomRecord[];
-  /** Write what is queued now (normally done once per event-loop turn). */
+  /** Write what is queued now (the server does it after each turn's output); a failure is reported, not thrown. */
   flush(): void;
   /** Flush and release the store; idempotent. */
   close(): void;
