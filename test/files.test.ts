@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newFileId } from '../src/server/files/store.js';
 import { BytesPeer } from './helpers/bytes-peer.js';
 import { peer, server } from './helpers/wire.js';
 
@@ -56,6 +57,13 @@ t.test('text, binary, empty and Chinese-named files round-trip between two clien
   }
   bob.send({ type: 'ping', id: 'after' });
   t.match(await bob.line((e) => e.type !== 'pong'), { id: 'after' }, 'line mode again after the bytes');
+});
+
+t.test('file ids never start with "-", so `chat get ID` never reads one as an option', async (t) => {
+  const ids = Array.from({ length: 5000 }, newFileId);
+  t.equal(ids.filter((id) => id.startsWith('-')).length, 0);
+  t.ok(ids.every((id) => /^[A-Za-z0-9_-]{22}$/.test(id)), '22 base64url characters: 128 bits');
+  t.equal(new Set(ids).size, ids.length);
 });
 
 t.test('a 200 MiB file goes up and down through the server intact', async (t) => {

@@ -223,7 +223,7 @@ export class FileStore {
 
   /** Record a stored object as a shared file under a new unguessable id (128 random bits). */
   add(record: Omit<FileRecord, 'id'>): FileRecord {
-    const full: FileRecord = { id: randomBytes(16).toString('base64url'), ...record };
+    const full: FileRecord = { id: newFileId(), ...record };
     writeFileSync(this.path('records', `${full.id}.json`), JSON.stringify(full));
     this.records.set(full.id, full);
     return full;
@@ -324,4 +324,12 @@ function hashFile(path: string): Promise<string> {
       .on('end', () => resolve(hash.digest('hex')))
       .on('error', reject);
   });
+}
+
+/** 128 random bits in base64url, never starting with `-`: `chat get -abc…` would read the id as an option. */
+export function newFileId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (id[0] !== '-') return id;
+  }
 }
