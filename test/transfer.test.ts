@@ -115,6 +115,45 @@ t.test('file bytes that arrive in the same chunk as their header are not lost', 
   t.ok(readFileSync(saved.path!).equals(bytes), 'to a file');
 });
 
+t.test('a download that stops receiving bytes fails after the stall timeout instead of hanging', async (t) => {
+  // A scripted server that announces 1000 bytes, sends 10, then goes silent with the connection open.
+  const { createServer } = await import('node:net');
+  const header = { type: 'file_data', file: 'S'.repeat(22), name: 'stuck.bin', size: 1000, offset: 0, sha256: '0'.repeat(64) };
+  const sockets: import('node:net').Socket[] = [];
+  const scripted = createServer((socket) => {
+    sockets.push(socket);
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      let newline;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const request = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (request.type === 'hello') socket.write(JSON.stringify({ type: 'welcome', id: request.id, nick: request.nick, server: 'scripted', proto: 1 }) + '\n');
+        else if (request.type === 'download' && request.length === 0) socket.write(JSON.stringify({ ...header, id: request.id, length: 0 }) + '\n');
+        else if (request.type === 'download') socket.write(JSON.stringify({ ...header, id: request.id, length: 1000 }) + '\n' + 'x'.repeat(10));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => scripted.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    scripted.close();
+  });
+  const endpoint = { host: '127.0.0.1', port: (scripted.address() as { port: number }).port };
+  const out = new PassThrough().resume();
+  await t.rejects(
+    downloadFile({ endpoint, identity: { nick: 'bob' }, file: header.file, output: { stream: out }, stallTimeoutMs: 200 }),
+    { code: 'connection_lost', message: /no data from the server for 0\.2 s/ },
+  );
+  const dir = tempDir(t);
+  await t.rejects(
+    downloadFile({ endpoint, identity: { nick: 'bob' }, file: header.file, output: { dir }, stallTimeoutMs: 200 }),
+    /no data from the server/,
+  );
+  t.same(readdirSync(dir), ['stuck.bin.SSSSSSSS.part'], 'what arrived is kept for --continue');
+});
+
 t.test('an interrupted upload continues where the server stopped', async (t) => {
   const { port } = await server(t);
   const dir = tempDir(t);

@@ -107,7 +107,7 @@ class TransferConnection {
   }
 
   /** Hand the next `length` raw bytes to `data`; resolves when all arrived. */
-  receiveRaw(length: number, data: (chunk: Buffer) => void): Promise<void> {
+  receiveRaw(length: number, data: (chunk: Buffer) => void, stallTimeoutMs = REPLY_TIMEOUT_MS): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ClientError('connection_lost', this.closeReason));
       const onClose = () => {
@@ -119,11 +119,11 @@ class TransferConnection {
       let seen = 0;
       const watchdog = setInterval(() => {
         if (arrived === seen && !this.socket.isPaused()) {
-          this.closeReason = `no data from the server for ${REPLY_TIMEOUT_MS / 1000} s`;
+          this.closeReason = `no data from the server for ${stallTimeoutMs / 1000} s`;
           this.socket.destroy();
         }
         seen = arrived;
-      }, REPLY_TIMEOUT_MS);
+      }, stallTimeoutMs);
       this.socket.once('close', onClose);
       this.decoder.takeRaw(length, {
         data: (chunk) => {
@@ -289,6 +289,8 @@ export interface DownloadOptions {
   onProgress?: (progress: Progress) => void;
   /** Aborting closes the transfer's connection (the chat client quitting). */
   signal?: AbortSignal;
+  /** A download that receives no byte for this long fails (default 30 s). */
+  stallTimeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -310,7 +312,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     const info = await conn.request({ type: 'download', file: options.file, length: 0 });
     failOn(info, 'file_data');
     const meta = info as FileDataEvent;
-    if ('stream' in options.output) return await downloadToStream(conn, meta, options.output.stream, options.onProgress);
+    if ('stream' in options.output) return await downloadToStream(conn, meta, options.output.stream, options);
     const partial = partialPath(options.output, meta);
     const offset = options.resume ? existingSize(partial, meta.size) : 0;
     const header = await conn.request({ type: 'download', file: options.file, offset });
@@ -324,7 +326,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         done += chunk.length;
         if (!sink.write(chunk)) conn.socket.pause();
         options.onProgress?.({ done, total: meta.size });
-      });
+      }, options.stallTimeoutMs);
     } finally {
       await closeStream(sink); // what arrived stays in the .part file, for --continue
     }
@@ -379,7 +381,7 @@ async function downloadToStream(
   conn: TransferConnection,
   meta: FileDataEvent,
   out: Writable,
-  onProgress?: (progress: Progress) => void,
+  { onProgress, stallTimeoutMs }: Pick<DownloadOptions, 'onProgress' | 'stallTimeoutMs'>,
 ): Promise<DownloadResult> {
   const header = await conn.request({ type: 'download', file: meta.file });
   failOn(header, 'file_data');
@@ -393,7 +395,7 @@ async function downloadToStream(
       out.once('drain', () => conn.socket.resume());
     }
     onProgress?.({ done, total: meta.size });
-  });
+  }, stallTimeoutMs);
   const actual = hash.digest('hex');
   if (actual !== meta.sha256) {
     throw new ClientError('server_error', `the bytes written do not match the file's sha256 (${actual})`);
