@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { availablePath, safeFileName } from '../src/client/transfer/safe-name.js';
 import { downloadFile, uploadFile } from '../src/client/transfer/transfer.js';
+import type { FileDataEvent } from '../src/protocol/index.js';
 import { BytesPeer } from './helpers/bytes-peer.js';
 import { peer, server } from './helpers/wire.js';
 
@@ -81,12 +82,19 @@ t.test('upload and download round trip; an existing file is never overwritten', 
   t.ok(Buffer.concat(chunks).equals(bytes), 'to a stream (chat get ID -o -)');
 });
 
-t.test('file bytes that arrive in the same chunk as their header are not lost', async (t) => {
-  // A scripted server that writes each header and its bytes with one write, as a busy network may deliver them.
+/**
+ * A scripted server that answers a download client: `welcome` to hello, the header alone to a `length: 0` download,
+ * and `body(header)` (header line and bytes, as one write) to the real download. Returns its endpoint.
+ */
+async function scriptedFileServer(
+  t: { teardown(fn: () => void): void },
+  header: Omit<FileDataEvent, 'length'>,
+  body: (headerLine: (length: number) => string) => string | Buffer,
+): Promise<{ host: string; port: number }> {
   const { createServer } = await import('node:net');
-  const bytes = Buffer.from('line one\nline two\n{"type":"not a message"}\n\u00ff\u0000 tail');
-  const header = { type: 'file_data', file: 'F'.repeat(22), name: 'notes.txt', size: bytes.length, offset: 0, sha256: sha256(bytes) };
+  const sockets: import('node:net').Socket[] = [];
   const scripted = createServer((socket) => {
+    sockets.push(socket);
     let buffered = '';
     socket.on('data', (chunk) => {
       buffered += chunk.toString('latin1');
@@ -94,15 +102,25 @@ t.test('file bytes that arrive in the same chunk as their header are not lost', 
       while ((newline = buffered.indexOf('\n')) !== -1) {
         const request = JSON.parse(buffered.slice(0, newline));
         buffered = buffered.slice(newline + 1);
+        const headerLine = (length: number) => JSON.stringify({ ...header, id: request.id, length }) + '\n';
         if (request.type === 'hello') socket.write(JSON.stringify({ type: 'welcome', id: request.id, nick: request.nick, server: 'scripted', proto: 1 }) + '\n');
-        else if (request.type === 'download' && request.length === 0) socket.write(JSON.stringify({ ...header, id: request.id, length: 0 }) + '\n');
-        else if (request.type === 'download') socket.write(Buffer.concat([Buffer.from(JSON.stringify({ ...header, id: request.id, length: bytes.length }) + '\n'), bytes]));
+        else if (request.type === 'download' && request.length === 0) socket.write(headerLine(0));
+        else if (request.type === 'download') socket.write(body(headerLine));
       }
     });
   });
   await new Promise<void>((resolve) => scripted.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => scripted.close());
-  const endpoint = { host: '127.0.0.1', port: (scripted.address() as { port: number }).port };
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    scripted.close();
+  });
+  return { host: '127.0.0.1', port: (scripted.address() as { port: number }).port };
+}
+
+t.test('file bytes that arrive in the same chunk as their header are not lost', async (t) => {
+  const bytes = Buffer.from('line one\nline two\n{"type":"not a message"}\n\u00ff\u0000 tail');
+  const header = { type: 'file_data' as const, file: 'F'.repeat(22), name: 'notes.txt', size: bytes.length, offset: 0, sha256: sha256(bytes) };
+  const endpoint = await scriptedFileServer(t, header, (headerLine) => Buffer.concat([Buffer.from(headerLine(bytes.length)), bytes]));
 
   const out = new PassThrough();
   const chunks: Buffer[] = [];
@@ -116,31 +134,9 @@ t.test('file bytes that arrive in the same chunk as their header are not lost', 
 });
 
 t.test('a download that stops receiving bytes fails after the stall timeout instead of hanging', async (t) => {
-  // A scripted server that announces 1000 bytes, sends 10, then goes silent with the connection open.
-  const { createServer } = await import('node:net');
-  const header = { type: 'file_data', file: 'S'.repeat(22), name: 'stuck.bin', size: 1000, offset: 0, sha256: '0'.repeat(64) };
-  const sockets: import('node:net').Socket[] = [];
-  const scripted = createServer((socket) => {
-    sockets.push(socket);
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('latin1');
-      let newline;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const request = JSON.parse(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        if (request.type === 'hello') socket.write(JSON.stringify({ type: 'welcome', id: request.id, nick: request.nick, server: 'scripted', proto: 1 }) + '\n');
-        else if (request.type === 'download' && request.length === 0) socket.write(JSON.stringify({ ...header, id: request.id, length: 0 }) + '\n');
-        else if (request.type === 'download') socket.write(JSON.stringify({ ...header, id: request.id, length: 1000 }) + '\n' + 'x'.repeat(10));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => scripted.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    scripted.close();
-  });
-  const endpoint = { host: '127.0.0.1', port: (scripted.address() as { port: number }).port };
+  // 1000 bytes announced, 10 sent, then silence with the connection open.
+  const header = { type: 'file_data' as const, file: 'S'.repeat(22), name: 'stuck.bin', size: 1000, offset: 0, sha256: '0'.repeat(64) };
+  const endpoint = await scriptedFileServer(t, header, (headerLine) => headerLine(1000) + 'x'.repeat(10));
   const out = new PassThrough().resume();
   await t.rejects(
     downloadFile({ endpoint, identity: { nick: 'bob' }, file: header.file, output: { stream: out }, stallTimeoutMs: 200 }),
