@@ -139,14 +139,17 @@ async function startRedis(): Promise<Target> {
     ],
     { stdio: 'ignore' },
   );
-  await waitForAsync(() => ping(port), 'redis-server to answer PING');
+  await waitForAsync(() => redisAnswersPing(port), 'redis-server to answer PING');
   return { kind: 'redis', pid: child.pid!, port, dialect: resp, stop: () => stopChild(child) };
 }
 
-function ping(port: number): Promise<boolean> {
+/** One PING to a Redis on loopback; true on +PONG, false on no answer within a second. */
+export function redisAnswersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
+    socket.setTimeout(1000, () => socket.destroy());
     socket.on('error', () => resolve(false));
+    socket.on('close', () => resolve(false));
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (data) => {
       resolve(data.toString().startsWith('+PONG'));

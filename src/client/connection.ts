@@ -103,16 +103,7 @@ export class Connection {
         this.waiting.delete(id);
         reject(new ClientError('timeout', `no reply from the server to ${message.type} in ${timeoutMs / 1000} s`));
       }, timeoutMs);
-      this.waiting.set(id, {
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
+      this.waiting.set(id, clearingTimer(timer, resolve, reject));
       this.send({ ...message, id } as ClientMessage);
     });
   }
@@ -162,4 +153,22 @@ export class Connection {
     this.waiting.clear();
     this.handlers.close(this.closeReason);
   }
+}
+
+/** A pending reply's two ways out, each of which first stops its timeout. */
+export function clearingTimer<T>(
+  timer: NodeJS.Timeout,
+  resolve: (value: T) => void,
+  reject: (error: Error) => void,
+): { resolve(value: T): void; reject(error: Error): void } {
+  return {
+    resolve: (value) => {
+      clearTimeout(timer);
+      resolve(value);
+    },
+    reject: (error) => {
+      clearTimeout(timer);
+      reject(error);
+    },
+  };
 }

@@ -14,7 +14,7 @@ import {
   type FileDataEvent,
   type ServerMessage,
 } from '../../protocol/index.js';
-import { describeConnectError } from '../connection.js';
+import { clearingTimer, describeConnectError } from '../connection.js';
 import { ClientError } from '../errors.js';
 import { describeError } from '../state.js';
 import { availablePath, safeFileName } from './safe-name.js';
@@ -92,17 +92,7 @@ class TransferConnection {
     if (this.closed) return Promise.reject(new ClientError('connection_lost', this.closeReason));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new ClientError('timeout', 'no reply from the server')), timeoutMs);
-      this.pending = {
-        match,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
+      this.pending = { match, ...clearingTimer(timer, resolve, reject) };
     });
   }
 
