@@ -4,9 +4,7 @@
 
 import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 
-export class StoreInUseError extends Error {}
-
-/** Take the lock at `path`; returns the function that gives it back. Throws StoreInUseError while another holds it. */
+/** Take the lock at `path`; returns the function that gives it back. Throws, saying who holds it, while another does. */
 export function acquireLock(path: string, what: string): () => void {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -20,7 +18,7 @@ export function acquireLock(path: string, what: string): () => void {
     const owner = lockOwner(path);
     if ((owner !== null && isAlive(owner)) || attempt > 0) {
       const who = owner === process.pid ? 'another server in this process' : `another chat-server (pid ${owner ?? '?'})`;
-      throw new StoreInUseError(
+      throw new Error(
         `${what} is in use by ${who}; give this one its own --data-dir, or --memory (if no server runs, remove ${path})`,
       );
     }
