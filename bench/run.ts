@@ -188,7 +188,9 @@ async function main(): Promise<void> {
           figures: {
             joinSeconds: round(result.joinSeconds, 2),
             baseRssMiB: round(result.baseRssMiB, 1),
+            joinedRssMiB: round(result.joinedRssMiB, 1),
             rssMiB: round(result.rssMiB, 1),
+            kibPerConnectionJoined: round(result.kibPerConnectionJoined, 2),
             kibPerConnection: round(result.kibPerConnection, 2),
             marginalKibPerConnection: round(result.marginalKibPerConnection, 2),
             serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
@@ -291,9 +293,10 @@ function printTables(machine: string): void {
   for (const row of rows.filter((r) => r.workload === 'idle')) {
     const f = row.figures;
     out.push(
-      `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn ` +
-        `(${f.marginalKibPerConnection!.toFixed(2)} from ${Number(row.params.connections) / 2} to ${row.params.connections}), ` +
-        `RSS ${f.baseRssMiB} -> ${f.rssMiB} MiB, joined in ${f.joinSeconds} s`,
+      `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn idle, ` +
+        `${f.kibPerConnectionJoined!.toFixed(2)} right after the joins (${f.marginalKibPerConnection!.toFixed(2)} from ` +
+        `${Number(row.params.connections) / 2} to ${row.params.connections}), RSS ${f.baseRssMiB} -> ${f.joinedRssMiB} -> ` +
+        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'churn')) {

@@ -166,11 +166,33 @@ export interface IdleResult {
   connections: number;
   joinSeconds: number;
   baseRssMiB: number;
+  /** 1 s after the last join. */
+  joinedRssMiB: number;
+  /** Once the server has sat idle until its RSS stopped falling (settledRss). */
   rssMiB: number;
+  kibPerConnectionJoined: number;
   kibPerConnection: number;
-  /** RSS growth from half the connections to all of them, per connection: what one more connection costs. */
+  /** RSS growth from half the connections to all of them, per connection, after the joins: what one more costs. */
   marginalKibPerConnection: number;
   serverPeakRssMiB: number;
+}
+
+/** RSS once it has not fallen for SETTLED_AFTER_MS (a server may give memory back when idle), at most SETTLE_MAX_MS. */
+const SETTLED_AFTER_MS = 12_000;
+const SETTLE_MAX_MS = 45_000;
+
+async function settledRss(pid: number): Promise<number> {
+  const start = Date.now();
+  let lowest = memory(pid).rssKiB;
+  let lowestAt = start;
+  while (Date.now() - lowestAt < SETTLED_AFTER_MS && Date.now() - start < SETTLE_MAX_MS) {
+    await sleep(1000);
+    const rss = memory(pid).rssKiB;
+    // Falls of under 1% are noise, not memory given back.
+    if (rss < lowest * 0.99) lowestAt = Date.now();
+    lowest = Math.min(lowest, rss);
+  }
+  return memory(pid).rssKiB;
 }
 
 export async function idle(target: Target, connections: number, rooms: number): Promise<IdleResult> {
@@ -192,15 +214,19 @@ export async function idle(target: Target, connections: number, rooms: number): 
   const members = first.concat(second);
   await settle(members, 300);
   await sleep(1000);
-  const { rssKiB, peakKiB } = memory(target.pid);
+  const joinedKiB = memory(target.pid).rssKiB;
+  const settledKiB = await settledRss(target.pid);
+  const { peakKiB } = memory(target.pid);
   for (const member of members) member.close();
   return {
     connections,
     joinSeconds,
     baseRssMiB: base / 1024,
-    rssMiB: rssKiB / 1024,
-    kibPerConnection: (rssKiB - base) / connections,
-    marginalKibPerConnection: (rssKiB - halfKiB) / (connections - half),
+    joinedRssMiB: joinedKiB / 1024,
+    rssMiB: settledKiB / 1024,
+    kibPerConnectionJoined: (joinedKiB - base) / connections,
+    kibPerConnection: (settledKiB - base) / connections,
+    marginalKibPerConnection: (joinedKiB - halfKiB) / (connections - half),
     serverPeakRssMiB: peakKiB / 1024,
   };
 }

@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG, defaultDataDir } from './config.js';
 import { createLogger, type LogFormat } from './log.js';
 import { ChatServer, VERSION } from './server.js';
 import { isPrimaryOf, runPrimary } from './cluster/workers.js';
+import { startMemoryTrim } from './memory-trim.js';
 
 function wholeNumber(value: string): number {
   const number = Number(value);
@@ -114,8 +115,14 @@ export async function start(argv: string[]): Promise<RunningServer> {
     process.exitCode = 1;
     throw error;
   }
+  const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+  const stopMemoryTrim = startMemoryTrim({
+    onTrim: (bytes) => log.debug({ youngMiB: mib(bytes) }, 'quiet: asked for a full collection to give memory back'),
+    onShrunk: (bytes) => log.debug({ youngMiB: mib(bytes) }, 'young generation shrunk'),
+  });
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    stopMemoryTrim();
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
