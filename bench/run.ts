@@ -11,11 +11,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind } from './targets.js';
+import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind, type Target } from './targets.js';
 import { churn, idle, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 
 const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files', 'cluster'] as const;
+/** Turns each server takes at the fixed load (1 with --quick). */
+const FIXED_ROUNDS = 3;
 type Workload = (typeof WORKLOADS)[number];
 
 interface Options {
@@ -141,88 +143,93 @@ async function main(): Promise<void> {
   const seconds = options.seconds;
   const profileDir = options.profileDir;
 
-  for (const server of options.servers) {
-    if (options.only.has('fanout')) {
-      for (const members of options.members) {
-        const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: `fanout-${members}` });
-        try {
-          const result = await traffic(target, {
-            rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4,
-          });
-          record({ workload: 'fanout', server, params: { members, publishers: 4, window }, figures: trafficFigures(result) });
-        } finally {
-          await target.stop();
-        }
+  // Workload by workload, every server back to back: drift in the machine's load over the minutes of a run
+  // then shifts all the servers' figures of a workload alike, not one server's.
+  const on = async <T>(server: ServerKind, name: string, run: (target: Target) => Promise<T>): Promise<T> => {
+    const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: name });
+    try {
+      return await run(target);
+    } finally {
+      await target.stop();
+    }
+  };
+  if (options.only.has('fanout')) {
+    for (const members of options.members) {
+      for (const server of options.servers) {
+        const result = await on(server, `fanout-${members}`, (target) =>
+          traffic(target, { rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4 }),
+        );
+        record({ workload: 'fanout', server, params: { members, publishers: 4, window }, figures: trafficFigures(result) });
       }
     }
-    if (options.only.has('fixed')) {
-      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'fixed' });
-      try {
-        const members = 200;
-        const result = await traffic(target, {
-          rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, rate: 100, textBytes, sampledPerRoom: 16,
-        });
-        record({ workload: 'fixed', server, params: { members, publishers: 4, ratePerPublisher: 100 }, figures: trafficFigures(result) });
-      } finally {
-        await target.stop();
+  }
+  if (options.only.has('fixed')) {
+    // The p99 of one 5 s run moves a lot with the machine: the servers take turns for a few rounds, and the round
+    // with each server's median p99 is reported (all rounds' p99s are in the JSON line).
+    const members = 200;
+    const rounds = options.quick ? 1 : FIXED_ROUNDS;
+    const runs = new Map<ServerKind, TrafficResult[]>(options.servers.map((server) => [server, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const server of options.servers) {
+        const result = await on(server, `fixed-${round}`, (target) =>
+          traffic(target, { rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, rate: 100, textBytes, sampledPerRoom: 16 }),
+        );
+        runs.get(server)!.push(result);
       }
     }
-    if (options.only.has('rooms')) {
-      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'rooms' });
-      try {
-        const rooms = options.quick ? 200 : 1000;
-        const result = await traffic(target, {
-          rooms, membersPerRoom: 5, publishersPerRoom: 5, window: 8, seconds, textBytes, sampledPerRoom: 0,
-        });
-        record({ workload: 'rooms', server, params: { rooms, members: 5, window: 8 }, figures: trafficFigures(result) });
-      } finally {
-        await target.stop();
-      }
+    for (const [server, results] of runs) {
+      const byP99 = [...results].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
+      record({
+        workload: 'fixed', server, params: { members, publishers: 4, ratePerPublisher: 100, rounds },
+        figures: trafficFigures(byP99[Math.floor((byP99.length - 1) / 2)]!),
+        series: { p99MsRounds: results.map((result) => round(result.latencyMs.p99, 3)) },
+      });
     }
-    if (options.only.has('idle')) {
-      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'idle' });
-      try {
-        const result = await idle(target, idleConnections, 100);
-        record({
-          workload: 'idle', server, params: { connections: idleConnections, rooms: 100 },
-          figures: {
-            joinSeconds: round(result.joinSeconds, 2),
-            baseRssMiB: round(result.baseRssMiB, 1),
-            joinedRssMiB: round(result.joinedRssMiB, 1),
-            rssMiB: round(result.rssMiB, 1),
-            kibPerConnectionJoined: round(result.kibPerConnectionJoined, 2),
-            kibPerConnection: round(result.kibPerConnection, 2),
-            marginalKibPerConnection: round(result.marginalKibPerConnection, 2),
-            serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
-          },
-        });
-      } finally {
-        await target.stop();
-      }
+  }
+  if (options.only.has('rooms')) {
+    const rooms = options.quick ? 200 : 1000;
+    for (const server of options.servers) {
+      const result = await on(server, 'rooms', (target) =>
+        traffic(target, { rooms, membersPerRoom: 5, publishersPerRoom: 5, window: 8, seconds, textBytes, sampledPerRoom: 0 }),
+      );
+      record({ workload: 'rooms', server, params: { rooms, members: 5, window: 8 }, figures: trafficFigures(result) });
     }
-    if (options.only.has('churn') && server === 'ours') {
-      const target = await startTarget(server, { cpuProfDir: profileDir, cpuProfName: 'churn' });
-      try {
-        const rounds = options.quick ? 4 : 20;
-        const result = await churn(target, rounds, 1000);
-        record({
-          workload: 'churn', server, params: { rounds, perRound: 1000 },
-          figures: {
-            handlesBefore: result.handlesBefore,
-            handlesAfter: result.handlesAfter,
-            baseRssMiB: round(result.baseRssMiB, 1),
-            firstRoundRssMiB: round(result.firstRoundRssMiB, 1),
-            midRoundRssMiB: round(result.midRoundRssMiB, 1),
-            lastRoundRssMiB: round(result.lastRoundRssMiB, 1),
-            growthPct: round(result.growthPct, 1),
-            seconds: round(result.seconds, 1),
-          },
-          series: { rssAfterRoundMiB: result.rssAfterRoundMiB },
-        });
-      } finally {
-        await target.stop();
-      }
+  }
+  if (options.only.has('idle')) {
+    for (const server of options.servers) {
+      const result = await on(server, 'idle', (target) => idle(target, idleConnections, 100));
+      record({
+        workload: 'idle', server, params: { connections: idleConnections, rooms: 100 },
+        figures: {
+          joinSeconds: round(result.joinSeconds, 2),
+          baseRssMiB: round(result.baseRssMiB, 1),
+          joinedRssMiB: round(result.joinedRssMiB, 1),
+          rssMiB: round(result.rssMiB, 1),
+          kibPerConnectionJoined: round(result.kibPerConnectionJoined, 2),
+          kibPerConnection: round(result.kibPerConnection, 2),
+          marginalKibPerConnection: round(result.marginalKibPerConnection, 2),
+          serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
+        },
+      });
     }
+  }
+  if (options.only.has('churn') && options.servers.includes('ours')) {
+    const rounds = options.quick ? 4 : 20;
+    const result = await on('ours', 'churn', (target) => churn(target, rounds, 1000));
+    record({
+      workload: 'churn', server: 'ours', params: { rounds, perRound: 1000 },
+      figures: {
+        handlesBefore: result.handlesBefore,
+        handlesAfter: result.handlesAfter,
+        baseRssMiB: round(result.baseRssMiB, 1),
+        firstRoundRssMiB: round(result.firstRoundRssMiB, 1),
+        midRoundRssMiB: round(result.midRoundRssMiB, 1),
+        lastRoundRssMiB: round(result.lastRoundRssMiB, 1),
+        growthPct: round(result.growthPct, 1),
+        seconds: round(result.seconds, 1),
+      },
+      series: { rssAfterRoundMiB: result.rssAfterRoundMiB },
+    });
   }
   if (options.only.has('cluster') && options.servers.includes('ours')) {
     // Nodes joined through Redis, members spread over them (all on the server core: this shows the cost of the
@@ -287,6 +294,11 @@ function printTables(machine: string): void {
         f.serverPeakRssMiB!.toFixed(1), `${Math.round(f.loadCpuShare! * 100)}%`,
       ];
       out.push(cells.map((c, i) => pad(c, widths[i]!, i > 1)).join(' '));
+    }
+    const fixedRounds = rows.filter((row) => row.workload === 'fixed' && (row.series?.p99MsRounds?.length ?? 0) > 1);
+    if (fixedRounds.length) {
+      const each = fixedRounds.map((row) => `${row.server} ${row.series!.p99MsRounds!.map((p99) => p99.toFixed(2)).join(', ')}`);
+      out.push(`(fixed: the round with the median p99 of ${fixedRounds[0]!.params.rounds}; p99 ms by round: ${each.join('; ')})`);
     }
     out.push('');
   }
