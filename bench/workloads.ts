@@ -18,6 +18,9 @@ export interface TrafficSpec {
   textBytes: number;
   /** Non-publishing members per room whose deliveries are timed too (spread over the join order). */
   sampledPerRoom: number;
+  /** The same traffic, unmeasured, before the run (default 1 s): a fresh Node server runs its first second or so
+   * in code V8 has not optimized yet, and a long-running server never does. */
+  warmupSeconds?: number;
 }
 
 export interface TrafficResult {
@@ -43,6 +46,8 @@ interface Publisher {
   out: net.Socket;
   inflight: number;
   seq: number;
+  /** `seq` when the current phase (warm-up or run) began. */
+  phaseStartSeq: number;
   times: number[];
 }
 
@@ -75,7 +80,7 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
     const index = publishers.length;
     const member = members[i]!;
     const out = dialect.separatePublisher ? await openSender(target.port) : member.socket;
-    const publisher: Publisher = { index, room: `r${Math.floor(i / M)}`, out, inflight: 0, seq: 0, times: [] };
+    const publisher: Publisher = { index, room: `r${Math.floor(i / M)}`, out, inflight: 0, seq: 0, phaseStartSeq: 0, times: [] };
     tally.sendTimes[index] = publisher.times;
     member.reader.ownPublisher = index;
     member.onAcks = (count) => {
@@ -87,7 +92,7 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
   await settle(members);
   const setupSeconds = (performance.now() - setupStart) / 1000;
 
-  let running = true;
+  let running = false;
   let behindSchedule = 0;
   const pump = (p: Publisher, due = Infinity): void => {
     if (!running) return;
@@ -103,40 +108,61 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
     if (due !== Infinity) behindSchedule += due;
     if (out) p.out.write(out);
   };
+  /** Publish for `seconds` (as fast as the window allows, or at the fixed rate); returns the seconds it took. */
+  const phase = async (seconds: number): Promise<number> => {
+    for (const p of publishers) p.phaseStartSeq = p.seq;
+    running = true;
+    const t0 = performance.now();
+    let ticker: NodeJS.Timeout | null = null;
+    if (spec.rate === undefined) {
+      for (const p of publishers) pump(p);
+    } else {
+      const rate = spec.rate;
+      const tick = () => {
+        const elapsed = (performance.now() - t0) / 1000;
+        for (const p of publishers) pump(p, Math.floor(elapsed * rate) + 1 - (p.seq - p.phaseStartSeq));
+      };
+      tick();
+      ticker = setInterval(tick, 5);
+    }
+    await sleep(seconds * 1000);
+    running = false;
+    if (ticker) clearInterval(ticker);
+    return (performance.now() - t0) / 1000;
+  };
+  const sentSincePhaseStart = () => publishers.reduce((sum, p) => sum + p.seq - p.phaseStartSeq, 0);
+  const received = () => members.reduce((sum, member) => sum + member.received, 0);
+  const drain = async (expected: number) => {
+    const deadline = Date.now() + 15_000;
+    while (received() < expected && Date.now() < deadline) await sleep(20);
+  };
+
+  const warmupSeconds = spec.warmupSeconds ?? 1;
+  let warmupLost = 0;
+  if (warmupSeconds > 0) {
+    for (const member of members) member.received = 0;
+    await phase(warmupSeconds);
+    const warmupExpected = sentSincePhaseStart() * M;
+    await drain(warmupExpected);
+    warmupLost = Math.max(0, warmupExpected - received());
+  }
 
   for (const member of members) member.received = 0;
   tally.delivered = 0;
+  behindSchedule = 0;
   tally.recording = true;
   const serverCpu = () => (target.nodes ?? [target]).reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
   const cpu0 = serverCpu();
   const load0 = process.cpuUsage();
-  const t0 = performance.now();
-  let ticker: NodeJS.Timeout | null = null;
-  if (spec.rate === undefined) {
-    for (const p of publishers) pump(p);
-  } else {
-    const rate = spec.rate;
-    const tick = () => {
-      const elapsed = (performance.now() - t0) / 1000;
-      for (const p of publishers) pump(p, Math.floor(elapsed * rate) + 1 - p.seq);
-    };
-    tick();
-    ticker = setInterval(tick, 5);
-  }
-  await sleep(spec.seconds * 1000);
-  running = false;
-  if (ticker) clearInterval(ticker);
-  const elapsed = (performance.now() - t0) / 1000;
+  const elapsed = await phase(spec.seconds);
   const deliveredInWindow = tally.delivered;
   const cpu1 = serverCpu();
   const load = process.cpuUsage(load0);
 
   // Drain: every message sent must reach every member of its room.
-  const sent = publishers.reduce((sum, p) => sum + p.seq, 0);
+  const sent = sentSincePhaseStart();
   const expected = sent * M;
-  const received = () => members.reduce((sum, member) => sum + member.received, 0);
-  const drainDeadline = Date.now() + 15_000;
-  while (received() < expected && Date.now() < drainDeadline) await sleep(20);
+  await drain(expected);
   await sleep(50);
   const delivered = received();
   const { peakKiB } = memory(target.pid);
@@ -151,7 +177,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
     sent,
     expected,
     delivered,
-    lost: expected - delivered,
+    // A message the warm-up lost is lost all the same.
+    lost: expected - delivered + warmupLost,
     latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies.length ? latencies[latencies.length - 1]! : NaN, samples: latencies.length },
     serverCpuSeconds: cpu1 - cpu0,
     serverCpuShare: (cpu1 - cpu0) / elapsed,

@@ -62,7 +62,7 @@ t.test(`a tiny fan-out against ${servers.join(', ')} loses nothing`, async (t) =
       const target = await startTarget(kind);
       try {
         return await traffic(target, {
-          rooms: 2, membersPerRoom: 5, publishersPerRoom: 2, window: 4, seconds: 0.2, textBytes: 100, sampledPerRoom: 1,
+          rooms: 2, membersPerRoom: 5, publishersPerRoom: 2, window: 4, seconds: 0.2, textBytes: 100, sampledPerRoom: 1, warmupSeconds: 0.2,
         });
       } finally {
         await target.stop();
