@@ -5,6 +5,7 @@
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
+//   --warmup S           unmeasured traffic before each traffic run (default 1; 0 measures a cold server)
 //   --profile DIR        run our server under `node --cpu-prof`, profiles into DIR
 //   --table-only         no JSON lines
 
@@ -26,6 +27,7 @@ interface Options {
   servers: ServerKind[];
   members: number[];
   seconds: number;
+  warmupSeconds: number;
   profileDir: string | undefined;
   json: boolean;
 }
@@ -45,6 +47,7 @@ function parseArgs(argv: string[]): Options {
     servers: (list('--servers') ?? ['ours', 'floor', 'redis']) as ServerKind[],
     members: (list('--members') ?? (quick ? ['20', '200'] : ['20', '200', '1000'])).map(Number),
     seconds: Number(value('--seconds') ?? (quick ? 2 : 5)),
+    warmupSeconds: Number(value('--warmup') ?? 1),
     profileDir: value('--profile'),
     json: !argv.includes('--table-only'),
   };
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
     `${os.type()} ${os.release()}, load average ${os.loadavg()[0]!.toFixed(1)} at start, ${priority}`;
   console.error(`machine: ${machine}; server on cpu ${SERVER_CPU}, load generator on cpu ${LOAD_CPU}; ulimit -n ${fileLimit}`);
+  const method = `${options.warmupSeconds} s of unmeasured traffic before each traffic run`;
 
   const window = 64;
   const textBytes = 100;
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
     for (const members of options.members) {
       for (const server of options.servers) {
         const result = await on(server, `fanout-${members}`, (target) =>
-          traffic(target, { rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4 }),
+          traffic(target, { rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4, warmupSeconds: options.warmupSeconds }),
         );
         record({ workload: 'fanout', server, params: { members, publishers: 4, window }, figures: trafficFigures(result) });
       }
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const server of options.servers) {
         const result = await on(server, `fixed-${round}`, (target) =>
-          traffic(target, { rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, rate: 100, textBytes, sampledPerRoom: 16 }),
+          traffic(target, { rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, rate: 100, textBytes, sampledPerRoom: 16, warmupSeconds: options.warmupSeconds }),
         );
         runs.get(server)!.push(result);
       }
@@ -190,7 +194,7 @@ async function main(): Promise<void> {
     const rooms = options.quick ? 200 : 1000;
     for (const server of options.servers) {
       const result = await on(server, 'rooms', (target) =>
-        traffic(target, { rooms, membersPerRoom: 5, publishersPerRoom: 5, window: 8, seconds, textBytes, sampledPerRoom: 0 }),
+        traffic(target, { rooms, membersPerRoom: 5, publishersPerRoom: 5, window: 8, seconds, textBytes, sampledPerRoom: 0, warmupSeconds: options.warmupSeconds }),
       );
       record({ workload: 'rooms', server, params: { rooms, members: 5, window: 8 }, figures: trafficFigures(result) });
     }
@@ -239,7 +243,7 @@ async function main(): Promise<void> {
       try {
         const members = 200;
         const result = await traffic(target, {
-          rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4,
+          rooms: 1, membersPerRoom: members, publishersPerRoom: 4, window, seconds, textBytes, sampledPerRoom: 4, warmupSeconds: options.warmupSeconds,
         });
         record({ workload: 'cluster', server: 'ours', params: { nodes, members, publishers: 4, window }, figures: trafficFigures(result) });
       } finally {
@@ -262,7 +266,7 @@ async function main(): Promise<void> {
       },
     });
   }
-  printTables(machine);
+  printTables(`${machine}; ${method}`);
 }
 
 function pad(text: string, width: number, right = false): string {
