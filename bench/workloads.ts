@@ -204,22 +204,34 @@ export interface IdleResult {
   serverPeakRssMiB: number;
 }
 
-/** RSS once it has not fallen for SETTLED_AFTER_MS (a server may give memory back when idle), at most SETTLE_MAX_MS. */
-const SETTLED_AFTER_MS = 12_000;
-const SETTLE_MAX_MS = 45_000;
-
-async function settledRss(pid: number): Promise<number> {
+/**
+ * Read `read()` every `everyMs` until it has not moved for `quietMs` (at most `maxMs`), and return the last reading.
+ * `moved(since, now)` says whether `now` differs enough from the reading the quiet began at.
+ */
+async function steadyReading(
+  read: () => number,
+  moved: (since: number, now: number) => boolean,
+  { quietMs, maxMs, everyMs }: { quietMs: number; maxMs: number; everyMs: number },
+): Promise<number> {
   const start = Date.now();
-  let lowest = memory(pid).rssKiB;
-  let lowestAt = start;
-  while (Date.now() - lowestAt < SETTLED_AFTER_MS && Date.now() - start < SETTLE_MAX_MS) {
-    await sleep(1000);
-    const rss = memory(pid).rssKiB;
-    // Falls of under 1% are noise, not memory given back.
-    if (rss < lowest * 0.99) lowestAt = Date.now();
-    lowest = Math.min(lowest, rss);
+  let since = read();
+  let sinceAt = start;
+  let last = since;
+  while (Date.now() - sinceAt < quietMs && Date.now() - start < maxMs) {
+    await sleep(everyMs);
+    last = read();
+    if (moved(since, last)) {
+      since = last;
+      sinceAt = Date.now();
+    }
   }
-  return memory(pid).rssKiB;
+  return last;
+}
+
+/** RSS once it has not fallen for 12 s (a server may give memory back when idle), at most 45 s; falls of under 1%
+ * are noise, not memory given back. */
+function settledRss(pid: number): Promise<number> {
+  return steadyReading(() => memory(pid).rssKiB, (since, now) => now < since * 0.99, { quietMs: 12_000, maxMs: 45_000, everyMs: 1000 });
 }
 
 export async function idle(target: Target, connections: number, rooms: number): Promise<IdleResult> {
@@ -323,17 +335,6 @@ export async function churn(target: Target, rounds: number, perRound: number): P
 }
 
 /** The process's open handles once they have not changed for 1.5 s (past the first checkpoint; at most 10 s). */
-async function steadyHandles(pid: number): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  let last = openHandles(pid);
-  let steadySince = Date.now();
-  while (Date.now() - steadySince < 1500 && Date.now() < deadline) {
-    await sleep(50);
-    const now = openHandles(pid);
-    if (now !== last) {
-      last = now;
-      steadySince = Date.now();
-    }
-  }
-  return last;
+function steadyHandles(pid: number): Promise<number> {
+  return steadyReading(() => openHandles(pid), (since, now) => now !== since, { quietMs: 1500, maxMs: 10_000, everyMs: 50 });
 }
