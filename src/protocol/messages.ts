@@ -23,29 +23,6 @@ export const ClientType = {
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
-/** Every `type` the server may send. */
-export const ServerType = {
-  welcome: 'welcome',
-  join: 'join',
-  leave: 'leave',
-  nick: 'nick',
-  members: 'members',
-  msg: 'msg',
-  file: 'file',
-  file_data: 'file_data',
-  files: 'files',
-  upload_status: 'upload_status',
-  notice: 'notice',
-  rooms: 'rooms',
-  history: 'history',
-  ping: 'ping',
-  pong: 'pong',
-  ok: 'ok',
-  error: 'error',
-  bye: 'bye',
-} as const;
-export type ServerType = (typeof ServerType)[keyof typeof ServerType];
-
 /** A request id, echoed on the `ok`/`error` (or natural) reply to the request. */
 export type RequestId = string | number;
 

@@ -3,19 +3,22 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
-import { ByeCode, encode } from '../protocol/index.js';
-import { resolveConfig, type ServerConfig } from './config.js';
-import { LocalBus, type RoomBus } from './bus.js';
-import { FlushScheduler } from './flush-scheduler.js';
-import { silentLogger, type Logger } from './log.js';
-import { NickRegistry } from './nicks.js';
-import { RoomRegistry } from './rooms.js';
-import { Session } from './session.js';
-import type { HistoryStore } from './storage/store.js';
-import { Cluster } from './cluster/cluster.js';
-import { SqliteHistoryStore } from './storage/sqlite.js';
-import { FileStore } from './files/store.js';
 import { join } from 'node:path';
+import { ByeCode, encode, type ClientMessage } from '../protocol/index.js';
+import { ClusterBackend } from './cluster/backend.js';
+import { resolveConfig, type ServerConfig } from './config.js';
+import { FileStore } from './files/store.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { dispatch, type ServerContext } from './handlers/index.js';
+import { now } from './handlers/replies.js';
+import { silentLogger, type Logger } from './log.js';
+import { Session, type SessionHost } from './session.js';
+import type { Backend } from './state/backend.js';
+import { LocalBackend } from './state/local.js';
+import { NickRegistry } from './state/nicks.js';
+import { RoomRegistry, type Member } from './state/rooms.js';
+import { SqliteHistoryStore } from './storage/sqlite.js';
+import type { HistoryStore } from './storage/store.js';
 
 const FILE_SWEEP_MS = 3600_000;
 
@@ -35,21 +38,21 @@ export interface ServerOptions extends Partial<ServerConfig> {
   log?: Logger;
 }
 
-export class ChatServer {
+export class ChatServer implements SessionHost, ServerContext {
   readonly config: ServerConfig;
   readonly log: Logger;
   readonly version = VERSION;
-  readonly rooms: RoomRegistry<Session>;
-  readonly nicks = new NickRegistry<Session>();
-  readonly bus: RoomBus;
-  readonly flushScheduler = new FlushScheduler();
   readonly sessions = new Set<Session>();
+  /** This node's rooms (members here, history ring, seq) and nicks; on a cluster, its share of the whole. */
+  readonly rooms: RoomRegistry;
+  readonly nicks = new NickRegistry<Member>();
+  /** The rules' access to nicks, rooms and fan-out: this node alone, or a cluster through Redis. */
+  readonly backend: Backend;
+  readonly flushScheduler = new FlushScheduler();
   /** attach token -> the session it lets another connection act for. */
   readonly attachTokens = new Map<string, Session>();
   /** Room history beyond the in-memory window: SQLite in dataDir, none when dataDir is null. */
   readonly historyStore: HistoryStore | undefined;
-  /** With a redisUrl: this node's link to the others (docs/scale-out.md); null for a single node. */
-  readonly cluster: Cluster | null;
   readonly files: FileStore;
   private readonly fileSweepTimer: NodeJS.Timeout;
 
@@ -72,9 +75,18 @@ export class ChatServer {
           );
     // A turn's records are committed right after its writes, so deliveries never wait for the disk.
     if (this.historyStore) this.flushScheduler.afterPass = () => this.historyStore!.flush();
-    this.rooms = new RoomRegistry<Session>(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
-    this.cluster = redisUrl ? new Cluster(this, redisUrl) : null;
-    this.bus = this.cluster ? this.cluster.bus : new LocalBus(this.rooms);
+    this.rooms = new RoomRegistry(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
+    this.backend = redisUrl
+      ? new ClusterBackend(redisUrl, {
+          rooms: this.rooms,
+          nicks: this.nicks,
+          config: this.config,
+          log: this.log,
+          noticeAll: (text) => {
+            for (const session of this.sessions) session.send({ type: 'notice', text });
+          },
+        })
+      : new LocalBackend(this.rooms, this.nicks);
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,
       quotaBytes: this.config.fileQuotaBytes,
@@ -102,27 +114,25 @@ export class ChatServer {
     return session;
   }
 
+  handle(session: Session, message: ClientMessage): void {
+    dispatch(this, session, message);
+  }
+
   /** Remove a session from every map, announcing its departure. Called once, from Session's close path. */
   forget(session: Session, reason: string): void {
-    this.cluster?.forget(session);
-    const ts = new Date().toISOString();
+    const ts = now();
     for (const room of [...session.rooms]) {
-      this.removeFromRoom(session, room);
-      this.bus.publish(room, { type: 'leave', room, nick: session.nick, ts, reason });
+      this.backend.removeMember(room, session);
+      void this.backend.announce(room, { type: 'leave', room, nick: session.nick, ts, reason });
     }
-    if (session.nick) this.nicks.release(session.nick, session);
+    this.backend.releaseNick(session);
     if (session.attachToken) this.attachTokens.delete(session.attachToken);
     this.sessions.delete(session);
     this.log.info({ conn: session.id, nick: session.nick || undefined, reason }, 'disconnected');
   }
 
-  removeFromRoom(session: Session, room: string): void {
-    session.rooms.delete(room);
-    this.rooms.get(room)?.members.delete(session);
-  }
-
   async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
-    await this.cluster?.start();
+    await this.backend.start();
     const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       socket.setKeepAlive(true, 60_000);
       this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
@@ -166,7 +176,7 @@ export class ChatServer {
     ]);
     clearTimeout(graceTimer);
     this.historyStore?.close();
-    await this.cluster?.close();
+    await this.backend.close();
     clearInterval(this.fileSweepTimer);
     this.files.close();
     this.log.info('stopped');

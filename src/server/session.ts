@@ -1,5 +1,5 @@
 // One client connection: framing in, batched output out, flood control, keepalive and the one close path.
-// What each message means is in handlers.ts; what the server knows of everyone is in server.ts.
+// What each message means is in handlers/; what the server knows of everyone is in server.ts.
 
 import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -10,16 +10,28 @@ import {
   LineDecoder,
   ProtocolError,
   parseClientLine,
+  type ClientMessage,
   type LineDecoderEvents,
   type RawSink,
   type RequestId,
   type ServerMessage,
 } from '../protocol/index.js';
-import type { Flushable } from './flush-scheduler.js';
-import type { Member } from './rooms.js';
+import type { ServerConfig } from './config.js';
+import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import type { Logger } from './log.js';
+import type { Member } from './state/rooms.js';
 import { TokenBucket } from './rate-limit.js';
-import type { ChatServer } from './server.js';
-import { dispatch } from './handlers.js';
+
+/** What a connection needs of its server: the limits, the log, output batching, and where its lines go. */
+export interface SessionHost {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly flushScheduler: FlushScheduler;
+  /** Act on one valid message from the session. */
+  handle(session: Session, message: ClientMessage): void;
+  /** The session is closing: take it out of every room and map. Called once, from the close path. */
+  forget(session: Session, reason: string): void;
+}
 
 /** How long a closed connection may stay half-open while the peer reads the last lines. */
 const LINGER_MS = 5000;
@@ -39,7 +51,7 @@ function streamOnEnd(this: SessionStream): void {
 
 function streamOnError(this: SessionStream, error: Error): void {
   const session = this[kSession];
-  session.server.log.debug({ conn: session.id, err: error.message }, 'socket error');
+  session.host.log.debug({ conn: session.id, err: error.message }, 'socket error');
 }
 
 function streamOnClose(this: SessionStream): void {
@@ -91,16 +103,18 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** Reasons to stop reading: asynchronous work on earlier input (files), and output the peer is not taking. */
   private inputHolds = 0;
   private outputBlocked = false;
+  /** Replies still owed for pipelined requests (room messages on a cluster): the end of input waits for them. */
+  private owed = 0;
   /** File bytes are going out: queued lines wait so they cannot land inside the bytes. */
   private sendingFileBytes = false;
 
   constructor(
     readonly id: number,
     readonly stream: Duplex,
-    readonly server: ChatServer,
+    readonly host: SessionHost,
     readonly remote: string,
   ) {
-    const { config } = server;
+    const { config } = host;
     this.bucket = new TokenBucket(config.rateLimit, config.rateBurst);
     this.decoder = new LineDecoder(config.maxLineBytes, this);
     (stream as SessionStream)[kSession] = this;
@@ -118,16 +132,16 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     // Only a peer that has stopped taking bytes counts against its sendq: what this turn queued for a
     // reader that keeps up leaves at the end of the turn.
     const unsent = this.stream.writableLength + this.pendingBytes + bytes.length;
-    if (this.stream.writableNeedDrain && unsent > this.server.config.sendqBytes) {
-      this.server.log.warn({ conn: this.id, nick: this.nick, unsent }, 'client not reading: sendq exceeded');
-      this.abort(ByeCode.sendq_exceeded, `more than ${this.server.config.sendqBytes} bytes of output were waiting`);
+    if (this.stream.writableNeedDrain && unsent > this.host.config.sendqBytes) {
+      this.host.log.warn({ conn: this.id, nick: this.nick, unsent }, 'client not reading: sendq exceeded');
+      this.abort(ByeCode.sendq_exceeded, `more than ${this.host.config.sendqBytes} bytes of output were waiting`);
       return;
     }
-    if (this.sendingFileBytes && this.pendingBytes + bytes.length > this.server.config.sendqBytes) {
+    if (this.sendingFileBytes && this.pendingBytes + bytes.length > this.host.config.sendqBytes) {
       this.abort(ByeCode.sendq_exceeded, 'too much output waited behind a download');
       return;
     }
-    if (this.pendingBytes === 0) this.server.flushScheduler.mark(this);
+    if (this.pendingBytes === 0) this.host.flushScheduler.mark(this);
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
   }
@@ -146,7 +160,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   flush(): void {
     if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
-    const bytes = this.pending.length === 1 ? this.pending[0]! : this.server.flushScheduler.join(this.pending, this.pendingBytes);
+    const bytes = this.pending.length === 1 ? this.pending[0]! : this.host.flushScheduler.join(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     if (!this.stream.write(bytes) && !this.closed) {
@@ -202,8 +216,23 @@ export class Session implements Member, Flushable, LineDecoderEvents {
       released = true;
       if (--this.inputHolds === 0) this.decoder.resume();
       this.updateReading();
-      if (this.inputEnded && !this.closed && !this.decoder.isPaused) this.close(ByeCode.quit, 'end of input');
+      this.closeIfInputDone();
     };
+  }
+
+  /** A reply that will come later (a pipelined request): input goes on, but its end waits for the reply. */
+  owe(reply: Promise<unknown>): void {
+    this.owed++;
+    const settled = () => {
+      this.owed--;
+      this.closeIfInputDone();
+    };
+    reply.then(settled, settled);
+  }
+
+  /** The peer has finished sending and everything it sent is answered: close. */
+  private closeIfInputDone(): void {
+    if (this.inputEnded && !this.closed && !this.decoder.isPaused && this.owed === 0) this.close(ByeCode.quit, 'end of input');
   }
 
   /** Hand the next `length` bytes of input to `sink` (the body of an upload). */
@@ -231,7 +260,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   tooLong(): void {
     this.reject(
       ErrorCode.line_too_long,
-      `a line may have at most ${this.server.config.maxLineBytes} bytes; it was dropped up to the next newline`,
+      `a line may have at most ${this.host.config.maxLineBytes} bytes; it was dropped up to the next newline`,
     );
   }
 
@@ -239,17 +268,17 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     if (this.closed) return;
     if (!this.bucket.take()) {
       this.rejectedInARow++;
-      if (this.rejectedInARow >= this.server.config.floodKick) {
+      if (this.rejectedInARow >= this.host.config.floodKick) {
         this.close(ByeCode.flood, 'flooding: too many lines over the rate limit');
       } else {
-        this.error(ErrorCode.rate_limited, `too many lines; at most ${this.server.config.rateLimit} a second`);
+        this.error(ErrorCode.rate_limited, `too many lines; at most ${this.host.config.rateLimit} a second`);
         this.skipBytesOf(text); // a refused upload header is still followed by its bytes
       }
       return;
     }
     this.rejectedInARow = 0;
     try {
-      dispatch(this, parseClientLine(text, this.server.config));
+      this.host.handle(this, parseClientLine(text, this.host.config));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.error(error.code, error.message, error.id);
@@ -259,7 +288,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   /** Skip the raw bytes a refused upload header announced, so they are not read as lines. */
   skipRaw(length: number | 'unknown'): void {
-    if (length === 'unknown' || length > this.server.config.maxFileBytes) {
+    if (length === 'unknown' || length > this.host.config.maxFileBytes) {
       this.close(ByeCode.protocol, 'an upload header whose bytes cannot be skipped; reconnect');
     } else {
       this.decoder.takeRaw(length, DISCARD);
@@ -268,7 +297,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   private skipBytesOf(line: string): void {
     try {
-      const message = parseClientLine(line, this.server.config);
+      const message = parseClientLine(line, this.host.config);
       if (message.type === 'upload') this.skipRaw(message.size - (message.offset ?? 0));
     } catch (error) {
       if (error instanceof ProtocolError && error.followingBytes !== undefined) this.skipRaw(error.followingBytes);
@@ -283,7 +312,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     // Half-close (`nc -N`): every complete line has been handled; answer, then close our side.
     this.inputEnded = true;
     this.decoder.end();
-    if (!this.decoder.isPaused) this.close(ByeCode.quit, 'end of input');
+    this.closeIfInputDone();
   }
 
   // ---- the one close path ----
@@ -294,7 +323,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     if (code && !this.stream.destroyed) this.send({ type: 'bye', code, reason });
     this.closed = true;
     this.decoder.discard();
-    this.server.forget(this, code === ByeCode.quit || code === null ? reason : `${code}: ${reason}`);
+    this.host.forget(this, code === ByeCode.quit || code === null ? reason : `${code}: ${reason}`);
     this.flush();
     if (!this.stream.destroyed) this.stream.end();
     this.stream.resume(); // drain whatever the peer still sends so that 'close' can come
@@ -309,7 +338,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     this.decoder.discard();
     this.pending = [];
     this.pendingBytes = 0;
-    this.server.forget(this, `${code}: ${reason}`);
+    this.host.forget(this, `${code}: ${reason}`);
     this.stream.destroy();
   }
 }

@@ -1,14 +1,17 @@
 // The room -> members map, each room's history and seq counter. The one place room state lives.
 
 import { History } from './history.js';
-import type { HistoryStore } from './storage/store.js';
+import type { HistoryStore } from '../storage/store.js';
 
 /** Seqs a room reserves in its store at a time (one synchronous commit per block; storage/sqlite.ts). */
 const SEQ_BLOCK = 1000;
 
-/** What a room needs of a member: a name and a way to receive bytes. */
+/** What the server's state needs of a connection: its nick, its rooms, and a way to receive bytes. */
 export interface Member {
-  readonly nick: string;
+  nick: string;
+  /** Rooms this connection is in (canonical names). */
+  readonly rooms: Set<string>;
+  readonly closed: boolean;
   deliver(bytes: Buffer): void;
 }
 
@@ -78,10 +81,6 @@ export class RoomRegistry<M extends Member = Member> {
   /** Rooms that have members, by name. */
   occupied(): Room<M>[] {
     return [...this.rooms.values()].filter((room) => room.members.size > 0).sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  get size(): number {
-    return this.rooms.size;
   }
 
   private forgetOldestEmpty(): boolean {

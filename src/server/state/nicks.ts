@@ -1,6 +1,6 @@
 // The nick registry: each nick (compared case-insensitively) belongs to at most one connection.
 
-import { nickKey } from '../protocol/index.js';
+import { nickKey } from '../../protocol/index.js';
 
 export class NickRegistry<T> {
   private readonly owners = new Map<string, T>();
@@ -43,7 +43,8 @@ export class NickRegistry<T> {
     }
   }
 
-  get size(): number {
-    return this.owners.size;
+  /** Every owner, once each. */
+  holders(): IterableIterator<T> {
+    return this.owners.values();
   }
 }

@@ -1,30 +1,33 @@
-// Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files.
+// Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files, attach.
 
-import { ByeCode, ErrorCode, nickKey, type RoomRecord, type UploadRequest } from '../../protocol/index.js';
-import type { Handler } from '../handlers.js';
-import { actingUser, ensureNick } from '../identity.js';
-import { welcome } from '../replies.js';
+import { ByeCode, ErrorCode, nickKey, type UploadRequest } from '../../protocol/index.js';
+import { FileError, toFileEvent, type FileRecord, type Upload } from '../files/store.js';
 import type { Session } from '../session.js';
-import { FileError, toFileEvent, type FileRecord, type Upload } from './store.js';
+import type { RecordDraft } from '../state/backend.js';
+import type { Handler, ServerContext } from './context.js';
+import { actingUser, ensureNick } from './identity.js';
+import { welcome } from './replies.js';
 
 /** Errors after which the upload's bytes are not worth reading to stay in step: the connection is closed. */
 const UNSKIPPABLE = new Set<ErrorCode>([ErrorCode.too_large, ErrorCode.quota_exceeded]);
 
-const upload: Handler<'upload'> = (session, request) => {
-  const { server } = session;
-  if (!session.owner) ensureNick(session);
+const upload: Handler<'upload'> = async (ctx, session, request) => {
+  if (!session.owner) await ensureNick(ctx, session);
   const user = actingUser(session);
   const offset = request.offset ?? 0;
   const length = request.size - offset;
   let receiving: Upload;
+  /** The recipient of a private file, as they spell their nick. */
+  let to: string | undefined;
   try {
     if (request.room !== undefined && !user.rooms.has(request.room)) {
       throw new FileError(ErrorCode.not_in_room, `join ${JSON.stringify(request.room)} before sharing a file in it`);
     }
-    if (request.to !== undefined && !server.nicks.owner(request.to)) {
-      throw new FileError(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(request.to)}`);
+    if (request.to !== undefined) {
+      to = (await ctx.backend.lookup(request.to)) ?? undefined;
+      if (to === undefined) throw new FileError(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(request.to)}`);
     }
-    receiving = server.files.beginUpload(request.size, request.sha256, offset);
+    receiving = ctx.files.beginUpload(request.size, request.sha256, offset);
   } catch (error) {
     if (!(error instanceof FileError)) throw error;
     session.error(error.code, error.message, request.id);
@@ -51,11 +54,11 @@ const upload: Handler<'upload'> = (session, request) => {
     end() {
       const release = session.holdInput();
       endBackpressure();
-      finishUpload(session, request, receiving)
+      finishUpload(ctx, session, request, receiving, to)
         .catch((error) => {
           if (error instanceof FileError) session.error(error.code, error.message, request.id);
           else {
-            server.log.error({ conn: session.id, err: String(error) }, 'upload failed');
+            ctx.log.error({ conn: session.id, err: String(error) }, 'upload failed');
             session.error(ErrorCode.bad_request, 'the server could not store the file', request.id);
           }
         })
@@ -65,7 +68,7 @@ const upload: Handler<'upload'> = (session, request) => {
       endBackpressure();
       receiving.abandon();
       const have = offset + receiving.received;
-      server.log.info({ conn: session.id, name: request.name, have, size: request.size }, 'short upload');
+      ctx.log.info({ conn: session.id, name: request.name, have, size: request.size }, 'short upload');
       session.error(
         ErrorCode.short_upload,
         `the connection ended after ${have} of ${request.size} bytes` +
@@ -76,8 +79,7 @@ const upload: Handler<'upload'> = (session, request) => {
   });
 };
 
-async function finishUpload(session: Session, request: UploadRequest, receiving: Upload): Promise<void> {
-  const { server } = session;
+async function finishUpload(ctx: ServerContext, session: Session, request: UploadRequest, receiving: Upload, to?: string): Promise<void> {
   const sha256 = await receiving.finish();
   const user = actingUser(session);
   const base = {
@@ -89,27 +91,17 @@ async function finishUpload(session: Session, request: UploadRequest, receiving:
     ts: new Date().toISOString(),
   };
   let record: FileRecord;
-  if (request.room !== undefined && server.cluster) {
-    // Numbered through Redis like a message; every node (this one too) delivers it from its subscription.
-    const room = server.rooms.open(request.room) ?? server.rooms.get(request.room);
-    record = server.files.add({ ...base, room: request.room });
-    if (room) {
-      const { seq: _none, ...event } = toFileEvent(record);
-      record = server.files.setSeq(record.id, await server.cluster.publishRecord(room, event));
-    }
-  } else if (request.room !== undefined) {
-    const room = server.rooms.open(request.room) ?? server.rooms.get(request.room);
-    const seq = room ? room.nextSeq() : undefined;
-    record = server.files.add({ ...base, room: request.room, ...(seq !== undefined && { seq }) });
-    const event = toFileEvent(record);
-    room?.history.add(event as RoomRecord);
-    server.bus.publish(request.room, event);
+  if (request.room !== undefined) {
+    // Numbered like a message: the record first (its id is in the event), then its seq.
+    record = ctx.files.add({ ...base, room: request.room });
+    const { seq: _none, ...draft } = toFileEvent(record);
+    const seq = await ctx.backend.append(request.room, draft as RecordDraft);
+    if (seq > 0) record = ctx.files.setSeq(record.id, seq);
   } else {
-    const target = server.nicks.owner(request.to!);
-    record = server.files.add({ ...base, to: target?.nick ?? request.to!, toKey: nickKey(request.to!) });
+    record = ctx.files.add({ ...base, to: to!, toKey: nickKey(to!) });
     const event = toFileEvent(record);
-    target?.send(event);
-    if (target !== user) user.send(event);
+    await ctx.backend.sendPrivate(to!, () => event);
+    if (nickKey(to!) !== nickKey(user.nick)) user.send(event);
     if (session !== user) session.send(event);
   }
   session.send({
@@ -118,20 +110,16 @@ async function finishUpload(session: Session, request: UploadRequest, receiving:
     file: record.id,
     ...(record.seq !== undefined && { seq: record.seq }),
   });
-  server.log.info({ conn: session.id, file: record.id, name: record.name, size: record.size }, 'file stored');
+  ctx.log.info({ conn: session.id, file: record.id, name: record.name, size: record.size }, 'file stored');
 }
 
-const uploadStatus: Handler<'upload_status'> = (session, { sha256, size, id }) => {
-  const release = session.holdInput();
-  session.server.files
-    .settledPartialBytes(sha256, size)
-    .then((have) => session.reply(id, { type: 'upload_status', sha256, size, have }))
-    .finally(release);
+const uploadStatus: Handler<'upload_status'> = async (ctx, session, { sha256, size, id }) => {
+  const have = await ctx.files.settledPartialBytes(sha256, size);
+  session.reply(id, { type: 'upload_status', sha256, size, have });
 };
 
-const download: Handler<'download'> = (session, request) => {
-  const { server } = session;
-  const record = server.files.get(request.file, nickKey(actingUser(session).nick));
+const download: Handler<'download'> = (ctx, session, request) => {
+  const record = ctx.files.get(request.file, nickKey(actingUser(session).nick));
   if (!record) {
     session.error(ErrorCode.no_such_file, `no file has the id ${JSON.stringify(request.file)} (or it is not yours to fetch)`, request.id);
     return;
@@ -148,26 +136,26 @@ const download: Handler<'download'> = (session, request) => {
   }
   const release = session.holdInput();
   session
-    .sendFileBytes(server.files.objectPath(record.sha256), offset, length)
+    .sendFileBytes(ctx.files.objectPath(record.sha256), offset, length)
     .then(() => {
       if (request.raw) session.close(null, 'raw download sent');
     })
     .catch((error) => {
       // The header promised bytes that cannot come: the stream cannot be followed any more.
-      server.log.warn({ conn: session.id, file: record.id, err: String(error) }, 'download failed');
+      ctx.log.warn({ conn: session.id, file: record.id, err: String(error) }, 'download failed');
       session.abort(ByeCode.protocol, 'download failed');
     })
     .finally(release);
 };
 
-const files: Handler<'files'> = (session, { room, id }) => {
-  const store = session.server.files;
+const files: Handler<'files'> = (ctx, session, { room, id }) => {
+  const store = ctx.files;
   const records = room !== undefined ? store.roomFiles(room) : store.privateFiles(nickKey(actingUser(session).nick || ' '));
   session.reply(id, { type: 'files', ...(room !== undefined && { room }), files: records.map(toFileEvent) });
 };
 
-const attach: Handler<'attach'> = (session, { token, id }) => {
-  const owner = session.server.attachTokens.get(token);
+const attach: Handler<'attach'> = (ctx, session, { token, id }) => {
+  const owner = ctx.attachTokens.get(token);
   if (!owner || owner.closed) {
     session.error(ErrorCode.bad_request, 'unknown token: attach with the "token" of a live connection\'s welcome', id);
     return;
@@ -177,7 +165,7 @@ const attach: Handler<'attach'> = (session, { token, id }) => {
     return;
   }
   session.owner = owner;
-  session.reply(id, welcome(session, owner.nick, false));
+  session.reply(id, welcome(ctx, session, owner.nick, false));
 };
 
 export const fileHandlers = { upload, upload_status: uploadStatus, download, files, attach };

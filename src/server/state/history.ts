@@ -2,8 +2,8 @@
 // (storage/store.ts) every record added is also queued for the store, and paging back past the ring reads the
 // store; joins and `since` are served from the ring alone.
 
-import type { RoomRecord } from '../protocol/index.js';
-import type { HistoryStore } from './storage/store.js';
+import type { RoomRecord } from '../../protocol/index.js';
+import type { HistoryStore } from '../storage/store.js';
 
 export class History {
   private readonly ring: (RoomRecord | undefined)[];
@@ -52,11 +52,6 @@ export class History {
       return older.slice(Math.max(0, older.length - limit));
     }
     return this.backing.store.before(this.backing.room, before, limit);
-  }
-
-  /** The oldest seq in the ring, or undefined when it is empty. */
-  oldestSeq(): number | undefined {
-    return this.count === 0 ? undefined : this.ring[(this.next - this.count + this.capacity) % this.capacity]!.seq;
   }
 
   all(): RoomRecord[] {

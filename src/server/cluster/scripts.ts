@@ -1,0 +1,123 @@
+// Redis's side of a cluster (docs/scale-out.md): where each shared thing is kept, and the Lua scripts that change
+// several keys at once, so that Redis runs each as one step.
+
+import type { Redis } from 'ioredis';
+import { nickKey } from '../../protocol/index.js';
+
+export const key = {
+  seq: (room: string) => `chat:seq:${room}`,
+  history: (room: string) => `chat:hist:${room}`,
+  members: (room: string) => `chat:members:${room}`,
+  nick: (nick: string) => `chat:nick:${nickKey(nick)}`,
+  rooms: 'chat:rooms',
+  nodes: 'chat:nodes',
+  roomChannel: (room: string) => `chat:room:${room}`,
+  nodeChannel: (node: string) => `chat:node:${node}`,
+};
+export const ROOM_CHANNEL = 'chat:room:';
+export const NODE_CHANNEL = 'chat:node:';
+
+/** Lua: Redis's clock in ms, so that liveness does not depend on the nodes' clocks agreeing. */
+const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+/** Lua: is node `n` alive (a heartbeat within ARGV[deadArg] ms)? */
+const ALIVE = (deadArg: number) =>
+  `local function alive(n) local b = redis.call('ZSCORE', KEYS[2], n) return b and tonumber(b) > now - tonumber(ARGV[${deadArg}]) end`;
+
+export const SCRIPTS = {
+  /** KEYS seq, history, channel; ARGV node, token, prefix, suffix, floor, maxlen. Returns the seq. */
+  publishRecord: {
+    numberOfKeys: 3,
+    lua: `
+      local seq = redis.call('INCR', KEYS[1])
+      local floor = tonumber(ARGV[5])
+      if seq <= floor then seq = floor + 1 redis.call('SET', KEYS[1], seq) end
+      local line = ARGV[3] .. seq .. ARGV[4]
+      pcall(redis.call, 'XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'r', line)
+      redis.call('PUBLISH', KEYS[3], ARGV[1] .. '\\n' .. ARGV[2] .. '\\nr\\n' .. line)
+      return seq`,
+  },
+  /** KEYS seq; ARGV floor. Raise the counter to at least floor (after Redis lost its data). */
+  seedSeq: {
+    numberOfKeys: 1,
+    lua: `if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1`,
+  },
+  /** KEYS nick, nodes; ARGV node, nick, deadMs. 1 when the nick is now this node's. */
+  claimNick: {
+    numberOfKeys: 2,
+    lua: `${NOW} ${ALIVE(3)}
+      local owner = redis.call('GET', KEYS[1])
+      if owner then
+        local node = string.match(owner, '^(%S+)')
+        if node ~= ARGV[1] and alive(node) then return 0 end
+      end
+      redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])
+      return 1`,
+  },
+  /** KEYS nick; ARGV node. Delete the nick when this node owns it. */
+  releaseNick: {
+    numberOfKeys: 1,
+    lua: `local owner = redis.call('GET', KEYS[1])
+      if owner and string.match(owner, '^(%S+)') == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1`,
+  },
+  /** KEYS nick, nodes; ARGV deadMs. "node nick" of a live owner, or nil. */
+  lookupNick: {
+    numberOfKeys: 2,
+    lua: `${NOW} ${ALIVE(1)}
+      local owner = redis.call('GET', KEYS[1])
+      if owner and alive(string.match(owner, '^(%S+)')) then return owner end
+      return false`,
+  },
+  /** KEYS members, nodes; ARGV deadMs. Nicks in the room on live nodes. */
+  members: {
+    numberOfKeys: 2,
+    lua: `${NOW} ${ALIVE(1)}
+      local all = redis.call('HGETALL', KEYS[1]) local out = {}
+      for i = 1, #all, 2 do if alive(all[i + 1]) then table.insert(out, all[i]) end end
+      return out`,
+  },
+  /** KEYS rooms, nodes; ARGV deadMs, members key prefix. Flat [room, count, ...] of rooms with live members. */
+  rooms: {
+    numberOfKeys: 2,
+    lua: `${NOW} ${ALIVE(1)}
+      local out = {}
+      for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+        local all = redis.call('HGETALL', ARGV[2] .. room) local n = 0
+        for i = 1, #all, 2 do if alive(all[i + 1]) then n = n + 1 end end
+        if #all == 0 then redis.call('SREM', KEYS[1], room) end
+        if n > 0 then table.insert(out, room) table.insert(out, n) end
+      end
+      return out`,
+  },
+  /** KEYS nodes; ARGV node. 1 when the node was missing (it had been given up for dead): it must resync. */
+  heartbeat: {
+    numberOfKeys: 1,
+    lua: `${NOW} return redis.call('ZADD', KEYS[1], now, ARGV[1])`,
+  },
+  /**
+   * KEYS nodes, rooms; ARGV deadMs, members prefix, room channel prefix, node, ts. Give up dead nodes: drop their
+   * members and announce each as a leave in its room. Atomic, so exactly one live node does it.
+   */
+  reapDead: {
+    numberOfKeys: 2,
+    lua: `${NOW}
+      local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+      if #dead == 0 then return 0 end
+      local gone = {}
+      for _, n in ipairs(dead) do gone[n] = true redis.call('ZREM', KEYS[1], n) end
+      for _, room in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+        local all = redis.call('HGETALL', ARGV[2] .. room)
+        for i = 1, #all, 2 do
+          if gone[all[i + 1]] then
+            redis.call('HDEL', ARGV[2] .. room, all[i])
+            local event = cjson.encode({ type = 'leave', room = room, nick = all[i], ts = ARGV[5], reason = 'server lost' })
+            redis.call('PUBLISH', ARGV[3] .. room, ARGV[4] .. '\\n\\ne\\n' .. event)
+          end
+        end
+      end
+      return #dead`,
+  },
+};
+
+export type ScriptName = keyof typeof SCRIPTS;
+export type Scripted = Redis & { [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown> };
+

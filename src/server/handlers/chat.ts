@@ -1,0 +1,118 @@
+// The chat rules, one handler per client message type (docs/protocol.md, "Client to server"), written once for one
+// node and for a cluster: what differs between the two is behind ctx.backend.
+
+import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, type RoomMsgEvent } from '../../protocol/index.js';
+import { whenReady } from '../state/backend.js';
+import type { Handler } from './context.js';
+import { ensureNick, takeNick } from './identity.js';
+import { banner, inRoom, now, welcome } from './replies.js';
+
+const HISTORY_PAGE_MAX = 200;
+const QUIT_REASON_MAX = 200;
+
+const hello: Handler<'hello'> = async (ctx, session, { nick, id }) => {
+  if (nick !== undefined && !(await takeNick(ctx, session, nick, id))) return;
+  await ensureNick(ctx, session);
+  session.reply(id, welcome(ctx, session, session.nick));
+};
+
+const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id }) => {
+  const { backend, config } = ctx;
+  if (nick !== undefined && !(await takeNick(ctx, session, nick, id))) return;
+  await ensureNick(ctx, session);
+  const rejoin = session.rooms.has(name);
+  if (!rejoin && session.rooms.size >= config.maxRoomsPerConnection) {
+    const limit = config.maxRoomsPerConnection;
+    session.error(ErrorCode.too_many_rooms, `one connection may be in at most ${limit} rooms; leave one first`, id);
+    return;
+  }
+  const room = await backend.openRoom(name);
+  if (!room) {
+    session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; try an existing room', id);
+    return;
+  }
+  if (session.closed) return;
+  if (!session.rooms.has(name)) {
+    backend.addMember(room, session);
+    await backend.announce(name, { type: 'join', room: name, nick: session.nick, ts: now() });
+  }
+  const nicks = await backend.members(name);
+  session.reply(id, { type: 'members', room: name, nicks });
+  for (const record of room.history.since(since ?? 0)) session.send({ ...record, history: true });
+  session.send(banner(name, nicks.length - 1));
+};
+
+const leave: Handler<'leave'> = (ctx, session, { room, id }) => {
+  if (!session.rooms.has(room)) {
+    session.error(ErrorCode.not_in_room, `you are not in ${JSON.stringify(room)}`, id);
+    return;
+  }
+  // Announced before the member goes, so the leaver sees its own leave as the confirmation.
+  return whenReady(ctx.backend.announce(room, { type: 'leave', room, nick: session.nick, ts: now() }), () => {
+    ctx.backend.removeMember(room, session);
+    if (id !== undefined) session.send({ type: 'ok', id });
+  });
+};
+
+type RoomMsgRequest = Extract<ClientMessage, { type: 'msg'; room: string }>;
+type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
+
+/** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
+const roomMsg: Handler<'msg'> = (ctx, session, message) => {
+  const { room, text, id } = message as RoomMsgRequest;
+  if (!inRoom(session, room, id)) return;
+  const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) };
+  return whenReady(ctx.backend.append(room, draft), (seq) => {
+    if (id !== undefined) session.send({ type: 'ok', id, seq });
+  });
+};
+
+const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
+  const { to, text, id } = message as PrivateMsgRequest;
+  await ensureNick(ctx, session);
+  const make = (nick: string): PrivateMsgEvent => ({ type: 'msg', to: nick, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) });
+  const event = await ctx.backend.sendPrivate(to, make);
+  if (!event) {
+    session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(to)}`, id);
+    return;
+  }
+  // The sender's copy; a message to oneself arrived once already.
+  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(session.nick)) session.send(event);
+  if (id !== undefined) session.send({ type: 'ok', id });
+};
+
+const msg: Handler<'msg'> = (ctx, session, message) =>
+  'to' in message ? privateMsg(ctx, session, message) : roomMsg(ctx, session, message);
+
+const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
+  if ((await takeNick(ctx, session, wanted, id)) && id !== undefined) session.send({ type: 'ok', id });
+};
+
+const who: Handler<'who'> = (ctx, session, { room, id }) =>
+  whenReady(ctx.backend.members(room), (nicks) => session.reply(id, { type: 'members', room, nicks }));
+
+const rooms: Handler<'rooms'> = (ctx, session, { id }) =>
+  whenReady(ctx.backend.listRooms(), (list) => session.reply(id, { type: 'rooms', rooms: list }));
+
+const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) => {
+  const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
+  // One more than asked: whether there is more is whether it came.
+  return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {
+    const more = older.length > pageSize;
+    session.reply(id, { type: 'history', room, messages: more ? older.slice(1) : older, more });
+  });
+};
+
+const ping: Handler<'ping'> = (_ctx, session, { id }) => {
+  session.reply(id, { type: 'pong', ts: now() });
+};
+
+const pong: Handler<'pong'> = () => {
+  // Any line resets the keepalive clock (session.ts); nothing else to do.
+};
+
+const quit: Handler<'quit'> = (_ctx, session, { reason }) => {
+  session.close(ByeCode.quit, reason ? reason.slice(0, QUIT_REASON_MAX) : 'quit');
+};
+
+export const chatHandlers = { hello, join, leave, msg, nick, who, rooms, history, ping, pong, quit };

@@ -1,0 +1,26 @@
+// The one table from message type to rule, and dispatch: what a connection's input does while a rule is waiting.
+
+import type { ClientMessage, ClientType } from '../../protocol/index.js';
+import type { Session } from '../session.js';
+import { chatHandlers } from './chat.js';
+import type { Handler, ServerContext } from './context.js';
+import { fileHandlers } from './files.js';
+
+export type { ServerContext } from './context.js';
+
+const handlers: { [T in ClientType]: Handler<T> } = { ...chatHandlers, ...fileHandlers };
+
+export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {
+  const pending = (handlers[message.type] as Handler<typeof message.type>)(ctx, session, message as never);
+  if (!pending) return;
+  const failed = (error: unknown) => ctx.log.error({ conn: session.id, err: String(error) }, `${message.type} failed`);
+  if (message.type === 'msg' && 'room' in message) {
+    // Room messages are pipelined (their order is kept by the backend, and each ok follows its own delivery);
+    // only the end of input waits for them.
+    session.owe(pending.catch(failed));
+    return;
+  }
+  // Anything else: the connection's next lines wait, so its requests are answered in order.
+  const release = session.holdInput();
+  pending.catch(failed).finally(release);
+}

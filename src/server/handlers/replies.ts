@@ -1,0 +1,70 @@
+// Replies and checks that several handlers share.
+
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type WelcomeEvent } from '../../protocol/index.js';
+import type { Session } from '../session.js';
+import type { ServerContext } from './context.js';
+
+let stampedAt = 0;
+let stamp = '';
+
+/** The server's timestamp for an event; formatted once per millisecond, not once per event. */
+export function now(): string {
+  const ms = Date.now();
+  if (ms !== stampedAt) {
+    stampedAt = ms;
+    stamp = new Date(ms).toISOString();
+  }
+  return stamp;
+}
+
+/** The token that lets a second connection of this user attach (128 random bits), made on first need. */
+function attachTokenFor(ctx: ServerContext, session: Session): string {
+  if (!session.attachToken) {
+    session.attachToken = randomBytes(16).toString('base64url');
+    ctx.attachTokens.set(session.attachToken, session);
+  }
+  return session.attachToken;
+}
+
+/** The `welcome` for a session; an attached connection gets none of its own token. */
+export function welcome(ctx: ServerContext, session: Session, nick: string, withToken = true): WelcomeEvent {
+  return {
+    type: 'welcome',
+    nick,
+    server: `chat-server ${ctx.version}`,
+    proto: PROTOCOL_VERSION,
+    motd: ctx.config.motd,
+    ...(withToken && { token: attachTokenFor(ctx, session) }),
+  };
+}
+
+/** Answer nick_taken, with a free nick close to the one asked for. Returns false, for `return nickTaken(...)`. */
+export function nickTaken(ctx: ServerContext, session: Session, nick: string, id: ClientMessage['id']): false {
+  const suggest = ctx.backend.suggestNick(nick);
+  session.send({
+    type: 'error',
+    code: ErrorCode.nick_taken,
+    message: `the nick ${JSON.stringify(nick)} is taken; try another, such as ${JSON.stringify(suggest)}`,
+    ...(id !== undefined && { id }),
+    suggest,
+  });
+  return false;
+}
+
+/** The room's welcome banner, the last line of a join reply. */
+export function banner(room: string, others: number): { type: 'notice'; room: string; text: string } {
+  const who = others === 0 ? 'Nobody else is here yet.' : `${others} other${others === 1 ? ' is' : 's are'} here.`;
+  return { type: 'notice', room, text: `Welcome to ${room}! ${who}` };
+}
+
+/** True when the sender is in the room; else false, after a not_in_room reply. */
+export function inRoom(session: Session, room: string, id: ClientMessage['id']): boolean {
+  if (session.rooms.has(room)) return true;
+  session.error(
+    ErrorCode.not_in_room,
+    `join ${JSON.stringify(room)} before sending to it: {"type":"join","room":${JSON.stringify(room)}}`,
+    id,
+  );
+  return false;
+}

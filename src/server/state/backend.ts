@@ -1,0 +1,63 @@
+// What differs between one node and a cluster of nodes, behind one interface, so that every server rule
+// (handlers/) is written once. On one node every method answers at once (the hot path stays synchronous); on a
+// cluster (cluster/backend.ts) those that need Redis answer with a promise.
+
+import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
+import type { Member, Room } from './rooms.js';
+
+export type Maybe<T> = T | Promise<T>;
+
+/** Run `next` with the value now when it is here, or once it arrives. */
+export function whenReady<T>(value: Maybe<T>, next: (value: T) => void): void | Promise<void> {
+  if (value instanceof Promise) return value.then(next);
+  next(value);
+}
+
+/** A room record before it is numbered: the backend gives it its seq. */
+export type RecordDraft = RoomRecord extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
+
+export interface RoomCount {
+  room: string;
+  members: number;
+}
+
+export interface Backend {
+  /** Connect what must be connected before clients come (Redis); resolves when ready or given up waiting. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+
+  // ---- nicks ----
+  /** Make `nick` the member's (its old nick, if any, is released). False when someone else holds it. */
+  claimNick(member: Member, nick: string): Maybe<boolean>;
+  /** Give a member without a nick a free guest nick. */
+  claimGuest(member: Member): Maybe<void>;
+  /** The member is going away: its nick is free again. */
+  releaseNick(member: Member): void;
+  /** A free nick close to `nick`, to suggest when it is taken. */
+  suggestNick(nick: string): string;
+  /** The nick as its live owner spells it, or null when nobody holds it. */
+  lookup(nick: string): Maybe<string | null>;
+  /**
+   * Deliver a private event to whoever holds `to`, made by `make` from the owner's spelling of the nick.
+   * The event delivered, or null when nobody holds the nick.
+   */
+  sendPrivate(to: string, make: (nick: string) => ServerMessage): Maybe<ServerMessage | null>;
+
+  // ---- rooms ----
+  /** The room, opened (and on a cluster, followed) when new; null when the server may hold no more rooms. */
+  openRoom(name: string): Maybe<Room | null>;
+  /** The member joins the room (it is open). */
+  addMember(room: Room, member: Member): void;
+  /** The member leaves the room; a room with no members left here is no longer followed. */
+  removeMember(room: string, member: Member): void;
+  /** Nicks in the room, sorted. */
+  members(room: string): Maybe<string[]>;
+  /** Rooms with members, by name. */
+  listRooms(): Maybe<RoomCount[]>;
+  /** Number, keep and fan out a room record; its seq, once it has been delivered to this node's members. */
+  append(room: string, draft: RecordDraft): Maybe<number>;
+  /** Fan out a room event that is not kept (join, leave, nick); done once delivered to this node's members. */
+  announce(room: string, event: ServerMessage): Maybe<void>;
+  /** Up to `limit` records of `room` with seq < before (the newest when before is undefined), oldest first. */
+  before(room: string, before: number | undefined, limit: number): Maybe<RoomRecord[]>;
+}

@@ -1,0 +1,105 @@
+// One node: everything the backend answers is in this process's memory (and the history store), at once.
+
+import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import type { Backend, RecordDraft, RoomCount } from './backend.js';
+import type { NickRegistry } from './nicks.js';
+import type { Member, Room, RoomRegistry } from './rooms.js';
+
+/**
+ * The same bytes to every member of a room: the event is serialised once. No copy of the set: a delivery may cut
+ * off a slow member, which deletes it from the set, and a Set iterator skips deleted entries and goes on from
+ * where it was (ECMAScript Set iteration is live).
+ */
+export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer): void {
+  if (!members) return;
+  for (const member of members) member.deliver(bytes);
+}
+
+export function roomCounts(rooms: RoomRegistry): RoomCount[] {
+  return rooms.occupied().map((room) => ({ room: room.name, members: room.members.size }));
+}
+
+export class LocalBackend implements Backend {
+  constructor(
+    private readonly rooms: RoomRegistry,
+    private readonly nicks: NickRegistry<Member>,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  claimNick(member: Member, nick: string): boolean {
+    if (!this.nicks.claim(nick, member, member.nick === '' ? undefined : member.nick)) return false;
+    member.nick = nick;
+    return true;
+  }
+
+  claimGuest(member: Member): void {
+    member.nick = this.nicks.claimGuest(member);
+  }
+
+  releaseNick(member: Member): void {
+    if (member.nick !== '') this.nicks.release(member.nick, member);
+  }
+
+  suggestNick(nick: string): string {
+    return this.nicks.suggest(nick);
+  }
+
+  lookup(nick: string): string | null {
+    return this.nicks.owner(nick)?.nick ?? null;
+  }
+
+  sendPrivate(to: string, make: (nick: string) => ServerMessage): ServerMessage | null {
+    const owner = this.nicks.owner(to);
+    if (!owner) return null;
+    const event = make(owner.nick);
+    owner.deliver(encode(event));
+    return event;
+  }
+
+  openRoom(name: string): Room | null {
+    return this.rooms.open(name);
+  }
+
+  addMember(room: Room, member: Member): void {
+    room.members.add(member);
+    member.rooms.add(room.name);
+  }
+
+  removeMember(room: string, member: Member): void {
+    member.rooms.delete(room);
+    this.rooms.get(room)?.members.delete(member);
+  }
+
+  members(room: string): string[] {
+    return this.rooms.get(room)?.nicks() ?? [];
+  }
+
+  listRooms(): RoomCount[] {
+    return roomCounts(this.rooms);
+  }
+
+  append(name: string, draft: RecordDraft): number {
+    const room = this.rooms.get(name);
+    if (!room) return 0;
+    const record = draft as RoomRecord;
+    record.seq = room.nextSeq();
+    room.history.add(record);
+    fanOut(room.members, encode(record));
+    return record.seq;
+  }
+
+  announce(room: string, event: ServerMessage): void {
+    const members = this.rooms.get(room)?.members;
+    if (members && members.size > 0) fanOut(members, encode(event));
+  }
+
+  before(name: string, before: number | undefined, limit: number): RoomRecord[] {
+    const room = this.rooms.get(name);
+    if (room) return room.history.before(before ?? room.lastSeq + 1, limit);
+    // A room nobody has joined since the restart: its history is on disk, and opening it would cost a room slot.
+    return this.rooms.store?.before(name, before ?? Number.MAX_SAFE_INTEGER, limit) ?? [];
+  }
+}
