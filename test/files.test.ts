@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newFileId } from '../src/server/files/store.js';
 import { BytesPeer } from './helpers/bytes-peer.js';
-import { peer, server } from './helpers/wire.js';
+import { nodeFor, peer, server } from './helpers/wire.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 async function bytesPeer(t: { teardown(fn: () => void): void }, port: number, join?: { room: string; nick: string }) {
-  const p = await BytesPeer.connect(port);
+  const p = await BytesPeer.connect(nodeFor(port));
   t.teardown(() => p.destroy());
   if (join) {
     p.send({ type: 'join', ...join });
@@ -243,7 +243,9 @@ t.test('a second connection attached with the welcome token shares files as the 
   const stranger = await bytesPeer(t, port);
   stranger.send({ type: 'attach', token: 'not-a-token' });
   t.match(await stranger.line(), { type: 'error', code: 'bad_request' });
-  const transfer = await bytesPeer(t, port);
+  // An attach token is the node's own: the second connection goes where alice is (docs/scale-out.md).
+  const transfer = await BytesPeer.connect(port);
+  t.teardown(() => transfer.destroy());
   transfer.send({ type: 'attach', token, id: 1 });
   t.match(await transfer.line(), { type: 'welcome', nick: 'alice', id: 1 });
   const ok = await upload(transfer, 'test', 'shared.txt', Buffer.from('from the side'));

@@ -2,7 +2,7 @@ import t from 'tap';
 import net from 'node:net';
 import { duplexPair } from 'node:stream';
 import { ChatServer } from '../src/server/server.js';
-import { peer, server, type Event } from './helpers/wire.js';
+import { peer, peerAt, server, type Event } from './helpers/wire.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -33,7 +33,7 @@ t.test('join without a nick gets a guest nick', async (t) => {
   const { port } = await server(t);
   const anon = await peer(t, port);
   const [join] = await anon.join('test');
-  t.match(join!.nick, /^guest-\d+$/);
+  t.match(join!.nick, /^guest-([0-9a-f]{4}-)?\d+$/, 'guest-N (on a cluster, with the node\'s tag)');
 });
 
 t.test('room isolation: two clients in "test" chat, one in "anothertest" sees nothing', async (t) => {
@@ -285,7 +285,8 @@ t.test('a client that disconnects mid-line disturbs nobody', async (t) => {
 });
 
 t.test('a slow consumer is cut off past its sendq; the others keep receiving', async (t) => {
-  const { port, server: chat } = await server(t, { sendqBytes: 64 * 1024, rateLimit: 0 });
+  const { port, nodes } = await server(t, { sendqBytes: 64 * 1024, rateLimit: 0 });
+  const sessions = () => nodes.flatMap((node) => [...node.sessions]);
   const fast = await peer(t, port);
   await fast.join('busy', 'fast');
   let fastMessages = 0;
@@ -297,7 +298,7 @@ t.test('a slow consumer is cut off past its sendq; the others keep receiving', a
   slow.socket.pause(); // stops reading: the kernel's buffers fill, then the server's sendq
   const publisher = await peer(t, port);
   await publisher.join('busy', 'pub');
-  const slowSession = [...chat.sessions].find((s) => s.nick === 'slow')!;
+  const slowSession = sessions().find((s) => s.nick === 'slow')!;
   const text = 'x'.repeat(1000);
   let sent = 0;
   while (!slowSession.closed && sent < 100_000) {
@@ -307,7 +308,7 @@ t.test('a slow consumer is cut off past its sendq; the others keep receiving', a
   }
   const leave = publisher.received.find((e) => e.type === 'leave' && e.nick === 'slow');
   t.match(leave?.reason, /sendq_exceeded/, `cut off after ${sent} messages`);
-  t.notOk([...chat.sessions].some((s) => s.nick === 'slow'), 'the slow session is gone');
+  t.notOk(sessions().some((s) => s.nick === 'slow'), 'the slow session is gone');
   publisher.send({ type: 'ping', id: 'end' });
   await publisher.next({ type: 'pong', id: 'end' });
   fast.send({ type: 'ping', id: 'end' });
@@ -347,11 +348,12 @@ t.test('shutdown tells every client, flushes and closes', async (t) => {
 });
 
 t.test('over max connections a newcomer gets bye server_full', async (t) => {
+  // The limit is each node's own.
   const { port } = await server(t, { maxConnections: 1 });
-  const first = await peer(t, port);
+  const first = await peerAt(t, port);
   first.send({ type: 'ping' });
   await first.next({ type: 'pong' });
-  const second = await peer(t, port);
+  const second = await peerAt(t, port);
   t.match(await second.next(), { type: 'bye', code: 'server_full' });
 });
 

@@ -1,7 +1,25 @@
 // Test helpers: a real server on 127.0.0.1:0 and raw NDJSON peers that wait for events, never sleep.
+// With CHAT_TEST_BACKEND=cluster, `server()` starts two nodes on one Redis instead, and the peers of a test are
+// spread over both nodes in turn: the same protocol tests then prove that the cluster keeps the same rules.
 
 import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChatServer, type ServerOptions } from '../../src/server/server.js';
+import { startRedis } from './redis.js';
+
+export const backendUnderTest: 'local' | 'cluster' = process.env.CHAT_TEST_BACKEND === 'cluster' ? 'cluster' : 'local';
+
+/** The nodes behind a cluster's first port, and which one the next peer goes to. */
+const clusters = new Map<number, { ports: number[]; turn: number }>();
+
+/** The port the next client of the server at `port` connects to: the same one, or on a cluster the next node. */
+export function nodeFor(port: number): number {
+  const cluster = clusters.get(port);
+  if (!cluster) return port;
+  return cluster.ports[cluster.turn++ % cluster.ports.length]!;
+}
 
 export type Event = Record<string, any> & { type: string };
 
@@ -114,8 +132,13 @@ export function matches(event: Event, pattern: Partial<Event>): boolean {
   return Object.entries(pattern).every(([key, value]) => JSON.stringify(event[key]) === JSON.stringify(value));
 }
 
-/** Connect a peer and register its teardown. */
+/** Connect a peer (on a cluster, to the next node) and register its teardown. */
 export async function peer(t: { teardown(fn: () => void): void }, port: number): Promise<Peer> {
+  return peerAt(t, nodeFor(port));
+}
+
+/** Connect a peer to exactly this port and register its teardown. */
+export async function peerAt(t: { teardown(fn: () => void): void }, port: number): Promise<Peer> {
   const p = await Peer.connect(port);
   t.teardown(() => p.destroy());
   return p;
@@ -125,8 +148,28 @@ export async function peer(t: { teardown(fn: () => void): void }, port: number):
 export async function server(
   t: { teardown(fn: () => unknown): void },
   options: ServerOptions = {},
-): Promise<{ server: ChatServer; port: number }> {
+): Promise<{ server: ChatServer; port: number; nodes: ChatServer[] }> {
+  if (backendUnderTest === 'cluster') return twoNodes(t, options);
   const started = await startServer(options);
   t.teardown(() => started.server.close());
-  return started;
+  return { ...started, nodes: [started.server] };
+}
+
+/**
+ * Two nodes on a Redis of their own, sharing one data directory for files (as docs/scale-out.md asks); the first
+ * node and its port stand for the pair.
+ */
+async function twoNodes(
+  t: { teardown(fn: () => unknown): void },
+  options: ServerOptions,
+): Promise<{ server: ChatServer; port: number; nodes: ChatServer[] }> {
+  const redis = await startRedis(t);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chat-cluster-'));
+  if (options.dataDir === undefined) t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const nodeOptions = { redisUrl: redis.url, dataDir, ...options };
+  const started = [await startServer(nodeOptions), await startServer(nodeOptions)];
+  for (const node of started) t.teardown(() => node.server.close());
+  const ports = started.map((node) => node.port);
+  clusters.set(ports[0]!, { ports, turn: 0 });
+  return { ...started[0]!, nodes: started.map((node) => node.server) };
 }

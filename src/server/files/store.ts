@@ -92,14 +92,7 @@ export class FileStore {
     this.root = dir;
     if (dir === null) return; // nothing on disk yet, nothing to load
     this.makeDirs();
-    for (const entry of readdirSync(this.path('records'))) {
-      try {
-        const record = JSON.parse(readFileSync(this.path('records', entry), 'utf8')) as FileRecord;
-        this.records.set(record.id, record);
-      } catch {
-        // a record half-written by a crash: ignore it
-      }
-    }
+    this.loadRecords();
     for (const entry of readdirSync(this.path('objects'))) this.usedBytes += statSync(this.path('objects', entry)).size;
     this.sweep();
   }
@@ -261,11 +254,30 @@ export class FileStore {
     return this.path('objects', sha256);
   }
 
+  /**
+   * Records on disk that this process has not seen: other nodes of a cluster (or --workers siblings) sharing this
+   * directory write them. Only a shared directory has them; a listing reads the directory afresh.
+   */
+  private loadRecords(): void {
+    if (this.root === null) return;
+    for (const entry of readdirSync(this.path('records'))) {
+      if (!entry.endsWith('.json') || this.records.has(entry.slice(0, -'.json'.length))) continue;
+      try {
+        const record = JSON.parse(readFileSync(this.path('records', entry), 'utf8')) as FileRecord;
+        this.records.set(record.id, record);
+      } catch {
+        // a record half-written by a crash (or being written right now): ignore it
+      }
+    }
+  }
+
   roomFiles(room: string): FileRecord[] {
+    this.loadRecords();
     return [...this.records.values()].filter((r) => r.room === room).sort((a, b) => a.ts.localeCompare(b.ts));
   }
 
   privateFiles(nickKey: string): FileRecord[] {
+    this.loadRecords();
     return [...this.records.values()]
       .filter((r) => r.toKey !== undefined && (r.fromKey === nickKey || r.toKey === nickKey))
       .sort((a, b) => a.ts.localeCompare(b.ts));

@@ -1,0 +1,8 @@
+// The protocol tests once more, against two nodes on one Redis with each test's clients spread over both nodes
+// (helpers/wire.ts): one node and a cluster keep the same rules. Differences that must stay are in
+// docs/scale-out.md ("What differs from one node").
+
+process.env.CHAT_TEST_BACKEND = 'cluster';
+await import('./server.test.js');
+await import('./files.test.js');
+await import('./docs.test.js');
