@@ -33,6 +33,15 @@ async function seen(p: Peer, match: (e: Event) => boolean): Promise<Event> {
   return p.received.find(match) ?? p.next(match);
 }
 
+/** Poll until `probe` holds: nothing announces a change of Redis subscriptions. */
+async function until(probe: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function msgs(events: Event[]): Event[] {
   return events.filter((e) => e.type === 'msg');
 }
@@ -332,4 +341,39 @@ t.test('two nodes sharing a data dir: a file shared on one is numbered through R
   const header = await fetcher.line();
   t.match(header, { type: 'file_data', size: bytes.length });
   t.ok((await fetcher.bytes(header.length)).equals(bytes), 'the other node serves the bytes');
+});
+
+t.test('a node follows only rooms that have members on it: it unsubscribes when the last one leaves', async (t) => {
+  const redis = await startRedis(t);
+  const one = await node(t, redis);
+  const two = await node(t, redis);
+  const watcher = new Redis(redis.url);
+  t.teardown(() => watcher.disconnect());
+  const subscribers = async (room: string) => ((await watcher.pubsub('NUMSUB', `chat:room:${room}`)) as [string, number])[1];
+
+  const alice = await peer(t, one.port);
+  const bob = await peer(t, two.port);
+  await alice.join('test', 'alice');
+  await bob.join('test', 'bob');
+  t.equal(await subscribers('test'), 2, 'both nodes follow the room');
+
+  // 60 history requests for rooms nobody is in: read from Redis, followed by nobody.
+  for (let i = 0; i < 60; i++) alice.send({ type: 'history', room: `empty-${i}`, id: i });
+  await alice.next({ type: 'history', id: 59 });
+  const channels = (await watcher.pubsub('CHANNELS', 'chat:room:*')) as string[];
+  t.same(channels, ['chat:room:test'], 'history of an empty room subscribes to nothing');
+
+  bob.send({ type: 'leave', room: 'test', id: 'bye' });
+  await bob.next({ type: 'ok', id: 'bye' });
+  await until(async () => (await subscribers('test')) === 1, 'node two to unsubscribe');
+  t.pass('the node whose last member left stops following the room');
+  alice.send({ type: 'msg', room: 'test', text: 'still here', id: 'm' });
+  t.match(await alice.next({ type: 'ok', id: 'm' }), { seq: 1 });
+
+  // Rejoining follows the room again, and catches up with what was said meanwhile.
+  const rejoin = await bob.join('test', 'bob', { since: 0 });
+  t.match(rejoin.find((e) => e.history), { text: 'still here', seq: 1 });
+  t.equal(await subscribers('test'), 2);
+  alice.send({ type: 'msg', room: 'test', text: 'welcome back' });
+  t.match(await bob.next({ type: 'msg', text: 'welcome back' }), { seq: 2 });
 });
