@@ -1,4 +1,4 @@
-// `chat-server`: flags in, a listening ChatServer out. Thin: the program is built by buildProgram() so tests can drive it.
+// `chat-server`: flags in, a listening ChatServer out (or, with --workers, a primary that forks them).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, defaultDataDir } from './config.js';
