@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
-import { stringWidth } from '../src/client/text.js';
+import { stringWidth } from '../src/client/text/width.js';
 import { serve } from './helpers/client-harness.js';
 import { columnOf, count, Tmux, type Pane } from './helpers/client-tmux.js';
 

@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
-import { main } from '../src/client/cli.js';
-import { ExitCode } from '../src/client/errors.js';
-import { loginNick } from '../src/client/options.js';
+import { main } from '../src/client/cli/cli.js';
+import { ExitCode } from '../src/client/core/errors.js';
+import { loginNick } from '../src/client/cli/options.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
 
 const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
@@ -448,7 +448,7 @@ t.test('several servers: the client starts on the first that answers and moves o
 });
 
 t.test('--host takes several servers, with or without ports', async (t) => {
-  const { parseServers, resolveOptions } = await import('../src/client/options.js');
+  const { parseServers, resolveOptions } = await import('../src/client/cli/options.js');
   t.same(parseServers('a,b:8001 [::1]:8002 10.0.0.1', 8000), [
     { host: 'a', port: 8000 },
     { host: 'b', port: 8001 },

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { canonicalRoom, nickProblem, roomProblem } from '../../protocol/index.js';
-import { ClientError, ExitCode } from '../errors.js';
-import type { ConnectOptions } from '../options.js';
-import { sanitizeLine } from '../text.js';
-import { downloadFile, uploadFile, type Progress } from './transfer.js';
-import type { Io } from '../cli.js';
+import { ClientError, ExitCode } from '../core/errors.js';
+import type { ConnectOptions } from './options.js';
+import { sanitizeLine } from '../text/width.js';
+import { downloadFile, uploadFile, type Progress } from '../core/transfer/transfer.js';
+import type { Io } from './cli.js';
 
 type Flags = { host?: string; port?: string; nick?: string };
 

@@ -2,7 +2,7 @@
 // cursor off by one (shared/STACK.md). Make blessed measure with our charWidth, the one the log layout uses.
 
 import { createRequire } from 'node:module';
-import { charWidth } from './text.js';
+import { charWidth } from '../text/width.js';
 
 interface BlessedUnicode {
   charWidth(str: string | number, i?: number): number;

@@ -3,16 +3,16 @@
 
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
+import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../../protocol/index.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { COMMANDS, helpLines, parseInput, type Command } from './commands.js';
+import { COMMANDS, helpLines, parseInput, type Command } from './parse-input.js';
 import { Connection, type Request } from './connection.js';
 import { emojify } from './emoji.js';
 import { defaultDownloadDir, expandHome, fsProblem } from './paths.js';
 import { ClientError } from './errors.js';
 import { ClientState, describeError, formatSize, privateKey, type ChatBuffer, type SharedFile } from './state.js';
-import { clock } from './format.js';
-import { sanitizeLine } from './text.js';
+import { clock } from '../view/format.js';
+import { sanitizeLine } from '../text/width.js';
 import { downloadFile, uploadFile, type Progress } from './transfer/transfer.js';
 import { Transfers, type Transfer } from './transfers.js';
 

@@ -1,13 +1,13 @@
 // One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
 
-import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../protocol/index.js';
-import { suggestedNick } from './client.js';
-import { Connection } from './connection.js';
-import { ClientError } from './errors.js';
-import { emojify } from './emoji.js';
+import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../../protocol/index.js';
+import { suggestedNick } from '../core/client.js';
+import { Connection } from '../core/connection.js';
+import { ClientError } from '../core/errors.js';
+import { emojify } from '../core/emoji.js';
 import type { ConnectOptions } from './options.js';
-import { describeError } from './state.js';
-import { sanitizeLine } from './text.js';
+import { describeError } from '../core/state.js';
+import { sanitizeLine } from '../text/width.js';
 
 function checkRoom(room: string): string {
   const problem = roomProblem(room);

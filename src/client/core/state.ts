@@ -9,9 +9,9 @@ import {
   type RoomMsgEvent,
   type RoomRecord,
   type ServerMessage,
-} from '../protocol/index.js';
-import { sanitize, sanitizeLine } from './text.js';
-import { scrollBy, type Anchor, type Row } from './viewport.js';
+} from '../../protocol/index.js';
+import { sanitize, sanitizeLine } from '../text/width.js';
+import { scrollBy, type Anchor, type Row } from './scrollback.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
 export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error';

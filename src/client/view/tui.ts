@@ -4,16 +4,16 @@
 
 import blessed from 'blessed';
 import type { Readable, Writable } from 'node:stream';
-import type { ChatClient } from './client.js';
-import { ExitCode } from './errors.js';
+import type { ChatClient } from '../core/client.js';
+import { ExitCode } from '../core/errors.js';
 import { layoutRows, makeChalk, statusLine } from './format.js';
 import { InputLine } from './input-line.js';
-import { completePath } from './paths.js';
+import { completePath } from '../core/paths.js';
 import { patchBlessedWidth } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
-import { fitToWidth, stringWidth, truncateToWidth } from './text.js';
-import { progressLine } from './transfers.js';
-import { visibleRows, type Row } from './viewport.js';
+import { fitToWidth, stringWidth, truncateToWidth } from '../text/width.js';
+import { progressLine } from '../core/transfers.js';
+import { visibleRows, type Row } from '../core/scrollback.js';
 
 /** Pastes with more lines or characters than this ask before they are sent. */
 const LONG_PASTE_LINES = 5;

@@ -13,7 +13,7 @@ import {
   type ClientMessage,
   type FileDataEvent,
   type ServerMessage,
-} from '../../protocol/index.js';
+} from '../../../protocol/index.js';
 import { clearingTimer, describeConnectError } from '../connection.js';
 import { ClientError } from '../errors.js';
 import { describeError } from '../state.js';

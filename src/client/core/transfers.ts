@@ -2,7 +2,7 @@
 // the progress line drawn for each. Pure bookkeeping: no sockets, no blessed (the TUI draws `progressLine`).
 
 import { formatSize } from './state.js';
-import { stringWidth, truncateToWidth } from './text.js';
+import { stringWidth, truncateToWidth } from '../text/width.js';
 
 export type Direction = 'up' | 'down';
 

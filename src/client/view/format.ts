@@ -1,9 +1,9 @@
 // How entries look: one plain line each for pipes, and coloured, wrapped rows for the full-screen log. Pure.
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { ChatBuffer, Entry } from './state.js';
-import { sanitizeLine, stringWidth, wrapText } from './text.js';
-import type { Row } from './viewport.js';
+import type { ChatBuffer, Entry } from '../core/state.js';
+import { sanitizeLine, stringWidth, wrapText } from '../text/width.js';
+import type { Row } from '../core/scrollback.js';
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');

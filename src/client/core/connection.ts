@@ -8,7 +8,7 @@ import {
   type ClientMessage,
   type RequestId,
   type ServerMessage,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 import { ClientError } from './errors.js';
 
 /** Far above any server line (the server caps client lines at 64 KiB; a history page is larger). */
