@@ -3,21 +3,15 @@
 
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { runLineMode } from './line-mode.js';
 import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
-import { sanitizeLine } from '../text/width.js';
+import { sanitizeLine } from '../text/sanitize.js';
+import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
-
-export interface Io {
-  stdin: Readable & { isTTY?: boolean };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable;
-  env: Record<string, string | undefined>;
-}
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables

@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
 import { makeChalk, plainLine } from '../view/format.js';
-import { sanitizeLine } from '../text/width.js';
+import { sanitizeLine } from '../text/sanitize.js';
 
 export interface LineModeIo {
   stdin: Readable;

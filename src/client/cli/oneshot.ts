@@ -6,8 +6,8 @@ import { Connection } from '../core/connection.js';
 import { ClientError } from '../core/errors.js';
 import { emojify } from '../core/emoji.js';
 import type { ConnectOptions } from './options.js';
-import { describeError } from '../core/state.js';
-import { sanitizeLine } from '../text/width.js';
+import { describeError } from '../text/wording.js';
+import { sanitizeLine } from '../text/sanitize.js';
 
 function checkRoom(room: string): string {
   const problem = roomProblem(room);

@@ -9,9 +9,10 @@ import { pipeline } from 'node:stream/promises';
 import { canonicalRoom, nickProblem, roomProblem } from '../../protocol/index.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import type { ConnectOptions } from './options.js';
-import { sanitizeLine } from '../text/width.js';
+import { sanitizeLine } from '../text/sanitize.js';
+import { formatSize } from '../text/size.js';
 import { downloadFile, uploadFile, type Progress } from '../core/transfer/transfer.js';
-import type { Io } from './cli.js';
+import type { Io } from './io.js';
 
 type Flags = { host?: string; port?: string; nick?: string };
 
@@ -20,17 +21,6 @@ export interface TransferCommandContext {
   settings(flags: Flags): ConnectOptions & { nickChosen?: boolean };
   withConnectionOptions(command: Command): Command;
   setAction(action: () => Promise<number>): void;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** A progress bar with speed and ETA on stderr when it is a terminal; nothing in pipes. */
@@ -52,7 +42,7 @@ function progressBar(io: Io, label: string): { update(p: Progress): void; stop()
     update({ done, total }) {
       first ??= done;
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-      const payload = { done: formatBytes(done), size: formatBytes(total), speed: formatBytes(Math.round((done - first) / seconds)) };
+      const payload = { done: formatSize(done), size: formatSize(total), speed: formatSize(Math.round((done - first) / seconds)) };
       if (!begun) {
         bar.start(Math.max(1, total), done, payload);
         begun = true;
@@ -118,8 +108,8 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
             onProgress: (p) => bar.update(p),
           }).finally(() => bar.stop());
           io.stdout.write(`${result.file}\n`);
-          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatBytes(result.resumedFrom)}` : '';
-          io.stderr.write(`shared ${name} (${formatBytes(result.size)}${resumed}) as ${result.file}\n`);
+          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
+          io.stderr.write(`shared ${name} (${formatSize(result.size)}${resumed}) as ${result.file}\n`);
           return ExitCode.ok;
         } finally {
           spooled?.cleanup();
@@ -158,8 +148,8 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           onProgress: (p) => bar.update(p),
         }).finally(() => bar.stop());
         if (result.path) {
-          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatBytes(result.resumedFrom)}` : '';
-          io.stderr.write(`saved ${result.path} (${formatBytes(result.size)}, sha256 verified${resumed})\n`);
+          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
+          io.stderr.write(`saved ${result.path} (${formatSize(result.size)}, sha256 verified${resumed})\n`);
         }
         return ExitCode.ok;
       });

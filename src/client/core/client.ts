@@ -8,11 +8,12 @@ import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { COMMANDS, helpLines, parseInput, type Command } from './parse-input.js';
 import { Connection, type Request } from './connection.js';
 import { emojify } from './emoji.js';
-import { defaultDownloadDir, expandHome, fsProblem } from './paths.js';
+import { defaultDownloadDir, expandHome } from './paths.js';
 import { ClientError } from './errors.js';
-import { ClientState, describeError, formatSize, privateKey, type ChatBuffer, type SharedFile } from './state.js';
-import { clock } from '../view/format.js';
-import { sanitizeLine } from '../text/width.js';
+import { ClientState, privateKey, type ChatBuffer } from './state.js';
+import { sanitizeLine } from '../text/sanitize.js';
+import { formatSize } from '../text/size.js';
+import { describeError, describeFile, fsProblem } from '../text/wording.js';
 import { downloadFile, uploadFile, type Progress } from './transfer/transfer.js';
 import { Transfers, type Transfer } from './transfers.js';
 
@@ -636,9 +637,4 @@ export class ChatClient {
     this.state.info(buffer, `Files in ${where} (${buffer.files.length}); /get N [DIR] downloads one:`);
     for (const file of buffer.files) this.state.info(buffer, `  ${describeFile(file)}`);
   }
-}
-
-/** One line of /files: `#2  notes.txt  1.5 KB  from bob at 12:01  <id>`. */
-export function describeFile(file: SharedFile): string {
-  return `#${file.number}  ${sanitizeLine(file.name)}  ${formatSize(file.size)}  from ${sanitizeLine(file.from)} at ${clock(file.ts, false)}  ${sanitizeLine(file.file)}`;
 }

@@ -9,6 +9,7 @@ import {
   type RequestId,
   type ServerMessage,
 } from '../../protocol/index.js';
+import { describeConnectError } from '../text/wording.js';
 import { ClientError } from './errors.js';
 
 /** Far above any server line (the server caps client lines at 64 KiB; a history page is larger). */
@@ -24,21 +25,6 @@ export interface ConnectionHandlers {
   message(message: ServerMessage, line: string): void;
   /** Called once, when the socket is gone. */
   close(reason: string): void;
-}
-
-export function describeConnectError(host: string, port: number, error: NodeJS.ErrnoException): string {
-  const where = `${host}:${port}`;
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return `no chat-server is running at ${where} (connection refused). Start one with: chat-server --port ${port}`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot find the host ${host} (${error.code}); check --host or CHAT_HOST`;
-    case 'ETIMEDOUT':
-      return `no answer from ${where} (timed out); is a chat-server running there?`;
-    default:
-      return `cannot connect to ${where}: ${error.message}`;
-  }
 }
 
 export class Connection {

@@ -4,13 +4,13 @@
 import {
   canonicalRoom,
   nickKey,
-  type ErrorEvent,
   type FileEvent,
   type RoomMsgEvent,
   type RoomRecord,
   type ServerMessage,
 } from '../../protocol/index.js';
-import { sanitize, sanitizeLine } from '../text/width.js';
+import { sanitize, sanitizeLine } from '../text/sanitize.js';
+import { describeError, fileText } from '../text/wording.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
@@ -87,18 +87,6 @@ function escapeRegExp(text: string): string {
 export function mentions(text: string, nick: string): boolean {
   if (!nick) return false;
   return new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRegExp(nick)}($|[^\\p{L}\\p{N}_])`, 'iu').test(text);
-}
-
-/** A server error in words: without the JSON examples the server adds for people typing raw protocol. */
-export function describeError(error: Pick<ErrorEvent, 'code' | 'message'>): string {
-  if (error.code === 'not_in_room') return 'You are not in that room: /join it first.';
-  if (error.code === 'rate_limited') return 'You are sending too fast; slow down a little.';
-  let text = sanitizeLine(error.message)
-    .replace(/;?\s*(for example|e\.g\.)?\s*\{.*$/s, '')
-    .replace(/:\s*$/, '')
-    .trim();
-  if (text === '') text = error.code.replace(/_/g, ' ');
-  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
 }
 
 export interface ApplyResult {
@@ -412,23 +400,6 @@ export class ClientState {
     buffer.oldestSeq = null;
     buffer.moreHistory = false;
   }
-}
-
-/** A file's log line after the nick: `shared #2 notes.txt (1.5 KB), file <id>`. */
-export function fileText(file: SharedFile): string {
-  return `shared #${file.number} ${sanitizeLine(file.name)} (${formatSize(file.size)}), file ${sanitizeLine(file.file)}`;
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 function byNick(a: string, b: string): number {

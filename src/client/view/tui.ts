@@ -12,7 +12,7 @@ import { completePath } from '../core/paths.js';
 import { patchBlessedWidth } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
 import { fitToWidth, stringWidth, truncateToWidth } from '../text/width.js';
-import { progressLine } from '../core/transfers.js';
+import { progressLine } from './progress-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
 
 /** Pastes with more lines or characters than this ask before they are sent. */

@@ -14,9 +14,9 @@ import {
   type FileDataEvent,
   type ServerMessage,
 } from '../../../protocol/index.js';
-import { clearingTimer, describeConnectError } from '../connection.js';
+import { clearingTimer } from '../connection.js';
 import { ClientError } from '../errors.js';
-import { describeError } from '../state.js';
+import { describeConnectError, describeError } from '../../text/wording.js';
 import { availablePath, safeFileName } from './safe-name.js';
 
 const REPLY_TIMEOUT_MS = 30_000;
