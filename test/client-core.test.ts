@@ -20,7 +20,8 @@ import { entryRows, layoutRows, makeChalk, nickColour, plainLine, statusLine } f
 import { configPath, loginNick, readConfigFile, resolveOptions } from '../src/client/cli/options.js';
 import { Backoff } from '../src/client/core/backoff.js';
 import { normalizePaste, PasteFilter } from '../src/client/view/paste.js';
-import { suggestedNick, ChatClient } from '../src/client/core/client.js';
+import { ChatClient } from '../src/client/core/client.js';
+import { suggestedNick } from '../src/client/core/handshake.js';
 import { Transfers } from '../src/client/core/transfers.js';
 import { progressLine } from '../src/client/view/progress-line.js';
 import { completePath, defaultDownloadDir, expandHome } from '../src/client/core/paths.js';

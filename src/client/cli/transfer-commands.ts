@@ -6,12 +6,13 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { canonicalRoom, nickProblem, roomProblem } from '../../protocol/index.js';
 import { ClientError, ExitCode } from '../core/errors.js';
+import { checkedNick, checkedRoom } from '../core/names.js';
 import type { ConnectOptions } from './options.js';
-import { sanitizeLine } from '../text/sanitize.js';
 import { formatSize } from '../text/size.js';
-import { downloadFile, uploadFile, type Progress } from '../core/transfer/transfer.js';
+import { downloadFile } from '../core/transfer/download.js';
+import type { Progress } from '../core/transfer/open.js';
+import { uploadFile } from '../core/transfer/upload.js';
 import type { Io } from './io.js';
 
 type Flags = { host?: string; port?: string; nick?: string };
@@ -82,12 +83,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
         if (path === undefined) throw new ClientError('bad_config', 'usage: chat send-file ROOM PATH, or chat send-file --to NICK PATH');
         if (flags.to === undefined && room === undefined) throw new ClientError('bad_config', 'say which room, or --to NICK');
         if (room !== undefined && flags.to !== undefined) throw new ClientError('bad_config', 'a room or --to NICK, not both');
-        if (room !== undefined && roomProblem(room)) {
-          throw new ClientError('bad_room', `bad room name ${JSON.stringify(sanitizeLine(room))}: ${roomProblem(room)}`);
-        }
-        if (flags.to !== undefined && nickProblem(flags.to)) {
-          throw new ClientError('bad_nick', `bad nick ${JSON.stringify(sanitizeLine(flags.to))}: ${nickProblem(flags.to)}`);
-        }
+        const target = flags.to !== undefined ? { to: checkedNick(flags.to) } : { room: checkedRoom(room!) };
         const spooled = path === '-' ? await spoolStdin(io) : null;
         const source = spooled?.path ?? path;
         try {
@@ -98,7 +94,6 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           }
           const name = flags.name ?? (spooled ? 'stdin' : basename(path));
           const bar = progressBar(io, `⇡ ${name}`);
-          const target = flags.to !== undefined ? { to: flags.to } : { room: canonicalRoom(room!) };
           const result = await uploadFile({
             endpoint: options,
             identity: { nick: options.nick, ...(target.room !== undefined && { join: target.room }) },

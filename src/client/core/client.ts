@@ -14,7 +14,11 @@ import { ClientState, privateKey, type ChatBuffer } from './state.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { formatSize } from '../text/size.js';
 import { describeError, describeFile, fsProblem } from '../text/wording.js';
-import { downloadFile, uploadFile, type Progress } from './transfer/transfer.js';
+import { downloadFile } from './transfer/download.js';
+import type { Progress } from './transfer/open.js';
+import { uploadFile } from './transfer/upload.js';
+import { hello } from './handshake.js';
+import { checkedNick, checkedRoom } from './names.js';
 import { Transfers, type Transfer } from './transfers.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -43,13 +47,6 @@ export interface ChatClientOptions {
   onRawLine?: (line: string) => void;
   /** Where /get saves without a DIR (default: ~/Downloads when it exists, else the current directory). */
   downloadDir?: string;
-}
-
-/** The nick the server suggests in its nick_taken message, else the nick with a digit. */
-export function suggestedNick(message: string, nick: string): string {
-  const match = /such as "([^"]+)"/.exec(message);
-  if (match && !nickProblem(match[1]!)) return match[1]!;
-  return `${nick.slice(0, 30)}_`;
 }
 
 export class ChatClient {
@@ -119,12 +116,8 @@ export class ChatClient {
 
   /** Connect, say hello and join the first rooms. Throws ClientError when there is no server or the nick/room is bad. */
   async start(): Promise<void> {
-    for (const room of this.options.rooms) {
-      const problem = roomProblem(room);
-      if (problem) throw new ClientError('bad_room', `bad room name ${JSON.stringify(sanitizeLine(room))}: ${problem}`);
-    }
-    const problem = nickProblem(this.options.nick);
-    if (problem) throw new ClientError('bad_nick', `bad nick ${JSON.stringify(sanitizeLine(this.options.nick))}: ${problem}`);
+    for (const room of this.options.rooms) checkedRoom(room);
+    checkedNick(this.options.nick);
     // Try each server once before giving up.
     for (let tried = 1; ; tried++) {
       try {
@@ -156,7 +149,7 @@ export class ChatClient {
       close: (reason) => this.lost(conn, reason),
     });
     try {
-      await this.hello(conn, initial);
+      await this.identify(conn, initial);
       // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
       // shutdown must not keep us out of the room afterwards.)
       const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
@@ -171,31 +164,16 @@ export class ChatClient {
     this.backoff.reset();
   }
 
-  private async hello(conn: Connection, initial: boolean): Promise<void> {
-    let nick = this.state.nick || this.options.nick;
-    for (let tries = 0; ; tries++) {
-      const reply = await conn.request({ type: 'hello', nick });
-      if (reply.type === 'welcome') {
-        this.token = reply.token ?? null;
-        return;
-      }
-      if (reply.type !== 'error') throw new ClientError('server_error', `unexpected reply to hello: ${reply.type}`);
-      if (reply.code === 'nick_taken' && (this.options.onNickTaken === 'suggest' || !initial) && tries < 5) {
-        const other = suggestedNick(reply.message, nick);
-        this.state.error(
-          this.state.serverBuffer,
-          `The nick ${nick} is taken; you are ${other} instead. Type /nick NAME to pick another.`,
-        );
-        for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${nick} is taken; you are ${other} instead.`);
-        nick = other;
-        continue;
-      }
-      if (reply.code === 'nick_taken') {
-        throw new ClientError('nick_taken', `the nick ${nick} is taken; choose another with --nick or CHAT_NICK`);
-      }
-      if (reply.code === 'bad_nick') throw new ClientError('bad_nick', describeError(reply));
-      throw new ClientError('server_error', describeError(reply));
-    }
+  private async identify(conn: Connection, initial: boolean): Promise<void> {
+    // A reconnect always takes another nick when ours is taken (our old session may linger on the server).
+    const welcome = await hello(conn, this.state.nick || this.options.nick, {
+      onNickTaken: this.options.onNickTaken === 'suggest' || !initial ? 'suggest' : 'fail',
+      onSuggested: (taken, instead) => {
+        this.state.error(this.state.serverBuffer, `The nick ${taken} is taken; you are ${instead} instead. Type /nick NAME to pick another.`);
+        for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${taken} is taken; you are ${instead} instead.`);
+      },
+    });
+    this.token = welcome.token ?? null;
   }
 
   /** Join (or rejoin) a room, asking only for the messages not yet seen. */
