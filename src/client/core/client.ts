@@ -1,25 +1,20 @@
-// The headless chat client: a Connection, the ClientState, the commands, and reconnecting with `since` so that
-// nothing is missed and nothing is shown twice. The TUI and line mode are views over this.
+// The headless chat client: a Connection, the ClientState, and reconnecting with `since` so that nothing is missed
+// and nothing is shown twice. Slash commands are in chat-commands.ts, /send /get /files in file-actions.ts. The TUI
+// and line mode are views over this.
 
-import { statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
-import { canonicalRoom, nickKey, nickProblem, roomProblem, type ServerMessage } from '../../protocol/index.js';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { COMMANDS, helpLines, parseInput, type Command } from './parse-input.js';
-import { Connection, type Request } from './connection.js';
-import { emojify } from './emoji.js';
-import { defaultDownloadDir, expandHome } from './paths.js';
-import { ClientError } from './errors.js';
-import { ClientState, privateKey, type ChatBuffer } from './state.js';
+import { canonicalRoom, nickKey, type ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
-import { formatSize } from '../text/size.js';
-import { describeError, describeFile, fsProblem } from '../text/wording.js';
-import { downloadFile } from './transfer/download.js';
-import type { Progress } from './transfer/open.js';
-import { uploadFile } from './transfer/upload.js';
+import { describeError, sentence } from '../text/wording.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { runCommand, say, type CommandContext } from './chat-commands.js';
+import { Connection, type Request } from './connection.js';
+import { ClientError } from './errors.js';
+import { FileActions } from './file-actions.js';
 import { hello } from './handshake.js';
 import { checkedNick, checkedRoom } from './names.js';
-import { Transfers, type Transfer } from './transfers.js';
+import { COMMANDS, parseInput } from './parse-input.js';
+import { ClientState, type ChatBuffer } from './state.js';
+import { Transfers } from './transfers.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -66,8 +61,25 @@ export class ChatClient {
   private token: string | null = null;
   /** Running uploads and downloads, for the progress lines. */
   readonly transfers = new Transfers();
-  private readonly jobs = new Set<Promise<void>>();
-  private readonly abort = new AbortController();
+  private readonly files = new FileActions({
+    state: this.state,
+    transfers: this.transfers,
+    server: () => this.server,
+    connected: () => this.conn !== null,
+    transferToken: (buffer) => this.transferToken(buffer),
+    request: (buffer, message) => this.request(buffer, message),
+    downloadDir: () => this.options.downloadDir,
+  });
+  /** What the slash commands act on. */
+  private readonly commands: CommandContext = {
+    state: this.state,
+    files: this.files,
+    request: (buffer, message) => this.request(buffer, message),
+    leaveRoom: async (room) => {
+      if (this.conn) await this.conn.request({ type: 'leave', room });
+    },
+    quit: (reason) => this.quit(reason),
+  };
 
   private serverIndex = 0;
 
@@ -93,8 +105,8 @@ export class ChatClient {
   }
 
   /** Resolves when every transfer started so far has ended (tests; quitting). */
-  async transfersDone(): Promise<void> {
-    while (this.jobs.size > 0) await Promise.all([...this.jobs]);
+  transfersDone(): Promise<void> {
+    return this.files.done();
   }
 
   onChange(listener: () => void): void {
@@ -257,7 +269,7 @@ export class ChatClient {
 
   async quit(reason?: string): Promise<void> {
     this.quitting = true;
-    this.abort.abort();
+    this.files.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const conn = this.conn;
     this.conn = null;
@@ -312,13 +324,13 @@ export class ChatClient {
           this.state.error(buffer, parsed.message);
           return;
         case 'text':
-          await this.say(buffer, parsed.text, false);
+          await say(this.commands, buffer, parsed.text, false);
           return;
         case 'command':
-          await this.run(buffer, parsed.command);
+          await runCommand(this.commands, buffer, parsed.command);
       }
     } catch (error) {
-      this.state.error(buffer, error instanceof Error ? error.message : String(error));
+      this.state.error(buffer, sentence(error instanceof Error ? error.message : String(error)));
     } finally {
       this.changed();
     }
@@ -353,159 +365,6 @@ export class ChatClient {
     return reply;
   }
 
-  private async say(buffer: ChatBuffer, raw: string, me: boolean): Promise<void> {
-    const text = emojify(raw);
-    const flag = me ? { me: true } : {};
-    if (buffer.kind === 'room') {
-      await this.request(buffer, { type: 'msg', room: buffer.key, text, ...flag });
-    } else if (buffer.kind === 'private') {
-      await this.request(buffer, { type: 'msg', to: buffer.name, text, ...flag });
-    } else {
-      this.state.error(buffer, 'This is the server buffer: /join a room, or /msg NICK TEXT, to talk.');
-    }
-  }
-
-  private async run(buffer: ChatBuffer, command: Command): Promise<void> {
-    switch (command.name) {
-      case 'join': {
-        const problem = roomProblem(command.room);
-        if (problem) {
-          this.state.error(buffer, `Bad room name ${JSON.stringify(command.room)}: ${problem}.`);
-          return;
-        }
-        const key = canonicalRoom(command.room);
-        const existing = this.state.buffer(key);
-        if (existing?.joined) {
-          this.state.switchTo(key);
-          return;
-        }
-        const reply = await this.request(buffer, { type: 'join', room: key });
-        if (reply) this.state.switchTo(key);
-        return;
-      }
-      case 'leave': {
-        const target = command.target
-          ? this.state.room(command.target) ?? this.state.buffer(privateKey(command.target))
-          : buffer;
-        if (!target) {
-          this.state.error(buffer, `There is no buffer called ${command.target}.`);
-        } else if (target.kind === 'server') {
-          this.state.error(buffer, 'The server buffer stays open; /quit to leave chat.');
-        } else if (target.kind === 'private') {
-          this.state.close(target.key);
-        } else {
-          if (target.joined && this.conn) await this.conn.request({ type: 'leave', room: target.key });
-          this.state.close(target.key);
-        }
-        return;
-      }
-      case 'msg': {
-        const problem = nickProblem(command.nick);
-        if (problem) {
-          this.state.error(buffer, `Bad nick ${JSON.stringify(command.nick)}: ${problem}.`);
-          return;
-        }
-        const target = this.state.openPrivate(command.nick);
-        this.state.switchTo(target.key);
-        await this.say(target, command.text, false);
-        return;
-      }
-      case 'query': {
-        const target = this.state.openPrivate(command.nick);
-        this.state.switchTo(target.key);
-        return;
-      }
-      case 'nick': {
-        const problem = nickProblem(command.nick);
-        if (problem) {
-          this.state.error(buffer, `Bad nick ${JSON.stringify(command.nick)}: ${problem}.`);
-          return;
-        }
-        const reply = await this.request(buffer, { type: 'nick', nick: command.nick });
-        if (reply && this.state.rooms().every((b) => !b.joined)) this.state.nick = command.nick;
-        return;
-      }
-      case 'me':
-        await this.say(buffer, command.text, true);
-        return;
-      case 'who': {
-        const room = command.room ?? (buffer.kind === 'room' ? buffer.key : undefined);
-        if (!room) {
-          this.state.error(buffer, 'Usage: /who ROOM (or /who in a room buffer).');
-          return;
-        }
-        if (roomProblem(room)) {
-          this.state.error(buffer, `Bad room name ${JSON.stringify(room)}.`);
-          return;
-        }
-        const reply = await this.request(buffer, { type: 'who', room: canonicalRoom(room) });
-        if (reply?.type === 'members') {
-          const nicks = reply.nicks.map(sanitizeLine);
-          this.state.info(
-            buffer,
-            nicks.length === 0
-              ? `Nobody is in ${canonicalRoom(room)}.`
-              : `In ${canonicalRoom(room)} (${nicks.length}): ${nicks.join(', ')}`,
-          );
-        }
-        return;
-      }
-      case 'rooms': {
-        const reply = await this.request(buffer, { type: 'rooms' });
-        if (reply?.type === 'rooms') {
-          if (reply.rooms.length === 0) this.state.info(buffer, 'No rooms are open on the server.');
-          else {
-            const list = reply.rooms.map((r) => `${sanitizeLine(r.room)} (${r.members})`).join(', ');
-            this.state.info(buffer, `Rooms: ${list}`);
-          }
-        }
-        return;
-      }
-      case 'send':
-        this.sendFile(buffer, command.path);
-        return;
-      case 'files':
-        await this.listFiles(buffer);
-        return;
-      case 'get':
-        this.getFile(buffer, command.file, command.dir);
-        return;
-      case 'clear':
-        this.state.clear(buffer);
-        return;
-      case 'help':
-        for (const line of helpLines()) this.state.info(buffer, line);
-        return;
-      case 'quit':
-        await this.quit(command.reason);
-        return;
-    }
-  }
-
-  /** Run a transfer beside the chat: tracked for the progress line, its end reported in `buffer`. */
-  private track(transfer: Transfer, work: (onProgress: (p: Progress) => void) => Promise<string>, failure: string): Promise<void> {
-    const job = work((p) => this.transfers.progress(transfer, p.done, p.total)).then(
-      (text) => {
-        const target = this.state.buffer(transfer.bufferKey) ?? this.state.serverBuffer;
-        if (text) this.state.info(target, text);
-      },
-      (error: unknown) => {
-        if (this.quitting) return;
-        const target = this.state.buffer(transfer.bufferKey) ?? this.state.serverBuffer;
-        this.state.error(target, `${failure}: ${fsProblem(error)}`);
-      },
-    ).finally(() => {
-      this.jobs.delete(job);
-      this.transfers.finish(transfer);
-    });
-    this.jobs.add(job);
-    return job;
-  }
-
-  private endpoint(): { host: string; port: number } {
-    return this.server;
-  }
-
   /** The attach token for a new transfer, or null after saying in `buffer` why there is none. */
   private transferToken(buffer: ChatBuffer): string | null {
     if (!this.conn) {
@@ -517,102 +376,5 @@ export class ChatClient {
       return null;
     }
     return this.token;
-  }
-
-  /** /send PATH: upload on a connection of its own, attached to this session, so the file is from us. */
-  sendFile(buffer: ChatBuffer, typed: string): Promise<void> | null {
-    if (buffer.kind === 'server') {
-      this.state.error(buffer, 'Files are shared in a room or a private buffer: /join a room or /query NICK first.');
-      return null;
-    }
-    const path = resolve(expandHome(typed));
-    let size: number;
-    try {
-      const stat = statSync(path);
-      if (stat.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-      size = stat.size;
-    } catch (error) {
-      this.state.error(buffer, `Cannot send ${typed}: ${fsProblem(error)}.`);
-      return null;
-    }
-    const token = this.transferToken(buffer);
-    if (!token) return null;
-    const name = basename(path);
-    const shown = sanitizeLine(name);
-    const transfer = this.transfers.start('up', shown, buffer.key, size);
-    const target = buffer.kind === 'room' ? { room: buffer.key } : { to: buffer.name };
-    return this.track(
-      transfer,
-      async (onProgress) => {
-        const result = await uploadFile({
-          endpoint: this.endpoint(), identity: { token }, path, name, ...target, onProgress, signal: this.abort.signal,
-          onHashProgress: (p) => this.transfers.hashing(transfer, p.done, p.total),
-        });
-        const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
-        return `Sent ${shown} (${formatSize(result.size)}${resumed}).`;
-      },
-      `Could not send ${shown}`,
-    );
-  }
-
-  /** /get N|ID [DIR]: download on a connection of its own into DIR (or the default directory). */
-  getFile(buffer: ChatBuffer, ref: { number: number } | { id: string }, dir?: string): Promise<void> | null {
-    const shared = this.state.findFile(buffer, ref);
-    if (!shared && 'number' in ref) {
-      const where = buffer.kind === 'server' ? 'in the server buffer' : 'here';
-      this.state.error(buffer, `There is no file #${ref.number} ${where}; /files lists the files of this buffer.`);
-      return null;
-    }
-    const id = shared?.file ?? (ref as { id: string }).id;
-    const target = dir !== undefined ? resolve(expandHome(dir)) : this.options.downloadDir ?? defaultDownloadDir();
-    try {
-      if (!statSync(target).isDirectory()) {
-        this.state.error(buffer, `Cannot save into ${dir ?? target}: it is not a directory.`);
-        return null;
-      }
-    } catch (error) {
-      this.state.error(buffer, `Cannot save into ${dir ?? target}: ${fsProblem(error)}.`);
-      return null;
-    }
-    const token = this.transferToken(buffer);
-    if (!token) return null;
-    const shown = shared ? sanitizeLine(shared.name) : sanitizeLine(id);
-    const transfer = this.transfers.start('down', shown, buffer.key, shared?.size ?? 0);
-    return this.track(
-      transfer,
-      async (onProgress) => {
-        const result = await downloadFile({
-          endpoint: this.endpoint(), identity: { token }, file: id, output: { dir: target }, resume: true, onProgress,
-          signal: this.abort.signal,
-        });
-        const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
-        return `Saved ${sanitizeLine(result.name)} to ${sanitizeLine(result.path ?? target)} (${formatSize(result.size)}, sha256 verified${resumed}).`;
-      },
-      `Could not download ${shown}`,
-    );
-  }
-
-  /** /files: what the server has for this buffer, merged into the numbering, then listed. */
-  private async listFiles(buffer: ChatBuffer): Promise<void> {
-    if (buffer.kind === 'server') {
-      this.state.error(buffer, 'Files are shared in rooms and private buffers: /files there.');
-      return;
-    }
-    const reply = this.conn
-      ? await this.request(buffer, buffer.kind === 'room' ? { type: 'files', room: buffer.key } : { type: 'files' })
-      : null;
-    if (reply?.type === 'files') {
-      const peer = nickKey(buffer.name);
-      const mine = (f: { from: string; to?: string }) => nickKey(f.from) === peer || (f.to !== undefined && nickKey(f.to) === peer);
-      const files = [...reply.files].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
-      for (const file of files) if (buffer.kind === 'room' || mine(file)) this.state.noteFile(buffer, file);
-    }
-    const where = buffer.kind === 'room' ? buffer.name : `your conversation with ${buffer.name}`;
-    if (buffer.files.length === 0) {
-      this.state.info(buffer, `No files have been shared in ${where}. /send PATH shares one.`);
-      return;
-    }
-    this.state.info(buffer, `Files in ${where} (${buffer.files.length}); /get N [DIR] downloads one:`);
-    for (const file of buffer.files) this.state.info(buffer, `  ${describeFile(file)}`);
   }
 }
