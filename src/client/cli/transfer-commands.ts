@@ -1,6 +1,5 @@
 // `chat send-file` and `chat get`: files from and to the shell, with a progress bar on a terminal.
 
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +9,8 @@ import { ClientError, ExitCode } from '../core/errors.js';
 import { checkedNick, checkedRoom } from '../core/names.js';
 import type { ConnectOptions } from './options.js';
 import { formatSize } from '../text/size.js';
+import { progressBar } from './progress-bar.js';
 import { downloadFile } from '../core/transfer/download.js';
-import type { Progress } from '../core/transfer/open.js';
 import { uploadFile } from '../core/transfer/upload.js';
 import type { Io } from './io.js';
 
@@ -22,37 +21,6 @@ export interface TransferCommandContext {
   settings(flags: Flags): ConnectOptions & { nickChosen?: boolean };
   withConnectionOptions(command: Command): Command;
   setAction(action: () => Promise<number>): void;
-}
-
-/** A progress bar with speed and ETA on stderr when it is a terminal; nothing in pipes. */
-function progressBar(io: Io, label: string): { update(p: Progress): void; stop(): void } {
-  const stderr = io.stderr as NodeJS.WriteStream;
-  if (!stderr.isTTY) return { update() {}, stop() {} };
-  const bar = new SingleBar({
-    stream: stderr,
-    format: `${label} [{bar}] {percentage}% {done}/{size} {speed}/s ETA {eta_formatted}`,
-    barCompleteChar: '█',
-    barIncompleteChar: '░',
-    hideCursor: true,
-    etaBuffer: 50,
-  });
-  const started = Date.now();
-  let first: number | null = null;
-  let begun = false;
-  return {
-    update({ done, total }) {
-      first ??= done;
-      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-      const payload = { done: formatSize(done), size: formatSize(total), speed: formatSize(Math.round((done - first) / seconds)) };
-      if (!begun) {
-        bar.start(Math.max(1, total), done, payload);
-        begun = true;
-      } else bar.update(done, payload);
-    },
-    stop() {
-      if (begun) bar.stop();
-    },
-  };
 }
 
 /** stdin into a temporary file, so that its size and sha256 are known before the upload starts. */
