@@ -135,19 +135,18 @@ export class ClientState {
 
   openRoom(name: string): ChatBuffer {
     const key = canonicalRoom(name);
-    let buffer = this.buffer(key);
-    if (!buffer) {
-      buffer = this.newBuffer(key, 'room', sanitizeLine(key));
-      this.buffers.push(buffer);
-    }
-    return buffer;
+    return this.open(key, 'room', sanitizeLine(key));
   }
 
   openPrivate(nick: string): ChatBuffer {
-    const key = privateKey(nick);
+    return this.open(privateKey(nick), 'private', sanitizeLine(nick));
+  }
+
+  /** The buffer with this key, made (at the end of the list) when there is none yet. */
+  private open(key: string, kind: BufferKind, name: string): ChatBuffer {
     let buffer = this.buffer(key);
     if (!buffer) {
-      buffer = this.newBuffer(key, 'private', sanitizeLine(nick));
+      buffer = this.newBuffer(key, kind, name);
       this.buffers.push(buffer);
     }
     return buffer;
