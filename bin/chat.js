@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { run } from '../dist/src/client/cli.js';
+import { run } from '../dist/src/client/cli/cli.js';
 run(process.argv);

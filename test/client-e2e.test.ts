@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
-import { stringWidth } from '../src/client/text.js';
+import { stringWidth } from '../src/client/text/width.js';
 import { serve } from './helpers/client-harness.js';
 import { columnOf, count, Tmux, type Pane } from './helpers/client-tmux.js';
 
@@ -188,16 +188,16 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   await alice.keys('Enter');
   await alice.waitFor((l) => l.at(-1) === '[test]');
   await say(alice, 'did you get it?');
-  const seen = await bob.waitFor(/\* alice shared #1 photo\.bin \(3\.0 MB\), file \S+/);
+  const seen = await bob.waitFor(/\* alice shared #1 photo\.bin \(3\.0 MiB\), file \S+/);
   t.ok(seen.some((l) => l.includes('<alice> did you get it?')), 'chat goes on beside the upload');
-  await alice.waitFor('Sent photo.bin (3.0 MB).');
+  await alice.waitFor('Sent photo.bin (3.0 MiB).');
 
   await say(bob, '/files');
-  await bob.waitFor(/#1 {2}photo\.bin {2}3\.0 MB {2}from alice/);
+  await bob.waitFor(/#1 {2}photo\.bin {2}3\.0 MiB {2}from alice/);
   await say(bob, `/get 1 ${into}`);
   await say(bob, 'downloading now');
   await alice.waitFor('<bob> downloading now');
-  await bob.waitFor(`Saved photo.bin to ${join(into, 'photo.bin')} (3.0 MB, sha256 verified).`);
+  await bob.waitFor(`Saved photo.bin to ${join(into, 'photo.bin')} (3.0 MiB, sha256 verified).`);
   t.same(readFileSync(join(into, 'photo.bin')), bytes, 'identical bytes');
 
   // A larger file: the progress line with percent, speed and ETA is drawn under the log while it runs.
@@ -206,12 +206,12 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   await say(alice, `/send ${join(dir, 'big.bin')}`);
   // While it runs, a line under the log: reading the file for its sha256, then a bar with speed and ETA.
   await alice.waitFor((l) => l.some((x) => /^\u21e1 big\.bin(: computing its sha256| \[)/.test(x)));
-  await bob.waitFor('* alice shared #2 big.bin (32 MB)');
-  await alice.waitFor((l) => !l.some((x) => x.startsWith('\u21e1')) && l.some((x) => x.includes('Sent big.bin (32 MB).')));
+  await bob.waitFor('* alice shared #2 big.bin (32 MiB)');
+  await alice.waitFor((l) => !l.some((x) => x.startsWith('\u21e1')) && l.some((x) => x.includes('Sent big.bin (32 MiB).')));
   await say(bob, `/get 2 ${into}`);
   const downloading = await bob.waitFor((l) => l.some((x) => x.startsWith('\u21e3 big.bin [')));
-  t.match(downloading.find((x) => x.startsWith('\u21e3 big.bin'))!, /^\u21e3 big\.bin \[[█░]+\]\s+\d+% [\d.]+\/32 MB (?:-|\S+ \S+)\/s ETA \S+$/);
-  await bob.waitFor(`Saved big.bin to ${join(into, 'big.bin')} (32 MB, sha256 verified).`);
+  t.match(downloading.find((x) => x.startsWith('\u21e3 big.bin'))!, /^\u21e3 big\.bin \[[█░]+\]\s+\d+% [\d.]+\/32 MiB (?:-|\S+ \S+)\/s ETA \S+$/);
+  await bob.waitFor(`Saved big.bin to ${join(into, 'big.bin')} (32 MiB, sha256 verified).`);
   t.ok(readFileSync(join(into, 'big.bin')).equals(big), 'the large file arrived whole');
 
   await say(bob, `/get 1 ${join(dir, 'missing')}`);

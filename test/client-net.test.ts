@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
-import { main } from '../src/client/cli.js';
-import { ExitCode } from '../src/client/errors.js';
-import { loginNick } from '../src/client/options.js';
+import { main } from '../src/client/cli/cli.js';
+import { ExitCode } from '../src/client/core/errors.js';
+import { loginNick } from '../src/client/cli/options.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
 
 const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
@@ -362,19 +362,19 @@ t.test('files: the client keeps the attach token; /send is announced from our ni
   t.equal(alice.transfers.list.length, 0);
   const announced = await until(() => bob.state.room('test')!.entries.find((e) => e.kind === 'file'), 'bob to see the file');
   t.equal(announced.from, 'alice', 'the file is from alice, not from a second nick');
-  t.match(announced.text, /^shared #1 photo one\.jpg \(300 KB\), file \S+$/);
+  t.match(announced.text, /^shared #1 photo one\.jpg \(300 KiB\), file \S+$/);
   t.same(bob.state.room('test')!.members, beforeMembers, 'the transfer connection did not join the room');
   t.notOk(bob.state.room('test')!.entries.some((e) => e.kind === 'join' && e.from !== 'bob' && e.from !== 'alice'), 'no join from it');
   t.ok(texts(bob, 'test').includes('chat goes on'));
   t.match(alice.state.room('test')!.entries.find((e) => e.kind === 'file'), { self: true, text: /^shared #1 photo one\.jpg/ });
-  t.ok(alice.state.room('test')!.entries.some((e) => e.kind === 'info' && e.text === 'Sent photo one.jpg (300 KB).'));
+  t.ok(alice.state.room('test')!.entries.some((e) => e.kind === 'info' && e.text === 'Sent photo one.jpg (300 KiB).'));
 
   // bob downloads it by number into a directory; a second /get does not overwrite the first.
   await bob.submit(`/get 1 ${dir}/`);
   await bob.transfersDone();
   const saved = bob.state.room('test')!.entries.filter((e) => e.kind === 'info' && e.text.startsWith('Saved '));
   t.equal(saved.length, 1);
-  t.match(saved[0]!.text, `Saved photo one.jpg to ${join(dir, 'photo one (1).jpg')} (300 KB, sha256 verified).`);
+  t.match(saved[0]!.text, `Saved photo one.jpg to ${join(dir, 'photo one (1).jpg')} (300 KiB, sha256 verified).`);
   t.same(readFileSync(join(dir, 'photo one (1).jpg')), bytes, 'identical bytes');
 
   // /files asks the server: a client that joined later numbers the same file too.
@@ -384,7 +384,7 @@ t.test('files: the client keeps the attach token; /send is announced from our ni
   await carol.submit('/files');
   const listed = carol.state.room('test')!.entries.map((e) => e.text);
   t.match(listed[0], 'Files in test (1); /get N [DIR] downloads one:');
-  t.match(listed[1], /^ {2}#1 {2}photo one\.jpg {2}300 KB {2}from alice at \d\d:\d\d {2}\S+$/);
+  t.match(listed[1], /^ {2}#1 {2}photo one\.jpg {2}300 KiB {2}from alice at \d\d:\d\d {2}\S+$/);
   const id = carol.state.room('test')!.files[0]!.file;
   await carol.submit(`/get ${id}`);
   await carol.transfersDone();
@@ -448,7 +448,7 @@ t.test('several servers: the client starts on the first that answers and moves o
 });
 
 t.test('--host takes several servers, with or without ports', async (t) => {
-  const { parseServers, resolveOptions } = await import('../src/client/options.js');
+  const { parseServers, resolveOptions } = await import('../src/client/cli/options.js');
   t.same(parseServers('a,b:8001 [::1]:8002 10.0.0.1', 8000), [
     { host: 'a', port: 8000 },
     { host: 'b', port: 8001 },

@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { availablePath, safeFileName } from '../src/client/transfer/safe-name.js';
-import { downloadFile, uploadFile } from '../src/client/transfer/transfer.js';
+import { availablePath, safeFileName } from '../src/client/core/transfer/safe-name.js';
+import { downloadFile } from '../src/client/core/transfer/download.js';
+import { uploadFile } from '../src/client/core/transfer/upload.js';
 import type { FileDataEvent } from '../src/protocol/index.js';
 import { BytesPeer } from './helpers/bytes-peer.js';
 import { peer, server } from './helpers/wire.js';

@@ -5,8 +5,8 @@ import net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { ChatServer, type ServerOptions } from '../../src/server/server.js';
-import { ChatClient, type ChatClientOptions } from '../../src/client/client.js';
-import type { Io } from '../../src/client/cli.js';
+import { ChatClient, type ChatClientOptions } from '../../src/client/core/client.js';
+import type { Io } from '../../src/client/cli/io.js';
 
 /** A chat-server on 127.0.0.1 (port 0 unless given), closed at the end of the test. */
 export async function serve(t: Test, options: ServerOptions = {}, port = 0): Promise<{ server: ChatServer; port: number }> {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
-import { stringWidth } from '../../src/client/text.js';
+import { stringWidth } from '../../src/client/text/width.js';
 
 const run = promisify(execFile);
 const CHAT_BIN = resolve(import.meta.dirname, '../../bin/chat.js');

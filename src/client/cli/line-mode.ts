@@ -2,10 +2,10 @@
 
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { ChatClient } from './client.js';
-import { ExitCode } from './errors.js';
-import { makeChalk, plainLine } from './format.js';
-import { sanitizeLine } from './text.js';
+import type { ChatClient } from '../core/client.js';
+import { ExitCode } from '../core/errors.js';
+import { makeChalk, plainLine } from '../view/format.js';
+import { sanitizeLine } from '../text/sanitize.js';
 
 export interface LineModeIo {
   stdin: Readable;

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { nickProblem } from '../protocol/index.js';
-import { ClientError } from './errors.js';
+import { nickProblem } from '../../protocol/index.js';
+import { ClientError } from '../core/errors.js';
 
 export const DEFAULT_HOST = 'localhost';
 export const DEFAULT_PORT = 8000;

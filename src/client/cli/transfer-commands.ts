@@ -1,17 +1,18 @@
 // `chat send-file` and `chat get`: files from and to the shell, with a progress bar on a terminal.
 
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { canonicalRoom, nickProblem, roomProblem } from '../../protocol/index.js';
-import { ClientError, ExitCode } from '../errors.js';
-import type { ConnectOptions } from '../options.js';
-import { sanitizeLine } from '../text.js';
-import { downloadFile, uploadFile, type Progress } from './transfer.js';
-import type { Io } from '../cli.js';
+import { ClientError, ExitCode } from '../core/errors.js';
+import { checkedNick, checkedRoom } from '../core/names.js';
+import type { ConnectOptions } from './options.js';
+import { formatSize } from '../text/size.js';
+import { progressBar } from './progress-bar.js';
+import { downloadFile } from '../core/transfer/download.js';
+import { uploadFile } from '../core/transfer/upload.js';
+import type { Io } from './io.js';
 
 type Flags = { host?: string; port?: string; nick?: string };
 
@@ -20,48 +21,6 @@ export interface TransferCommandContext {
   settings(flags: Flags): ConnectOptions & { nickChosen?: boolean };
   withConnectionOptions(command: Command): Command;
   setAction(action: () => Promise<number>): void;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
-
-/** A progress bar with speed and ETA on stderr when it is a terminal; nothing in pipes. */
-function progressBar(io: Io, label: string): { update(p: Progress): void; stop(): void } {
-  const stderr = io.stderr as NodeJS.WriteStream;
-  if (!stderr.isTTY) return { update() {}, stop() {} };
-  const bar = new SingleBar({
-    stream: stderr,
-    format: `${label} [{bar}] {percentage}% {done}/{size} {speed}/s ETA {eta_formatted}`,
-    barCompleteChar: '█',
-    barIncompleteChar: '░',
-    hideCursor: true,
-    etaBuffer: 50,
-  });
-  const started = Date.now();
-  let first: number | null = null;
-  let begun = false;
-  return {
-    update({ done, total }) {
-      first ??= done;
-      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-      const payload = { done: formatBytes(done), size: formatBytes(total), speed: formatBytes(Math.round((done - first) / seconds)) };
-      if (!begun) {
-        bar.start(Math.max(1, total), done, payload);
-        begun = true;
-      } else bar.update(done, payload);
-    },
-    stop() {
-      if (begun) bar.stop();
-    },
-  };
 }
 
 /** stdin into a temporary file, so that its size and sha256 are known before the upload starts. */
@@ -92,12 +51,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
         if (path === undefined) throw new ClientError('bad_config', 'usage: chat send-file ROOM PATH, or chat send-file --to NICK PATH');
         if (flags.to === undefined && room === undefined) throw new ClientError('bad_config', 'say which room, or --to NICK');
         if (room !== undefined && flags.to !== undefined) throw new ClientError('bad_config', 'a room or --to NICK, not both');
-        if (room !== undefined && roomProblem(room)) {
-          throw new ClientError('bad_room', `bad room name ${JSON.stringify(sanitizeLine(room))}: ${roomProblem(room)}`);
-        }
-        if (flags.to !== undefined && nickProblem(flags.to)) {
-          throw new ClientError('bad_nick', `bad nick ${JSON.stringify(sanitizeLine(flags.to))}: ${nickProblem(flags.to)}`);
-        }
+        const target = flags.to !== undefined ? { to: checkedNick(flags.to) } : { room: checkedRoom(room!) };
         const spooled = path === '-' ? await spoolStdin(io) : null;
         const source = spooled?.path ?? path;
         try {
@@ -108,7 +62,6 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           }
           const name = flags.name ?? (spooled ? 'stdin' : basename(path));
           const bar = progressBar(io, `⇡ ${name}`);
-          const target = flags.to !== undefined ? { to: flags.to } : { room: canonicalRoom(room!) };
           const result = await uploadFile({
             endpoint: options,
             identity: { nick: options.nick, ...(target.room !== undefined && { join: target.room }) },
@@ -118,8 +71,8 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
             onProgress: (p) => bar.update(p),
           }).finally(() => bar.stop());
           io.stdout.write(`${result.file}\n`);
-          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatBytes(result.resumedFrom)}` : '';
-          io.stderr.write(`shared ${name} (${formatBytes(result.size)}${resumed}) as ${result.file}\n`);
+          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
+          io.stderr.write(`shared ${name} (${formatSize(result.size)}${resumed}) as ${result.file}\n`);
           return ExitCode.ok;
         } finally {
           spooled?.cleanup();
@@ -158,8 +111,8 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           onProgress: (p) => bar.update(p),
         }).finally(() => bar.stop());
         if (result.path) {
-          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatBytes(result.resumedFrom)}` : '';
-          io.stderr.write(`saved ${result.path} (${formatBytes(result.size)}, sha256 verified${resumed})\n`);
+          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
+          io.stderr.write(`saved ${result.path} (${formatSize(result.size)}, sha256 verified${resumed})\n`);
         }
         return ExitCode.ok;
       });

@@ -4,14 +4,14 @@
 import {
   canonicalRoom,
   nickKey,
-  type ErrorEvent,
   type FileEvent,
   type RoomMsgEvent,
   type RoomRecord,
   type ServerMessage,
-} from '../protocol/index.js';
-import { sanitize, sanitizeLine } from './text.js';
-import { scrollBy, type Anchor, type Row } from './viewport.js';
+} from '../../protocol/index.js';
+import { sanitize, sanitizeLine } from '../text/sanitize.js';
+import { describeError, fileText } from '../text/wording.js';
+import { scrollBy, type Anchor, type Row } from './scrollback.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
 export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error';
@@ -89,18 +89,6 @@ export function mentions(text: string, nick: string): boolean {
   return new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRegExp(nick)}($|[^\\p{L}\\p{N}_])`, 'iu').test(text);
 }
 
-/** A server error in words: without the JSON examples the server adds for people typing raw protocol. */
-export function describeError(error: Pick<ErrorEvent, 'code' | 'message'>): string {
-  if (error.code === 'not_in_room') return 'You are not in that room: /join it first.';
-  if (error.code === 'rate_limited') return 'You are sending too fast; slow down a little.';
-  let text = sanitizeLine(error.message)
-    .replace(/;?\s*(for example|e\.g\.)?\s*\{.*$/s, '')
-    .replace(/:\s*$/, '')
-    .trim();
-  if (text === '') text = error.code.replace(/_/g, ' ');
-  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
-}
-
 export interface ApplyResult {
   /** Ring the terminal bell: someone mentioned us or wrote to us privately. */
   bell: boolean;
@@ -147,19 +135,18 @@ export class ClientState {
 
   openRoom(name: string): ChatBuffer {
     const key = canonicalRoom(name);
-    let buffer = this.buffer(key);
-    if (!buffer) {
-      buffer = this.newBuffer(key, 'room', sanitizeLine(key));
-      this.buffers.push(buffer);
-    }
-    return buffer;
+    return this.open(key, 'room', sanitizeLine(key));
   }
 
   openPrivate(nick: string): ChatBuffer {
-    const key = privateKey(nick);
+    return this.open(privateKey(nick), 'private', sanitizeLine(nick));
+  }
+
+  /** The buffer with this key, made (at the end of the list) when there is none yet. */
+  private open(key: string, kind: BufferKind, name: string): ChatBuffer {
     let buffer = this.buffer(key);
     if (!buffer) {
-      buffer = this.newBuffer(key, 'private', sanitizeLine(nick));
+      buffer = this.newBuffer(key, kind, name);
       this.buffers.push(buffer);
     }
     return buffer;
@@ -412,23 +399,6 @@ export class ClientState {
     buffer.oldestSeq = null;
     buffer.moreHistory = false;
   }
-}
-
-/** A file's log line after the nick: `shared #2 notes.txt (1.5 KB), file <id>`. */
-export function fileText(file: SharedFile): string {
-  return `shared #${file.number} ${sanitizeLine(file.name)} (${formatSize(file.size)}), file ${sanitizeLine(file.file)}`;
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 function byNick(a: string, b: string): number {

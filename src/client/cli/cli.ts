@@ -3,21 +3,15 @@
 
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
-import { ChatClient } from './client.js';
-import { ClientError, ExitCode } from './errors.js';
+import type { Readable } from 'node:stream';
+import { ChatClient } from '../core/client.js';
+import { ClientError, ExitCode } from '../core/errors.js';
 import { runLineMode } from './line-mode.js';
 import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
-import { sanitizeLine } from './text.js';
-import { addTransferCommands } from './transfer/commands.js';
-
-export interface Io {
-  stdin: Readable & { isTTY?: boolean };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable;
-  env: Record<string, string | undefined>;
-}
+import { sanitizeLine } from '../text/sanitize.js';
+import type { Io } from './io.js';
+import { addTransferCommands } from './transfer-commands.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -46,9 +40,9 @@ function isColourTerminal(stream: { isTTY?: boolean }, env: Io['env']): boolean 
   return !!stream.isTTY && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
-/** The package version: package.json is two levels up from src/client, three from dist/src/client. */
+/** The package version: package.json is three levels up from src/client/cli, four from dist/src/client/cli. */
 function version(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
+  for (const up of ['../../../package.json', '../../../../package.json']) {
     try {
       return (JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { version: string }).version;
     } catch {
@@ -113,7 +107,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         });
       }
       await client.start();
-      const { runTui } = await import('./tui.js');
+      const { runTui } = await import('../view/tui.js');
       return runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
     };
   });

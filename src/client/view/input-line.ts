@@ -1,6 +1,6 @@
 // The one-line input editor: grapheme-aware cursor, editing keys, input history, Tab completion. Pure.
 
-import { graphemes, stringWidth } from './text.js';
+import { graphemes, stringWidth } from '../text/width.js';
 
 const HISTORY_MAX = 500;
 

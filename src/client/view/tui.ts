@@ -1,19 +1,20 @@
 // The full-screen interface: blessed draws the client's state and forwards keys; all logic is in the headless
-// modules (client, state, input-line, viewport, format). Content is set with tags off and sanitized text, so
+// modules (core/, input-line, keys, format). Content is set with tags off and sanitized text, so
 // nothing another user sends can become markup or an escape sequence.
 
 import blessed from 'blessed';
 import type { Readable, Writable } from 'node:stream';
-import type { ChatClient } from './client.js';
-import { ExitCode } from './errors.js';
+import type { ChatClient } from '../core/client.js';
+import { ExitCode } from '../core/errors.js';
 import { layoutRows, makeChalk, statusLine } from './format.js';
 import { InputLine } from './input-line.js';
-import { completePath } from './paths.js';
+import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
+import { completePath } from '../core/paths.js';
 import { patchBlessedWidth } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
-import { fitToWidth, stringWidth, truncateToWidth } from './text.js';
-import { progressLine } from './transfers.js';
-import { visibleRows, type Row } from './viewport.js';
+import { fitToWidth, stringWidth, truncateToWidth } from '../text/width.js';
+import { progressLine } from './progress-line.js';
+import { visibleRows, type Row } from '../core/scrollback.js';
 
 /** Pastes with more lines or characters than this ask before they are sent. */
 const LONG_PASTE_LINES = 5;
@@ -253,69 +254,20 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       render();
       return;
     }
-    switch (name) {
-      case 'return':
-      case 'enter':
-        send(input.submit());
-        return;
-      case 'C-n':
-        state.cycle(1);
-        break;
-      case 'C-p':
-        state.cycle(-1);
-        break;
-      case 'left':
-      case 'C-b':
-        input.left();
-        break;
-      case 'right':
-      case 'C-f':
-        input.right();
-        break;
-      case 'home':
-      case 'C-a':
-        input.home();
-        break;
-      case 'end':
-      case 'C-e':
-        input.end();
-        break;
-      case 'C-u':
-        input.killToStart();
-        break;
-      case 'C-w':
-      case 'M-backspace':
-        input.killWordBack();
-        break;
-      case 'backspace':
-        input.backspace();
-        break;
-      case 'delete':
-      case 'C-d':
-        input.deleteForward();
-        break;
-      case 'up':
-        input.historyUp();
-        break;
-      case 'down':
-        input.historyDown();
-        break;
-      case 'tab':
-        input.complete(client.commandNames, client.completionNicks(), completePath);
-        break;
-      case 'pageup':
-        scrollLog(-page());
-        return;
-      case 'pagedown':
-        scrollLog(page());
-        return;
-      case 'C-l':
-        screen.realloc();
-        break;
-      default:
-        if (ch && !key.ctrl && !key.meta && !/[\x00-\x1f\x7f]/.test(ch)) input.insert(ch);
-        else return;
-    }
+    const edit = EDITING_KEYS.get(name);
+    const cycle = CYCLE_KEYS.get(name);
+    if (edit) edit(input);
+    else if (cycle) state.cycle(cycle);
+    else if (name === 'return' || name === 'enter') {
+      send(input.submit());
+      return;
+    } else if (name === 'tab') input.complete(client.commandNames, client.completionNicks(), completePath);
+    else if (name === 'pageup' || name === 'pagedown') {
+      scrollLog(name === 'pageup' ? -page() : page());
+      return;
+    } else if (name === 'C-l') screen.realloc();
+    else if (ch && !key.ctrl && !key.meta && !/[\x00-\x1f\x7f]/.test(ch)) input.insert(ch);
+    else return;
     render();
   }
 

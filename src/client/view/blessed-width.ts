@@ -1,8 +1,8 @@
 // blessed measures emoji 1 column wide but terminals draw them 2 wide, so typing `a😀b` ate a column and put the
-// cursor off by one (shared/STACK.md). Make blessed measure with our charWidth, the one the log layout uses.
+// cursor off by one. Make blessed measure with our charWidth, the one the log layout uses.
 
 import { createRequire } from 'node:module';
-import { charWidth } from './text.js';
+import { charWidth } from '../text/width.js';
 
 interface BlessedUnicode {
   charWidth(str: string | number, i?: number): number;

@@ -1,5 +1,5 @@
-// Paths as the user types them in /send and /get: `~` expanded, the default download directory, file-system errors
-// in words, and Tab completion of a path.
+// Paths as the user types them in /send and /get: `~` expanded, the default download directory, and Tab completion
+// of a path.
 
 import { readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -21,28 +21,6 @@ export function defaultDownloadDir(home: string = homedir(), cwd: string = proce
     // no ~/Downloads
   }
   return cwd;
-}
-
-/** A file-system error in words: `no such file`, `permission denied`, ... */
-export function fsProblem(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'ENOTDIR':
-      return 'a part of the path is not a directory';
-    case 'ENOSPC':
-      return 'no space left on the disk';
-    case 'EROFS':
-      return 'the file system is read-only';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
 }
 
 /** Tab after `/send `: the paths that complete `typed` (directories end in `/`), hidden files only when asked for. */

@@ -1,23 +1,15 @@
 // How entries look: one plain line each for pipes, and coloured, wrapped rows for the full-screen log. Pure.
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { ChatBuffer, Entry } from './state.js';
-import { sanitizeLine, stringWidth, wrapText } from './text.js';
-import type { Row } from './viewport.js';
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
-}
+import type { ChatBuffer, Entry } from '../core/state.js';
+import { sanitizeLine } from '../text/sanitize.js';
+import { clock, day as dayOf } from '../text/time.js';
+import { stringWidth, wrapText } from '../text/width.js';
+import type { Row } from '../core/scrollback.js';
 
 /** Dim text. blessed has no SGR 2 (faint), so dim is a grey. */
 function grey(chalk: ChalkInstance): (text: string) => string {
   return chalk.ansi256(245);
-}
-
-/** Local time, HH:MM:SS. */
-export function clock(ts: number, seconds = true): string {
-  const d = new Date(ts);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
 }
 
 // 256-colour palette entries that read well on dark and light backgrounds; no reds (kept for errors).
@@ -123,11 +115,6 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
   return rows;
 }
 
-function dayKey(ts: number): string {
-  const d = new Date(ts);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
 /**
  * A buffer's whole log as rows, with a "day changed" line where the local date changes (and above the first entry
  * when it is not from today: history can be days old). Rows are cached per entry and width by the caller.
@@ -140,9 +127,9 @@ export function layoutRows(
   now: number = Date.now(),
 ): Row[] {
   const rows: Row[] = [];
-  let day = dayKey(now);
+  let day = dayOf(now);
   for (const entry of entries) {
-    const entryDay = dayKey(entry.ts);
+    const entryDay = dayOf(entry.ts);
     if (entryDay !== day) rows.push({ entryId: entry.id, part: -1, text: grey(chalk)(`-- ${entryDay} --`) });
     day = entryDay;
     let texts = cache?.get(entry.id);

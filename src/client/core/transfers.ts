@@ -1,8 +1,5 @@
-// File transfers as the user sees them: the running uploads and downloads with their progress, speed and ETA, and
-// the progress line drawn for each. Pure bookkeeping: no sockets, no blessed (the TUI draws `progressLine`).
-
-import { formatSize } from './state.js';
-import { stringWidth, truncateToWidth } from './text.js';
+// File transfers as the user sees them: the running uploads and downloads with their progress, speed and ETA.
+// Pure bookkeeping: no sockets, no blessed (view/progress-line.ts draws them).
 
 export type Direction = 'up' | 'down';
 
@@ -104,46 +101,4 @@ export class Transfers {
     const eta = speed > 0 ? Math.ceil(Math.max(0, total - done) / speed) : null;
     return { percent, speed, eta };
   }
-}
-
-/** `bytes` as a number in the unit and precision formatSize picks for `total` (so that `0.3/10.0 MB` reads right). */
-export function inUnitOf(bytes: number, total: number): string {
-  if (total < 1024) return String(bytes);
-  let power = 1;
-  while (total >= 1024 ** (power + 1) && power < 4) power++;
-  return total / 1024 ** power < 10 ? (bytes / 1024 ** power).toFixed(1) : String(Math.round(bytes / 1024 ** power));
-}
-
-/** Seconds as m:ss, or h:mm:ss from an hour on. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
-}
-
-/**
- * One transfer as a line of at most `width` columns:
- * `⇣ report.pdf [██████░░░░░░] 48% 4.8/10 MB 2.1 MB/s ETA 0:03` (sizes as in the log). The bar takes what room is left (at least 5).
- */
-export function progressLine(transfer: Transfer, figures: Figures, width: number): string {
-  const arrow = transfer.direction === 'up' ? '\u21e1' : '\u21e3';
-  if (!transfer.begun && transfer.hashing) {
-    const { done, total } = transfer.hashing;
-    const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
-    return truncateToWidth(`${arrow} ${transfer.name}: computing its sha256 before sending, ${percent}% of ${formatSize(total)}`, width);
-  }
-  const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatSize(transfer.total)}`;
-  const speed = figures.speed > 0 ? `${formatSize(Math.round(figures.speed))}/s` : '-/s';
-  const eta = `ETA ${figures.eta === null ? '-:--' : formatDuration(figures.eta)}`;
-  const tail = ` ${String(figures.percent).padStart(3)}% ${sizes} ${speed} ${eta}`;
-  const maxName = Math.max(8, Math.floor(width / 3));
-  const name = stringWidth(transfer.name) > maxName ? truncateToWidth(transfer.name, maxName - 1) + '\u2026' : transfer.name;
-  const head = `${arrow} ${name} `;
-  const barWidth = Math.min(30, width - stringWidth(head) - stringWidth(tail) - 2);
-  if (barWidth < 5) return truncateToWidth(`${head}${tail.trimStart()}`, width);
-  const filled = Math.round((figures.percent / 100) * barWidth);
-  const bar = `[${'\u2588'.repeat(filled)}${'\u2591'.repeat(barWidth - filled)}]`;
-  return truncateToWidth(`${head}${bar}${tail}`, width);
 }

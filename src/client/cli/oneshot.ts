@@ -1,0 +1,86 @@
+// One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
+
+import { nickKey, type ServerMessage } from '../../protocol/index.js';
+import { Connection } from '../core/connection.js';
+import { hello } from '../core/handshake.js';
+import { checkedNick, checkedRoom } from '../core/names.js';
+import { expectReply } from '../core/replies.js';
+import { ClientError } from '../core/errors.js';
+import { emojify } from '../core/emoji.js';
+import type { ConnectOptions } from './options.js';
+
+/** Connect; `each` sees every message (the echo of a sent message arrives before its `ok`). */
+function connect(options: ConnectOptions, each: (m: ServerMessage, line: string) => void = () => {}): Promise<Connection> {
+  return Connection.connect(options.host, options.port, { message: each });
+}
+
+export interface SendTarget {
+  room?: string;
+  to?: string;
+}
+
+/** Send one message; resolves once the server has echoed it back. */
+export async function sendOnce(options: ConnectOptions, target: SendTarget, rawText: string): Promise<void> {
+  const room = target.room !== undefined ? checkedRoom(target.room) : undefined;
+  if (target.to !== undefined) checkedNick(target.to, 'nick to send to');
+  checkedNick(options.nick, 'nick');
+  const text = emojify(rawText);
+  if (text.trim() === '') throw new ClientError('bad_config', 'there is no text to send');
+  let me = '';
+  const echoed = new Set<number | string>();
+  let echoedPrivate = false;
+  const conn = await connect(options, (m) => {
+    if (m.type !== 'msg' || nickKey(m.from) !== nickKey(me)) return;
+    if ('room' in m && m.room === room) echoed.add(m.seq);
+    if ('to' in m && target.to !== undefined && nickKey(m.to) === nickKey(target.to)) echoedPrivate = true;
+  });
+  try {
+    // A nick that was only defaulted to the login name and is taken (by the user's own chat window, most likely)
+    // gives way to the server's suggestion; a chosen one fails with nick_taken.
+    me = (await hello(conn, options.nick, { onNickTaken: options.nickChosen ? 'fail' : 'suggest' })).nick;
+    if (room !== undefined) {
+      expectReply(await conn.request({ type: 'join', room }), 'members');
+      const reply = expectReply(await conn.request({ type: 'msg', room, text }), 'ok');
+      if (reply.seq === undefined || !echoed.has(reply.seq)) {
+        throw new ClientError('server_error', 'the server accepted the message but did not echo it');
+      }
+    } else {
+      expectReply(await conn.request({ type: 'msg', to: target.to!, text }), 'ok');
+      if (!echoedPrivate) throw new ClientError('server_error', 'the server accepted the message but did not echo it');
+    }
+  } finally {
+    await conn.quit();
+  }
+}
+
+export interface RoomsResult {
+  rooms: { room: string; members: number }[];
+  line: string;
+}
+
+export async function listRooms(options: ConnectOptions): Promise<RoomsResult> {
+  let raw = '';
+  const conn = await connect(options, (m, line) => {
+    if (m.type === 'rooms') raw = line;
+  });
+  try {
+    const reply = expectReply(await conn.request({ type: 'rooms' }), 'rooms');
+    return { rooms: reply.rooms, line: raw };
+  } finally {
+    await conn.quit();
+  }
+}
+
+export async function whoIsIn(options: ConnectOptions, room: string): Promise<{ nicks: string[]; line: string }> {
+  const name = checkedRoom(room);
+  let raw = '';
+  const conn = await connect(options, (m, line) => {
+    if (m.type === 'members') raw = line;
+  });
+  try {
+    const reply = expectReply(await conn.request({ type: 'who', room: name }), 'members');
+    return { nicks: reply.nicks, line: raw };
+  } finally {
+    await conn.quit();
+  }
+}

@@ -1,0 +1,380 @@
+// The headless chat client: a Connection, the ClientState, and reconnecting with `since` so that nothing is missed
+// and nothing is shown twice. Slash commands are in chat-commands.ts, /send /get /files in file-actions.ts. The TUI
+// and line mode are views over this.
+
+import { canonicalRoom, nickKey, type ServerMessage } from '../../protocol/index.js';
+import { sanitizeLine } from '../text/sanitize.js';
+import { describeError, sentence } from '../text/wording.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { runCommand, say, type CommandContext } from './chat-commands.js';
+import { Connection, type Request } from './connection.js';
+import { ClientError } from './errors.js';
+import { FileActions } from './file-actions.js';
+import { hello } from './handshake.js';
+import { checkedNick, checkedRoom } from './names.js';
+import { COMMANDS, parseInput } from './parse-input.js';
+import { ClientState, type ChatBuffer } from './state.js';
+import { Transfers } from './transfers.js';
+
+export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface ConnectionStatus {
+  phase: Phase;
+  /** When the next reconnect attempt starts (ms since the epoch), while reconnecting. */
+  retryAt?: number;
+  attempt?: number;
+}
+
+export interface ChatClientOptions {
+  host: string;
+  port: number;
+  /** Servers to try in turn (several nodes of one cluster); default: just host:port. */
+  servers?: { host: string; port: number }[];
+  nick: string;
+  rooms: string[];
+  /** Interactive use takes another nick when the wanted one is taken; scripts fail instead. */
+  onNickTaken: 'suggest' | 'fail';
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  /** Messages sent while reconnecting wait for the connection instead of failing (line mode: `tail -f | chat`). */
+  holdWhileReconnecting?: boolean;
+  /** Every raw line from the server (line mode's --json). */
+  onRawLine?: (line: string) => void;
+  /** Where /get saves without a DIR (default: ~/Downloads when it exists, else the current directory). */
+  downloadDir?: string;
+}
+
+export class ChatClient {
+  readonly state = new ClientState();
+  /** Command names for Tab completion. */
+  readonly commandNames = COMMANDS.map((c) => c.name);
+  status: ConnectionStatus = { phase: 'connecting' };
+  private conn: Connection | null = null;
+  private readonly backoff: Backoff;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private quitting = false;
+  private reconnectWaiters: ((connected: boolean) => void)[] = [];
+  private readonly changeListeners = new Set<() => void>();
+  private readonly bellListeners = new Set<() => void>();
+  private readonly closeListeners = new Set<() => void>();
+  /** From the latest `welcome`: lets a transfer connection act as us (`attach`). Changes after a reconnect. */
+  private token: string | null = null;
+  /** Running uploads and downloads, for the progress lines. */
+  readonly transfers = new Transfers();
+  private readonly files = new FileActions({
+    state: this.state,
+    transfers: this.transfers,
+    server: () => this.server,
+    connected: () => this.conn !== null,
+    transferToken: (buffer) => this.transferToken(buffer),
+    request: (buffer, message) => this.request(buffer, message),
+    downloadDir: () => this.options.downloadDir,
+  });
+  /** What the slash commands act on. */
+  private readonly commands: CommandContext = {
+    state: this.state,
+    files: this.files,
+    request: (buffer, message) => this.request(buffer, message),
+    leaveRoom: async (room) => {
+      if (this.conn) await this.conn.request({ type: 'leave', room });
+    },
+    quit: (reason) => this.quit(reason),
+  };
+
+  private serverIndex = 0;
+
+  /** The server connected to, or tried next. */
+  get server(): { host: string; port: number } {
+    return this.options.servers?.[this.serverIndex] ?? { host: this.options.host, port: this.options.port };
+  }
+
+  /** After a failure or a lost connection: the next server of the list (a no-op with one). */
+  private nextServer(): void {
+    const count = this.options.servers?.length ?? 1;
+    this.serverIndex = (this.serverIndex + 1) % count;
+  }
+
+  constructor(readonly options: ChatClientOptions) {
+    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.transfers.onChange(() => this.changed());
+  }
+
+  /** The attach token of the current connection (null before the first welcome, or from a server without one). */
+  get attachToken(): string | null {
+    return this.token;
+  }
+
+  /** Resolves when every transfer started so far has ended (tests; quitting). */
+  transfersDone(): Promise<void> {
+    return this.files.done();
+  }
+
+  onChange(listener: () => void): void {
+    this.changeListeners.add(listener);
+  }
+
+  onBell(listener: () => void): void {
+    this.bellListeners.add(listener);
+  }
+
+  /** After /quit, or when the connection is gone for good (reconnect off). */
+  onClose(listener: () => void): void {
+    this.closeListeners.add(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
+  /** Connect, say hello and join the first rooms. Throws ClientError when there is no server or the nick/room is bad. */
+  async start(): Promise<void> {
+    for (const room of this.options.rooms) checkedRoom(room);
+    checkedNick(this.options.nick);
+    // Try each server once before giving up.
+    for (let tried = 1; ; tried++) {
+      try {
+        await this.establish(true);
+        break;
+      } catch (error) {
+        const more = tried < (this.options.servers?.length ?? 1);
+        if (!(error instanceof ClientError) || error.code !== 'connect_failed' || !more) throw error;
+        this.nextServer();
+      }
+    }
+    const first = this.options.rooms[0];
+    if (first) {
+      this.state.switchTo(canonicalRoom(first));
+      if (nickKey(this.state.nick) !== nickKey(this.options.nick)) {
+        this.state.error(
+          this.state.active,
+          `The nick ${this.options.nick} is taken; you are ${this.state.nick} instead. Type /nick NAME to pick another.`,
+        );
+      }
+    }
+    this.changed();
+  }
+
+  private async establish(initial: boolean): Promise<void> {
+    this.status = { phase: initial ? 'connecting' : 'reconnecting', attempt: this.backoff.attempt };
+    const conn = await Connection.connect(this.server.host, this.server.port, {
+      message: (message, line) => this.handle(conn, message, line),
+      close: (reason) => this.lost(conn, reason),
+    });
+    try {
+      await this.identify(conn, initial);
+      // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
+      // shutdown must not keep us out of the room afterwards.)
+      const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
+      for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
+    } catch (error) {
+      conn.destroy();
+      throw error;
+    }
+    if (conn.closed) throw new ClientError('connection_lost', 'the connection was lost while joining');
+    this.conn = conn;
+    this.status = { phase: 'connected' };
+    this.backoff.reset();
+  }
+
+  private async identify(conn: Connection, initial: boolean): Promise<void> {
+    // A reconnect always takes another nick when ours is taken (our old session may linger on the server).
+    const welcome = await hello(conn, this.state.nick || this.options.nick, {
+      onNickTaken: this.options.onNickTaken === 'suggest' || !initial ? 'suggest' : 'fail',
+      onSuggested: (taken, instead) => {
+        this.state.error(this.state.serverBuffer, `The nick ${taken} is taken; you are ${instead} instead. Type /nick NAME to pick another.`);
+        for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${taken} is taken; you are ${instead} instead.`);
+      },
+    });
+    this.token = welcome.token ?? null;
+  }
+
+  /** Join (or rejoin) a room, asking only for the messages not yet seen. */
+  private async joinRoom(conn: Connection, buffer: ChatBuffer, initial: boolean): Promise<void> {
+    let since = buffer.lastSeen?.seq ?? 0;
+    if (buffer.lastSeen) {
+      // `since` counts in the server's numbering; after a server restart that numbering starts again, so check that
+      // the server still has the message we saw last before trusting it.
+      const page = await conn.request({ type: 'history', room: buffer.key, before: buffer.lastSeen.seq + 1, limit: 1 });
+      const newest = page.type === 'history' ? page.messages[page.messages.length - 1] : undefined;
+      const seen = buffer.lastSeen;
+      if (!newest || newest.seq !== seen.seq || newest.ts !== seen.ts || newest.from !== seen.from) {
+        this.state.resetSeen(buffer);
+        since = 0;
+      }
+    }
+    const reply = await conn.request({ type: 'join', room: buffer.key, ...(since > 0 ? { since } : {}) });
+    if (reply.type === 'error') {
+      buffer.joined = false;
+      if (initial && reply.code === 'bad_room') throw new ClientError('bad_room', describeError(reply));
+      if (initial) throw new ClientError('server_error', describeError(reply));
+      this.state.error(buffer, `Could not rejoin ${buffer.name}: ${describeError(reply)}`);
+    }
+  }
+
+  private handle(conn: Connection, message: ServerMessage, line: string): void {
+    this.options.onRawLine?.(line);
+    if (message.type === 'ping') {
+      conn.send({ type: 'pong' });
+      return;
+    }
+    const { bell } = this.state.apply(message);
+    if (bell) for (const listener of this.bellListeners) listener();
+    this.changed();
+  }
+
+  private lost(conn: Connection, reason: string): void {
+    if (conn !== this.conn) return;
+    this.conn = null;
+    if (this.quitting || this.options.reconnect === false) {
+      this.finish();
+      return;
+    }
+    this.nextServer();
+    const text = `Disconnected (${sanitizeLine(reason)}); reconnecting to ${this.server.host}:${this.server.port}...`;
+    this.state.error(this.state.serverBuffer, text);
+    for (const buffer of this.state.rooms()) this.state.error(buffer, text);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = this.backoff.next();
+    this.status = { phase: 'reconnecting', retryAt: Date.now() + delay, attempt: this.backoff.attempt };
+    this.changed();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.establish(false).then(
+        () => {
+          const text = 'Reconnected.';
+          this.state.info(this.state.serverBuffer, text);
+          for (const buffer of this.state.rooms()) this.state.info(buffer, text);
+          this.changed();
+          this.wakeWaiters(true);
+        },
+        () => {
+          this.nextServer();
+          if (!this.quitting) this.scheduleReconnect();
+        },
+      );
+    }, delay);
+  }
+
+  private finish(): void {
+    if (this.status.phase === 'closed') return;
+    this.status = { phase: 'closed' };
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.wakeWaiters(false);
+    this.changed();
+    for (const listener of this.closeListeners) listener();
+  }
+
+  async quit(reason?: string): Promise<void> {
+    this.quitting = true;
+    this.files.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const conn = this.conn;
+    this.conn = null;
+    if (conn) await conn.quit(reason);
+    this.finish();
+  }
+
+  private loadingHistory = new Set<ChatBuffer>();
+
+  /** Scrolled to the top of a room's log: fetch the page of history before it. Resolves with the entries added. */
+  async loadOlder(buffer: ChatBuffer, limit = 100): Promise<number> {
+    const conn = this.conn;
+    if (buffer.kind !== 'room' || !buffer.moreHistory || !conn || this.loadingHistory.has(buffer)) return 0;
+    if (buffer.oldestSeq !== null && buffer.oldestSeq <= 1) {
+      buffer.moreHistory = false;
+      return 0;
+    }
+    this.loadingHistory.add(buffer);
+    try {
+      const reply = await conn.request({
+        type: 'history',
+        room: buffer.key,
+        limit,
+        ...(buffer.oldestSeq !== null ? { before: buffer.oldestSeq } : {}),
+      });
+      if (reply.type !== 'history') return 0;
+      const added = this.state.prependHistory(buffer, reply.messages, reply.more);
+      if (added > 0) this.changed();
+      return added;
+    } catch {
+      return 0;
+    } finally {
+      this.loadingHistory.delete(buffer);
+    }
+  }
+
+  /** Nicks for Tab completion: the active room's members and the people we talk to privately. */
+  completionNicks(): string[] {
+    const buffer = this.state.active;
+    return [...buffer.members, ...this.state.buffers.filter((b) => b.kind === 'private').map((b) => b.name)];
+  }
+
+  /** What the user typed in the active buffer: a message or a command. */
+  async submit(input: string): Promise<void> {
+    const buffer = this.state.active;
+    const parsed = parseInput(input);
+    try {
+      switch (parsed.kind) {
+        case 'empty':
+          return;
+        case 'error':
+          this.state.error(buffer, parsed.message);
+          return;
+        case 'text':
+          await say(this.commands, buffer, parsed.text, false);
+          return;
+        case 'command':
+          await runCommand(this.commands, buffer, parsed.command);
+      }
+    } catch (error) {
+      this.state.error(buffer, sentence(error instanceof Error ? error.message : String(error)));
+    } finally {
+      this.changed();
+    }
+  }
+
+  /** Resolves true once connected again, false if the client closes first. */
+  private whenConnected(): Promise<boolean> {
+    if (this.conn) return Promise.resolve(true);
+    if (this.status.phase === 'closed' || this.quitting) return Promise.resolve(false);
+    return new Promise((resolve) => this.reconnectWaiters.push(resolve));
+  }
+
+  private wakeWaiters(connected: boolean): void {
+    const waiters = this.reconnectWaiters;
+    this.reconnectWaiters = [];
+    for (const resolve of waiters) resolve(connected);
+  }
+
+  private async request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null> {
+    if (!this.conn && this.options.holdWhileReconnecting && this.status.phase === 'reconnecting') {
+      await this.whenConnected();
+    }
+    if (!this.conn) {
+      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      return null;
+    }
+    const reply = await this.conn.request(message);
+    if (reply.type === 'error') {
+      this.state.error(buffer, describeError(reply));
+      return null;
+    }
+    return reply;
+  }
+
+  /** The attach token for a new transfer, or null after saying in `buffer` why there is none. */
+  private transferToken(buffer: ChatBuffer): string | null {
+    if (!this.conn) {
+      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      return null;
+    }
+    if (!this.token) {
+      this.state.error(buffer, 'This server cannot take file transfers beside the chat (its welcome has no attach token); use chat send-file and chat get.');
+      return null;
+    }
+    return this.token;
+  }
+}

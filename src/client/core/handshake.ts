@@ -1,0 +1,41 @@
+// Saying hello: the one handshake of the chat client, the one-shot commands and file transfers
+// (docs/protocol.md "hello"): `welcome`, or `nick_taken` (take the server's suggestion, go on as a guest, or fail),
+// or another error.
+
+import { nickProblem, type WelcomeEvent } from '../../protocol/index.js';
+import type { Connection } from './connection.js';
+import { ClientError } from './errors.js';
+import { expectReply } from './replies.js';
+
+/** How many suggested nicks to try before giving up (others may be taking them at the same moment). */
+const MAX_SUGGESTIONS = 5;
+
+export interface HelloOptions {
+  /** When the nick is in use: take the nick the server suggests, go on without a nick (a download needs none), or fail. */
+  onNickTaken: 'suggest' | 'guest' | 'fail';
+  /** Told each time a suggested nick is taken instead of the one asked for. */
+  onSuggested?: (taken: string, instead: string) => void;
+}
+
+/** The nick the server suggests in its nick_taken message, else the nick with a `_`. */
+export function suggestedNick(message: string, nick: string): string {
+  const match = /such as "([^"]+)"/.exec(message);
+  if (match && !nickProblem(match[1]!)) return match[1]!;
+  return `${nick.slice(0, 30)}_`;
+}
+
+/** Say hello as `nick`; resolves with the welcome (our nick may differ), or throws a ClientError. */
+export async function hello(conn: Connection, nick: string, options: HelloOptions): Promise<WelcomeEvent> {
+  let asked = nick;
+  for (let tries = 0; ; tries++) {
+    const reply = await conn.request({ type: 'hello', nick: asked });
+    if (reply.type !== 'error' || reply.code !== 'nick_taken') return expectReply(reply, 'welcome');
+    if (options.onNickTaken === 'guest') return expectReply(await conn.request({ type: 'hello' }), 'welcome');
+    if (options.onNickTaken === 'fail' || tries >= MAX_SUGGESTIONS) {
+      throw new ClientError('nick_taken', `the nick ${asked} is taken; choose another with --nick NAME or CHAT_NICK`);
+    }
+    const instead = suggestedNick(reply.message, asked);
+    options.onSuggested?.(asked, instead);
+    asked = instead;
+  }
+}
