@@ -31,7 +31,7 @@ t.test('a collection is asked for only when the loop is quiet and the young gene
 
 // 800 connections: under the common limit of 1024 open files, and enough to grow the young generation past 4 MiB.
 t.test('the real server shrinks its young generation once 800 joined connections sit idle', async (t) => {
-  const { child, port } = startServerBinary(t, ['--memory', '--log-level', 'debug']);
+  const { child, port } = startServerBinary(t, ['--memory', '--log-level', 'debug', '--max-per-address', '0', '--connect-rate', '0']);
   const messages: { msg: string; youngMiB?: number }[] = [];
   const shrunk = new Promise<void>((resolve) => {
     createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -13,6 +13,8 @@ export interface LineDecoderEvents {
   invalidUtf8(): void;
   /** A line longer than `maxLineBytes`; its bytes are dropped up to the next newline, never buffered. */
   tooLong(): void;
+  /** A line of nothing but white space: nothing to act on, but a line all the same (flood control counts it). */
+  blank?(): void;
 }
 
 /** Receives raw bytes after a framed header (file transfer); `end` fires once `length` bytes arrived. */
@@ -76,6 +78,11 @@ export class LineDecoder {
   /** Bytes that arrived but are neither a complete line nor raw data yet. */
   get bufferedBytes(): number {
     return this.pendingBytes;
+  }
+
+  /** A line has begun and not ended yet (its bytes may be buffered, or dropped as too long). */
+  get midLine(): boolean {
+    return this.pendingBytes > 0 || this.skippingLongLine;
   }
 
   push(chunk: Buffer): void {
@@ -179,7 +186,10 @@ export class LineDecoder {
       this.events.invalidUtf8();
       return;
     }
-    if (text.trim() === '') return;
+    if (text.trim() === '') {
+      this.events.blank?.();
+      return;
+    }
     this.events.line(text);
   }
 }

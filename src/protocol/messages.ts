@@ -37,7 +37,7 @@ export interface RoomMsgRequest extends Request { type: 'msg'; room: string; tex
 export interface PrivateMsgRequest extends Request { type: 'msg'; to: string; text: string; me?: boolean }
 export interface NickRequest extends Request { type: 'nick'; nick: string }
 export interface WhoRequest extends Request { type: 'who'; room: string }
-export interface RoomsRequest extends Request { type: 'rooms' }
+export interface RoomsRequest extends Request { type: 'rooms'; after?: string; limit?: number }
 export interface HistoryRequest extends Request { type: 'history'; room: string; before?: number; limit?: number }
 export interface PingRequest extends Request { type: 'ping' }
 export interface PongRequest extends Request { type: 'pong' }
@@ -91,7 +91,8 @@ export interface RoomMsgEvent {
 }
 export interface PrivateMsgEvent { type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean }
 export interface NoticeEvent { type: 'notice'; room?: string; text: string }
-export interface RoomsEvent { type: 'rooms'; rooms: { room: string; members: number }[]; id?: RequestId }
+/** A page of the rooms with members, by name; `next` when there are more: ask again with `"after": next`. */
+export interface RoomsEvent { type: 'rooms'; rooms: { room: string; members: number }[]; next?: string; id?: RequestId }
 export interface HistoryEvent { type: 'history'; room: string; messages: RoomRecord[]; more: boolean; id?: RequestId }
 /** A shared file, announced like a message: in a room it has a seq and is part of history. */
 export interface FileEvent {
@@ -168,6 +169,12 @@ export const ByeCode = {
   flood: 'flood',
   ping_timeout: 'ping_timeout',
   server_full: 'server_full',
+  /** Too many connections from one address (an IPv4 address, or an IPv6 /64). */
+  too_many_connections: 'too_many_connections',
+  /** Connecting too fast from one address, or banned for a while after flooding. */
+  throttled: 'throttled',
+  /** A line that never ended, or a connection that never said anything. */
+  timeout: 'timeout',
   /** The byte stream cannot be followed any more (an upload header whose bytes cannot be skipped). */
   protocol: 'protocol',
 } as const;

@@ -24,7 +24,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   msg: '{"type":"msg","room":"test","text":"hi"} or {"type":"msg","to":"bob","text":"hi"}',
   nick: '{"type":"nick","nick":"alice2"}',
   who: '{"type":"who","room":"test"}',
-  rooms: '{"type":"rooms"}',
+  rooms: '{"type":"rooms"} (a page: {"type":"rooms","after":"ops","limit":100})',
   history: '{"type":"history","room":"test","before":120,"limit":50}',
   ping: '{"type":"ping"}',
   pong: '{"type":"pong"}',
@@ -94,8 +94,8 @@ class FieldReader {
     return nick;
   }
 
-  room(): string {
-    const room = this.string('room');
+  room(name = 'room'): string {
+    const room = this.string(name);
     const problem = roomProblem(room.normalize('NFC'));
     if (problem) this.fail(ErrorCode.bad_room, `bad room ${JSON.stringify(room)}: ${problem}`);
     return canonicalRoom(room);
@@ -233,7 +233,12 @@ function readMessage(
       const reason = read.optionalString('reason');
       return withId({ type, ...(reason !== undefined && { reason }) }, id);
     }
-    case 'rooms':
+    case 'rooms': {
+      // A page of the room list: the rooms after `after`, by name.
+      const after = read.has('after') ? read.room('after') : undefined;
+      const limit = read.optionalCount('limit');
+      return withId({ type, ...(after !== undefined && { after }), ...(limit !== undefined && { limit }) }, id);
+    }
     case 'ping':
     case 'pong':
       return withId({ type }, id);

@@ -31,10 +31,17 @@ export function buildProgram(): Command {
     .option('--history <n>', 'messages kept per room for late joiners', wholeNumber, d.historyPerRoom)
     .option('--rate-limit <n>', 'lines per second per connection; 0 turns flood control off', wholeNumber, d.rateLimit)
     .option('--burst <n>', 'lines a connection may send at once before the rate applies', wholeNumber, d.rateBurst)
-    .option('--sendq <bytes>', 'unsent output kept for one client before it is cut off', wholeNumber, d.sendqBytes)
+    .option('--sendq <bytes>', 'output owed to one client, every byte of it, before it is cut off', wholeNumber, d.sendqBytes)
+    .option('--reply-history <bytes>', 'history one reply carries at most (a join, a history page)', wholeNumber, d.replyHistoryBytes)
     .option('--ping-interval <seconds>', 'ping a client after this much silence; 0 disables', wholeNumber, d.pingIntervalMs / 1000)
     .option('--ping-timeout <seconds>', 'drop a client silent this long after a ping', wholeNumber, d.pingTimeoutMs / 1000)
     .option('--max-connections <n>', 'open connections at once', wholeNumber, d.maxConnections)
+    .option('--max-per-address <n>', 'open connections from one address (IPv4, or IPv6 /64); 0: no limit', wholeNumber, d.maxConnectionsPerAddress)
+    .option('--connect-rate <n>', 'new connections per second from one address, after a burst; 0: no limit', wholeNumber, d.connectRatePerAddress)
+    .option('--address-rate-limit <n>', 'lines per second from all the connections of one address; 0: no limit', wholeNumber, d.rateLimitPerAddress)
+    .option('--flood-ban <seconds>', 'an address whose connection was cut off for flooding waits this long, doubled each time; 0: no ban', wholeNumber, d.floodBanMs / 1000)
+    .option('--line-timeout <seconds>', 'a line must end this soon after its first byte; 0: no limit', wholeNumber, d.lineTimeoutMs / 1000)
+    .option('--first-line-timeout <seconds>', 'a connection that sends no line this soon is closed; 0: no limit', wholeNumber, d.firstLineTimeoutMs / 1000)
     .option('--max-file-size <bytes>', 'largest file accepted', wholeNumber, d.maxFileBytes)
     .option('--file-quota <bytes>', 'total bytes the file store may hold', wholeNumber, d.fileQuotaBytes)
     .option('--file-expiry-days <days>', 'shared files are forgotten after this many days', wholeNumber, d.fileExpiryDays)
@@ -51,7 +58,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addHelpText(
       'after',
-      '\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks',
+      '\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks\n  chat-server --max-per-address 0 --connect-rate 0   # thousands of test clients from one host',
     );
 }
 
@@ -84,9 +91,16 @@ export async function start(argv: string[]): Promise<RunningServer> {
       rateLimit: o.rateLimit,
       rateBurst: o.burst,
       sendqBytes: o.sendq,
+      replyHistoryBytes: o.replyHistory,
       pingIntervalMs: o.pingInterval * 1000,
       pingTimeoutMs: o.pingTimeout * 1000,
       maxConnections: o.maxConnections,
+      maxConnectionsPerAddress: o.maxPerAddress,
+      connectRatePerAddress: o.connectRate,
+      rateLimitPerAddress: o.addressRateLimit,
+      floodBanMs: o.floodBan * 1000,
+      lineTimeoutMs: o.lineTimeout * 1000,
+      firstLineTimeoutMs: o.firstLineTimeout * 1000,
       motd: o.motd,
       dataDir: o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir()),
       retainMessages: o.retainMessages,

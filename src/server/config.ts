@@ -12,20 +12,45 @@ export interface ServerConfig {
   maxTextChars: number;
   /** Messages kept per room for late joiners and `since` (protocol.md "History"). */
   historyPerRoom: number;
-  /** Sustained lines per second per connection; 0 turns flood control off (benchmarks). */
+  /** Sustained lines per second per connection; 0 turns flood control off, per address too (benchmarks). */
   rateLimit: number;
   /** Lines a connection may send at once before the rate applies: a pasted script of 100 lines passes. */
   rateBurst: number;
   /** Rate-limited lines in a row after which the connection is cut off as a flood. */
   floodKick: number;
-  /** Unsent output kept for one client (IRC's SendQ); past it the client is cut off, the others unaffected. */
+  /**
+   * Output owed to one client and not yet taken by it (IRC's hard SendQ, Redis's client-output-buffer-limit): every
+   * byte counts, also what one turn queued; past it the client is cut off, the others unaffected.
+   */
   sendqBytes: number;
+  /** Bytes of history one reply may carry (a join's replay, a `history` page): one request cannot build megabytes. */
+  replyHistoryBytes: number;
+  /** Rooms in one `rooms` reply; the rest come in further pages (`after`). */
+  roomsPageMax: number;
   /** Silence from a client after which the server pings it (protocol.md "Keepalive"); 0 disables. */
   pingIntervalMs: number;
   /** Further silence after the ping after which the connection is reaped as dead. */
   pingTimeoutMs: number;
   /** Open connections at once; beyond it new ones get `bye` server_full. */
   maxConnections: number;
+  /**
+   * Open connections from one address (an IPv4 address, an IPv6 /64) at once; 0: no limit. High enough for a
+   * classroom behind one NAT, low enough that one host cannot take the server's connections.
+   */
+  maxConnectionsPerAddress: number;
+  /** New connections one address may open per second (after a burst of maxConnectionsPerAddress); 0: no limit. */
+  connectRatePerAddress: number;
+  /** Lines per second all the connections of one address may send together (after a burst of 2 s); 0: no limit. */
+  rateLimitPerAddress: number;
+  /**
+   * After a connection is cut off for flooding, its address may not connect for this long; the ban doubles with
+   * each further kick (up to 10 minutes) and is forgiven after 10 minutes without one. 0: no ban.
+   */
+  floodBanMs: number;
+  /** A line that has begun must end within this time (people type into their client, not into the socket); 0: off. */
+  lineTimeoutMs: number;
+  /** A connection that has not sent one complete line by then is closed (it holds a slot for nothing); 0: off. */
+  firstLineTimeoutMs: number;
   /** Rooms one connection may be in at once. */
   maxRoomsPerConnection: number;
   /** Rooms kept in memory (with their history); the least recently used empty room is forgotten first. */
@@ -70,9 +95,17 @@ export const DEFAULT_CONFIG: ServerConfig = {
   rateBurst: 100,
   floodKick: 100,
   sendqBytes: 1024 * 1024,
+  replyHistoryBytes: 256 * 1024,
+  roomsPageMax: 1000,
   pingIntervalMs: 120_000,
   pingTimeoutMs: 60_000,
   maxConnections: 20_000,
+  maxConnectionsPerAddress: 64,
+  connectRatePerAddress: 10,
+  rateLimitPerAddress: 200,
+  floodBanMs: 2000,
+  lineTimeoutMs: 10_000,
+  firstLineTimeoutMs: 60_000,
   maxRoomsPerConnection: 100,
   maxRooms: 10_000,
   shutdownGraceMs: 1000,

@@ -14,6 +14,11 @@ export class TokenBucket {
     this.updated = now();
   }
 
+  /** When a token was last asked for. */
+  get lastUsedAt(): number {
+    return this.updated;
+  }
+
   take(): boolean {
     if (this.rate <= 0) return true;
     const now = this.now();

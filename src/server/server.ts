@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByeCode, encode, type ClientMessage } from '../protocol/index.js';
+import { AddressBook } from './addresses.js';
 import { ClusterBackend } from './cluster/backend.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { FileStore } from './files/store.js';
@@ -43,6 +44,8 @@ export class ChatServer implements SessionHost, ServerContext {
   readonly log: Logger;
   readonly version = VERSION;
   readonly sessions = new Set<Session>();
+  /** Connections, connect rate, line rate and flood bans per address. */
+  readonly addresses: AddressBook;
   /** This node's rooms (members here, history ring, seq) and nicks; on a cluster, its share of the whole. */
   readonly rooms: RoomRegistry;
   readonly nicks = new NickRegistry<Member>();
@@ -75,6 +78,7 @@ export class ChatServer implements SessionHost, ServerContext {
           );
     // A turn's records are committed right after its writes, so deliveries never wait for the disk.
     if (this.historyStore) this.flushScheduler.afterPass = () => this.historyStore!.flush();
+    this.addresses = new AddressBook(this.config);
     this.rooms = new RoomRegistry(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
     this.backend = redisUrl
       ? new ClusterBackend(redisUrl, {
@@ -102,13 +106,17 @@ export class ChatServer implements SessionHost, ServerContext {
       stream.destroy();
       return null;
     }
-    if (this.sessions.size >= this.config.maxConnections) {
+    const refuse = (code: ByeCode, reason: string) => {
       stream.on('error', () => {});
-      stream.end(encode({ type: 'bye', code: ByeCode.server_full, reason: 'the server has too many connections' }));
-      this.log.warn({ remote }, 'connection refused: server full');
+      stream.end(encode({ type: 'bye', code, reason }));
+      this.log.warn({ remote, code }, `connection refused: ${reason}`);
       return null;
-    }
-    const session = new Session(this.nextSessionId++, stream, this, remote);
+    };
+    if (this.sessions.size >= this.config.maxConnections) return refuse(ByeCode.server_full, 'the server has too many connections');
+    const address = this.addresses.get((stream as Partial<net.Socket>).remoteAddress);
+    const refusal = address.admit();
+    if (refusal) return refuse(refusal.code, refusal.reason);
+    const session = new Session(this.nextSessionId++, stream, this, remote, address);
     this.sessions.add(session);
     this.log.info({ conn: session.id, remote }, 'connected');
     return session;
@@ -127,6 +135,7 @@ export class ChatServer implements SessionHost, ServerContext {
     }
     this.backend.releaseNick(session);
     if (session.attachToken) this.attachTokens.delete(session.attachToken);
+    session.address.release();
     this.sessions.delete(session);
     this.log.info({ conn: session.id, nick: session.nick || undefined, reason }, 'disconnected');
   }
@@ -182,22 +191,36 @@ export class ChatServer implements SessionHost, ServerContext {
     this.log.info('stopped');
   }
 
-  /** Ping clients that have been silent, reap those that stay silent (protocol.md "Keepalive"). */
+  /**
+   * Ping clients that have been silent and reap those that stay silent (protocol.md "Keepalive"); close
+   * connections whose line never ends or that never said anything (a slowloris holds slots for nothing).
+   */
   private startKeepalive(): void {
-    const { pingIntervalMs, pingTimeoutMs } = this.config;
-    if (pingIntervalMs <= 0) return;
-    const sweepEvery = Math.max(10, Math.min(pingIntervalMs, pingTimeoutMs) / 4);
+    const { pingIntervalMs, pingTimeoutMs, lineTimeoutMs, firstLineTimeoutMs } = this.config;
+    const periods = [pingIntervalMs, pingTimeoutMs, lineTimeoutMs, firstLineTimeoutMs].filter((ms) => ms > 0);
+    if (periods.length === 0) return;
+    const sweepEvery = Math.max(10, Math.min(...periods) / 4);
     this.keepaliveTimer = setInterval(() => {
       const now = Date.now();
-      for (const session of [...this.sessions]) {
-        if (session.pingSentAt && now - session.pingSentAt >= pingTimeoutMs) {
-          session.close(ByeCode.ping_timeout, `no reply to ping in ${Math.round(pingTimeoutMs / 1000)} s`);
-        } else if (!session.pingSentAt && now - session.lastInputAt >= pingIntervalMs) {
-          session.pingSentAt = now;
-          session.send({ type: 'ping', ts: new Date(now).toISOString() });
-        }
-      }
+      for (const session of [...this.sessions]) this.checkAlive(session, now);
+      this.addresses.sweep(now);
     }, sweepEvery);
     this.keepaliveTimer.unref();
+  }
+
+  private checkAlive(session: Session, now: number): void {
+    const { pingIntervalMs, pingTimeoutMs, lineTimeoutMs, firstLineTimeoutMs } = this.config;
+    if (lineTimeoutMs > 0 && session.lineStartedAt > 0 && now - session.lineStartedAt >= lineTimeoutMs) {
+      session.close(ByeCode.timeout, `a line must end within ${Math.round(lineTimeoutMs / 1000)} s of its first byte`);
+    } else if (firstLineTimeoutMs > 0 && session.linesSeen === 0 && now - session.connectedAt >= firstLineTimeoutMs) {
+      session.close(ByeCode.timeout, `nothing was said in ${Math.round(firstLineTimeoutMs / 1000)} s`);
+    } else if (pingIntervalMs <= 0) {
+      return;
+    } else if (session.pingSentAt && now - session.pingSentAt >= pingTimeoutMs) {
+      session.close(ByeCode.ping_timeout, `no reply to ping in ${Math.round(pingTimeoutMs / 1000)} s`);
+    } else if (!session.pingSentAt && now - session.lastInputAt >= pingIntervalMs) {
+      session.pingSentAt = now;
+      session.send({ type: 'ping', ts: new Date(now).toISOString() });
+    }
   }
 }

@@ -16,6 +16,7 @@ import {
   type RequestId,
   type ServerMessage,
 } from '../protocol/index.js';
+import type { AddressLimits } from './addresses.js';
 import type { ServerConfig } from './config.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { Logger } from './log.js';
@@ -32,6 +33,9 @@ export interface SessionHost {
   /** The session is closing: take it out of every room and map. Called once, from the close path. */
   forget(session: Session, reason: string): void;
 }
+
+/** Pipelined requests (room messages on a cluster) a connection may have in flight before its input waits. */
+const OWED_WINDOW = 64;
 
 /** How long a closed connection may stay half-open while the peer reads the last lines. */
 const LINGER_MS = 5000;
@@ -91,8 +95,13 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** Rooms this connection is in (canonical names). */
   readonly rooms = new Set<string>();
   closed = false;
-  lastInputAt = Date.now();
+  readonly connectedAt = Date.now();
+  lastInputAt = this.connectedAt;
   pingSentAt = 0;
+  /** When the line now arriving began; 0 between lines. A line must end within --line-timeout. */
+  lineStartedAt = 0;
+  /** Lines received, valid or not: a connection that sends none is closed after --first-line-timeout. */
+  linesSeen = 0;
 
   private readonly decoder: LineDecoder;
   private readonly bucket: TokenBucket;
@@ -103,8 +112,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** Reasons to stop reading: asynchronous work on earlier input (files), and output the peer is not taking. */
   private inputHolds = 0;
   private outputBlocked = false;
+  /** Set while the lines already read wait for a large output to leave (holdWhileOwing). */
+  private owingHold: (() => void) | null = null;
   /** Replies still owed for pipelined requests (room messages on a cluster): the end of input waits for them. */
   private owed = 0;
+  private owedHold: (() => void) | null = null;
   /** File bytes are going out: queued lines wait so they cannot land inside the bytes. */
   private sendingFileBytes = false;
 
@@ -113,6 +125,8 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     readonly stream: Duplex,
     readonly host: SessionHost,
     readonly remote: string,
+    /** The limits this connection shares with the others from its address. */
+    readonly address: AddressLimits,
   ) {
     const { config } = host;
     this.bucket = new TokenBucket(config.rateLimit, config.rateBurst);
@@ -129,16 +143,12 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   deliver(bytes: Buffer): void {
     if (this.closed) return;
-    // Only a peer that has stopped taking bytes counts against its sendq: what this turn queued for a
-    // reader that keeps up leaves at the end of the turn.
+    // Every byte owed counts, also what this very turn queued: a client that asks for more than it reads
+    // (many history pages in one burst, say) is cut off before the server holds megabytes for it.
     const unsent = this.stream.writableLength + this.pendingBytes + bytes.length;
-    if (this.stream.writableNeedDrain && unsent > this.host.config.sendqBytes) {
+    if (unsent > this.host.config.sendqBytes) {
       this.host.log.warn({ conn: this.id, nick: this.nick, unsent }, 'client not reading: sendq exceeded');
       this.abort(ByeCode.sendq_exceeded, `more than ${this.host.config.sendqBytes} bytes of output were waiting`);
-      return;
-    }
-    if (this.sendingFileBytes && this.pendingBytes + bytes.length > this.host.config.sendqBytes) {
-      this.abort(ByeCode.sendq_exceeded, 'too much output waited behind a download');
       return;
     }
     if (this.pendingBytes === 0) this.host.flushScheduler.mark(this);
@@ -167,12 +177,31 @@ export class Session implements Member, Flushable, LineDecoderEvents {
       // The peer is not keeping up with what we owe it: stop reading what it sends until it catches up.
       this.outputBlocked = true;
       this.updateReading();
+    } else {
+      this.stopOwing();
     }
   }
 
   onDrain(): void {
     this.outputBlocked = false;
     this.updateReading();
+    this.stopOwing();
+  }
+
+  /**
+   * Already owed a quarter of --sendq (the answers to a burst of requests): handle no more of its lines until that
+   * has left. A client that reads is slowed down, never cut off; one that does not read stops being served.
+   */
+  private holdWhileOwing(): void {
+    if (this.owingHold || this.closed) return;
+    if (this.pendingBytes + this.stream.writableLength <= this.host.config.sendqBytes / 4) return;
+    this.owingHold = this.holdInput();
+  }
+
+  private stopOwing(): void {
+    const release = this.owingHold;
+    this.owingHold = null;
+    release?.();
   }
 
   private updateReading(): void {
@@ -222,9 +251,14 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   /** A reply that will come later (a pipelined request): input goes on, but its end waits for the reply. */
   owe(reply: Promise<unknown>): void {
-    this.owed++;
+    // Past a window of replies owed, wait for some before reading more: what comes back at once stays bounded.
+    if (++this.owed >= OWED_WINDOW && !this.owedHold) this.owedHold = this.holdInput();
     const settled = () => {
-      this.owed--;
+      if (--this.owed < OWED_WINDOW && this.owedHold) {
+        const release = this.owedHold;
+        this.owedHold = null;
+        release();
+      }
       this.closeIfInputDone();
     };
     reply.then(settled, settled);
@@ -243,9 +277,14 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   // ---- input ----
 
   onData(chunk: Buffer): void {
-    this.lastInputAt = Date.now();
+    const now = Date.now();
+    this.lastInputAt = now;
     this.pingSentAt = 0;
+    const linesBefore = this.linesSeen;
     this.decoder.push(chunk);
+    // A line that began in an earlier chunk keeps its start; one that began in this chunk starts now.
+    if (!this.decoder.midLine) this.lineStartedAt = 0;
+    else if (this.lineStartedAt === 0 || this.linesSeen !== linesBefore) this.lineStartedAt = now;
   }
 
   // LineDecoderEvents: what the decoder makes of the bytes.
@@ -253,30 +292,47 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     this.onLine(text);
   }
 
+  // Flood control counts every line, whatever it holds: bad ones cost the server a reply too.
   invalidUtf8(): void {
-    this.reject(ErrorCode.bad_json, 'the line is not valid UTF-8; send UTF-8 JSON text');
+    if (this.admitLine()) this.error(ErrorCode.bad_json, 'the line is not valid UTF-8; send UTF-8 JSON text');
   }
 
   tooLong(): void {
-    this.reject(
-      ErrorCode.line_too_long,
-      `a line may have at most ${this.host.config.maxLineBytes} bytes; it was dropped up to the next newline`,
-    );
+    if (!this.admitLine()) return;
+    this.error(ErrorCode.line_too_long, `a line may have at most ${this.host.config.maxLineBytes} bytes; it was dropped up to the next newline`);
+  }
+
+  blank(): void {
+    this.admitLine();
+  }
+
+  /**
+   * Count a line against this connection's rate and its address's. False when over either: the line is refused
+   * with rate_limited, and too many refused in a row cut the connection off as a flood.
+   */
+  private admitLine(): boolean {
+    if (this.closed) return false;
+    this.linesSeen++;
+    if (this.host.config.rateLimit <= 0 || (this.bucket.take() && this.address.takeLine())) {
+      this.rejectedInARow = 0;
+      return true;
+    }
+    const { floodKick, rateLimit } = this.host.config;
+    if (++this.rejectedInARow >= floodKick) {
+      this.address.flooded();
+      this.host.log.warn({ conn: this.id, nick: this.nick || undefined, address: this.address.key }, 'flooding: cut off');
+      this.close(ByeCode.flood, 'flooding: too many lines over the rate limit');
+    } else {
+      this.error(ErrorCode.rate_limited, `too many lines; at most ${rateLimit} a second`);
+    }
+    return false;
   }
 
   private onLine(text: string): void {
-    if (this.closed) return;
-    if (!this.bucket.take()) {
-      this.rejectedInARow++;
-      if (this.rejectedInARow >= this.host.config.floodKick) {
-        this.close(ByeCode.flood, 'flooding: too many lines over the rate limit');
-      } else {
-        this.error(ErrorCode.rate_limited, `too many lines; at most ${this.host.config.rateLimit} a second`);
-        this.skipBytesOf(text); // a refused upload header is still followed by its bytes
-      }
+    if (!this.admitLine()) {
+      if (!this.closed) this.skipBytesOf(text); // a refused upload header is still followed by its bytes
       return;
     }
-    this.rejectedInARow = 0;
     try {
       this.host.handle(this, parseClientLine(text, this.host.config));
     } catch (error) {
@@ -284,6 +340,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
       this.error(error.code, error.message, error.id);
       if (error.followingBytes !== undefined) this.skipRaw(error.followingBytes);
     }
+    this.holdWhileOwing();
   }
 
   /** Skip the raw bytes a refused upload header announced, so they are not read as lines. */
@@ -302,10 +359,6 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     } catch (error) {
       if (error instanceof ProtocolError && error.followingBytes !== undefined) this.skipRaw(error.followingBytes);
     }
-  }
-
-  private reject(code: ErrorCode, message: string): void {
-    if (!this.closed) this.error(code, message);
   }
 
   onEnd(): void {

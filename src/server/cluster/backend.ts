@@ -16,8 +16,8 @@ import type { Redis } from 'ioredis';
 import { nickKey, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Backend, RecordDraft, RoomCount } from '../state/backend.js';
-import { fanOut, roomCounts } from '../state/local.js';
+import type { Backend, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
+import { fanOut, roomPage } from '../state/local.js';
 import type { NickRegistry } from '../state/nicks.js';
 import type { Member, Room, RoomRegistry } from '../state/rooms.js';
 import { key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
@@ -192,7 +192,7 @@ export class ClusterBackend implements Backend {
       batch.eval(SCRIPTS.claimNick.lua, 2, key.nick(member.nick), key.nodes, this.nodeId, member.nick, this.deadMs);
       for (const room of member.rooms) {
         batch.hset(key.members(room), member.nick, this.nodeId);
-        batch.sadd(key.rooms, room);
+        batch.zadd(key.rooms, 0, room);
       }
     }
     await batch.exec();
@@ -355,7 +355,7 @@ export class ClusterBackend implements Backend {
 
   private rememberMember(room: string, nick: string): void {
     if (!this.up || nick === '') return;
-    this.command.multi().hset(key.members(room), nick, this.nodeId).sadd(key.rooms, room).exec().catch(() => {});
+    this.command.multi().hset(key.members(room), nick, this.nodeId).zadd(key.rooms, 0, room).exec().catch(() => {});
   }
 
   private forgetMember(room: string, nick: string): void {
@@ -376,15 +376,16 @@ export class ClusterBackend implements Backend {
     }
   }
 
-  async listRooms(): Promise<RoomCount[]> {
-    if (!this.up) return roomCounts(this.rooms);
+  async listRooms(after: string | undefined, limit: number): Promise<RoomPage> {
+    if (!this.up) return roomPage(this.rooms, after, limit);
     try {
-      const flat = (await this.command.rooms(key.rooms, key.nodes, this.deadMs, 'chat:members:')) as (string | number)[];
-      const list: RoomCount[] = [];
-      for (let i = 0; i < flat.length; i += 2) list.push({ room: String(flat[i]), members: Number(flat[i + 1]) });
-      return list.sort((a, b) => a.room.localeCompare(b.room));
+      const flat = (await this.command.rooms(key.rooms, key.nodes, this.deadMs, 'chat:members:', after ?? '', limit)) as (string | number)[];
+      const next = String(flat.pop() ?? '');
+      const rooms: RoomCount[] = [];
+      for (let i = 0; i < flat.length; i += 2) rooms.push({ room: String(flat[i]), members: Number(flat[i + 1]) });
+      return next === '' ? { rooms } : { rooms, next };
     } catch {
-      return roomCounts(this.rooms);
+      return roomPage(this.rooms, after, limit);
     }
   }
 

@@ -9,7 +9,8 @@ export const key = {
   history: (room: string) => `chat:hist:${room}`,
   members: (room: string) => `chat:members:${room}`,
   nick: (nick: string) => `chat:nick:${nickKey(nick)}`,
-  rooms: 'chat:rooms',
+  /** Every room that has (had) members, by name: a sorted set with score 0, read in pages by ZRANGEBYLEX. */
+  rooms: 'chat:roomindex',
   nodes: 'chat:nodes',
   roomChannel: (room: string) => `chat:room:${room}`,
   nodeChannel: (node: string) => `chat:node:${node}`,
@@ -75,17 +76,25 @@ export const SCRIPTS = {
       for i = 1, #all, 2 do if alive(all[i + 1]) then table.insert(out, all[i]) end end
       return out`,
   },
-  /** KEYS rooms, nodes; ARGV deadMs, members key prefix. Flat [room, count, ...] of rooms with live members. */
+  /**
+   * KEYS rooms, nodes; ARGV deadMs, members key prefix, after ('' from the start), page size. One page of the index:
+   * flat [room, count, ...] of the rooms in it with live members, then the name to continue after ('' at the end).
+   * A page, so that no request makes Redis walk every room at once.
+   */
   rooms: {
     numberOfKeys: 2,
     lua: `${NOW} ${ALIVE(1)}
+      local from = ARGV[3] == '' and '-' or '(' .. ARGV[3]
+      local page = tonumber(ARGV[4])
+      local names = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, page)
       local out = {}
-      for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+      for _, room in ipairs(names) do
         local all = redis.call('HGETALL', ARGV[2] .. room) local n = 0
         for i = 1, #all, 2 do if alive(all[i + 1]) then n = n + 1 end end
-        if #all == 0 then redis.call('SREM', KEYS[1], room) end
+        if #all == 0 then redis.call('ZREM', KEYS[1], room) end
         if n > 0 then table.insert(out, room) table.insert(out, n) end
       end
+      table.insert(out, #names == page and names[#names] or '')
       return out`,
   },
   /** KEYS nodes; ARGV node. 1 when the node was missing (it had been given up for dead): it must resync. */
@@ -104,7 +113,7 @@ export const SCRIPTS = {
       if #dead == 0 then return 0 end
       local gone = {}
       for _, n in ipairs(dead) do gone[n] = true redis.call('ZREM', KEYS[1], n) end
-      for _, room in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+      for _, room in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
         local all = redis.call('HGETALL', ARGV[2] .. room)
         for i = 1, #all, 2 do
           if gone[all[i + 1]] then

@@ -5,7 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
 import { ensureNick, takeNick } from './identity.js';
-import { banner, inRoom, now, welcome } from './replies.js';
+import { banner, inRoom, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
 const QUIT_REASON_MAX = 200;
@@ -38,7 +38,14 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
   }
   const nicks = await backend.members(name);
   session.reply(id, { type: 'members', room: name, nicks });
-  for (const record of room.history.since(since ?? 0)) session.send({ ...record, history: true });
+  const missed = room.history.since(since ?? 0);
+  const replay = newestWithin(missed, config.replyHistoryBytes);
+  if (replay.length < missed.length) {
+    const before = replay[0]!.seq;
+    const text = `${missed.length - replay.length} earlier messages are not repeated here: page back with {"type":"history","room":${JSON.stringify(name)},"before":${before}}`;
+    session.send({ type: 'notice', room: name, text });
+  }
+  for (const record of replay) session.send({ ...record, history: true });
   session.send(banner(name, nicks.length - 1));
 };
 
@@ -91,15 +98,18 @@ const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
 const who: Handler<'who'> = (ctx, session, { room, id }) =>
   whenReady(ctx.backend.members(room), (nicks) => session.reply(id, { type: 'members', room, nicks }));
 
-const rooms: Handler<'rooms'> = (ctx, session, { id }) =>
-  whenReady(ctx.backend.listRooms(), (list) => session.reply(id, { type: 'rooms', rooms: list }));
+const rooms: Handler<'rooms'> = (ctx, session, { after, limit, id }) =>
+  whenReady(ctx.backend.listRooms(after, Math.max(1, Math.min(limit ?? ctx.config.roomsPageMax, ctx.config.roomsPageMax))), (page) =>
+    session.reply(id, { type: 'rooms', ...page }),
+  );
 
 const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) => {
   const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
   // One more than asked: whether there is more is whether it came.
   return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {
-    const more = older.length > pageSize;
-    session.reply(id, { type: 'history', room, messages: more ? older.slice(1) : older, more });
+    const page = older.length > pageSize ? older.slice(1) : older;
+    const messages = newestWithin(page, ctx.config.replyHistoryBytes);
+    session.reply(id, { type: 'history', room, messages, more: older.length > pageSize || messages.length < page.length });
   });
 };
 

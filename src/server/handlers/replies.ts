@@ -1,7 +1,7 @@
 // Replies and checks that several handlers share.
 
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type WelcomeEvent } from '../../protocol/index.js';
+import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type RoomRecord, type WelcomeEvent } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import type { ServerContext } from './context.js';
 
@@ -67,4 +67,21 @@ export function inRoom(session: Session, room: string, id: ClientMessage['id']):
     id,
   );
   return false;
+}
+
+/** At most the bytes a record takes on the wire: every character of its text escaped (\u0001), and the rest. */
+function recordBytesAtMost(record: RoomRecord): number {
+  return 6 * (record.type === 'msg' ? record.text.length : record.name.length) + 256;
+}
+
+/** The newest of `records` (oldest first) that fit in `budget` bytes, oldest first; the newest one always. */
+export function newestWithin(records: RoomRecord[], budget: number): RoomRecord[] {
+  let bytes = 0;
+  let start = records.length;
+  while (start > 0) {
+    bytes += recordBytesAtMost(records[start - 1]!);
+    if (bytes > budget && start < records.length) break;
+    start--;
+  }
+  return start === 0 ? records : records.slice(start);
 }

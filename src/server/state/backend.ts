@@ -21,6 +21,12 @@ export interface RoomCount {
   members: number;
 }
 
+/** Rooms with members, by name; `next`, when there are more, is where the next page starts (after it). */
+export interface RoomPage {
+  rooms: RoomCount[];
+  next?: string;
+}
+
 export interface Backend {
   /** Connect what must be connected before clients come (Redis); resolves when ready or given up waiting. */
   start(): Promise<void>;
@@ -52,8 +58,8 @@ export interface Backend {
   removeMember(room: string, member: Member): void;
   /** Nicks in the room, sorted. */
   members(room: string): Maybe<string[]>;
-  /** Rooms with members, by name. */
-  listRooms(): Maybe<RoomCount[]>;
+  /** A page of the rooms with members, by name: at most `limit` after `after`. */
+  listRooms(after: string | undefined, limit: number): Maybe<RoomPage>;
   /** Number, keep and fan out a room record; its seq, once it has been delivered to this node's members. */
   append(room: string, draft: RecordDraft): Maybe<number>;
   /** Fan out a room event that is not kept (join, leave, nick); done once delivered to this node's members. */

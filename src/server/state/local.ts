@@ -1,7 +1,7 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
 import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
-import type { Backend, RecordDraft, RoomCount } from './backend.js';
+import type { Backend, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { NickRegistry } from './nicks.js';
 import type { Member, Room, RoomRegistry } from './rooms.js';
 
@@ -15,8 +15,13 @@ export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer):
   for (const member of members) member.deliver(bytes);
 }
 
-export function roomCounts(rooms: RoomRegistry): RoomCount[] {
-  return rooms.occupied().map((room) => ({ room: room.name, members: room.members.size }));
+/** A page of this node's rooms with members, by name: those after `after`, at most `limit`. */
+export function roomPage(rooms: RoomRegistry, after: string | undefined, limit: number): RoomPage {
+  const occupied = rooms.occupied();
+  const start = after === undefined ? 0 : occupied.findIndex((room) => room.name.localeCompare(after) > 0);
+  const page = start === -1 ? [] : occupied.slice(start, start + limit);
+  const list = page.map((room): RoomCount => ({ room: room.name, members: room.members.size }));
+  return start !== -1 && start + limit < occupied.length ? { rooms: list, next: page.at(-1)!.name } : { rooms: list };
 }
 
 export class LocalBackend implements Backend {
@@ -77,8 +82,8 @@ export class LocalBackend implements Backend {
     return this.rooms.get(room)?.nicks() ?? [];
   }
 
-  listRooms(): RoomCount[] {
-    return roomCounts(this.rooms);
+  listRooms(after: string | undefined, limit: number): RoomPage {
+    return roomPage(this.rooms, after, limit);
   }
 
   append(name: string, draft: RecordDraft): number {
