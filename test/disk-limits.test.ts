@@ -118,8 +118,8 @@ t.test('case 6: the disk filling during an upload is answered with no_space at o
 
 t.test('case 8: uploads that announce much and send little hold no quota; the quota still holds for bytes received', async (t) => {
   const { port } = await start(t, { fileQuotaBytes: 1_000_000 });
-  const first = randomBytes(600_000);
-  const second = randomBytes(600_000);
+  const first = randomBytes(500_000);
+  const second = randomBytes(500_000);
   const a = await uploader(t, port, 'a');
   const b = await uploader(t, port, 'b');
   a.send({ type: 'upload', room: 'r', name: 'a.bin', size: first.length });
@@ -131,12 +131,12 @@ t.test('case 8: uploads that announce much and send little hold no quota; the qu
   const c = await uploader(t, port, 'c');
   c.send({ type: 'upload', room: 'r', name: 'c.bin', size: small.length });
   c.socket.write(small);
-  t.match(await reply(c), { type: 'ok' }, 'the third user\'s 100 kB fits beside two stalled 600 kB uploads');
+  t.match(await reply(c), { type: 'ok' }, 'the third user\'s 100 kB fits beside two stalled 500 kB uploads');
 
   a.socket.write(first.subarray(1));
   t.match(await reply(a), { type: 'ok' });
   b.socket.write(second.subarray(1));
-  t.match(await reply(b), { type: 'error', code: 'quota_exceeded' }, '600 + 100 + 600 kB is past the quota');
+  t.match(await reply(b), { type: 'error', code: 'quota_exceeded' }, '500 + 100 + 500 kB is past the quota: the upload that passes it fails');
   b.send({ type: 'ping', id: 'after' });
   t.match(await b.line((e) => e.type !== 'pong'), { type: 'pong', id: 'after' }, 'the rest was skipped; the connection goes on');
 });
@@ -191,7 +191,8 @@ t.test('case 7: a room refuses what it cannot reserve seqs for, and no seq is gi
   t.teardown(() => q.destroy());
   await q.join('r', 'q');
   q.send({ type: 'msg', room: 'r', text: 'after the crash', id: 'next' });
-  t.equal((await q.next({ type: 'ok', id: 'next' })).seq, 1001, 'above every seq given out');
+  const next = (await q.next({ type: 'ok', id: 'next' })).seq as number;
+  t.ok(next > Math.max(...given), `${next}: above every seq given out`);
 
   store.db.pragma('query_only = OFF'); // space freed: the same server goes on without a restart
   p.send({ type: 'msg', room: 'r', text: 'space again', id: 'again' });
