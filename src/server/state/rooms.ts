@@ -37,7 +37,7 @@ export class Room<M extends Member = Member> {
   /** Highest seq given out; the next message gets lastSeq + 1. */
   lastSeq = 0;
   lastActive = Date.now();
-  /** Seqs up to this one are reserved on disk (with a store), so none is given out twice across a crash. */
+  /** Seqs up to this one are reserved on disk, so none is given out twice across a crash (no limit without a store). */
   private reserved = Number.POSITIVE_INFINITY;
   private readonly store: HistoryStore | undefined;
 
