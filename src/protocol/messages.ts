@@ -158,6 +158,10 @@ export const ErrorCode = {
   no_such_file: 'no_such_file',
   checksum_mismatch: 'checksum_mismatch',
   short_upload: 'short_upload',
+  /** The server's disk cannot take the upload (docs/protocol.md "File errors"). */
+  no_space: 'no_space',
+  /** The server cannot store what the request needs right now (its disk is full or failing); retry later. */
+  unavailable: 'unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

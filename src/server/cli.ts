@@ -45,6 +45,12 @@ export function buildProgram(): Command {
     .option('--max-file-size <bytes>', 'largest file accepted', wholeNumber, d.maxFileBytes)
     .option('--file-quota <bytes>', 'total bytes the file store may hold', wholeNumber, d.fileQuotaBytes)
     .option('--file-expiry-days <days>', 'shared files are forgotten after this many days', wholeNumber, d.fileExpiryDays)
+    .option(
+      '--disk-reserve <bytes>',
+      'disk space uploads must leave free, so history and the system keep room; an upload that would eat into it gets no_space',
+      wholeNumber,
+      d.diskReserveBytes,
+    )
     .option('--motd <text>', 'message of the day, sent in welcome', d.motd)
     .option('--data-dir <path>', `where history (history.sqlite) and files are kept (default ${defaultDataDir()})`)
     .option('--memory', 'keep history in memory only: nothing is written to disk')
@@ -111,6 +117,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       maxFileBytes: o.maxFileSize,
       fileQuotaBytes: o.fileQuota,
       fileExpiryDays: o.fileExpiryDays,
+      diskReserveBytes: o.diskReserve,
     });
   } catch (error) {
     // Most likely the history database: a data dir that cannot be written, or a file that is not SQLite.

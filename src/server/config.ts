@@ -83,6 +83,12 @@ export interface ServerConfig {
   fileQuotaBytes: number;
   /** Shared files are forgotten after this many days. */
   fileExpiryDays: number;
+  /**
+   * Bytes of the data dir's disk that uploads must leave free: an upload is refused with no_space unless the disk
+   * has its size plus this, so a big file cannot take the last space history and the system need (protocol.md
+   * "File errors"). 64 MiB is some minutes of heavy chat history, and little on any disk worth running on.
+   */
+  diskReserveBytes: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -119,6 +125,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   fileQuotaBytes: 20 * 1024 ** 3,
   fileExpiryDays: 30,
   motd: 'Welcome to chat-server! Join a room to start talking.',
+  diskReserveBytes: 64 * 1024 ** 2,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -18,16 +18,17 @@ import {
   statSync,
   unlinkSync,
   writeFileSync,
-  type WriteStream,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { ErrorCode, type FileEvent } from '../../protocol/index.js';
+import { isOutOfSpace, localDisk, type Disk } from './disk.js';
 
 export interface FileLimits {
   /** Largest file accepted, in bytes. */
   maxFileBytes: number;
-  /** Total bytes of stored objects and uploads in progress. */
+  /** Total bytes of stored objects and of uploads in progress (the bytes they received so far). */
   quotaBytes: number;
   /** Files older than this are forgotten (and their bytes removed when nothing else refers to them). */
   expiryMs: number;
@@ -60,21 +61,30 @@ export class FileError extends Error {
 
 /** An upload in progress: bytes in, a verified object out. */
 export interface Upload {
+  /** False: wait for the stream's 'drain' (the disk is slower than the network). After a failure bytes are dropped. */
   write(chunk: Buffer): boolean;
-  readonly stream: WriteStream;
-  /** All bytes arrived: verify, store, return the sha256. Throws FileError(checksum_mismatch). */
+  readonly stream: Writable;
+  /** All bytes arrived: verify, store, return the sha256. Throws FileError (checksum_mismatch, no_space, ...). */
   finish(): Promise<string>;
   /** The connection ended early: keep the partial bytes for resume when it can be resumed. */
   abandon(): void;
   readonly received: number;
+  /** Why the upload failed before its end (the disk filled, the quota was reached), or null. */
+  readonly failure: FileError | null;
+  /** Called once if it fails before all bytes arrived; its partial bytes are gone and the content may come again. */
+  onFailure(listener: (error: FileError) => void): void;
 }
 
 const PARTIAL_EXPIRY_MS = 24 * 3600 * 1000;
+/** How often (in bytes received) an upload looks at the free space again. */
+const SPACE_CHECK_BYTES = 16 * 1024 * 1024;
 
 export class FileStore {
   private readonly records = new Map<string, FileRecord>();
-  /** Bytes of objects on disk plus bytes reserved by uploads in progress. */
+  /** Bytes of objects on disk plus bytes received by uploads in progress. */
   private usedBytes = 0;
+  /** Free space and write streams; tests replace it with a small or full disk. */
+  disk: Disk = localDisk;
   private readonly temporary: boolean;
   /** Partial files being written now: two uploads of the same content must not write one file. */
   private readonly receiving = new Set<string>();
@@ -143,12 +153,19 @@ export class FileStore {
     }
   }
 
-  /** Start receiving `size` bytes, continuing a partial upload from `offset`. */
-  beginUpload(size: number, sha256: string | undefined, offset: number): Upload {
+  /**
+   * Start receiving `size` bytes, continuing a partial upload from `offset`, as long as the disk keeps
+   * `keepFreeBytes` free besides (for history and the system). The quota counts the bytes that arrive, not the
+   * size announced: an upload that stalls holds no room it does not use.
+   */
+  beginUpload(size: number, sha256: string | undefined, offset: number, keepFreeBytes = 0): Upload {
     if (offset > 0 && this.partialBytes(sha256!, size) < offset) {
       throw new FileError(ErrorCode.bad_request, `the server has only ${this.partialBytes(sha256!, size)} bytes of it; resume from there`);
     }
     this.admit(size - offset);
+    if (this.freeBytes() < size - offset + keepFreeBytes) {
+      throw new FileError(ErrorCode.no_space, 'the server\'s disk has no room for this file now; try again later or a smaller one');
+    }
     const partial = sha256
       ? this.path('partial', `${sha256}.${size}`)
       : this.path('partial', `anonymous-${randomBytes(8).toString('hex')}`);
@@ -156,19 +173,33 @@ export class FileStore {
       throw new FileError(ErrorCode.bad_request, 'the same content is being uploaded on another connection right now');
     }
     this.receiving.add(partial);
-    this.usedBytes += size - offset;
-    const highWaterMark = 4 * 1024 * 1024; // fewer backpressure round trips at disk speed
-    const stream = createWriteStream(partial, offset > 0 ? { flags: 'r+', start: offset, highWaterMark } : { flags: 'w', highWaterMark });
-    stream.on('error', () => {});
+    const stream = this.disk.openWrite(partial, offset);
     // Hash on the fly unless resuming: then the earlier bytes are hashed from disk at the end.
     const hash = offset === 0 ? createHash('sha256') : null;
     let received = 0;
-    let reserved = size - offset;
-    const release = () => {
-      this.usedBytes -= reserved;
-      reserved = 0;
-      this.receiving.delete(partial);
+    /** This upload's bytes counted in usedBytes: those received, until it is stored or given up. */
+    let counted = 0;
+    let sinceSpaceCheck = 0;
+    let state: 'receiving' | 'finishing' | 'abandoned' | 'failed' = 'receiving';
+    let failure: FileError | null = null;
+    let failed: ((error: FileError) => void) | null = null;
+    const uncount = () => {
+      this.usedBytes -= counted;
+      counted = 0;
     };
+    // The bytes cannot be completed: remove them, so the disk gets its space back and the content can come again.
+    const fail = (error: FileError) => {
+      if (failure) return;
+      failure = error;
+      const notify = state === 'receiving';
+      state = 'failed';
+      uncount();
+      stream.destroy();
+      rmSync(partial, { force: true });
+      this.receiving.delete(partial);
+      if (notify) failed?.(error);
+    };
+    stream.on('error', (error) => fail(storageFailure(error)));
     const closed = () => new Promise<void>((resolve, reject) => {
       stream.once('error', reject);
       stream.end(() => resolve());
@@ -178,14 +209,44 @@ export class FileStore {
       get received() {
         return received;
       },
-      write(chunk) {
+      get failure() {
+        return failure;
+      },
+      onFailure(listener) {
+        failed = listener;
+      },
+      write: (chunk) => {
+        if (failure) return true; // the rest is skipped
         received += chunk.length;
+        if (this.usedBytes + chunk.length > this.limits.quotaBytes) {
+          fail(new FileError(ErrorCode.quota_exceeded, 'other files filled the server\'s quota during the upload; nothing was kept'));
+          return true;
+        }
+        counted += chunk.length;
+        this.usedBytes += chunk.length;
+        sinceSpaceCheck += chunk.length;
+        if (sinceSpaceCheck >= SPACE_CHECK_BYTES) {
+          sinceSpaceCheck = 0;
+          // Other uploads (or anything else) are filling the disk too: stop before history's share is gone.
+          if (this.freeBytes() < keepFreeBytes / 2) {
+            fail(new FileError(ErrorCode.no_space, 'the server\'s disk filled up during the upload; nothing was kept'));
+            return true;
+          }
+        }
         hash?.update(chunk);
         return stream.write(chunk);
       },
       finish: async () => {
-        await closed();
-        release();
+        if (failure) throw failure;
+        state = 'finishing';
+        try {
+          await closed();
+        } catch (error) {
+          fail(storageFailure(error));
+          throw failure!;
+        }
+        uncount();
+        this.receiving.delete(partial);
         const actual = hash ? hash.digest('hex') : await hashFile(partial);
         if (sha256 && actual !== sha256) {
           rmSync(partial, { force: true });
@@ -200,10 +261,12 @@ export class FileStore {
         return actual;
       },
       abandon: () => {
-        this.usedBytes -= reserved;
-        reserved = 0;
+        if (failure) return;
+        state = 'abandoned';
+        uncount();
         // Still "receiving" until the bytes are on disk: a resume must see all of them.
-        const settled = new Promise<void>((resolve) => stream.once('close', () => resolve())).then(() => {
+        const done = stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
+        const settled = done.then(() => {
           this.receiving.delete(partial);
           this.settling.delete(partial);
           if (!sha256) rmSync(partial, { force: true });
@@ -212,6 +275,15 @@ export class FileStore {
         stream.end();
       },
     };
+  }
+
+  /** Bytes that may still be written where uploads go; unknown counts as plenty (then writes find out). */
+  private freeBytes(): number {
+    try {
+      return this.disk.freeBytes(this.path('partial'));
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
   }
 
   /** Record a stored object as a shared file under a new unguessable id (128 random bits). */
@@ -228,6 +300,12 @@ export class FileStore {
     if (!record) return undefined;
     if (record.toKey !== undefined && nickKey !== record.fromKey && nickKey !== record.toKey) return undefined;
     return record;
+  }
+
+  /** Forget a record that was never announced (its room refused to number it). */
+  forget(id: string): void {
+    this.records.delete(id);
+    rmSync(this.path('records', `${id}.json`), { force: true });
   }
 
   /** Set the room seq of a record once it is known (cluster mode numbers events through Redis). */
@@ -326,6 +404,13 @@ export function toFileEvent(record: FileRecord): FileEvent {
     ts,
     ...(seq !== undefined && { seq }),
   };
+}
+
+/** A write error as the client hears it. */
+export function storageFailure(error: unknown): FileError {
+  return isOutOfSpace(error)
+    ? new FileError(ErrorCode.no_space, 'the server\'s disk filled up while storing the file; nothing was kept; try again later')
+    : new FileError(ErrorCode.unavailable, 'the server could not write the file; nothing was kept; try again later');
 }
 
 function hashFile(path: string): Promise<string> {

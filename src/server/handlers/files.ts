@@ -1,15 +1,20 @@
 // Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files, attach.
 
-import { ByeCode, ErrorCode, nickKey, type UploadRequest } from '../../protocol/index.js';
-import { FileError, toFileEvent, type FileRecord, type Upload } from '../files/store.js';
+import { ByeCode, ErrorCode, nickKey, ProtocolError, type UploadRequest } from '../../protocol/index.js';
+import { isOutOfSpace } from '../files/disk.js';
+import { FileError, storageFailure, toFileEvent, type FileRecord, type Upload } from '../files/store.js';
 import type { Session } from '../session.js';
 import type { RecordDraft } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
 import { welcome } from './replies.js';
 
-/** Errors after which the upload's bytes are not worth reading to stay in step: the connection is closed. */
-const UNSKIPPABLE = new Set<ErrorCode>([ErrorCode.too_large, ErrorCode.quota_exceeded]);
+/**
+ * Refusals of a header after which the upload's bytes are not worth reading to stay in step: the connection is
+ * closed. Once bytes are flowing, a failure (the disk fills, others fill the quota) is answered at once and the
+ * rest of the announced bytes are skipped: the connection goes on.
+ */
+const UNSKIPPABLE = new Set<ErrorCode>([ErrorCode.too_large, ErrorCode.quota_exceeded, ErrorCode.no_space]);
 
 const upload: Handler<'upload'> = async (ctx, session, request) => {
   if (!session.owner) await ensureNick(ctx, session);
@@ -27,7 +32,7 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
       to = (await ctx.backend.lookup(request.to)) ?? undefined;
       if (to === undefined) throw new FileError(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(request.to)}`);
     }
-    receiving = ctx.files.beginUpload(request.size, request.sha256, offset);
+    receiving = ctx.files.beginUpload(request.size, request.sha256, offset, ctx.config.diskReserveBytes);
   } catch (error) {
     if (!(error instanceof FileError)) throw error;
     session.error(error.code, error.message, request.id);
@@ -43,6 +48,11 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
     releaseBackpressure = null;
     release?.();
   };
+  receiving.onFailure((error) => {
+    endBackpressure();
+    ctx.log.warn({ conn: session.id, name: request.name, code: error.code, have: offset + receiving.received }, 'upload failed');
+    session.error(error.code, error.message, request.id);
+  });
   session.takeRaw(length, {
     data(chunk) {
       if (!receiving.write(chunk) && !releaseBackpressure) {
@@ -52,11 +62,13 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
       }
     },
     end() {
+      if (receiving.failure) return; // answered when it failed; the rest was skipped
       const release = session.holdInput();
       endBackpressure();
       finishUpload(ctx, session, request, receiving, to)
         .catch((error) => {
-          if (error instanceof FileError) session.error(error.code, error.message, request.id);
+          if (isOutOfSpace(error)) error = storageFailure(error);
+          if (error instanceof FileError || error instanceof ProtocolError) session.error(error.code, error.message, request.id);
           else {
             ctx.log.error({ conn: session.id, err: String(error) }, 'upload failed');
             session.error(ErrorCode.bad_request, 'the server could not store the file', request.id);
@@ -66,6 +78,7 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
     },
     abort() {
       endBackpressure();
+      if (receiving.failure) return;
       receiving.abandon();
       const have = offset + receiving.received;
       ctx.log.info({ conn: session.id, name: request.name, have, size: request.size }, 'short upload');
@@ -95,7 +108,13 @@ async function finishUpload(ctx: ServerContext, session: Session, request: Uploa
     // Numbered like a message: the record first (its id is in the event), then its seq.
     record = ctx.files.add({ ...base, room: request.room });
     const { seq: _none, ...draft } = toFileEvent(record);
-    const seq = await ctx.backend.append(request.room, draft as RecordDraft);
+    let seq: number;
+    try {
+      seq = await ctx.backend.append(request.room, draft as RecordDraft);
+    } catch (error) {
+      ctx.files.forget(record.id); // not announced: nobody may know its id
+      throw error;
+    }
     if (seq > 0) record = ctx.files.setSeq(record.id, seq);
   } else {
     record = ctx.files.add({ ...base, to: to!, toKey: nickKey(to!) });

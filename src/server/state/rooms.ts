@@ -1,10 +1,26 @@
 // The room -> members map, each room's history and seq counter. The one place room state lives.
 
+import { ErrorCode, ProtocolError } from '../../protocol/index.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
 
 /** Seqs a room reserves in its store at a time (one synchronous commit per block; storage/sqlite.ts). */
 const SEQ_BLOCK = 1000;
+/**
+ * The next block is reserved while this many seqs of the current one are left: a reservation the disk refuses is
+ * retried with each message for that long before any message must be refused.
+ */
+const SEQ_RENEW_AT = SEQ_BLOCK / 2;
+
+/**
+ * A room message that cannot be numbered: the store could not reserve more seqs (a full disk), and a seq that is not
+ * reserved could be given out again after a crash (docs/persistence.md). Nothing was numbered, kept or sent.
+ */
+export class SeqUnavailableError extends ProtocolError {
+  constructor(room: string) {
+    super(ErrorCode.unavailable, `the server cannot store messages of ${JSON.stringify(room)} right now (its disk is full); nothing was sent, try again later`);
+  }
+}
 
 /** What the server's state needs of a connection: its nick, its rooms, and a way to receive bytes. */
 export interface Member {
@@ -21,8 +37,8 @@ export class Room<M extends Member = Member> {
   /** Highest seq given out; the next message gets lastSeq + 1. */
   lastSeq = 0;
   lastActive = Date.now();
-  /** With a store: seqs up to this one are reserved on disk, so none is given out twice across a crash. */
-  private reserved = 0;
+  /** Seqs up to this one are reserved on disk, so none is given out twice across a crash (no limit without a store). */
+  private reserved = Number.POSITIVE_INFINITY;
   private readonly store: HistoryStore | undefined;
 
   constructor(
@@ -35,17 +51,21 @@ export class Room<M extends Member = Member> {
     if (store) {
       // A room seen before (by this process or an earlier one): seq continues, the ring holds its newest records.
       this.lastSeq = store.lastSeq(name);
+      this.reserved = this.lastSeq;
       for (const record of store.before(name, Number.MAX_SAFE_INTEGER, historySize)) this.history.remember(record);
     }
   }
 
+  /** The seq for the next record. Throws SeqUnavailableError, numbering nothing, past what the store reserved. */
   nextSeq(): number {
     this.lastActive = Date.now();
-    const seq = ++this.lastSeq;
-    if (this.store && seq > this.reserved) {
-      this.reserved = seq + SEQ_BLOCK - 1;
-      this.store.reserve(this.name, this.reserved);
+    const seq = this.lastSeq + 1;
+    if (this.reserved - seq < SEQ_RENEW_AT) {
+      const upTo = Math.max(this.reserved, seq - 1) + SEQ_BLOCK;
+      if (this.store!.reserve(this.name, upTo)) this.reserved = upTo;
     }
+    if (seq > this.reserved) throw new SeqUnavailableError(this.name);
+    this.lastSeq = seq;
     return seq;
   }
 

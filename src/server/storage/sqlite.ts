@@ -22,7 +22,8 @@ const BACKSTOP_CHECKPOINT_PAGES = 4096;
 
 export class SqliteHistoryStore implements HistoryStore {
   readonly path: string;
-  private readonly db: Database.Database;
+  /** The connection; public for maintenance and for tests (`query_only` stands in for a full disk). */
+  readonly db: Database.Database;
   private pending: RoomRecord[] = [];
   private scheduled = false;
   private closed = false;
@@ -31,6 +32,11 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly bumpSeq: Database.Statement;
   private readonly selectLastSeq: Database.Statement;
   private readonly reserveSeq: Database.Statement;
+  private readonly setReserved: Database.Statement;
+  /** The highest seq this process gave out in each room (every seq given out is added here): what a clean stop keeps. */
+  private readonly givenOut = new Map<string, number>();
+  /** Reservations have been failing since the last one written: the first failure is reported, not every retry. */
+  private reserveFailing = false;
   private readonly selectBefore: Database.Statement;
   private readonly writeBatch: (records: RoomRecord[]) => void;
   private readonly checkpointer: Checkpointer;
@@ -61,6 +67,7 @@ export class SqliteHistoryStore implements HistoryStore {
     this.reserveSeq = this.db.prepare(
       'INSERT INTO rooms (room, last_seq, reserved) VALUES (?, 0, ?) ON CONFLICT (room) DO UPDATE SET reserved = max(reserved, excluded.reserved)',
     );
+    this.setReserved = this.db.prepare('UPDATE rooms SET reserved = ? WHERE room = ?');
     this.selectBefore = this.db
       .prepare('SELECT json FROM records WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
       .pluck();
@@ -84,6 +91,7 @@ export class SqliteHistoryStore implements HistoryStore {
     // Stored without the per-delivery `history` flag.
     const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
     this.pending.push(stored as RoomRecord);
+    if ((this.givenOut.get(record.room) ?? 0) < record.seq) this.givenOut.set(record.room, record.seq);
     if (!this.scheduled) {
       this.scheduled = true;
       // Normally the server's output pass commits the batch right after its writes (flush() below); this is for
@@ -111,13 +119,17 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   /** Make sure seqs up to `upTo` are never given out again, even after a crash: committed now, not batched. */
-  reserve(room: string, upTo: number): void {
-    if (this.closed) return;
+  reserve(room: string, upTo: number): boolean {
+    if (this.closed) return false;
     try {
       this.reserveSeq.run(room, upTo);
     } catch (error) {
-      this.onWriteError(error as Error, 0);
+      if (!this.reserveFailing) this.onWriteError(error as Error, 0);
+      this.reserveFailing = true;
+      return false;
     }
+    this.reserveFailing = false;
+    return true;
   }
 
   lastSeq(room: string): number {
@@ -136,26 +148,45 @@ export class SqliteHistoryStore implements HistoryStore {
     if (this.closed) return;
     this.flushSoon();
     const { retainMessages, retainDays } = this.retention;
-    if (retainMessages > 0) {
-      this.db
-        .prepare(
-          'DELETE FROM records WHERE seq <= (SELECT last_seq FROM rooms WHERE rooms.room = records.room) - ?',
-        )
-        .run(retainMessages);
+    try {
+      if (retainMessages > 0) {
+        this.db
+          .prepare(
+            'DELETE FROM records WHERE seq <= (SELECT last_seq FROM rooms WHERE rooms.room = records.room) - ?',
+          )
+          .run(retainMessages);
+      }
+      if (retainDays > 0) this.db.prepare('DELETE FROM records WHERE ts < ?').run(Date.now() - retainDays * DAY_MS);
+    } catch (error) {
+      // Deleting needs room in the WAL too: on a full disk it waits for the next run.
+      this.onWriteError(error as Error, 0);
     }
-    if (retainDays > 0) this.db.prepare('DELETE FROM records WHERE ts < ?').run(Date.now() - retainDays * DAY_MS);
   }
 
   close(): void {
     if (this.closed) return;
     this.flush();
-    // Shut down cleanly: every seq given out is stored, so the next start continues exactly where this one stopped.
-    this.db.exec('UPDATE rooms SET reserved = last_seq');
+    this.keepExactSeqs();
     this.closed = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.checkpointer.close();
     this.db.close();
     this.releaseLock();
+  }
+
+  /**
+   * Shut down cleanly: each room this process numbered keeps exactly the highest seq it gave out, so the next start
+   * continues at last + 1. Not last_seq: records of a batch the disk refused were given out but never stored. When
+   * this cannot be written the larger reservations stay, which only skips some numbers.
+   */
+  private keepExactSeqs(): void {
+    try {
+      this.db.transaction(() => {
+        for (const [room, seq] of this.givenOut) this.setReserved.run(seq, room);
+      })();
+    } catch (error) {
+      this.onWriteError(error as Error, 0);
+    }
   }
 }
 

@@ -9,8 +9,11 @@ export interface HistoryStore {
   add(record: RoomRecord): void;
   /** The seq to continue from in `room`: at least every seq ever given out (0 for a room never seen). */
   lastSeq(room: string): number;
-  /** Record, durably and at once, that seqs up to `upTo` may be given out in `room`. */
-  reserve(room: string, upTo: number): void;
+  /**
+   * Record, durably and at once, that seqs up to `upTo` may be given out in `room`. False when it could not be
+   * written (a full disk): then no seq past the last reservation that succeeded may be given out.
+   */
+  reserve(room: string, upTo: number): boolean;
   /** Up to `limit` records of `room` with seq < before, oldest first (the newest of them). */
   before(room: string, before: number, limit: number): RoomRecord[];
   /** Write what is queued now (the server does it after each turn's output); a failure is reported, not thrown. */
