@@ -96,7 +96,14 @@ export class ChatServer implements SessionHost, ServerContext {
       quotaBytes: this.config.fileQuotaBytes,
       expiryMs: this.config.fileExpiryDays * 24 * 3600 * 1000,
     });
-    this.fileSweepTimer = setInterval(() => this.files.sweep(), FILE_SWEEP_MS).unref();
+    this.fileSweepTimer = setInterval(() => {
+      try {
+        this.files.sweep();
+      } catch (error) {
+        // A --workers sibling may delete the same file at the same moment: the next sweep tries again.
+        this.log.warn({ err: String(error) }, 'file sweep failed');
+      }
+    }, FILE_SWEEP_MS).unref();
     this.startKeepalive();
   }
 

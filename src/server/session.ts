@@ -333,14 +333,33 @@ export class Session implements Member, Flushable, LineDecoderEvents {
       if (!this.closed) this.skipBytesOf(text); // a refused upload header is still followed by its bytes
       return;
     }
+    let message: ClientMessage;
     try {
-      this.host.handle(this, parseClientLine(text, this.host.config));
+      message = parseClientLine(text, this.host.config);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.error(error.code, error.message, error.id);
       if (error.followingBytes !== undefined) this.skipRaw(error.followingBytes);
+      return;
+    }
+    try {
+      this.host.handle(this, message);
+    } catch (error) {
+      this.failed(message, error);
     }
     this.holdWhileOwing();
+  }
+
+  /** A request the server could not carry out: the client is told, the server goes on. */
+  failed(message: ClientMessage, error: unknown): void {
+    if (error instanceof ProtocolError) {
+      this.error(error.code, error.message, error.id ?? message.id);
+      return;
+    }
+    this.host.log.error({ conn: this.id, type: message.type, err: String(error) }, 'request failed');
+    this.error(ErrorCode.unavailable, 'the server could not do that just now; try again later', message.id);
+    // An upload's bytes may follow, unread: the stream cannot be followed any more.
+    if (message.type === 'upload') this.close(ByeCode.protocol, 'the upload could not be taken; reconnect');
   }
 
   /** Skip the raw bytes a refused upload header announced, so they are not read as lines. */

@@ -13,7 +13,7 @@ const handlers: { [T in ClientType]: Handler<T> } = { ...chatHandlers, ...fileHa
 export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {
   const pending = (handlers[message.type] as Handler<typeof message.type>)(ctx, session, message as never);
   if (!pending) return;
-  const failed = (error: unknown) => ctx.log.error({ conn: session.id, err: String(error) }, `${message.type} failed`);
+  const failed = (error: unknown) => session.failed(message, error);
   if (message.type === 'msg' && 'room' in message) {
     // Room messages are pipelined (their order is kept by the backend, and each ok follows its own delivery);
     // only the end of input waits for them.
