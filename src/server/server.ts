@@ -22,6 +22,8 @@ import { SqliteHistoryStore } from './storage/sqlite.js';
 import type { HistoryStore } from './storage/store.js';
 
 const FILE_SWEEP_MS = 3600_000;
+/** How long a refused connection may stay open to read its `bye`. */
+const REFUSED_LINGER_MS = 2000;
 
 /** The package version, read from package.json (found upward: this file runs from src/ in tests, dist/src/ when built). */
 export const VERSION: string = (() => {
@@ -116,6 +118,9 @@ export class ChatServer implements SessionHost, ServerContext {
     const refuse = (code: ByeCode, reason: string) => {
       stream.on('error', () => {});
       stream.end(encode({ type: 'bye', code, reason }));
+      // Half-open sockets close only once their input is read to the end; a peer that never ends is cut.
+      stream.resume();
+      setTimeout(() => stream.destroy(), REFUSED_LINGER_MS).unref();
       this.log.warn({ remote, code }, `connection refused: ${reason}`);
       return null;
     };

@@ -40,13 +40,8 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
   session.reply(id, { type: 'members', room: name, nicks });
   const missed = room.history.since(since ?? 0);
   const replay = newestWithin(missed, config.replyHistoryBytes);
-  if (replay.length < missed.length) {
-    const before = replay[0]!.seq;
-    const text = `${missed.length - replay.length} earlier messages are not repeated here: page back with {"type":"history","room":${JSON.stringify(name)},"before":${before}}`;
-    session.send({ type: 'notice', room: name, text });
-  }
   for (const record of replay) session.send({ ...record, history: true });
-  session.send(banner(name, nicks.length - 1));
+  session.send(banner(name, nicks.length - 1, missed.length - replay.length, replay[0]?.seq));
 };
 
 const leave: Handler<'leave'> = (ctx, session, { room, id }) => {

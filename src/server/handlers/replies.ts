@@ -52,10 +52,15 @@ export function nickTaken(ctx: ServerContext, session: Session, nick: string, id
   return false;
 }
 
-/** The room's welcome banner, the last line of a join reply. */
-export function banner(room: string, others: number): { type: 'notice'; room: string; text: string } {
+/**
+ * The room's welcome banner, the last line of a join reply; it says so when the replay left out older messages
+ * (one reply carries at most --reply-history bytes of them).
+ */
+export function banner(room: string, others: number, notReplayed = 0, firstReplayed = 0): { type: 'notice'; room: string; text: string } {
   const who = others === 0 ? 'Nobody else is here yet.' : `${others} other${others === 1 ? ' is' : 's are'} here.`;
-  return { type: 'notice', room, text: `Welcome to ${room}! ${who}` };
+  const paging = `{"type":"history","room":${JSON.stringify(room)},"before":${firstReplayed}}`;
+  const older = notReplayed > 0 ? ` ${notReplayed} earlier messages are not repeated here: page back with ${paging}.` : '';
+  return { type: 'notice', room, text: `Welcome to ${room}! ${who}${older}` };
 }
 
 /** True when the sender is in the room; else false, after a not_in_room reply. */
