@@ -32,6 +32,7 @@ export function buildProgram(): Command {
     .option('--rate-limit <n>', 'lines per second per connection; 0 turns flood control off', wholeNumber, d.rateLimit)
     .option('--burst <n>', 'lines a connection may send at once before the rate applies', wholeNumber, d.rateBurst)
     .option('--sendq <bytes>', 'output owed to one client, every byte of it, before it is cut off', wholeNumber, d.sendqBytes)
+    .option('--rooms-page <n>', 'rooms in one reply to rooms; more come in further pages', wholeNumber, d.roomsPageMax)
     .option('--reply-history <bytes>', 'history one reply carries at most (a join, a history page)', wholeNumber, d.replyHistoryBytes)
     .option('--ping-interval <seconds>', 'ping a client after this much silence; 0 disables', wholeNumber, d.pingIntervalMs / 1000)
     .option('--ping-timeout <seconds>', 'drop a client silent this long after a ping', wholeNumber, d.pingTimeoutMs / 1000)
@@ -98,6 +99,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       rateBurst: o.burst,
       sendqBytes: o.sendq,
       replyHistoryBytes: o.replyHistory,
+      roomsPageMax: Math.max(1, o.roomsPage),
       pingIntervalMs: o.pingInterval * 1000,
       pingTimeoutMs: o.pingTimeout * 1000,
       maxConnections: o.maxConnections,
