@@ -13,7 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { nickKey, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { ErrorCode, nickKey, ProtocolError, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Backend, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
@@ -21,6 +21,13 @@ import { fanOut, roomPage } from '../state/local.js';
 import type { NickRegistry } from '../state/nicks.js';
 import type { Member, Room, RoomRegistry } from '../state/rooms.js';
 import { key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
+
+function linkDown(): ProtocolError {
+  return new ProtocolError(ErrorCode.unavailable, 'the link between chat servers is down: the message was not sent; try again in a moment');
+}
+
+/** How soon a node tries again when registering with Redis after a reconnect failed. */
+const RESYNC_RETRY_MS = 500;
 
 /** How long a node waits for its own event to come back from Redis before it delivers it locally. */
 const ECHO_TIMEOUT_MS = 10_000;
@@ -31,6 +38,8 @@ interface Pending {
   /** When it was published: an echo that never comes (a lost subscription) must not hold a client forever. */
   at: number;
   resolve(seq: number): void;
+  /** A record Redis never numbered: it was not sent. */
+  reject(error: Error): void;
   /** For a record: the line around its seq, and the seq once the script has answered. */
   prefix?: string;
   suffix?: string;
@@ -151,8 +160,8 @@ export class ClusterBackend implements Backend {
     const ready = this.command.status === 'ready' && this.subscriber.status === 'ready';
     if (!ready && this.up) {
       this.up = false;
-      this.log.warn({ node: this.nodeId }, 'lost redis: serving local members only until it is back');
-      this.noticeAll('The link between chat servers is down: until it is back, only people on this server see your messages.');
+      this.log.warn({ node: this.nodeId }, 'lost redis: room messages are refused until it is back');
+      this.noticeAll('The link between chat servers is down: messages to rooms cannot be sent until it is back.');
       for (const [token, entry] of this.pending) {
         this.pending.delete(token);
         this.deliverPendingLocally(entry);
@@ -174,7 +183,9 @@ export class ClusterBackend implements Backend {
       },
       (error: Error) => {
         this.syncing = false;
-        this.log.warn({ err: error.message }, 'redis resync failed; will retry on reconnect');
+        // The connections may stay up (a script failed, say): nothing else would try again.
+        this.log.warn({ err: error.message }, 'redis resync failed; trying again');
+        setTimeout(() => this.linkChanged(), RESYNC_RETRY_MS).unref();
       },
     );
   }
@@ -187,6 +198,8 @@ export class ClusterBackend implements Backend {
     const batch = this.command.multi();
     for (const room of this.rooms.occupied()) {
       if (room.lastSeq > 0) batch.eval(SCRIPTS.seedSeq.lua, 1, key.seq(room.name), room.lastSeq);
+      const ring = room.history.all().flatMap((record) => [record.seq, JSON.stringify(record)]);
+      if (ring.length > 0) batch.eval(SCRIPTS.restoreHistory.lua, 1, key.history(room.name), this.config.clusterHistory, ...ring);
     }
     for (const member of this.nicks.holders()) {
       batch.eval(SCRIPTS.claimNick.lua, 2, key.nick(member.nick), key.nodes, this.nodeId, member.nick, this.deadMs);
@@ -420,7 +433,7 @@ export class ClusterBackend implements Backend {
     }
     return new Promise((resolve) => {
       const token = String(this.nextToken++);
-      const entry: Pending = { room, at: Date.now(), line, resolve: () => resolve() };
+      const entry: Pending = { room, at: Date.now(), line, resolve: () => resolve(), reject: () => resolve() };
       this.pending.set(token, entry);
       this.command.publish(key.roomChannel(room), `${this.nodeId}\n${token}\ne\n${line}`).catch(() => {
         if (this.pending.delete(token)) this.deliverPendingLocally(entry);
@@ -435,13 +448,15 @@ export class ClusterBackend implements Backend {
   append(name: string, draft: RecordDraft): Promise<number> {
     const room = this.rooms.get(name);
     if (!room) return Promise.resolve(0);
+    // Only Redis numbers a room's records: numbering here while it is away could give a seq that another node
+    // gives too, or that Redis gives again once it is back (empty, if it lost its data).
+    if (!this.up) return Promise.reject(linkDown());
     const json = JSON.stringify(draft);
     const prefix = `${json.slice(0, -1)},"seq":`;
     const suffix = '}';
-    if (!this.up) return Promise.resolve(this.recordLocally(room, prefix, suffix));
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const token = String(this.nextToken++);
-      const entry: Pending = { room: name, at: Date.now(), prefix, suffix, resolve };
+      const entry: Pending = { room: name, at: Date.now(), prefix, suffix, resolve, reject };
       this.pending.set(token, entry);
       this.command
         .publishRecord(
@@ -457,8 +472,8 @@ export class ClusterBackend implements Backend {
     });
   }
 
-  /** Redis is away: number the record here, above every seq this node has seen. */
-  private recordLocally(room: Room, prefix: string, suffix: string, seq = room.nextSeq()): number {
+  /** A record Redis numbered whose echo will not come: deliver it here with that seq. */
+  private recordLocally(room: Room, prefix: string, suffix: string, seq: number): number {
     if (seq > room.lastSeq) room.lastSeq = seq;
     const line = prefix + seq + suffix;
     room.history.remember(JSON.parse(line) as RoomRecord);
@@ -477,11 +492,14 @@ export class ClusterBackend implements Backend {
     }
   }
 
+  /** The echo will not come (Redis went away, or too slow): finish what can be finished here. */
   private deliverPendingLocally(entry: Pending): void {
     if (entry.prefix !== undefined) {
+      // Never numbered by Redis: not sent, and the sender is told so.
+      if (entry.seq === undefined) return entry.reject(linkDown());
       const room = this.rooms.get(entry.room);
-      if (!room) return entry.resolve(entry.seq ?? 0);
-      entry.resolve(this.recordLocally(room, entry.prefix, entry.suffix!, entry.seq ?? room.nextSeq()));
+      if (!room) return entry.resolve(entry.seq);
+      entry.resolve(this.recordLocally(room, entry.prefix, entry.suffix!, entry.seq));
     } else {
       this.deliverLocally(entry.room, entry.line!);
       entry.resolve(0);

@@ -42,6 +42,16 @@ export const SCRIPTS = {
     numberOfKeys: 1,
     lua: `if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1`,
   },
+  /**
+   * KEYS history; ARGV maxlen, then seq, line, seq, line... (oldest first). A room's stream, written again from a
+   * node's ring when Redis came back without it (it lost its data): what was acknowledged stays in history.
+   */
+  restoreHistory: {
+    numberOfKeys: 1,
+    lua: `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+      for i = 2, #ARGV, 2 do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i] .. '-0', 'r', ARGV[i + 1]) end
+      return 1`,
+  },
   /** KEYS nick, nodes; ARGV node, nick, deadMs. 1 when the nick is now this node's. */
   claimNick: {
     numberOfKeys: 2,
