@@ -215,3 +215,54 @@ t.test('rooms come in pages: `next` says where the next page starts', async (t) 
   }
   t.same(seen, Array.from({ length: 25 }, (_, i) => `r${String(i).padStart(2, '0')}`), 'every room once, in order');
 });
+
+t.test('case 12: a join into a 5000-member room lists some members with the count, and announces nothing to all', async (t) => {
+  const { port, server: chat } = await server(t, { maxConnectionsPerAddress: 0, connectRatePerAddress: 0, rateLimit: 0 });
+  const sockets: net.Socket[] = [];
+  t.teardown(() => sockets.forEach((socket) => socket.destroy()));
+  const early = await peer(t, port);
+  await early.join('hall', 'early');
+  // 5000 members, 100 at a time, each waiting for its own banner.
+  for (let batch = 0; batch < 50; batch++) {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = net.connect({ port, host: '127.0.0.1' }, () => {
+            socket.write(`${JSON.stringify({ type: 'join', room: 'hall', nick: `m${batch * 100 + i}` })}\n`);
+          });
+          let seen = '';
+          const onData = (chunk: Buffer) => {
+            seen += chunk.toString();
+            if (seen.includes('Welcome to hall')) {
+              socket.off('data', onData);
+              socket.resume();
+              resolve();
+            }
+          };
+          socket.on('data', onData);
+          socket.once('error', reject);
+          sockets.push(socket);
+        }),
+      ),
+    );
+  }
+  t.equal(chat.rooms.get('hall')?.members.size, 5001);
+  const joinsSeenEarly = () => early.received.filter((e) => e.type === 'join').length;
+  const before = joinsSeenEarly();
+  t.ok(before <= 1000, `early saw ${before} joins: none once the room passed 1000 members`);
+
+  const newcomer = await peer(t, port);
+  const started = process.hrtime.bigint();
+  const joined = await newcomer.join('hall', 'newcomer');
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const members = joined.find((e) => e.type === 'members')!;
+  t.equal(members.count, 5002, `the count of all members (the join took ${ms.toFixed(1)} ms)`);
+  t.equal(members.nicks.length, 500, 'and --members-list nicks of them');
+  t.match(joined.find((e) => e.type === 'join'), { nick: 'newcomer' }, 'the joiner still gets its own join');
+  t.match(joined.at(-1), { type: 'notice', text: /5001 others are here/ });
+  early.send({ type: 'ping', id: 'after' });
+  await early.next({ type: 'pong', id: 'after' });
+  t.equal(joinsSeenEarly(), before, 'nobody else was told');
+  newcomer.send({ type: 'leave', room: 'hall', id: 'bye' });
+  t.match(await newcomer.next({ type: 'leave' }), { nick: 'newcomer' }, 'the leaver still gets its own leave');
+});

@@ -85,7 +85,8 @@ export interface WelcomeEvent {
 export interface JoinEvent { type: 'join'; room: string; nick: string; ts: string }
 export interface LeaveEvent { type: 'leave'; room: string; nick: string; ts: string; reason?: string }
 export interface NickEvent { type: 'nick'; room?: string; old: string; nick: string; ts: string }
-export interface MembersEvent { type: 'members'; room: string; nicks: string[]; id?: RequestId }
+/** The members of a room, by nick; in a room bigger than the server lists, `count` says how many there are in all. */
+export interface MembersEvent { type: 'members'; room: string; nicks: string[]; count?: number; id?: RequestId }
 export interface RoomMsgEvent {
   type: 'msg'; room: string; from: string; text: string; ts: string; seq: number; me?: boolean; history?: boolean;
 }

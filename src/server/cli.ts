@@ -32,6 +32,8 @@ export function buildProgram(): Command {
     .option('--rate-limit <n>', 'lines per second per connection; 0 turns flood control off', wholeNumber, d.rateLimit)
     .option('--burst <n>', 'lines a connection may send at once before the rate applies', wholeNumber, d.rateBurst)
     .option('--sendq <bytes>', 'output owed to one client, every byte of it, before it is cut off', wholeNumber, d.sendqBytes)
+    .option('--members-list <n>', 'nicks in one members reply; a bigger room\'s says how many in all', wholeNumber, d.membersListMax)
+    .option('--quiet-room <n>', 'a room with more members than this announces no joins and leaves', wholeNumber, d.quietRoomMembers)
     .option('--rooms-page <n>', 'rooms in one reply to rooms; more come in further pages', wholeNumber, d.roomsPageMax)
     .option('--reply-history <bytes>', 'history one reply carries at most (a join, a history page)', wholeNumber, d.replyHistoryBytes)
     .option('--ping-interval <seconds>', 'ping a client after this much silence; 0 disables', wholeNumber, d.pingIntervalMs / 1000)
@@ -100,6 +102,8 @@ export async function start(argv: string[]): Promise<RunningServer> {
       sendqBytes: o.sendq,
       replyHistoryBytes: o.replyHistory,
       roomsPageMax: Math.max(1, o.roomsPage),
+      membersListMax: o.membersList,
+      quietRoomMembers: o.quietRoom,
       pingIntervalMs: o.pingInterval * 1000,
       pingTimeoutMs: o.pingTimeout * 1000,
       maxConnections: o.maxConnections,

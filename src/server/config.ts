@@ -27,6 +27,13 @@ export interface ServerConfig {
   replyHistoryBytes: number;
   /** Rooms in one `rooms` reply; the rest come in further pages (`after`). */
   roomsPageMax: number;
+  /** Nicks in one `members` reply; a bigger room's reply says how many there are in all (`count`). */
+  membersListMax: number;
+  /**
+   * A room with more members than this (on one node) announces no joins and leaves: each would go to everyone, and
+   * a join storm into it would cost the square of its size. The joiner and the leaver still get their own.
+   */
+  quietRoomMembers: number;
   /** Silence from a client after which the server pings it (protocol.md "Keepalive"); 0 disables. */
   pingIntervalMs: number;
   /** Further silence after the ping after which the connection is reaped as dead. */
@@ -103,6 +110,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   sendqBytes: 1024 * 1024,
   replyHistoryBytes: 256 * 1024,
   roomsPageMax: 1000,
+  membersListMax: 500,
+  quietRoomMembers: 1000,
   pingIntervalMs: 120_000,
   pingTimeoutMs: 60_000,
   maxConnections: 20_000,

@@ -143,7 +143,10 @@ export class ChatServer implements SessionHost, ServerContext {
     const ts = now();
     for (const room of [...session.rooms]) {
       this.backend.removeMember(room, session);
-      void this.backend.announce(room, { type: 'leave', room, nick: session.nick, ts, reason });
+      // A big room announces no leaves (config.quietRoomMembers): each would go to everyone.
+      if (this.backend.membersHere(room) < this.config.quietRoomMembers) {
+        void this.backend.announce(room, { type: 'leave', room, nick: session.nick, ts, reason });
+      }
     }
     this.backend.releaseNick(session);
     if (session.attachToken) this.attachTokens.delete(session.attachToken);

@@ -16,10 +16,10 @@ import type { Redis } from 'ioredis';
 import { ErrorCode, nickKey, ProtocolError, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Backend, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
+import type { Backend, MemberList, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
 import { fanOut, roomPage } from '../state/local.js';
 import type { NickRegistry } from '../state/nicks.js';
-import type { Member, Room, RoomRegistry } from '../state/rooms.js';
+import { sortedNicks, type Member, type Room, type RoomRegistry } from '../state/rooms.js';
 import { key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
 function linkDown(): ProtocolError {
@@ -375,17 +375,23 @@ export class ClusterBackend implements Backend {
     if (this.up && nick !== '') this.command.hdel(key.members(room), nick).catch(() => {});
   }
 
+  membersHere(room: string): number {
+    return this.rooms.get(room)?.members.size ?? 0;
+  }
+
   /** Nicks in the room across live nodes, sorted; this node's view alone while Redis is away. */
-  async members(room: string): Promise<string[]> {
-    const local = this.rooms.get(room)?.nicks() ?? [];
-    if (!this.up) return local;
+  async members(room: string, limit: number): Promise<MemberList> {
+    const here = this.rooms.get(room);
+    const local = here ? [...here.members].map((member) => member.nick) : [];
+    const list = (nicks: string[]) => ({ nicks: sortedNicks(nicks, limit), count: nicks.length });
+    if (!this.up) return list(local);
     try {
-      const nicks = (await this.command.members(key.members(room), key.nodes, this.deadMs)) as string[];
+      const nicks = new Set((await this.command.members(key.members(room), key.nodes, this.deadMs)) as string[]);
       // A member of this node whose registration is still on its way is a member all the same.
-      for (const nick of local) if (!nicks.includes(nick)) nicks.push(nick);
-      return nicks.sort((a, b) => a.localeCompare(b));
+      for (const nick of local) nicks.add(nick);
+      return list([...nicks]);
     } catch {
-      return local;
+      return list(local);
     }
   }
 

@@ -5,7 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
 import { ensureNick, takeNick } from './identity.js';
-import { banner, inRoom, newestWithin, now, welcome } from './replies.js';
+import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
 const QUIT_REASON_MAX = 200;
@@ -34,14 +34,14 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
   if (session.closed) return;
   if (!session.rooms.has(name)) {
     backend.addMember(room, session);
-    await backend.announce(name, { type: 'join', room: name, nick: session.nick, ts: now() });
+    await announceOrTell(ctx, session, { type: 'join', room: name, nick: session.nick, ts: now() });
   }
-  const nicks = await backend.members(name);
-  session.reply(id, { type: 'members', room: name, nicks });
+  const members = await backend.members(name, config.membersListMax);
+  session.reply(id, membersReply(name, members));
   const missed = room.history.since(since ?? 0);
   const replay = newestWithin(missed, config.replyHistoryBytes);
   for (const record of replay) session.send({ ...record, history: true });
-  session.send(banner(name, nicks.length - 1, missed.length - replay.length, replay[0]?.seq));
+  session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };
 
 const leave: Handler<'leave'> = (ctx, session, { room, id }) => {
@@ -50,7 +50,7 @@ const leave: Handler<'leave'> = (ctx, session, { room, id }) => {
     return;
   }
   // Announced before the member goes, so the leaver sees its own leave as the confirmation.
-  return whenReady(ctx.backend.announce(room, { type: 'leave', room, nick: session.nick, ts: now() }), () => {
+  return whenReady(announceOrTell(ctx, session, { type: 'leave', room, nick: session.nick, ts: now() }), () => {
     ctx.backend.removeMember(room, session);
     if (id !== undefined) session.send({ type: 'ok', id });
   });
@@ -91,7 +91,7 @@ const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
 };
 
 const who: Handler<'who'> = (ctx, session, { room, id }) =>
-  whenReady(ctx.backend.members(room), (nicks) => session.reply(id, { type: 'members', room, nicks }));
+  whenReady(ctx.backend.members(room, ctx.config.membersListMax), (members) => session.reply(id, membersReply(room, members)));
 
 const rooms: Handler<'rooms'> = (ctx, session, { after, limit, id }) =>
   whenReady(ctx.backend.listRooms(after, Math.max(1, Math.min(limit ?? ctx.config.roomsPageMax, ctx.config.roomsPageMax))), (page) =>

@@ -1,8 +1,9 @@
 // Replies and checks that several handlers share.
 
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type RoomRecord, type WelcomeEvent } from '../../protocol/index.js';
+import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type JoinEvent, type LeaveEvent, type MembersEvent, type RoomRecord, type WelcomeEvent } from '../../protocol/index.js';
 import type { Session } from '../session.js';
+import type { MemberList } from '../state/backend.js';
 import type { ServerContext } from './context.js';
 
 let stampedAt = 0;
@@ -89,4 +90,15 @@ export function newestWithin(records: RoomRecord[], budget: number): RoomRecord[
     start--;
   }
   return start === 0 ? records : records.slice(start);
+}
+
+/** A `members` reply: every nick, or in a room bigger than --members-list some of them and how many in all. */
+export function membersReply(room: string, { nicks, count }: MemberList): MembersEvent {
+  return count > nicks.length ? { type: 'members', room, nicks, count } : { type: 'members', room, nicks };
+}
+
+/** A join or leave: to the whole room, or in a room past --quiet-room only to the member it is about. */
+export function announceOrTell(ctx: ServerContext, member: Session, event: JoinEvent | LeaveEvent): void | Promise<void> {
+  if (ctx.backend.membersHere(event.room) <= ctx.config.quietRoomMembers) return ctx.backend.announce(event.room, event);
+  member.send(event);
 }

@@ -21,6 +21,12 @@ export interface RoomCount {
   members: number;
 }
 
+export interface MemberList {
+  nicks: string[];
+  /** How many members the room has in all. */
+  count: number;
+}
+
 /** Rooms with members, by name; `next`, when there are more, is where the next page starts (after it). */
 export interface RoomPage {
   rooms: RoomCount[];
@@ -56,8 +62,10 @@ export interface Backend {
   addMember(room: Room, member: Member): void;
   /** The member leaves the room; a room with no members left here is no longer followed. */
   removeMember(room: string, member: Member): void;
-  /** Nicks in the room, sorted. */
-  members(room: string): Maybe<string[]>;
+  /** Nicks in the room, sorted: all of them, or in a room of more than `limit` some `limit` of them. */
+  members(room: string, limit: number): Maybe<MemberList>;
+  /** Members of the room on this node (what a fan-out here costs). */
+  membersHere(room: string): number;
   /** A page of the rooms with members, by name: at most `limit` after `after`. */
   listRooms(after: string | undefined, limit: number): Maybe<RoomPage>;
   /** Number, keep and fan out a room record; its seq, once it has been delivered to this node's members. */

@@ -1,9 +1,9 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
 import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
-import type { Backend, RecordDraft, RoomCount, RoomPage } from './backend.js';
+import type { Backend, MemberList, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { NickRegistry } from './nicks.js';
-import type { Member, Room, RoomRegistry } from './rooms.js';
+import { byName, type Member, type Room, type RoomRegistry } from './rooms.js';
 
 /**
  * The same bytes to every member of a room: the event is serialised once. No copy of the set: a delivery may cut
@@ -18,7 +18,7 @@ export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer):
 /** A page of this node's rooms with members, by name: those after `after`, at most `limit`. */
 export function roomPage(rooms: RoomRegistry, after: string | undefined, limit: number): RoomPage {
   const occupied = rooms.occupied();
-  const start = after === undefined ? 0 : occupied.findIndex((room) => room.name.localeCompare(after) > 0);
+  const start = after === undefined ? 0 : occupied.findIndex((room) => byName(room.name, after) > 0);
   const page = start === -1 ? [] : occupied.slice(start, start + limit);
   const list = page.map((room): RoomCount => ({ room: room.name, members: room.members.size }));
   return start !== -1 && start + limit < occupied.length ? { rooms: list, next: page.at(-1)!.name } : { rooms: list };
@@ -78,8 +78,13 @@ export class LocalBackend implements Backend {
     this.rooms.get(room)?.members.delete(member);
   }
 
-  members(room: string): string[] {
-    return this.rooms.get(room)?.nicks() ?? [];
+  members(name: string, limit: number): MemberList {
+    const room = this.rooms.get(name);
+    return { nicks: room?.nicks(limit) ?? [], count: room?.members.size ?? 0 };
+  }
+
+  membersHere(room: string): number {
+    return this.rooms.get(room)?.members.size ?? 0;
   }
 
   listRooms(after: string | undefined, limit: number): RoomPage {

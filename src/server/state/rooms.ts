@@ -4,6 +4,14 @@ import { ErrorCode, ProtocolError } from '../../protocol/index.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
 
+/** The order of nicks and rooms in lists; one collator, as String.localeCompare makes one per call (slow in a big room). */
+export const byName = new Intl.Collator().compare;
+
+/** At most `limit` of `nicks`, sorted (the first ones given, when there are more). */
+export function sortedNicks(nicks: string[], limit = Infinity): string[] {
+  return (nicks.length > limit ? nicks.slice(0, limit) : nicks).sort(byName);
+}
+
 /** Seqs a room reserves in its store at a time (one synchronous commit per block; storage/sqlite.ts). */
 const SEQ_BLOCK = 1000;
 /**
@@ -69,8 +77,10 @@ export class Room<M extends Member = Member> {
     return seq;
   }
 
-  nicks(): string[] {
-    return [...this.members].map((member) => member.nick).sort((a, b) => a.localeCompare(b));
+  /** The members' nicks, sorted; in a room of more than `limit`, the first `limit` to have joined (sorting them all
+   * on every join would cost a join storm the square of the room's size). */
+  nicks(limit = Infinity): string[] {
+    return sortedNicks([...this.members].map((member) => member.nick), limit);
   }
 }
 
@@ -100,7 +110,7 @@ export class RoomRegistry<M extends Member = Member> {
 
   /** Rooms that have members, by name. */
   occupied(): Room<M>[] {
-    return [...this.rooms.values()].filter((room) => room.members.size > 0).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.rooms.values()].filter((room) => room.members.size > 0).sort((a, b) => byName(a.name, b.name));
   }
 
   private forgetOldestEmpty(): boolean {
