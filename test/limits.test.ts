@@ -198,24 +198,6 @@ t.test('case 4: a connection that never says anything is closed', async (t) => {
   t.match(await chatty.next({ type: 'pong' }), { id: 'still' }, 'one that spoke stays');
 });
 
-t.test('rooms come in pages: `next` says where the next page starts', async (t) => {
-  const { port } = await server(t, { roomsPageMax: 10 });
-  const p = await peer(t, port);
-  for (let i = 0; i < 25; i++) p.send({ type: 'join', room: `r${String(i).padStart(2, '0')}`, nick: 'walker' });
-  await p.next((e: Event) => e.type === 'notice' && e.room === 'r24');
-  const seen: string[] = [];
-  let after: string | undefined;
-  for (let page = 0; page < 5; page++) {
-    p.send({ type: 'rooms', id: page, ...(after && { after }) });
-    const reply = await p.next({ type: 'rooms', id: page });
-    t.ok(reply.rooms.length <= 10, `page ${page}: ${reply.rooms.length} rooms`);
-    seen.push(...reply.rooms.map((r: { room: string }) => r.room));
-    after = reply.next;
-    if (!after) break;
-  }
-  t.same(seen, Array.from({ length: 25 }, (_, i) => `r${String(i).padStart(2, '0')}`), 'every room once, in order');
-});
-
 t.test('case 12: a join into a 5000-member room lists some members with the count, and announces nothing to all', async (t) => {
   const { port, server: chat } = await server(t, { maxConnectionsPerAddress: 0, connectRatePerAddress: 0, rateLimit: 0 });
   const sockets: net.Socket[] = [];
@@ -265,4 +247,40 @@ t.test('case 12: a join into a 5000-member room lists some members with the coun
   t.equal(joinsSeenEarly(), before, 'nobody else was told');
   newcomer.send({ type: 'leave', room: 'hall', id: 'bye' });
   t.match(await newcomer.next({ type: 'leave' }), { nick: 'newcomer' }, 'the leaver still gets its own leave');
+});
+
+t.test('case 2: one address cannot fill the room table; empty rooms leave it and come back with their history', async (t) => {
+  const dataDir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/chat-limits-`);
+  t.teardown(() => import('node:fs').then((fs) => fs.rmSync(dataDir, { recursive: true, force: true })));
+  const { port, server: chat } = await server(t, { dataDir, emptyRoomExpiryMs: 300, pingIntervalMs: 200 });
+  const squatters = [await Peer.connect(port), await Peer.connect(port)];
+  t.teardown(() => squatters.forEach((p) => p.destroy()));
+  squatters.forEach((p, n) => {
+    for (let i = 0; i < 100; i++) p.send({ type: 'join', room: `s${n}-${i}`, nick: `squat${n}` });
+  });
+  for (const [n, p] of squatters.entries()) await p.next((e) => e.type === 'notice' && e.room === `s${n}-99`);
+  const third = await Peer.connect(port);
+  t.teardown(() => third.destroy());
+  third.send({ type: 'join', room: 'one-more', nick: 'squat2', id: 'more' });
+  t.match(await third.next({ id: 'more' }), { type: 'error', code: 'too_many_rooms', message: /one address may open at most 200 rooms/ });
+  third.send({ type: 'join', room: 's0-5', id: 'existing' });
+  t.match(await third.next({ type: 'members', id: 'existing' }), { room: 's0-5' }, 'an existing room is still open to it');
+
+  const elsewhere = await Peer.connect(port, '127.0.0.2');
+  t.teardown(() => elsewhere.destroy());
+  const joined = await elsewhere.join('class', 'teacher');
+  t.match(joined.at(-1), { type: 'notice', text: /Welcome to class/ }, 'another address still opens rooms');
+  elsewhere.send({ type: 'msg', room: 'class', text: 'remember me', id: 'm' });
+  t.match(await elsewhere.next({ type: 'ok', id: 'm' }), { seq: 1 });
+
+  // Everyone leaves: the empty rooms leave the table, and the squatters' share with them.
+  for (const p of [...squatters, third, elsewhere]) p.destroy();
+  const deadline = Date.now() + 5000;
+  while (chat.rooms.get('class') && Date.now() < deadline) await sleep(50);
+  t.notOk(chat.rooms.get('class'), 'an empty room left the table');
+  const back = await peer(t, port);
+  const again = await back.join('class', 'teacher');
+  t.match(again.find((e) => e.history), { text: 'remember me', seq: 1 }, 'and came back with its history from disk');
+  back.send({ type: 'join', room: 'one-more', id: 'now' });
+  t.match(await back.next({ type: 'members', id: 'now' }), { room: 'one-more' }, 'the address may open rooms again');
 });

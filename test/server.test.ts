@@ -368,3 +368,21 @@ t.test('handleConnection serves any Duplex stream', async (t) => {
   t.match(JSON.parse(await got), { type: 'pong', id: 1 });
   clientSide.destroy();
 });
+
+t.test('rooms come in pages: `next` says where the next page starts', async (t) => {
+  const { port } = await server(t, { roomsPageMax: 10 });
+  const p = await peer(t, port);
+  for (let i = 0; i < 25; i++) p.send({ type: 'join', room: `r${String(i).padStart(2, '0')}`, nick: 'walker' });
+  await p.next((e: Event) => e.type === 'notice' && e.room === 'r24');
+  const seen: string[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < 5; page++) {
+    p.send({ type: 'rooms', id: page, ...(after && { after }) });
+    const reply = await p.next({ type: 'rooms', id: page });
+    t.ok(reply.rooms.length <= 10, `page ${page}: ${reply.rooms.length} rooms`);
+    seen.push(...reply.rooms.map((r: { room: string }) => r.room));
+    after = reply.next;
+    if (!after) break;
+  }
+  t.same(seen, Array.from({ length: 25 }, (_, i) => `r${String(i).padStart(2, '0')}`), 'every room once, in order');
+});

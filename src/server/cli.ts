@@ -39,6 +39,7 @@ export function buildProgram(): Command {
     .option('--ping-interval <seconds>', 'ping a client after this much silence; 0 disables', wholeNumber, d.pingIntervalMs / 1000)
     .option('--ping-timeout <seconds>', 'drop a client silent this long after a ping', wholeNumber, d.pingTimeoutMs / 1000)
     .option('--max-connections <n>', 'open connections at once', wholeNumber, d.maxConnections)
+    .option('--max-rooms-per-address <n>', 'rooms one address may have opened at once; 0: no limit', wholeNumber, d.maxRoomsPerAddress)
     .option('--max-per-address <n>', 'open connections from one address (IPv4, or IPv6 /64); 0: no limit', wholeNumber, d.maxConnectionsPerAddress)
     .option('--connect-rate <n>', 'new connections per second from one address, after a burst; 0: no limit', wholeNumber, d.connectRatePerAddress)
     .option('--address-rate-limit <n>', 'lines per second from all the connections of one address; 0: no limit', wholeNumber, d.rateLimitPerAddress)
@@ -108,6 +109,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       pingTimeoutMs: o.pingTimeout * 1000,
       maxConnections: o.maxConnections,
       maxConnectionsPerAddress: o.maxPerAddress,
+      maxRoomsPerAddress: o.maxRoomsPerAddress,
       connectRatePerAddress: o.connectRate,
       rateLimitPerAddress: o.addressRateLimit,
       floodBanMs: o.floodBan * 1000,

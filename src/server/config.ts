@@ -62,6 +62,13 @@ export interface ServerConfig {
   maxRoomsPerConnection: number;
   /** Rooms kept in memory (with their history); the least recently used empty room is forgotten first. */
   maxRooms: number;
+  /** Rooms one address may have opened in the table at once: one host cannot fill it. 0: no limit. */
+  maxRoomsPerAddress: number;
+  /**
+   * An empty room leaves the table after this long when its history is kept elsewhere (SQLite or Redis) and comes
+   * back from there on the next join; with --memory an empty room is only forgotten when the table is full.
+   */
+  emptyRoomExpiryMs: number;
   /** Time given to clients to receive the shutdown notice before sockets are destroyed. */
   shutdownGraceMs: number;
   /** Sent in `welcome`. */
@@ -123,6 +130,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   firstLineTimeoutMs: 60_000,
   maxRoomsPerConnection: 100,
   maxRooms: 10_000,
+  maxRoomsPerAddress: 200,
+  emptyRoomExpiryMs: 3_600_000,
   shutdownGraceMs: 1000,
   dataDir: null,
   retainMessages: 0,

@@ -81,7 +81,8 @@ export class ChatServer implements SessionHost, ServerContext {
     // A turn's records are committed right after its writes, so deliveries never wait for the disk.
     if (this.historyStore) this.flushScheduler.afterPass = () => this.historyStore!.flush();
     this.addresses = new AddressBook(this.config);
-    this.rooms = new RoomRegistry(this.config.historyPerRoom, this.config.maxRooms, this.historyStore);
+    const { historyPerRoom, maxRooms, maxRoomsPerAddress } = this.config;
+    this.rooms = new RoomRegistry(historyPerRoom, maxRooms, this.historyStore, maxRoomsPerAddress || Infinity);
     this.backend = redisUrl
       ? new ClusterBackend(redisUrl, {
           rooms: this.rooms,
@@ -219,6 +220,9 @@ export class ChatServer implements SessionHost, ServerContext {
       const now = Date.now();
       for (const session of [...this.sessions]) this.checkAlive(session, now);
       this.addresses.sweep(now);
+      // Only where history lives on elsewhere: a --memory server would lose it.
+      const { emptyRoomExpiryMs, dataDir, redisUrl } = this.config;
+      if (emptyRoomExpiryMs > 0 && (dataDir !== null || redisUrl)) this.rooms.forgetEmptySince(now - emptyRoomExpiryMs);
     }, sweepEvery);
     this.keepaliveTimer.unref();
   }

@@ -56,9 +56,10 @@ export class Peer {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static connect(port: number): Promise<Peer> {
+  /** Connect to 127.0.0.1:port, from `localAddress` (another loopback address is another host to the server). */
+  static connect(port: number, localAddress?: string): Promise<Peer> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(new Peer(socket)));
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, localAddress }, () => resolve(new Peer(socket)));
       socket.once('error', reject);
     });
   }

@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import type { Backend, MemberList, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
 import { fanOut, roomPage } from '../state/local.js';
 import type { NickRegistry } from '../state/nicks.js';
-import { sortedNicks, type Member, type Room, type RoomRegistry } from '../state/rooms.js';
+import { sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
 function linkDown(): ProtocolError {
@@ -307,9 +307,9 @@ export class ClusterBackend implements Backend {
   // ---- rooms: subscription, history, members ----
 
   /** The room, subscribed to and loaded from Redis before anyone joins it: nothing said from then on is missed. */
-  async openRoom(name: string): Promise<Room | null> {
-    const room = this.rooms.open(name);
-    if (room) await this.ensureRoom(room);
+  async openRoom(name: string, creator: string): Promise<Room | RoomRefusal> {
+    const room = this.rooms.open(name, creator);
+    if (typeof room !== 'string') await this.ensureRoom(room);
     return room;
   }
 
@@ -325,6 +325,7 @@ export class ClusterBackend implements Backend {
     const room = this.rooms.get(name);
     if (!room) return;
     room.members.delete(member);
+    room.lastActive = Date.now();
     if (room.members.size === 0) this.unfollow(name);
   }
 

@@ -26,9 +26,14 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
     session.error(ErrorCode.too_many_rooms, `one connection may be in at most ${limit} rooms; leave one first`, id);
     return;
   }
-  const room = await backend.openRoom(name);
-  if (!room) {
+  const room = await backend.openRoom(name, session.address.key);
+  if (room === 'server_full') {
     session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; try an existing room', id);
+    return;
+  }
+  if (room === 'creator_full') {
+    const limit = config.maxRoomsPerAddress;
+    session.error(ErrorCode.too_many_rooms, `one address may open at most ${limit} rooms; join an existing room`, id);
     return;
   }
   if (session.closed) return;

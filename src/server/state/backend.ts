@@ -3,7 +3,7 @@
 // cluster (cluster/backend.ts) those that need Redis answer with a promise.
 
 import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
-import type { Member, Room } from './rooms.js';
+import type { Member, Room, RoomRefusal } from './rooms.js';
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -56,8 +56,8 @@ export interface Backend {
   sendPrivate(to: string, make: (nick: string) => ServerMessage): Maybe<ServerMessage | null>;
 
   // ---- rooms ----
-  /** The room, opened (and on a cluster, followed) when new; null when the server may hold no more rooms. */
-  openRoom(name: string): Maybe<Room | null>;
+  /** The room, opened for `creator` (an address) and on a cluster followed; refused when the table is full. */
+  openRoom(name: string, creator: string): Maybe<Room | RoomRefusal>;
   /** The member joins the room (it is open). */
   addMember(room: Room, member: Member): void;
   /** The member leaves the room; a room with no members left here is no longer followed. */

@@ -3,7 +3,7 @@
 import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { Backend, MemberList, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { NickRegistry } from './nicks.js';
-import { byName, type Member, type Room, type RoomRegistry } from './rooms.js';
+import { byName, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
 /**
  * The same bytes to every member of a room: the event is serialised once. No copy of the set: a delivery may cut
@@ -64,8 +64,8 @@ export class LocalBackend implements Backend {
     return event;
   }
 
-  openRoom(name: string): Room | null {
-    return this.rooms.open(name);
+  openRoom(name: string, creator: string): Room | RoomRefusal {
+    return this.rooms.open(name, creator);
   }
 
   addMember(room: Room, member: Member): void {
@@ -73,9 +73,12 @@ export class LocalBackend implements Backend {
     member.rooms.add(room.name);
   }
 
-  removeMember(room: string, member: Member): void {
-    member.rooms.delete(room);
-    this.rooms.get(room)?.members.delete(member);
+  removeMember(name: string, member: Member): void {
+    member.rooms.delete(name);
+    const room = this.rooms.get(name);
+    if (!room) return;
+    room.members.delete(member);
+    room.lastActive = Date.now();
   }
 
   members(name: string, limit: number): MemberList {

@@ -44,6 +44,8 @@ export class Room<M extends Member = Member> {
   readonly history: History;
   /** Highest seq given out; the next message gets lastSeq + 1. */
   lastSeq = 0;
+  /** Who opened it (an address), for its share of the room table. */
+  creator = '';
   lastActive = Date.now();
   /** Seqs up to this one are reserved on disk, so none is given out twice across a crash (no limit without a store). */
   private reserved = Number.POSITIVE_INFINITY;
@@ -84,28 +86,54 @@ export class Room<M extends Member = Member> {
   }
 }
 
+/** Why a room could not be opened: the server's table is full, or its creator's share of it. */
+export type RoomRefusal = 'server_full' | 'creator_full';
+
 export class RoomRegistry<M extends Member = Member> {
   private readonly rooms = new Map<string, Room<M>>();
+  /** Rooms in the table per creator (an address): nobody may fill the table alone. */
+  private readonly createdBy = new Map<string, number>();
 
   constructor(
     private readonly historySize: number,
     private readonly maxRooms: number,
     /** Where history is kept beyond the in-memory window; none: memory only. */
     readonly store?: HistoryStore,
+    private readonly maxRoomsPerCreator = Infinity,
   ) {}
 
   get(name: string): Room<M> | undefined {
     return this.rooms.get(name);
   }
 
-  /** The room, created when new. Null when the server keeps maxRooms rooms and none is empty to forget. */
-  open(name: string): Room<M> | null {
+  /**
+   * The room, created for `creator` when new; refused when the creator already has its share of the table, or the
+   * table is full and no room in it is empty to forget.
+   */
+  open(name: string, creator = ''): Room<M> | RoomRefusal {
     let room = this.rooms.get(name);
     if (room) return room;
-    if (this.rooms.size >= this.maxRooms && !this.forgetOldestEmpty()) return null;
+    if ((this.createdBy.get(creator) ?? 0) >= this.maxRoomsPerCreator) return 'creator_full';
+    if (this.rooms.size >= this.maxRooms && !this.forgetOldestEmpty()) return 'server_full';
     room = new Room<M>(name, this.historySize, this.store);
+    room.creator = creator;
     this.rooms.set(name, room);
+    this.createdBy.set(creator, (this.createdBy.get(creator) ?? 0) + 1);
     return room;
+  }
+
+  /** Forget rooms empty since before `before` (their history stays in the store, read again on the next join). */
+  forgetEmptySince(before: number): void {
+    for (const room of [...this.rooms.values()]) {
+      if (room.members.size === 0 && room.lastActive < before) this.forget(room);
+    }
+  }
+
+  private forget(room: Room<M>): void {
+    this.rooms.delete(room.name);
+    const count = (this.createdBy.get(room.creator) ?? 1) - 1;
+    if (count > 0) this.createdBy.set(room.creator, count);
+    else this.createdBy.delete(room.creator);
   }
 
   /** Rooms that have members, by name. */
@@ -119,7 +147,7 @@ export class RoomRegistry<M extends Member = Member> {
       if (room.members.size === 0 && (!oldest || room.lastActive < oldest.lastActive)) oldest = room;
     }
     if (!oldest) return false;
-    this.rooms.delete(oldest.name);
+    this.forget(oldest);
     return true;
   }
 }
