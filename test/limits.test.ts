@@ -284,3 +284,28 @@ t.test('case 2: one address cannot fill the room table; empty rooms leave it and
   back.send({ type: 'join', room: 'one-more', id: 'now' });
   t.match(await back.next({ type: 'members', id: 'now' }), { room: 'one-more' }, 'the address may open rooms again');
 });
+
+t.test('case 9: a downloader that never reads holds little and is cut off once it stalls', async (t) => {
+  const { port, server: chat } = await server(t, { pingTimeoutMs: 1500, rateLimit: 0 });
+  const uploader = await peer(t, port);
+  await uploader.join('files', 'up');
+  const bytes = Buffer.alloc(24 * 1024 * 1024, 7);
+  uploader.write(`${JSON.stringify({ type: 'upload', room: 'files', name: 'big.bin', size: bytes.length })}\n`);
+  uploader.write(bytes);
+  const ok = await uploader.next({ type: 'ok' }, 20_000);
+
+  const deaf = await deafSocket(port);
+  t.teardown(() => deaf.destroy());
+  deaf.write(`${JSON.stringify({ type: 'download', file: ok.file })}\n`);
+  await sleep(700);
+  const session = [...chat.sessions].find((s) => s.remote.endsWith(`:${deaf.localPort}`))!;
+  t.ok(session, 'the downloader is connected');
+  const held = session.stream.writableLength;
+  t.ok(held <= 128 * 1024, `the server holds ${Math.round(held / 1024)} KiB of the file for it (kernel buffers aside)`);
+  // The client reads nothing, so it would not see the close: watch the server's side.
+  const deadline = Date.now() + 10_000;
+  while (!session.closed && Date.now() < deadline) await sleep(50);
+  t.ok(session.closed, 'it was cut off after taking nothing for the stall time');
+  uploader.send({ type: 'ping', id: 'fine' });
+  t.match(await uploader.next({ type: 'pong' }), { id: 'fine' }, 'others are unaffected');
+});

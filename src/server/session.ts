@@ -34,6 +34,11 @@ export interface SessionHost {
   forget(session: Session, reason: string): void;
 }
 
+/** Bytes of a file read and written at a time during a download. */
+const DOWNLOAD_CHUNK = 64 * 1024;
+/** A download that moves no byte for this long is given up (unless --ping-timeout says otherwise). */
+const DOWNLOAD_STALL_MS = 60_000;
+
 /** Pipelined requests (room messages on a cluster) a connection may have in flight before its input waits. */
 const OWED_WINDOW = 64;
 
@@ -70,16 +75,19 @@ function streamOnDrain(this: SessionStream): void {
 const DISCARD: RawSink = { data() {}, end() {}, abort() {} };
 
 /** Resolves when `stream` can take more bytes; rejects when it closes first. */
-function writable(stream: Duplex): Promise<void> {
+/** Resolves when `stream` can take more bytes; rejects when it closes first, or takes nothing for `stallMs`. */
+function writable(stream: Duplex, stallMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      stream.off('close', onClose);
-      resolve();
-    };
-    const onClose = () => {
+    const done = (error?: Error) => {
       stream.off('drain', onDrain);
-      reject(new Error('connection closed during download'));
+      stream.off('close', onClose);
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
     };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('connection closed during download'));
+    const timer = setTimeout(() => done(new Error(`the downloader took no bytes in ${Math.round(stallMs / 1000)} s`)), stallMs);
     stream.once('drain', onDrain);
     stream.once('close', onClose);
   });
@@ -219,11 +227,13 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     if (length === 0) return;
     this.sendingFileBytes = true;
     try {
-      const source = createReadStream(path, { start, end: start + length - 1, highWaterMark: 256 * 1024 });
+      // Small chunks: what a downloader that stops reading holds here is a chunk read ahead and one unsent.
+      const source = createReadStream(path, { start, end: start + length - 1, highWaterMark: DOWNLOAD_CHUNK });
+      const stallMs = this.host.config.pingTimeoutMs || DOWNLOAD_STALL_MS;
       try {
         for await (const chunk of source) {
           if (this.stream.destroyed) throw new Error('connection closed during download');
-          if (!this.stream.write(chunk)) await writable(this.stream);
+          if (!this.stream.write(chunk)) await writable(this.stream, stallMs);
         }
       } finally {
         source.destroy();
