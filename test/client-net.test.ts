@@ -461,3 +461,27 @@ t.test('--host takes several servers, with or without ports', async (t) => {
   t.match(options, { host: 'x', port: 9000 });
   t.same(resolveOptions({}, { CHAT_HOST: 'p,q' }, {}).servers.map((s) => s.host), ['p', 'q']);
 });
+
+t.test('a closed stdout (| head -1) ends the command quietly with exit 0', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../bin/chat.js', import.meta.url));
+  const { port } = await serve(t);
+  // The reading end is closed before chat writes anything, as `head -1` closes it after its line.
+  const closedReader = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('node', [bin, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CHAT_HOST: '127.0.0.1', CHAT_PORT: String(port), CHAT_NICK: 'piped' },
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  for (const args of [['--help'], ['join', 'r', '--json'], ['join', 'r'], ['rooms']]) {
+    const { code, stderr } = await closedReader(args);
+    t.equal(code, 0, `chat ${args.join(' ')} exits 0`);
+    t.equal(stderr, '', `chat ${args.join(' ')} says nothing on stderr`);
+  }
+});

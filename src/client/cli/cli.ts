@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
+import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runLineMode } from './line-mode.js';
 import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
@@ -190,6 +191,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 export function run(argv: string[]): void {
+  exitQuietlyWhenStdoutCloses(process.stdout, (code) => process.exit(code));
   main(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
