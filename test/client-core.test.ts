@@ -6,7 +6,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { charWidth, fitToWidth, graphemes, stringWidth, truncateToWidth, wrapText } from '../src/client/text/width.js';
+import { charWidth, drawnGrapheme, fitToWidth, graphemes, graphemeWidth, stringWidth, truncateToWidth, wrapText } from '../src/client/text/width.js';
+import { isStandIn, restoreClusters, standInFor, standInWidth } from '../src/client/view/cluster-cells.js';
 import { sanitize, sanitizeLine } from '../src/client/text/sanitize.js';
 import { describeError, fsProblem } from '../src/client/text/wording.js';
 import { inUnitOf } from '../src/client/text/size.js';
@@ -65,6 +66,40 @@ t.test('width: CJK and emoji take two columns, combining marks none', async (t) 
   t.same(graphemes('a👍🏽e\u0301'), ['a', '👍🏽', 'e\u0301']);
   t.equal(truncateToWidth('你好世界', 5), '你好', 'a wide character never straddles the edge');
   t.equal(fitToWidth('😀x', 5), '😀x  ');
+});
+
+t.test('width by grapheme cluster: flags and ZWJ families are 2 columns; what terminals disagree on is drawn safely', async (t) => {
+  t.equal(stringWidth('🇨🇳'), 2, 'a flag');
+  t.equal(stringWidth('🇨🇳🇨🇳'), 4, 'two flags');
+  t.equal(stringWidth('🇨'), 1, 'a lone regional indicator, as terminals draw it');
+  t.equal(stringWidth('👨‍👩‍👧'), 2, 'a ZWJ family');
+  t.equal(stringWidth('国庆快乐 🇨🇳🇨🇳 我们班 👨‍👩‍👧 全家福'), 30);
+  t.equal(graphemeWidth('👨‍👩‍👧'), 2);
+  t.equal(stringWidth('\x1b[31m红\x1b[0m🇨🇳'), 4, 'colour codes take no columns');
+  t.equal(drawnGrapheme('👍🏽'), '👍', 'a skin tone is not drawn (tmux: 4 columns, others: 2)');
+  t.equal(stringWidth('👍🏽'), 2);
+  t.equal(drawnGrapheme('❤️'), '❤', 'VS16 after a narrow symbol is not drawn (1 or 2 columns, by terminal)');
+  t.equal(stringWidth('❤️'), 1);
+  t.equal(drawnGrapheme('👨\u200d'), '👨', 'a trailing ZWJ would glue the next character to this one');
+  t.equal(drawnGrapheme('\u200d'), '');
+  t.equal(drawnGrapheme('👩🏽\u200d💻'), '👩\u200d💻');
+  t.equal(stringWidth('👩🏽\u200d💻'), 2);
+  t.same(graphemes('a🇨🇳👨‍👩‍👧b'), ['a', '🇨🇳', '👨‍👩‍👧', 'b']);
+  t.equal(truncateToWidth('🇨🇳🇨🇳🇨🇳', 5), '🇨🇳🇨🇳', 'a flag never straddles the edge');
+  t.same(wrapText('🇨🇳🇨🇳🇨🇳', 4), ['🇨🇳🇨🇳', '🇨🇳']);
+  t.equal(fitToWidth('👨‍👩‍👧x', 5), '👨‍👩‍👧x  ');
+});
+
+t.test('cluster stand-ins: one code point per cluster for blessed, the cluster again for the terminal', async (t) => {
+  const flag = standInFor('🇨🇳', 2);
+  t.equal([...flag].length, 1, 'one code point');
+  t.ok(isStandIn(flag.codePointAt(0)!));
+  t.equal(standInFor('🇨🇳', 2), flag, 'the same cluster, the same stand-in');
+  const family = standInFor('👨‍👩‍👧', 2);
+  t.not(family, flag);
+  t.equal(standInWidth(flag.codePointAt(0)!), 2);
+  t.equal(restoreClusters(`a${flag}\x1b[1mb${family}c`), 'a🇨🇳\x1b[1mb👨‍👩‍👧c');
+  t.equal(restoreClusters('a\u{ffff0}b'), 'ab', 'an unknown stand-in is never written');
 });
 
 t.test('wrapText breaks at spaces, and anywhere in CJK, within the width', async (t) => {

@@ -65,6 +65,52 @@ t.test('two people chat in one room, in Chinese and emoji; another room sees not
   t.equal(count(await carol.lines(), 'psst'), 0);
 });
 
+t.test('flags and ZWJ families take 2 columns everywhere: the log, the member pane, the input line; nothing is left behind', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  // Widths as tmux (and most terminals) draw them: CJK 2 each, a flag 2, a family 2.
+  const message = '国庆快乐 🇨🇳🇨🇳 我们班 👨‍👩‍👧 全家福';
+  const drawnWidth = 8 + 1 + 4 + 1 + 6 + 1 + 2 + 1 + 6;
+  const bob = await joined(tmux, port, 'bob', 'test');
+  await say(bob, message);
+  // ann's screen: the history line is drawn, then moved up under the welcome line as the next lines come in.
+  const ann = await joined(tmux, port, 'ann', 'test');
+  await say(ann, message);
+  const lines = await ann.waitFor((l) => count(l, message) === 2);
+  const border = lines[0]!.indexOf('│');
+  t.ok(border > 0, 'the member list is shown');
+  for (const line of lines.slice(0, -2)) {
+    const expected = line.includes(message) ? border - drawnWidth + message.length : border;
+    t.equal(line.indexOf('│'), expected, `the border is in its column: ${line.trimEnd()}`);
+  }
+  t.ok(lines.some((l) => /│ ann\s*$/.test(l)) && lines.some((l) => /│ bob\s*$/.test(l)), 'the member names are whole');
+  const welcome = lines.find((l) => l.includes('Welcome to test!'))!;
+  t.match(welcome, /-!- Welcome to test! 1 other is here\.\s+│$/, 'no half flag is left on the line that replaced a flag');
+  t.equal(lines.filter((l) => /[\u{1f1e6}-\u{1f1ff}\u200d]/u.test(l)).length, 2, 'flags and ZWJ only in the two messages');
+
+  // The input line: the cursor after `🇨🇳abc` is where tmux drew the c; a flag is deleted as one character.
+  await ann.type('🇨🇳abc');
+  await ann.waitFor((l) => l.at(-1) === '[test] 🇨🇳abc');
+  t.equal((await ann.cursor()).x, 7 + 2 + 3, 'the cursor is just after the c');
+  await ann.keys('Left', 'Left', 'Left');
+  t.equal((await ann.cursor()).x, 7 + 2, 'Left moves over one character at a time');
+  await ann.keys('BSpace');
+  await ann.waitFor((l) => l.at(-1) === '[test] abc');
+  t.equal((await ann.cursor()).x, 7, 'Backspace deleted the whole flag');
+  await ann.keys('C-u', 'End', 'C-u');
+  await ann.type('👨‍👩‍👧x');
+  await ann.waitFor((l) => l.at(-1) === '[test] 👨‍👩‍👧x');
+  await ann.keys('Left');
+  t.equal((await ann.cursor()).x, 7 + 2, 'the family is 2 columns before the x');
+
+  // Another buffer and back: nothing of the flags is left on the server buffer's screen.
+  await ann.keys('C-u', 'End', 'C-u', 'M-1');
+  const server = await ann.waitFor((l) => l.at(-1) === '[server]');
+  t.notOk(server.some((l) => /[\u{1f1e6}-\u{1f1ff}\u200d国]/u.test(l)), 'the server buffer is clean');
+  await ann.keys('M-2');
+  await ann.waitFor((l) => count(l, message) === 2 && l[0]!.indexOf('│') === border);
+});
+
 t.test('injection: escape sequences, controls and markup from another user are shown harmlessly', async (t) => {
   const { port } = await serve(t);
   const tmux = new Tmux(t);

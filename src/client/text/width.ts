@@ -1,8 +1,11 @@
-// Text in terminal columns, the way terminals draw it. Pure: the blessed width fix (view/blessed-width.ts) and the
-// log layout both use these functions, so they agree.
+// Text in terminal columns, the way terminals draw it, measured by grapheme cluster (what a terminal puts in its
+// cells). Pure: the blessed width fix (view/blessed-width.ts), the log layout, the member pane, the status line and
+// the input line all use these functions, so they agree.
 
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200b-\u200f\u2060-\u2064\ufe00-\ufe0f\ufeff]$/u;
 const EMOJI_WIDE = /^\p{Emoji_Presentation}$/u;
+// Regional indicators are East Asian Neutral: one alone is drawn in one column; a pair (a flag) in two.
+const REGIONAL_INDICATOR = /^\p{Regional_Indicator}$/u;
 
 // East Asian Wide and Fullwidth blocks (UAX #11), as terminals' wcwidth draws them.
 const WIDE_RANGES: readonly (readonly [number, number])[] = [
@@ -30,6 +33,7 @@ export function charWidth(codePoint: number): 0 | 1 | 2 {
 function measure(codePoint: number): 0 | 1 | 2 {
   const char = String.fromCodePoint(codePoint);
   if (ZERO_WIDTH.test(char)) return 0;
+  if (REGIONAL_INDICATOR.test(char)) return 1;
   if (EMOJI_WIDE.test(char)) return 2;
   for (const [low, high] of WIDE_RANGES) {
     if (codePoint < low) break;
@@ -38,14 +42,58 @@ function measure(codePoint: number): 0 | 1 | 2 {
   return 1;
 }
 
-/** Columns a string takes (tabs count as one: callers expand them first). */
-export function stringWidth(text: string): number {
-  let width = 0;
-  for (const char of text) width += char === '\t' ? 1 : charWidth(char.codePointAt(0)!);
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const ZWJ = '\u200d';
+const VS16 = '\ufe0f';
+const SKIN_TONE = /[\u{1f3fb}-\u{1f3ff}]/gu;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}/u;
+const SGR = /\x1b\[[0-9;:]*m/g;
+
+/**
+ * A grapheme as the client draws it, in a form terminals agree on. A trailing ZWJ is left out, skin tones after an emoji are left out (tmux
+ * draws 👍🏽 in 4 columns, other terminals in 2), and so is VS16 after a symbol that is narrow by default (❤️ is 1
+ * column in tmux, 2 in others). Everything else is drawn as it is.
+ */
+export function drawnGrapheme(grapheme: string): string {
+  // A ZWJ with nothing after it in its cluster would join whatever the terminal is sent next into the same cell.
+  if (grapheme.endsWith(ZWJ)) grapheme = grapheme.replace(/\u200d+$/, '');
+  if (grapheme.length <= 1) return grapheme;
+  let drawn = grapheme.replace(SKIN_TONE, (tone, at: number) => (at === 0 ? tone : ''));
+  if (drawn.includes(VS16) && !EMOJI_WIDE.test(String.fromCodePoint(drawn.codePointAt(0)!))) drawn = drawn.replaceAll(VS16, '');
+  return drawn;
+}
+
+const graphemeCache = new Map<string, number>();
+
+/**
+ * Columns one grapheme takes once drawn (drawnGrapheme): an emoji ZWJ sequence (👨‍👩‍👧) as wide as its first
+ * emoji, a flag 2, other clusters (a letter and its marks, Indic syllables) the sum of their code points.
+ */
+export function graphemeWidth(grapheme: string): number {
+  const first = grapheme.codePointAt(0);
+  if (first === undefined) return 0;
+  if (grapheme.length === 1 || (grapheme.length === 2 && first > 0xffff)) return grapheme === '\t' ? 1 : charWidth(first);
+  let width = graphemeCache.get(grapheme);
+  if (width === undefined) {
+    const drawn = drawnGrapheme(grapheme);
+    if (drawn.includes(ZWJ) && PICTOGRAPHIC.test(drawn)) width = charWidth(drawn.codePointAt(0)!);
+    else {
+      width = 0;
+      for (const char of drawn) width += charWidth(char.codePointAt(0)!);
+    }
+    if (graphemeCache.size > 10_000) graphemeCache.clear();
+    graphemeCache.set(grapheme, width);
+  }
   return width;
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Columns a string takes (tabs count as one: callers expand them first). Colour codes (SGR) take none. */
+export function stringWidth(text: string): number {
+  let width = 0;
+  const plain = text.includes('\x1b') ? text.replace(SGR, '') : text;
+  for (const { segment } of segmenter.segment(plain)) width += graphemeWidth(segment);
+  return width;
+}
 
 /** User-perceived characters: an emoji with a skin tone or a letter with its accent moves as one. */
 export function graphemes(text: string): string[] {
@@ -65,7 +113,7 @@ export function wrapText(text: string, width: number): string[] {
   let rowWidth = 0;
   let lastSpace = -1; // index in `row` just after the last space
   for (const g of graphemes(text)) {
-    const w = stringWidth(g);
+    const w = graphemeWidth(g);
     if (rowWidth + w > width) {
       if (lastSpace > 0 && lastSpace < row.length) {
         rows.push(row.slice(0, lastSpace).trimEnd());
@@ -91,7 +139,7 @@ export function truncateToWidth(text: string, width: number): string {
   let out = '';
   let used = 0;
   for (const g of graphemes(text)) {
-    const w = stringWidth(g);
+    const w = graphemeWidth(g);
     if (used + w > width) break;
     out += g;
     used += w;

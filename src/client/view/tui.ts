@@ -10,7 +10,7 @@ import { layoutRows, makeChalk, statusLine } from './format.js';
 import { InputLine } from './input-line.js';
 import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
 import { completePath } from '../core/paths.js';
-import { patchBlessedWidth } from './blessed-width.js';
+import { patchBlessedWidth, writeClusters } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
 import { fitToWidth, stringWidth, truncateToWidth } from '../text/width.js';
 import { progressLine } from './progress-line.js';
@@ -77,6 +77,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     dockBorders: false,
     title: 'chat',
   });
+  writeClusters(screen);
   const box = (o: blessed.Widgets.BoxOptions) =>
     blessed.box({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
   const logBox = box({ top: 0, left: 0 });
