@@ -17,7 +17,8 @@ import { helpLines, parseInput } from '../src/client/core/parse-input.js';
 import { InputLine } from '../src/client/view/input-line.js';
 import { ClientState, mentions } from '../src/client/core/state.js';
 import { scrollBy, visibleRows, type Row } from '../src/client/core/scrollback.js';
-import { entryRows, layoutRows, makeChalk, nickColour, plainLine, statusLine } from '../src/client/view/format.js';
+import { entryRows, layoutRows, makeChalk, nickColour, plainLine } from '../src/client/view/format.js';
+import { statusLine } from '../src/client/view/status-line.js';
 import { configPath, loginNick, readConfigFile, resolveOptions } from '../src/client/cli/options.js';
 import { Backoff } from '../src/client/core/backoff.js';
 import { normalizePaste, PasteFilter } from '../src/client/view/paste.js';
@@ -569,7 +570,56 @@ t.test('status line: server, nick, room, state, countdown, unread and mention ma
   state.switchTo('test');
   state.apply(event({ type: 'msg', room: 'other', from: 'bob', text: 'alice!', ts: TS, seq: 1 }));
   const client = { server: { host: 'localhost', port: 8000 }, status: { phase: 'reconnecting', retryAt: 5000 }, state };
-  t.equal(statusLine(client, 2100, plain), ' localhost:8000 | alice | test | reconnecting in 3s | 1:server [2:test] 3:other(1!)');
+  t.equal(statusLine(client, 2100, plain, 200), ' localhost:8000 | alice | test | reconnecting in 3s | 1:server [2:test] 3:other(1!)');
+});
+
+t.test('status line: fitted in display columns; quiet buffers are folded into +N, never the active one or activity', async (t) => {
+  const state = new ClientState();
+  for (let i = 1; i <= 12; i++) joined(state, `room${i}`);
+  state.apply(event({ type: 'msg', to: 'alice', from: 'bob', text: 'psst', ts: TS }));
+  state.switchTo('room10');
+  state.apply(event({ type: 'msg', room: 'room3', from: 'bob', text: 'alice, look', ts: TS, seq: 1 }));
+  state.apply(event({ type: 'msg', room: 'room7', from: 'bob', text: 'busy', ts: TS, seq: 1 }));
+  const client = { server: { host: '127.0.0.1', port: 47311 }, status: { phase: 'connected' }, state };
+  const colour = makeChalk(true);
+  const all = statusLine(client, 0, plain, 400);
+  t.equal(all, ' 127.0.0.1:47311 | alice | room10 | connected | 1:server 2:room1 3:room2 4:room3(1!) 5:room4 6:room5 7:room6 8:room7(1) 9:room8 10:room9 [11:room10] 12:room11 13:room12 14:@bob(1!)');
+  t.equal(stringWidth(statusLine(client, 0, colour, 400)), stringWidth(all), 'colour codes take no columns');
+  for (const width of [120, 100, 80, 60]) {
+    const line = statusLine(client, 0, colour, width);
+    t.ok(stringWidth(line) <= width, `fits in ${width} columns`);
+    for (const kept of ['[11:room10]', '4:room3(1!)', '8:room7(1)', '14:@bob(1!)']) t.ok(line.includes(kept), `${kept} is kept at ${width} columns`);
+    const folded = /\+(\d+)$/.exec(line);
+    const shown = statusLine(client, 0, plain, width).split(' ').filter((word) => /^\[?\d+:/.test(word)).length;
+    t.ok(folded, `the quiet ones are folded at ${width} columns`);
+    t.equal(shown + Number(folded![1]), 14, 'every buffer is either shown or counted');
+  }
+  t.match(statusLine(client, 0, plain, 120), /^ 127\.0\.0\.1:47311 \| alice /, 'the server is shown when there is room');
+  t.match(statusLine(client, 0, plain, 80), /^ alice \| room10 \| connected \| /, 'and left out before a buffer with activity would be');
+  t.ok(stringWidth(statusLine(client, 0, colour, 20)) <= 20, 'even a tiny terminal');
+});
+
+t.test('/buffer N and Alt+A: buffers past 9, and the next one with activity', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  for (let i = 1; i <= 11; i++) joined(client.state, `room${i}`);
+  await client.submit('/buffer 11');
+  t.equal(client.state.active.key, 'room10');
+  await client.submit('/b 12');
+  t.equal(client.state.active.key, 'room11');
+  await client.submit('/b 13');
+  t.equal(client.state.active.key, 'room11');
+  t.match(client.state.active.entries.at(-1)!.text, /There is no buffer 13: they are numbered 1 to 12/);
+  await client.submit('/b x');
+  t.match(client.state.active.entries.at(-1)!.text, /Usage: \/buffer N/);
+  client.state.switchToNumber(1);
+  client.state.apply(event({ type: 'msg', room: 'room2', from: 'bob', text: 'quiet', ts: TS, seq: 1 }));
+  client.state.apply(event({ type: 'msg', room: 'room9', from: 'bob', text: 'alice!', ts: TS, seq: 1 }));
+  t.ok(client.state.switchToActivity());
+  t.equal(client.state.active.key, 'room9', 'a mention first');
+  t.ok(client.state.switchToActivity());
+  t.equal(client.state.active.key, 'room2', 'then unread lines');
+  t.notOk(client.state.switchToActivity(), 'then nothing');
+  t.equal(client.state.active.key, 'room2');
 });
 
 t.test('options: flags over environment over config file over defaults', async (t) => {

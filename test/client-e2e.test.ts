@@ -111,6 +111,29 @@ t.test('flags and ZWJ families take 2 columns everywhere: the log, the member pa
   await ann.waitFor((l) => count(l, message) === 2 && l[0]!.indexOf('│') === border);
 });
 
+t.test('the status line fits in 120 columns: the active buffer and activity kept, quiet ones folded; /b N and Alt+A', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const rooms = ['general', 'random', 'support', 'release', 'backend', 'frontend', 'design', 'ops', 'security', 'music', 'books'];
+  const alice = await tmux.chat('alice', args(port, 'alice', ...rooms), { columns: 120, rows: 24 });
+  await alice.waitFor(connected);
+  const bob = await joined(tmux, port, 'bob', 'random');
+  await say(alice, '/b 12');
+  await alice.waitFor((l) => l.at(-2)!.includes('[12:books]'));
+  await say(bob, '/msg alice are you there?');
+  await say(bob, '/join random');
+  await say(bob, 'alice: in random too');
+  const status = (await alice.waitFor((l) => l.at(-2)!.includes('13:@bob(1!)') && l.at(-2)!.includes('3:random(1!)'))).at(-2)!;
+  t.ok(stringWidth(status.trimEnd()) <= 120, 'within the terminal');
+  t.match(status, /\[12:books\]/, 'the active buffer is shown');
+  t.match(status, / \+\d+\s*$/, 'the quiet buffers are folded at the end, not cut off');
+  // Both have a mention (a private message counts as one): the next after the active buffer comes first.
+  await alice.keys('M-a');
+  await alice.waitFor((l) => l.at(-2)!.includes('[13:@bob]') && l.some((x) => x.includes('<bob> are you there?')));
+  await alice.keys('M-a');
+  await alice.waitFor((l) => l.at(-2)!.includes('[3:random]') && l.some((x) => x.includes('<bob> alice: in random too')));
+});
+
 t.test('injection: escape sequences, controls and markup from another user are shown harmlessly', async (t) => {
   const { port } = await serve(t);
   const tmux = new Tmux(t);

@@ -28,7 +28,7 @@ type Handler<N extends Command['name']> = (
 ) => Promise<unknown> | unknown;
 
 const HANDLERS: { [N in Command['name']]: Handler<N> } = {
-  join, leave, msg, query, nick, me, who, rooms, send, files, get, clear, help, quit,
+  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, quit,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {
@@ -98,6 +98,12 @@ async function rooms({ state, request }: CommandContext, buffer: ChatBuffer) {
   if (reply?.type !== 'rooms') return;
   if (reply.rooms.length === 0) state.info(buffer, 'No rooms are open on the server.');
   else state.info(buffer, `Rooms: ${reply.rooms.map((r) => `${sanitizeLine(r.room)} (${r.members})`).join(', ')}`);
+}
+
+function buffer({ state }: CommandContext, current: ChatBuffer, command: { number: number }) {
+  const count = state.buffers.length;
+  if (command.number >= 1 && command.number <= count) state.switchToNumber(command.number);
+  else state.error(current, `There is no buffer ${command.number}: they are numbered 1 to ${count} in the status line.`);
 }
 
 function send({ files }: CommandContext, buffer: ChatBuffer, command: { path: string }) {

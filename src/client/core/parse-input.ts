@@ -9,6 +9,7 @@ export type Command =
   | { name: 'me'; text: string }
   | { name: 'who'; room?: string }
   | { name: 'rooms' }
+  | { name: 'buffer'; number: number }
   | { name: 'clear' }
   | { name: 'send'; path: string }
   | { name: 'files' }
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'send', usage: '/send PATH', help: 'share a file here (a room, or the person of a private buffer)' },
   { name: 'files', usage: '/files', help: 'list the files shared here, with their numbers' },
   { name: 'get', usage: '/get N|ID [DIR]', help: 'download file N (or by id) into DIR, ~/Downloads or .' },
+  { name: 'buffer', usage: '/buffer N', help: 'show buffer N (the number in the status line); /b N' },
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
@@ -47,6 +49,7 @@ export const COMMANDS: readonly CommandHelp[] = [
 
 const ALIASES: Record<string, Command['name']> = {
   j: 'join',
+  b: 'buffer',
   part: 'leave',
   close: 'leave',
   q: 'query',
@@ -106,6 +109,8 @@ export function parseInput(input: string): ParsedInput {
       const file = /^\d{1,9}$/.test(ref) ? { number: Number(ref) } : { id: ref };
       return { kind: 'command', command: m[2] ? { name, file, dir: unquote(m[2]) } : { name, file } };
     }
+    case 'buffer':
+      return args.length === 1 && /^\d{1,4}$/.test(args[0]!) ? { kind: 'command', command: { name, number: Number(args[0]) } } : usage(name);
     case 'rooms':
     case 'files':
     case 'clear':
@@ -124,7 +129,8 @@ export function helpLines(): string[] {
   return [
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
-    'Keys: Alt+1..9 or Ctrl+N/Ctrl+P switch buffers; PageUp/PageDown or the mouse wheel scroll;',
+    'Keys: Alt+1..9 (/buffer N past 9) or Ctrl+N/Ctrl+P switch buffers; Alt+A the next with activity;',
+    '  PageUp/PageDown or the mouse wheel scroll;',
     '  Up/Down recall input; Tab completes nicks, commands and paths (/send, /get); :smile: becomes an emoji;',
     '  Ctrl+C quits. File transfers run beside the chat, with their progress at the bottom of the log.',
   ];

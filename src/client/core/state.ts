@@ -173,6 +173,18 @@ export class ClientState {
     if (buffer) this.switchTo(buffer.key);
   }
 
+  /**
+   * Alt+A: the next buffer (after the active one, round) with a mention, else the next with unread lines.
+   * Returns false when no buffer has any.
+   */
+  switchToActivity(): boolean {
+    const start = this.buffers.indexOf(this.active);
+    const after = [...this.buffers.slice(start + 1), ...this.buffers.slice(0, start)];
+    const next = after.find((b) => b.mentioned) ?? after.find((b) => b.unread > 0);
+    if (next) this.switchTo(next.key);
+    return next !== undefined;
+  }
+
   /** Ctrl+N / Ctrl+P. */
   cycle(delta: number): void {
     const index = this.buffers.indexOf(this.active);

@@ -152,3 +152,8 @@ export function fitToWidth(text: string, width: number): string {
   const cut = truncateToWidth(text, width);
   return cut + ' '.repeat(Math.max(0, width - stringWidth(cut)));
 }
+
+/** `text` (which may carry colour codes) padded with spaces to `width` columns. */
+export function padToWidth(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+}

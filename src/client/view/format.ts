@@ -141,35 +141,3 @@ export function layoutRows(
   }
   return rows;
 }
-
-/** The status line: server, nick, connection state (with the reconnect countdown), and the buffers. */
-export function statusLine(
-  client: { server: { host: string; port: number }; status: { phase: string; retryAt?: number }; state: ClientStateView },
-  now: number,
-  chalk: ChalkInstance,
-): string {
-  const { state, status } = client;
-  let phase: string;
-  if (status.phase === 'reconnecting' && status.retryAt !== undefined) {
-    const seconds = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
-    phase = seconds > 0 ? `reconnecting in ${seconds}s` : 'reconnecting...';
-  } else {
-    phase = status.phase === 'closed' ? 'disconnected' : status.phase;
-  }
-  const active = state.active;
-  const buffers = state.buffers.map((b, i) => {
-    const name = b.kind === 'private' ? `@${b.name}` : b.name;
-    const count = b.unread > 0 ? `(${b.unread}${b.mentioned ? '!' : ''})` : b.mentioned ? '(!)' : '';
-    const label = `${i + 1}:${name}${count}`;
-    if (b === active) return chalk.bold(`[${label}]`);
-    return b.mentioned ? chalk.yellow.bold(label) : label;
-  });
-  const where = active.kind === 'private' ? `@${active.name}` : active.name;
-  return ` ${client.server.host}:${client.server.port} | ${state.nick || '?'} | ${where} | ${phase} | ${buffers.join(' ')}`;
-}
-
-interface ClientStateView {
-  nick: string;
-  buffers: readonly ChatBuffer[];
-  active: ChatBuffer;
-}

@@ -6,13 +6,14 @@ import blessed from 'blessed';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
-import { layoutRows, makeChalk, statusLine } from './format.js';
+import { layoutRows, makeChalk } from './format.js';
+import { statusLine } from './status-line.js';
 import { InputLine } from './input-line.js';
 import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
 import { completePath } from '../core/paths.js';
 import { patchBlessedWidth, writeClusters } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
-import { fitToWidth, stringWidth, truncateToWidth } from '../text/width.js';
+import { padToWidth, stringWidth, truncateToWidth } from '../text/width.js';
 import { progressLine } from './progress-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
 
@@ -157,7 +158,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
     statusBox.top = rows - 2;
     statusBox.width = cols;
-    statusBox.setContent(fitToWidth(statusLine(client, Date.now(), chalk), cols));
+    statusBox.setContent(padToWidth(statusLine(client, Date.now(), chalk, cols), cols));
 
     inputBox.top = rows - 1;
     inputBox.width = cols;
@@ -252,6 +253,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     const alt = /^M-([1-9])$/.exec(name);
     if (alt) {
       state.switchToNumber(Number(alt[1]));
+      render();
+      return;
+    }
+    if (name === 'M-a') {
+      state.switchToActivity();
       render();
       return;
     }
