@@ -9,6 +9,9 @@ import { ChatServer } from '../src/server/server.js';
 import { main } from '../src/client/cli/cli.js';
 import { ExitCode } from '../src/client/core/errors.js';
 import { loginNick } from '../src/client/cli/options.js';
+import { ClientState } from '../src/client/core/state.js';
+import { stringWidth } from '../src/client/text/width.js';
+import { fileTable } from '../src/client/text/wording.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
 
 const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
@@ -289,6 +292,38 @@ t.test('chat rooms and chat who', async (t) => {
   io = fakeIo(env);
   t.equal(await main(['node', 'chat', 'who', 'test', '--json'], io), ExitCode.ok);
   t.match(JSON.parse(io.stdout.text), { type: 'members', room: 'test', nicks: ['alice', 'bob'] });
+});
+
+t.test('chat rooms pads by display width: Chinese room names line up with the others', async (t) => {
+  const { port } = await serve(t);
+  await connectClient(t, port, 'alice', ['中文房间', 'test', 'a-much-longer-room']);
+  await connectClient(t, port, 'bob', ['中文房间', '日本']);
+  const io = fakeIo({ CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1' });
+  t.equal(await main(['node', 'chat', 'rooms'], io), ExitCode.ok);
+  const lines = io.stdout.text.split('\n').filter(Boolean);
+  t.equal(lines.length, 4);
+  const widths = lines.map((line) => stringWidth(line));
+  t.same(widths, widths.map(() => stringWidth('a-much-longer-room  1')), 'every line as wide: the counts are in one column');
+  t.ok(lines.some((line) => /^中文房间 {12}2$/.test(line)), '中文房间 is 8 columns wide, padded to 18, then the gap');
+});
+
+t.test('/files lists the files in aligned columns (names of any width)', async (t) => {
+  const state = new ClientState(() => Date.UTC(2026, 0, 1, 12));
+  const room = state.openRoom('test');
+  const files = [
+    { name: 'a.txt', size: 12 },
+    { name: '照片-国庆.jpg', size: 3_000_000 },
+    { name: 'notes with spaces.md', size: 1536 },
+  ];
+  files.forEach((f, i) => state.noteFile(room, { file: String(i).repeat(22), name: f.name, size: f.size, sha256: 'f'.repeat(64), from: i === 1 ? 'bob' : 'carolina', ts: '2026-01-01T12:00:00Z' }));
+  const lines = fileTable(room.files);
+  t.equal(lines.length, 3);
+  for (const column of ['from ', '000000']) {
+    const at = lines.map((line) => stringWidth(line.slice(0, line.indexOf(column) === -1 ? line.search(/\d{22}$/) : line.indexOf(column))));
+    t.same(at, at.map(() => at[0]), `"${column}" starts in one column`);
+  }
+  t.match(lines[1], /^#2 {2}照片-国庆\.jpg {9}2\.9 MiB {2}from bob at \d\d:\d\d {7}1{22}$/);
+  t.equal(lines.map((line) => stringWidth(line)).filter((w, _, all) => w === all[0]).length, 3, 'every line as wide');
 });
 
 t.test('help names the environment variables and the config file', async (t) => {

@@ -10,6 +10,7 @@ import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runLineMode } from './line-mode.js';
 import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
+import { columns } from '../text/columns.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
@@ -140,8 +141,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const result = await listRooms(settings(flags));
       if (flags.json) io.stdout.write(result.line + '\n');
       else {
-        const width = Math.max(4, ...result.rooms.map((r) => r.room.length));
-        for (const r of result.rooms) io.stdout.write(`${sanitizeLine(r.room).padEnd(width)}  ${r.members}\n`);
+        for (const line of columns(result.rooms.map((r) => [sanitizeLine(r.room), String(r.members)]), ['left', 'right'])) {
+          io.stdout.write(`${line}\n`);
+        }
       }
       return ExitCode.ok;
     };
