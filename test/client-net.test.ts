@@ -50,6 +50,14 @@ t.test('private messages open a buffer on both sides; commands answer in words',
   await bob.submit('back at you'); // bob is still in the room buffer
   await alice.submit('/msg nobody hello?');
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: 'Nobody is connected as "nobody".' });
+  t.notOk(alice.state.buffer('@nobody'), 'no empty buffer is left for a nick nobody has');
+  alice.state.switchTo('test');
+  await alice.submit('/msg @bob as the buffer is written');
+  t.equal(alice.state.active.key, '@bob', '/msg @bob is /msg bob');
+  await until(() => texts(bob, '@alice').length === 2, 'bob to get it');
+  await alice.submit('/query @alice-not-here');
+  t.equal(alice.state.active.key, '@alice-not-here', '/query @nick too');
+  await alice.submit('/leave');
   await alice.submit('/frob');
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Unknown command \/frob/ });
   alice.state.switchTo('test');
@@ -60,7 +68,7 @@ t.test('private messages open a buffer on both sides; commands answer in words',
   await alice.submit('/rooms');
   t.match(alice.state.active.entries.at(-1), { kind: 'info', text: /Rooms: .*other \(1\).*test \(2\)|Rooms: .*test \(2\).*other \(1\)/ });
   await alice.submit('/join bad room!');
-  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Usage: \/join ROOM/ });
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /^Bad room name "bad room!": .*without spaces\. Usage: \/join ROOM$/ });
   await alice.submit('/join bad!');
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Bad room name "bad!"/ });
   await alice.submit('/leave');

@@ -60,10 +60,10 @@ async function leave({ state, leaveRoom }: CommandContext, buffer: ChatBuffer, c
   }
 }
 
-async function msg(context: CommandContext, _buffer: ChatBuffer, command: { nick: string; text: string }) {
-  const target = context.state.openPrivate(checkedNick(command.nick));
-  context.state.switchTo(target.key);
-  await say(context, target, command.text, false);
+/** The private buffer is opened once the server took the message: a nick nobody has leaves no empty buffer. */
+async function msg({ state, request }: CommandContext, buffer: ChatBuffer, command: { nick: string; text: string }) {
+  const to = checkedNick(command.nick, 'nick to send to');
+  if (await request(buffer, { type: 'msg', to, text: emojify(command.text) })) state.switchTo(state.openPrivate(to).key);
 }
 
 function query({ state }: CommandContext, _buffer: ChatBuffer, command: { nick: string }) {

@@ -1,5 +1,8 @@
 // What the user typed, parsed: a message to send or one of the slash commands. Pure.
 
+import { roomProblem } from '../../protocol/index.js';
+import { sanitizeLine } from '../text/sanitize.js';
+
 export type Command =
   | { name: 'join'; room: string }
   | { name: 'leave'; target?: string }
@@ -72,6 +75,17 @@ function usage(name: string): ParsedInput {
   return { kind: 'error', message: `Usage: ${command.usage} (${command.help})` };
 }
 
+/** `@bob`, as private buffers are written, is bob. */
+function withoutAt(nick: string): string {
+  return nick.startsWith('@') ? nick.slice(1) : nick;
+}
+
+/** A room name typed with spaces in it: what is wrong with it, then how /join is used. */
+function badRoom(typed: string): ParsedInput {
+  const problem = roomProblem(typed) ?? 'a room name is one word';
+  return { kind: 'error', message: `Bad room name ${JSON.stringify(sanitizeLine(typed))}: ${problem}. Usage: /join ROOM` };
+}
+
 /** Parse one submitted input. `//text` sends `/text` literally. A multi-line paste is always text. */
 export function parseInput(input: string): ParsedInput {
   if (input.trim() === '') return { kind: 'empty' };
@@ -84,15 +98,16 @@ export function parseInput(input: string): ParsedInput {
   const args = rest.trim() === '' ? [] : rest.trim().split(/\s+/);
   switch (name) {
     case 'join':
-      return args.length === 1 ? { kind: 'command', command: { name, room: args[0]!.replace(/^#/, '') } } : usage(name);
+      if (args.length === 1) return { kind: 'command', command: { name, room: args[0]!.replace(/^#/, '') } };
+      return args.length === 0 ? usage(name) : badRoom(rest.trim());
     case 'leave':
       return { kind: 'command', command: args[0] ? { name, target: args[0].replace(/^#/, '') } : { name } };
     case 'msg': {
       const m = /^(\S+)\s+([\s\S]*\S[\s\S]*)$/.exec(rest.trim());
-      return m ? { kind: 'command', command: { name, nick: m[1]!, text: m[2]! } } : usage(name);
+      return m ? { kind: 'command', command: { name, nick: withoutAt(m[1]!), text: m[2]! } } : usage(name);
     }
     case 'query':
-      return args.length === 1 ? { kind: 'command', command: { name, nick: args[0]! } } : usage(name);
+      return args.length === 1 ? { kind: 'command', command: { name, nick: withoutAt(args[0]!) } } : usage(name);
     case 'nick':
       return args.length === 1 ? { kind: 'command', command: { name, nick: args[0]! } } : usage(name);
     case 'me':
