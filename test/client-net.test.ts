@@ -10,6 +10,9 @@ import { main } from '../src/client/cli/cli.js';
 import { ExitCode } from '../src/client/core/errors.js';
 import { loginNick } from '../src/client/cli/options.js';
 import { ClientState } from '../src/client/core/state.js';
+import { Backoff, DEFAULT_BACKOFF } from '../src/client/core/backoff.js';
+import { makeChalk } from '../src/client/view/format.js';
+import { statusLine } from '../src/client/view/status-line.js';
 import { stringWidth } from '../src/client/text/width.js';
 import { fileTable } from '../src/client/text/wording.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
@@ -128,6 +131,46 @@ t.test('line mode holds what it sends while reconnecting, and sends it once conn
   t.equal(script.status.phase, 'connected');
   await until(() => texts(alice, 'test').includes('sent while away'), 'the held message');
   t.same(texts(alice, 'test'), ['sent while away']);
+});
+
+t.test('lines typed while disconnected wait in a visible queue and go out, once, on /reconnect; back-off capped at 5 s', async (t) => {
+  const first = new ChatServer({});
+  const { port } = await first.listen(0, '127.0.0.1');
+  t.teardown(() => first.close());
+  // A back-off far longer than the test: only /reconnect brings alice back.
+  const alice = await connectClient(t, port, 'alice', ['test'], { backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+  await first.close();
+  await until(() => alice.status.phase === 'reconnecting' && alice.status.retryAt !== undefined, 'alice to notice');
+  await alice.submit('typed while away');
+  await alice.submit('/me waves while away');
+  const room = alice.state.room('test')!;
+  t.same(room.entries.filter((e) => e.kind === 'queued').map((e) => e.text), ['typed while away', 'waves while away'], 'shown as queued');
+  t.equal(alice.queued, 2);
+  t.match(statusLine(alice, Date.now(), makeChalk(false), 200), /reconnecting in \d+s, 2 queued/, 'the status line counts them');
+  await alice.submit('/reconnect');
+  t.equal(alice.status.phase, 'reconnecting', 'no server yet: the attempt fails and waits again');
+  await until(() => alice.status.retryAt !== undefined, 'the next attempt to be scheduled');
+
+  const second = new ChatServer({});
+  await second.listen(port, '127.0.0.1');
+  t.teardown(() => second.close());
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  await alice.submit('/reconnect');
+  await until(() => alice.status.phase === 'connected', 'alice to reconnect at once');
+  await alice.submit('typed after');
+  await until(() => texts(bob, 'test').length === 3, 'bob to get all three');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(texts(bob, 'test'), ['typed while away', 'waves while away', 'typed after'], 'in order, each once');
+  await until(() => texts(alice, 'test').length === 3, 'alice to see her own three');
+  t.same(texts(alice, 'test'), ['typed while away', 'waves while away', 'typed after']);
+  t.equal(room.entries.filter((e) => e.kind === 'queued').length, 0, 'the queued lines made way for the sent ones');
+  t.equal(alice.queued, 0);
+  await alice.submit('/reconnect');
+  t.match(room.entries.at(-1), { kind: 'info', text: `Connected to 127.0.0.1:${port} already.` });
+
+  const backoff = new Backoff(DEFAULT_BACKOFF, () => 0);
+  const delays = Array.from({ length: 30 }, () => backoff.next());
+  t.equal(Math.max(...delays), 5000, 'the default back-off is capped at 5 s');
 });
 
 t.test('reconnect after the server restarts: new numbering is detected, nothing lost, nothing twice', async (t) => {

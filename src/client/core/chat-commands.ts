@@ -19,6 +19,8 @@ export interface CommandContext {
   /** Leave a room on the server, when connected. */
   leaveRoom(room: string): Promise<void>;
   quit(reason?: string): Promise<void>;
+  /** /reconnect: try now instead of at the next back-off step. */
+  reconnect(buffer: ChatBuffer): void;
 }
 
 type Handler<N extends Command['name']> = (
@@ -28,7 +30,7 @@ type Handler<N extends Command['name']> = (
 ) => Promise<unknown> | unknown;
 
 const HANDLERS: { [N in Command['name']]: Handler<N> } = {
-  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, quit,
+  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, quit,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {
@@ -124,6 +126,10 @@ function clear({ state }: CommandContext, buffer: ChatBuffer) {
 
 function help({ state }: CommandContext, buffer: ChatBuffer) {
   for (const line of helpLines()) state.info(buffer, line);
+}
+
+function reconnect(context: CommandContext, buffer: ChatBuffer) {
+  context.reconnect(buffer);
 }
 
 function quit(context: CommandContext, _buffer: ChatBuffer, command: { reason?: string }) {

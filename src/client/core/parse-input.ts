@@ -18,6 +18,7 @@ export type Command =
   | { name: 'files' }
   | { name: 'get'; file: { number: number } | { id: string }; dir?: string }
   | { name: 'help' }
+  | { name: 'reconnect' }
   | { name: 'quit'; reason?: string };
 
 export type ParsedInput =
@@ -47,6 +48,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'buffer', usage: '/buffer N', help: 'show buffer N (the number in the status line); /b N' },
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
+  { name: 'reconnect', usage: '/reconnect', help: 'while disconnected: try to connect now' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
 ];
 
@@ -130,6 +132,7 @@ export function parseInput(input: string): ParsedInput {
     case 'files':
     case 'clear':
     case 'help':
+    case 'reconnect':
       return { kind: 'command', command: { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };

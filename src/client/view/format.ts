@@ -32,6 +32,7 @@ const MARKERS: Record<Entry['kind'], string> = {
   notice: '-!-',
   info: '--',
   error: '!!',
+  queued: '..',
 };
 
 function oneLine(text: string): string {
@@ -86,6 +87,11 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       prefixPlain = `${time} -!- `;
       prefix = `${grey(chalk)(time)} ${chalk.yellow('-!-')} `;
       break;
+    case 'queued':
+      prefixPlain = `${time} <${from}> `;
+      prefix = grey(chalk)(prefixPlain);
+      bodyStyle = grey(chalk);
+      break;
     case 'info':
       prefixPlain = `${time} -- `;
       prefix = `${grey(chalk)(time)} ${chalk.cyan('--')} `;
@@ -96,7 +102,10 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       bodyStyle = grey(chalk);
   }
   if (entry.mention) bodyStyle = chalk.bgYellow.black;
-  const body = entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}` : entry.text;
+  const body =
+    entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}`
+    : entry.kind === 'queued' ? `${entry.text} (queued: sent when connected)`
+    : entry.text;
   let indent = stringWidth(prefixPlain);
   if (width - indent < 12) indent = 0;
   const rows: string[] = [];

@@ -8,6 +8,8 @@ import { stringWidth, truncateToWidth } from '../text/width.js';
 
 interface StatusView {
   server: { host: string; port: number };
+  /** Messages waiting for the connection. */
+  queued?: number;
   status: { phase: string; retryAt?: number };
   state: { nick: string; buffers: readonly ChatBuffer[]; active: ChatBuffer };
 }
@@ -23,7 +25,7 @@ interface Label {
 export function statusLine(client: StatusView, now: number, chalk: ChalkInstance, width = Infinity): string {
   const { state } = client;
   const where = bufferName(state.active);
-  const phase = phaseText(client.status, now);
+  const phase = phaseText(client.status, now) + (client.queued ? `, ${client.queued} queued` : '');
   const heads = [
     ` ${client.server.host}:${client.server.port} | ${state.nick || '?'} | ${where} | ${phase} | `,
     ` ${state.nick || '?'} | ${where} | ${phase} | `,
