@@ -196,6 +196,10 @@ t.test('reconnect after the server restarts: no lost or duplicated lines', async
 
   await first.close();
   await bob.waitFor(/reconnecting/);
+  await alice.waitFor(/reconnecting/);
+  await alice.type('typed while away');
+  await alice.keys('Enter');
+  await alice.waitFor((l) => l.some((x) => x.includes('<alice> typed while away (queued: sent when connected)')) && /, 1 queued \|/.test(l.at(-2)!));
   const second = new ChatServer({});
   await second.listen(port, '127.0.0.1');
   t.teardown(() => second.close());
@@ -206,6 +210,9 @@ t.test('reconnect after the server restarts: no lost or duplicated lines', async
   const lines = await bob.waitFor('<alice> after the restart');
   t.equal(count(lines, 'before the restart'), 1, 'the earlier line is shown once');
   t.equal(count(lines, 'after the restart'), 1, 'the new line is shown once');
+  t.equal(count(lines, '<alice> typed while away'), 1, 'the line typed while away went out once');
+  t.ok(lines.findIndex((l) => l.includes('typed while away')) < lines.findIndex((l) => l.includes('after the restart')), 'before the next');
+  t.equal(count(await alice.lines(), 'queued'), 0, 'and is no longer shown as queued');
   t.ok(lines.some((l) => l.includes('Reconnected.')));
 
   await bob.type('/quit');
