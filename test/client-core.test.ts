@@ -716,6 +716,25 @@ t.test('TUI (headless blessed): draws the log, members, status and input; CJK an
   t.equal(tui.input.value, 'a😀b');
 });
 
+t.test('TUI (headless): the terminal is sent the clusters, never a stand-in (not even one typed by someone else)', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  joined(client.state);
+  client.state.switchTo('test');
+  let written = '';
+  const output = Object.assign(
+    new Writable({ write: (chunk, _encoding, done) => ((written += chunk.toString()), done()) }),
+    { isTTY: true, columns: 80, rows: 12 },
+  );
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+  const tui = createTui(client, { colour: false, input, output });
+  t.teardown(() => tui.destroy());
+  client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'x\u{f0000}y 🇨🇳 👨‍👩‍👧 z', ts: TS, seq: 1 }));
+  tui.render();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // blessed writes its buffer out on the next tick
+  t.match(written, 'x\ufffdy 🇨🇳 👨‍👩‍👧 z', 'the clusters as they were sent; a stand-in from outside is a replacement character');
+  t.notMatch(written, /[\u{f0000}-\u{ffffd}]/u, 'no stand-in reaches the terminal');
+});
+
 t.test('TUI (headless): narrow terminal hides members; keys switch buffers; PageUp shows "N new"', async (t) => {
   const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
   joined(client.state);

@@ -35,16 +35,18 @@ export function patchBlessedWidth(): void {
   unicode.chars.all = {
     [Symbol.replace](text: string, replacement: string): string {
       let out = '';
-      for (let grapheme of graphemes(text)) {
-        const point = grapheme.codePointAt(0)!;
+      for (const grapheme of graphemes(text)) {
         // A stand-in typed by someone is not ours to restore: it is drawn as the replacement character.
-        if (isStandIn(point)) grapheme = '\ufffd';
-        const drawn = drawnGrapheme(grapheme);
+        const drawn = isStandIn(grapheme.codePointAt(0)!) ? '\ufffd' : drawnGrapheme(grapheme);
+        if (drawn === '') continue;
+        const point = drawn.codePointAt(0)!;
         const width = graphemeWidth(drawn);
         const single = drawn.length === 1 || (drawn.length === 2 && point > 0xffff);
         if (single && width === 0 && point >= 0x300) unicode.combining[point] = true;
         const cell = single ? drawn : width === 0 ? '' : standInFor(drawn, width);
-        out += width === 2 ? replacement.replace('$1', cell) : cell;
+        // With every stand-in taken (65 534 different clusters), a cluster is shown as question marks of its width.
+        if (cell === null) out += '?'.repeat(width);
+        else out += width === 2 ? replacement.replace('$1', cell) : cell;
       }
       return out;
     },

@@ -9,12 +9,12 @@ const STAND_IN = /[\u{f0000}-\u{ffffd}]/gu;
 const byCluster = new Map<string, string>();
 const byStandIn = new Map<number, { cluster: string; width: number }>();
 
-/** The stand-in of `cluster` (drawn `width` columns wide); when all are taken, its first code point (safe, narrower). */
-export function standInFor(cluster: string, width: number): string {
+/** The stand-in of `cluster` (drawn `width` columns wide); null once all 65 534 are taken. */
+export function standInFor(cluster: string, width: number): string | null {
   let standIn = byCluster.get(cluster);
   if (standIn === undefined) {
     const point = FIRST + byStandIn.size;
-    if (point > LAST) return String.fromCodePoint(cluster.codePointAt(0)!);
+    if (point > LAST) return null;
     standIn = String.fromCodePoint(point);
     byCluster.set(cluster, standIn);
     byStandIn.set(point, { cluster, width });
