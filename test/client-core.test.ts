@@ -6,7 +6,10 @@ import { PassThrough, Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { charWidth, drawnGrapheme, fitToWidth, graphemes, graphemeWidth, stringWidth, truncateToWidth, wrapText } from '../src/client/text/width.js';
+import {
+  charWidth, drawnGrapheme, fitToWidth, graphemes, graphemeWidth, stringWidth, TMUX_WIDTHS, truncateToWidth, useTerminalWidths, wrapText,
+} from '../src/client/text/width.js';
+import { PROBES, probeTerminal } from '../src/client/view/terminal-probe.js';
 import { isStandIn, restoreClusters, standInFor, standInWidth } from '../src/client/view/cluster-cells.js';
 import { sanitize, sanitizeLine } from '../src/client/text/sanitize.js';
 import { describeError, fsProblem } from '../src/client/text/wording.js';
@@ -89,6 +92,51 @@ t.test('width by grapheme cluster: flags and ZWJ families are 2 columns; what te
   t.equal(truncateToWidth('🇨🇳🇨🇳🇨🇳', 5), '🇨🇳🇨🇳', 'a flag never straddles the edge');
   t.same(wrapText('🇨🇳🇨🇳🇨🇳', 4), ['🇨🇳🇨🇳', '🇨🇳']);
   t.equal(fitToWidth('👨‍👩‍👧x', 5), '👨‍👩‍👧x  ');
+});
+
+t.test('terminal widths: a terminal that draws skin tones, VS16 but not flags or ZWJ sequences as one gets what it can draw', async (t) => {
+  t.teardown(() => useTerminalWidths(TMUX_WIDTHS));
+  useTerminalWidths({ flags: false, zwj: false, skinTones: true, vs16: true });
+  t.equal(drawnGrapheme('🇨🇳'), 'CN', 'a flag as its two letters');
+  t.equal(stringWidth('🇨🇳'), 2);
+  t.equal(drawnGrapheme('👨‍👩‍👧'), '👨', 'a ZWJ sequence as its first emoji');
+  t.equal(stringWidth('👨‍👩‍👧'), 2);
+  t.equal(drawnGrapheme('👍🏽'), '👍🏽', 'the skin tone is kept');
+  t.equal(stringWidth('👍🏽'), 2);
+  t.equal(drawnGrapheme('❤️'), '❤️', 'VS16 is kept');
+  t.equal(stringWidth('❤️ ok'), 5);
+  useTerminalWidths(TMUX_WIDTHS);
+  t.equal(stringWidth('❤️ ok'), 4, 'measured again after the change');
+});
+
+function answeringTerminal(columns: Record<string, number> | null) {
+  const input = Object.assign(new PassThrough(), { isRaw: false, setRawMode(mode: boolean) { input.isRaw = mode; } });
+  let line = '';
+  const output = new Writable({
+    write(chunk, _encoding, done) {
+      for (const part of chunk.toString().split(/(\r|\x1b\[6n|\x1b\[2K)/)) {
+        if (part === '\r') line = '';
+        else if (part === '\x1b[6n') {
+          if (columns) setTimeout(() => input.write(`\x1b[5;${1 + (columns[line] ?? 1)}R`), 2);
+        } else if (part !== '\x1b[2K') line += part;
+      }
+      done();
+    },
+  });
+  return { input, output };
+}
+
+t.test('terminal probe: each cluster is written and the cursor report read back; a silent terminal keeps the defaults', async (t) => {
+  const tmuxLike = answeringTerminal({ [PROBES.flags]: 2, [PROBES.zwj]: 2, [PROBES.skinTones]: 4, [PROBES.vs16]: 1 });
+  t.same(await probeTerminal(tmuxLike), TMUX_WIDTHS);
+  t.equal(tmuxLike.input.isRaw, false, 'raw mode is given back');
+  const kittyLike = answeringTerminal({ [PROBES.flags]: 2, [PROBES.zwj]: 2, [PROBES.skinTones]: 2, [PROBES.vs16]: 2 });
+  t.same(await probeTerminal(kittyLike), { flags: true, zwj: true, skinTones: true, vs16: true });
+  const old = answeringTerminal({ [PROBES.flags]: 4, [PROBES.zwj]: 6, [PROBES.skinTones]: 4, [PROBES.vs16]: 1 });
+  t.same(await probeTerminal(old), { flags: false, zwj: false, skinTones: false, vs16: false });
+  const started = Date.now();
+  t.equal(await probeTerminal(answeringTerminal(null), 100), null, 'no answer: null');
+  t.ok(Date.now() - started < 1000, 'within the time given');
 });
 
 t.test('cluster stand-ins: one code point per cluster for blessed, the cluster again for the terminal', async (t) => {

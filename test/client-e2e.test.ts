@@ -5,11 +5,11 @@ import t from 'tap';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
 import { stringWidth } from '../src/client/text/width.js';
 import { serve } from './helpers/client-harness.js';
-import { columnOf, count, Tmux, type Pane } from './helpers/client-tmux.js';
+import { columnOf, count, Pane, Tmux } from './helpers/client-tmux.js';
 
 // The status line says connected once the full screen is up and reading keys.
 const connected = (lines: string[]) => lines.at(-2)!.includes('| connected |');
@@ -109,6 +109,17 @@ t.test('flags and ZWJ families take 2 columns everywhere: the log, the member pa
   t.notOk(server.some((l) => /[\u{1f1e6}-\u{1f1ff}\u200d国]/u.test(l)), 'the server buffer is clean');
   await ann.keys('M-2');
   await ann.waitFor((l) => count(l, message) === 2 && l[0]!.indexOf('│') === border);
+});
+
+t.test('the terminal probe reads tmux\'s own answers: flags and ZWJ sequences joined, skin tones and VS16 not', async (t) => {
+  const tmux = new Tmux(t);
+  const probe = resolve(import.meta.dirname, '../dist/src/client/view/terminal-probe.js');
+  const script = `import(${JSON.stringify(probe)}).then(async (m) => { const w = await m.probeTerminal({ input: process.stdin, output: process.stdout }, 2000); console.log("PROBED " + JSON.stringify(w)); })`;
+  await tmux.tmux('new-session', '-d', '-s', 'probe', '-x', '120', '-y', '5', `env LANG=C.UTF-8 ${process.execPath} -e '${script}'; sleep 600`);
+  const pane = new Pane(tmux, 'probe');
+  const lines = await pane.waitFor(/PROBED (\{.*\}|null)/);
+  t.same(JSON.parse(/PROBED (\{.*\}|null)/.exec(lines.join('\n'))![1]!), { flags: true, zwj: true, skinTones: false, vs16: false });
+  t.notOk(lines.some((l) => /[\u{1f1e6}-\u{1f1ff}\u2764]/u.test(l)), 'the probes were wiped from the screen');
 });
 
 t.test('the status line fits in 120 columns: the active buffer and activity kept, quiet ones folded; /b N and Alt+A', async (t) => {

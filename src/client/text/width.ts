@@ -46,28 +46,60 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const ZWJ = '\u200d';
 const VS16 = '\ufe0f';
 const SKIN_TONE = /[\u{1f3fb}-\u{1f3ff}]/gu;
+const SKIN_TONE_AFTER = /.[\u{1f3fb}-\u{1f3ff}]/u;
+const FLAG = /^\p{Regional_Indicator}{2}$/u;
 const PICTOGRAPHIC = /^\p{Extended_Pictographic}/u;
 const SGR = /\x1b\[[0-9;:]*m/g;
 
 /**
- * A grapheme as the client draws it, in a form terminals agree on. A trailing ZWJ is left out, skin tones after an emoji are left out (tmux
- * draws 👍🏽 in 4 columns, other terminals in 2), and so is VS16 after a symbol that is narrow by default (❤️ is 1
- * column in tmux, 2 in others). Everything else is drawn as it is.
+ * How the terminal draws the clusters terminals disagree on (view/terminal-probe.ts asks it at start): `true` when
+ * it draws them in 2 columns as one character.
+ */
+export interface TerminalWidths {
+  /** A flag, two regional indicators (🇨🇳). */
+  flags: boolean;
+  /** An emoji ZWJ sequence (👨‍👩‍👧). */
+  zwj: boolean;
+  /** An emoji with a skin tone (👍🏽). */
+  skinTones: boolean;
+  /** A narrow symbol made emoji by VS16 (❤️). */
+  vs16: boolean;
+}
+
+/** tmux 3.3 (and the default until the terminal answers): flags and ZWJ sequences joined, skin tones and VS16 not. */
+export const TMUX_WIDTHS: TerminalWidths = { flags: true, zwj: true, skinTones: false, vs16: false };
+
+let terminal: TerminalWidths = TMUX_WIDTHS;
+const graphemeCache = new Map<string, number>();
+
+/** Draw and measure clusters as this terminal does. */
+export function useTerminalWidths(widths: TerminalWidths): void {
+  terminal = widths;
+  graphemeCache.clear();
+}
+
+/**
+ * A grapheme as the client draws it, in a form this terminal draws as one character: a trailing ZWJ is left out
+ * always; a skin tone, VS16 after a narrow symbol, or all after the first ZWJ are left out, and a flag becomes its
+ * two letters, where the terminal would draw them apart (tmux draws 👍🏽 in 4 columns, ❤️ in 1).
  */
 export function drawnGrapheme(grapheme: string): string {
   // A ZWJ with nothing after it in its cluster would join whatever the terminal is sent next into the same cell.
   if (grapheme.endsWith(ZWJ)) grapheme = grapheme.replace(/\u200d+$/, '');
   if (grapheme.length <= 1) return grapheme;
-  let drawn = grapheme.replace(SKIN_TONE, (tone, at: number) => (at === 0 ? tone : ''));
-  if (drawn.includes(VS16) && !EMOJI_WIDE.test(String.fromCodePoint(drawn.codePointAt(0)!))) drawn = drawn.replaceAll(VS16, '');
+  let drawn = grapheme;
+  if (!terminal.skinTones) drawn = drawn.replace(SKIN_TONE, (tone, at: number) => (at === 0 ? tone : ''));
+  const narrowBase = !EMOJI_WIDE.test(String.fromCodePoint(drawn.codePointAt(0)!));
+  if (!terminal.vs16 && narrowBase && drawn.includes(VS16)) drawn = drawn.replaceAll(VS16, '');
+  if (!terminal.zwj && drawn.includes(ZWJ) && PICTOGRAPHIC.test(drawn)) drawn = drawn.slice(0, drawn.indexOf(ZWJ));
+  if (!terminal.flags && FLAG.test(drawn)) drawn = [...drawn].map((ri) => String.fromCharCode(ri.codePointAt(0)! - 0x1f1e6 + 65)).join('');
   return drawn;
 }
 
-const graphemeCache = new Map<string, number>();
-
 /**
- * Columns one grapheme takes once drawn (drawnGrapheme): an emoji ZWJ sequence (👨‍👩‍👧) as wide as its first
- * emoji, a flag 2, other clusters (a letter and its marks, Indic syllables) the sum of their code points.
+ * Columns one grapheme takes once drawn (drawnGrapheme): an emoji sequence (👨‍👩‍👧, 👍🏽) as wide as its first
+ * emoji, or 2 with VS16; a flag 2; other clusters (a letter and its marks, Indic syllables) the sum of their code
+ * points.
  */
 export function graphemeWidth(grapheme: string): number {
   const first = grapheme.codePointAt(0);
@@ -76,7 +108,9 @@ export function graphemeWidth(grapheme: string): number {
   let width = graphemeCache.get(grapheme);
   if (width === undefined) {
     const drawn = drawnGrapheme(grapheme);
-    if (drawn.includes(ZWJ) && PICTOGRAPHIC.test(drawn)) width = charWidth(drawn.codePointAt(0)!);
+    const emoji = drawn.length > 1 && PICTOGRAPHIC.test(drawn);
+    if (emoji && drawn.includes(VS16)) width = 2;
+    else if (emoji && (drawn.includes(ZWJ) || SKIN_TONE_AFTER.test(drawn))) width = charWidth(drawn.codePointAt(0)!);
     else {
       width = 0;
       for (const char of drawn) width += charWidth(char.codePointAt(0)!);

@@ -13,7 +13,8 @@ import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
 import { completePath } from '../core/paths.js';
 import { patchBlessedWidth, writeClusters } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
-import { padToWidth, stringWidth, truncateToWidth } from '../text/width.js';
+import { padToWidth, stringWidth, truncateToWidth, useTerminalWidths } from '../text/width.js';
+import { probeTerminal } from './terminal-probe.js';
 import { progressLine } from './progress-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
 
@@ -329,6 +330,8 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
 /** Run the TUI on the real terminal until the user quits. */
 export async function runTui(client: ChatClient, options: TuiOptions): Promise<number> {
+  const widths = await probeTerminal({ input: process.stdin, output: process.stdout });
+  if (widths) useTerminalWidths(widths);
   const tui = createTui(client, options);
   // A crash must not leave the terminal in raw mode on the alternate screen.
   const crash = (error: unknown) => {
