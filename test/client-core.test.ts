@@ -140,11 +140,11 @@ t.test('terminal probe: each cluster is written and the cursor report read back;
 });
 
 t.test('cluster stand-ins: one code point per cluster for blessed, the cluster again for the terminal', async (t) => {
-  const flag = standInFor('🇨🇳', 2);
+  const flag = standInFor('🇨🇳', 2)!;
   t.equal([...flag].length, 1, 'one code point');
   t.ok(isStandIn(flag.codePointAt(0)!));
   t.equal(standInFor('🇨🇳', 2), flag, 'the same cluster, the same stand-in');
-  const family = standInFor('👨‍👩‍👧', 2);
+  const family = standInFor('👨‍👩‍👧', 2)!;
   t.not(family, flag);
   t.equal(standInWidth(flag.codePointAt(0)!), 2);
   t.equal(restoreClusters(`a${flag}\x1b[1mb${family}c`), 'a🇨🇳\x1b[1mb👨‍👩‍👧c');
