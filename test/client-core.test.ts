@@ -6,7 +6,11 @@ import { PassThrough, Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { charWidth, fitToWidth, graphemes, stringWidth, truncateToWidth, wrapText } from '../src/client/text/width.js';
+import {
+  charWidth, drawnGrapheme, fitToWidth, graphemes, graphemeWidth, stringWidth, TMUX_WIDTHS, truncateToWidth, useTerminalWidths, wrapText,
+} from '../src/client/text/width.js';
+import { PROBES, probeTerminal } from '../src/client/view/terminal-probe.js';
+import { isStandIn, restoreClusters, standInFor, standInWidth } from '../src/client/view/cluster-cells.js';
 import { sanitize, sanitizeLine } from '../src/client/text/sanitize.js';
 import { describeError, fsProblem } from '../src/client/text/wording.js';
 import { inUnitOf } from '../src/client/text/size.js';
@@ -16,7 +20,8 @@ import { helpLines, parseInput } from '../src/client/core/parse-input.js';
 import { InputLine } from '../src/client/view/input-line.js';
 import { ClientState, mentions } from '../src/client/core/state.js';
 import { scrollBy, visibleRows, type Row } from '../src/client/core/scrollback.js';
-import { entryRows, layoutRows, makeChalk, nickColour, plainLine, statusLine } from '../src/client/view/format.js';
+import { entryRows, layoutRows, makeChalk, nickColour, plainLine } from '../src/client/view/format.js';
+import { statusLine } from '../src/client/view/status-line.js';
 import { configPath, loginNick, readConfigFile, resolveOptions } from '../src/client/cli/options.js';
 import { Backoff } from '../src/client/core/backoff.js';
 import { normalizePaste, PasteFilter } from '../src/client/view/paste.js';
@@ -65,6 +70,85 @@ t.test('width: CJK and emoji take two columns, combining marks none', async (t) 
   t.same(graphemes('a👍🏽e\u0301'), ['a', '👍🏽', 'e\u0301']);
   t.equal(truncateToWidth('你好世界', 5), '你好', 'a wide character never straddles the edge');
   t.equal(fitToWidth('😀x', 5), '😀x  ');
+});
+
+t.test('width by grapheme cluster: flags and ZWJ families are 2 columns; what terminals disagree on is drawn safely', async (t) => {
+  t.equal(stringWidth('🇨🇳'), 2, 'a flag');
+  t.equal(stringWidth('🇨🇳🇨🇳'), 4, 'two flags');
+  t.equal(stringWidth('🇨'), 1, 'a lone regional indicator, as terminals draw it');
+  t.equal(stringWidth('👨‍👩‍👧'), 2, 'a ZWJ family');
+  t.equal(stringWidth('国庆快乐 🇨🇳🇨🇳 我们班 👨‍👩‍👧 全家福'), 30);
+  t.equal(graphemeWidth('👨‍👩‍👧'), 2);
+  t.equal(stringWidth('\x1b[31m红\x1b[0m🇨🇳'), 4, 'colour codes take no columns');
+  t.equal(drawnGrapheme('👍🏽'), '👍', 'a skin tone is not drawn (tmux: 4 columns, others: 2)');
+  t.equal(stringWidth('👍🏽'), 2);
+  t.equal(drawnGrapheme('❤️'), '❤', 'VS16 after a narrow symbol is not drawn (1 or 2 columns, by terminal)');
+  t.equal(stringWidth('❤️'), 1);
+  t.equal(drawnGrapheme('👨\u200d'), '👨', 'a trailing ZWJ would glue the next character to this one');
+  t.equal(drawnGrapheme('\u200d'), '');
+  t.equal(drawnGrapheme('👩🏽\u200d💻'), '👩\u200d💻');
+  t.equal(stringWidth('👩🏽\u200d💻'), 2);
+  t.same(graphemes('a🇨🇳👨‍👩‍👧b'), ['a', '🇨🇳', '👨‍👩‍👧', 'b']);
+  t.equal(truncateToWidth('🇨🇳🇨🇳🇨🇳', 5), '🇨🇳🇨🇳', 'a flag never straddles the edge');
+  t.same(wrapText('🇨🇳🇨🇳🇨🇳', 4), ['🇨🇳🇨🇳', '🇨🇳']);
+  t.equal(fitToWidth('👨‍👩‍👧x', 5), '👨‍👩‍👧x  ');
+});
+
+t.test('terminal widths: a terminal that draws skin tones, VS16 but not flags or ZWJ sequences as one gets what it can draw', async (t) => {
+  t.teardown(() => useTerminalWidths(TMUX_WIDTHS));
+  useTerminalWidths({ flags: false, zwj: false, skinTones: true, vs16: true });
+  t.equal(drawnGrapheme('🇨🇳'), 'CN', 'a flag as its two letters');
+  t.equal(stringWidth('🇨🇳'), 2);
+  t.equal(drawnGrapheme('👨‍👩‍👧'), '👨', 'a ZWJ sequence as its first emoji');
+  t.equal(stringWidth('👨‍👩‍👧'), 2);
+  t.equal(drawnGrapheme('👍🏽'), '👍🏽', 'the skin tone is kept');
+  t.equal(stringWidth('👍🏽'), 2);
+  t.equal(drawnGrapheme('❤️'), '❤️', 'VS16 is kept');
+  t.equal(stringWidth('❤️ ok'), 5);
+  useTerminalWidths(TMUX_WIDTHS);
+  t.equal(stringWidth('❤️ ok'), 4, 'measured again after the change');
+});
+
+function answeringTerminal(columns: Record<string, number> | null) {
+  const input = Object.assign(new PassThrough(), { isRaw: false, setRawMode(mode: boolean) { input.isRaw = mode; } });
+  let line = '';
+  const output = new Writable({
+    write(chunk, _encoding, done) {
+      for (const part of chunk.toString().split(/(\r|\x1b\[6n|\x1b\[2K)/)) {
+        if (part === '\r') line = '';
+        else if (part === '\x1b[6n') {
+          if (columns) setTimeout(() => input.write(`\x1b[5;${1 + (columns[line] ?? 1)}R`), 2);
+        } else if (part !== '\x1b[2K') line += part;
+      }
+      done();
+    },
+  });
+  return { input, output };
+}
+
+t.test('terminal probe: each cluster is written and the cursor report read back; a silent terminal keeps the defaults', async (t) => {
+  const tmuxLike = answeringTerminal({ [PROBES.flags]: 2, [PROBES.zwj]: 2, [PROBES.skinTones]: 4, [PROBES.vs16]: 1 });
+  t.same(await probeTerminal(tmuxLike), TMUX_WIDTHS);
+  t.equal(tmuxLike.input.isRaw, false, 'raw mode is given back');
+  const kittyLike = answeringTerminal({ [PROBES.flags]: 2, [PROBES.zwj]: 2, [PROBES.skinTones]: 2, [PROBES.vs16]: 2 });
+  t.same(await probeTerminal(kittyLike), { flags: true, zwj: true, skinTones: true, vs16: true });
+  const old = answeringTerminal({ [PROBES.flags]: 4, [PROBES.zwj]: 6, [PROBES.skinTones]: 4, [PROBES.vs16]: 1 });
+  t.same(await probeTerminal(old), { flags: false, zwj: false, skinTones: false, vs16: false });
+  const started = Date.now();
+  t.equal(await probeTerminal(answeringTerminal(null), 100), null, 'no answer: null');
+  t.ok(Date.now() - started < 1000, 'within the time given');
+});
+
+t.test('cluster stand-ins: one code point per cluster for blessed, the cluster again for the terminal', async (t) => {
+  const flag = standInFor('🇨🇳', 2)!;
+  t.equal([...flag].length, 1, 'one code point');
+  t.ok(isStandIn(flag.codePointAt(0)!));
+  t.equal(standInFor('🇨🇳', 2), flag, 'the same cluster, the same stand-in');
+  const family = standInFor('👨‍👩‍👧', 2)!;
+  t.not(family, flag);
+  t.equal(standInWidth(flag.codePointAt(0)!), 2);
+  t.equal(restoreClusters(`a${flag}\x1b[1mb${family}c`), 'a🇨🇳\x1b[1mb👨‍👩‍👧c');
+  t.equal(restoreClusters('a\u{ffff0}b'), 'ab', 'an unknown stand-in is never written');
 });
 
 t.test('wrapText breaks at spaces, and anywhere in CJK, within the width', async (t) => {
@@ -534,7 +618,56 @@ t.test('status line: server, nick, room, state, countdown, unread and mention ma
   state.switchTo('test');
   state.apply(event({ type: 'msg', room: 'other', from: 'bob', text: 'alice!', ts: TS, seq: 1 }));
   const client = { server: { host: 'localhost', port: 8000 }, status: { phase: 'reconnecting', retryAt: 5000 }, state };
-  t.equal(statusLine(client, 2100, plain), ' localhost:8000 | alice | test | reconnecting in 3s | 1:server [2:test] 3:other(1!)');
+  t.equal(statusLine(client, 2100, plain, 200), ' localhost:8000 | alice | test | reconnecting in 3s | 1:server [2:test] 3:other(1!)');
+});
+
+t.test('status line: fitted in display columns; quiet buffers are folded into +N, never the active one or activity', async (t) => {
+  const state = new ClientState();
+  for (let i = 1; i <= 12; i++) joined(state, `room${i}`);
+  state.apply(event({ type: 'msg', to: 'alice', from: 'bob', text: 'psst', ts: TS }));
+  state.switchTo('room10');
+  state.apply(event({ type: 'msg', room: 'room3', from: 'bob', text: 'alice, look', ts: TS, seq: 1 }));
+  state.apply(event({ type: 'msg', room: 'room7', from: 'bob', text: 'busy', ts: TS, seq: 1 }));
+  const client = { server: { host: '127.0.0.1', port: 47311 }, status: { phase: 'connected' }, state };
+  const colour = makeChalk(true);
+  const all = statusLine(client, 0, plain, 400);
+  t.equal(all, ' 127.0.0.1:47311 | alice | room10 | connected | 1:server 2:room1 3:room2 4:room3(1!) 5:room4 6:room5 7:room6 8:room7(1) 9:room8 10:room9 [11:room10] 12:room11 13:room12 14:@bob(1!)');
+  t.equal(stringWidth(statusLine(client, 0, colour, 400)), stringWidth(all), 'colour codes take no columns');
+  for (const width of [120, 100, 80, 60]) {
+    const line = statusLine(client, 0, colour, width);
+    t.ok(stringWidth(line) <= width, `fits in ${width} columns`);
+    for (const kept of ['[11:room10]', '4:room3(1!)', '8:room7(1)', '14:@bob(1!)']) t.ok(line.includes(kept), `${kept} is kept at ${width} columns`);
+    const folded = /\+(\d+)$/.exec(line);
+    const shown = statusLine(client, 0, plain, width).split(' ').filter((word) => /^\[?\d+:/.test(word)).length;
+    t.ok(folded, `the quiet ones are folded at ${width} columns`);
+    t.equal(shown + Number(folded![1]), 14, 'every buffer is either shown or counted');
+  }
+  t.match(statusLine(client, 0, plain, 120), /^ 127\.0\.0\.1:47311 \| alice /, 'the server is shown when there is room');
+  t.match(statusLine(client, 0, plain, 80), /^ alice \| room10 \| connected \| /, 'and left out before a buffer with activity would be');
+  t.ok(stringWidth(statusLine(client, 0, colour, 20)) <= 20, 'even a tiny terminal');
+});
+
+t.test('/buffer N and Alt+A: buffers past 9, and the next one with activity', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  for (let i = 1; i <= 11; i++) joined(client.state, `room${i}`);
+  await client.submit('/buffer 11');
+  t.equal(client.state.active.key, 'room10');
+  await client.submit('/b 12');
+  t.equal(client.state.active.key, 'room11');
+  await client.submit('/b 13');
+  t.equal(client.state.active.key, 'room11');
+  t.match(client.state.active.entries.at(-1)!.text, /There is no buffer 13: they are numbered 1 to 12/);
+  await client.submit('/b x');
+  t.match(client.state.active.entries.at(-1)!.text, /Usage: \/buffer N/);
+  client.state.switchToNumber(1);
+  client.state.apply(event({ type: 'msg', room: 'room2', from: 'bob', text: 'quiet', ts: TS, seq: 1 }));
+  client.state.apply(event({ type: 'msg', room: 'room9', from: 'bob', text: 'alice!', ts: TS, seq: 1 }));
+  t.ok(client.state.switchToActivity());
+  t.equal(client.state.active.key, 'room9', 'a mention first');
+  t.ok(client.state.switchToActivity());
+  t.equal(client.state.active.key, 'room2', 'then unread lines');
+  t.notOk(client.state.switchToActivity(), 'then nothing');
+  t.equal(client.state.active.key, 'room2');
 });
 
 t.test('options: flags over environment over config file over defaults', async (t) => {
@@ -629,6 +762,25 @@ t.test('TUI (headless blessed): draws the log, members, status and input; CJK an
   t.match(lines[10], /localhost:8000 \| alice \| test \| connecting/);
   t.equal(lines[11], '[test] a😀b');
   t.equal(tui.input.value, 'a😀b');
+});
+
+t.test('TUI (headless): the terminal is sent the clusters, never a stand-in (not even one typed by someone else)', async (t) => {
+  const client = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  joined(client.state);
+  client.state.switchTo('test');
+  let written = '';
+  const output = Object.assign(
+    new Writable({ write: (chunk, _encoding, done) => ((written += chunk.toString()), done()) }),
+    { isTTY: true, columns: 80, rows: 12 },
+  );
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+  const tui = createTui(client, { colour: false, input, output });
+  t.teardown(() => tui.destroy());
+  client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'x\u{f0000}y 🇨🇳 👨‍👩‍👧 z', ts: TS, seq: 1 }));
+  tui.render();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // blessed writes its buffer out on the next tick
+  t.match(written, 'x\ufffdy 🇨🇳 👨‍👩‍👧 z', 'the clusters as they were sent; a stand-in from outside is a replacement character');
+  t.notMatch(written, /[\u{f0000}-\u{ffffd}]/u, 'no stand-in reaches the terminal');
 });
 
 t.test('TUI (headless): narrow terminal hides members; keys switch buffers; PageUp shows "N new"', async (t) => {

@@ -5,11 +5,11 @@ import t from 'tap';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ChatServer } from '../src/server/server.js';
 import { stringWidth } from '../src/client/text/width.js';
 import { serve } from './helpers/client-harness.js';
-import { columnOf, count, Tmux, type Pane } from './helpers/client-tmux.js';
+import { columnOf, count, Pane, Tmux } from './helpers/client-tmux.js';
 
 // The status line says connected once the full screen is up and reading keys.
 const connected = (lines: string[]) => lines.at(-2)!.includes('| connected |');
@@ -63,6 +63,86 @@ t.test('two people chat in one room, in Chinese and emoji; another room sees not
   await bob.keys('M-3');
   await bob.waitFor('<alice> psst, 秘密');
   t.equal(count(await carol.lines(), 'psst'), 0);
+});
+
+t.test('flags and ZWJ families take 2 columns everywhere: the log, the member pane, the input line; nothing is left behind', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  // Widths as tmux (and most terminals) draw them: CJK 2 each, a flag 2, a family 2.
+  const message = '国庆快乐 🇨🇳🇨🇳 我们班 👨‍👩‍👧 全家福';
+  const drawnWidth = 8 + 1 + 4 + 1 + 6 + 1 + 2 + 1 + 6;
+  const bob = await joined(tmux, port, 'bob', 'test');
+  await say(bob, message);
+  // ann's screen: the history line is drawn, then moved up under the welcome line as the next lines come in.
+  const ann = await joined(tmux, port, 'ann', 'test');
+  await say(ann, message);
+  const lines = await ann.waitFor((l) => count(l, message) === 2);
+  const border = lines[0]!.indexOf('│');
+  t.ok(border > 0, 'the member list is shown');
+  for (const line of lines.slice(0, -2)) {
+    const expected = line.includes(message) ? border - drawnWidth + message.length : border;
+    t.equal(line.indexOf('│'), expected, `the border is in its column: ${line.trimEnd()}`);
+  }
+  t.ok(lines.some((l) => /│ ann\s*$/.test(l)) && lines.some((l) => /│ bob\s*$/.test(l)), 'the member names are whole');
+  const welcome = lines.find((l) => l.includes('Welcome to test!'))!;
+  t.match(welcome, /-!- Welcome to test! 1 other is here\.\s+│$/, 'no half flag is left on the line that replaced a flag');
+  t.equal(lines.filter((l) => /[\u{1f1e6}-\u{1f1ff}\u200d]/u.test(l)).length, 2, 'flags and ZWJ only in the two messages');
+
+  // The input line: the cursor after `🇨🇳abc` is where tmux drew the c; a flag is deleted as one character.
+  await ann.type('🇨🇳abc');
+  await ann.waitFor((l) => l.at(-1) === '[test] 🇨🇳abc');
+  t.equal((await ann.cursor()).x, 7 + 2 + 3, 'the cursor is just after the c');
+  await ann.keys('Left', 'Left', 'Left');
+  t.equal((await ann.cursor()).x, 7 + 2, 'Left moves over one character at a time');
+  await ann.keys('BSpace');
+  await ann.waitFor((l) => l.at(-1) === '[test] abc');
+  t.equal((await ann.cursor()).x, 7, 'Backspace deleted the whole flag');
+  await ann.keys('C-u', 'End', 'C-u');
+  await ann.type('👨‍👩‍👧x');
+  await ann.waitFor((l) => l.at(-1) === '[test] 👨‍👩‍👧x');
+  await ann.keys('Left');
+  t.equal((await ann.cursor()).x, 7 + 2, 'the family is 2 columns before the x');
+
+  // Another buffer and back: nothing of the flags is left on the server buffer's screen.
+  await ann.keys('C-u', 'End', 'C-u', 'M-1');
+  const server = await ann.waitFor((l) => l.at(-1) === '[server]');
+  t.notOk(server.some((l) => /[\u{1f1e6}-\u{1f1ff}\u200d国]/u.test(l)), 'the server buffer is clean');
+  await ann.keys('M-2');
+  await ann.waitFor((l) => count(l, message) === 2 && l[0]!.indexOf('│') === border);
+});
+
+t.test('the terminal probe reads tmux\'s own answers: flags and ZWJ sequences joined, skin tones and VS16 not', async (t) => {
+  const tmux = new Tmux(t);
+  const probe = resolve(import.meta.dirname, '../dist/src/client/view/terminal-probe.js');
+  const script = `import(${JSON.stringify(probe)}).then(async (m) => { const w = await m.probeTerminal({ input: process.stdin, output: process.stdout }, 2000); console.log("PROBED " + JSON.stringify(w)); })`;
+  await tmux.tmux('new-session', '-d', '-s', 'probe', '-x', '120', '-y', '5', `env LANG=C.UTF-8 ${process.execPath} -e '${script}'; sleep 600`);
+  const pane = new Pane(tmux, 'probe');
+  const lines = await pane.waitFor(/PROBED (\{.*\}|null)/);
+  t.same(JSON.parse(/PROBED (\{.*\}|null)/.exec(lines.join('\n'))![1]!), { flags: true, zwj: true, skinTones: false, vs16: false });
+  t.notOk(lines.some((l) => /[\u{1f1e6}-\u{1f1ff}\u2764]/u.test(l)), 'the probes were wiped from the screen');
+});
+
+t.test('the status line fits in 120 columns: the active buffer and activity kept, quiet ones folded; /b N and Alt+A', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const rooms = ['general', 'random', 'support', 'release', 'backend', 'frontend', 'design', 'ops', 'security', 'music', 'books'];
+  const alice = await tmux.chat('alice', args(port, 'alice', ...rooms), { columns: 120, rows: 24 });
+  await alice.waitFor(connected);
+  const bob = await joined(tmux, port, 'bob', 'random');
+  await say(alice, '/b 12');
+  await alice.waitFor((l) => l.at(-2)!.includes('[12:books]'));
+  await say(bob, '/msg alice are you there?');
+  await say(bob, '/join random');
+  await say(bob, 'alice: in random too');
+  const status = (await alice.waitFor((l) => l.at(-2)!.includes('13:@bob(1!)') && l.at(-2)!.includes('3:random(1!)'))).at(-2)!;
+  t.ok(stringWidth(status.trimEnd()) <= 120, 'within the terminal');
+  t.match(status, /\[12:books\]/, 'the active buffer is shown');
+  t.match(status, / \+\d+\s*$/, 'the quiet buffers are folded at the end, not cut off');
+  // Both have a mention (a private message counts as one): the next after the active buffer comes first.
+  await alice.keys('M-a');
+  await alice.waitFor((l) => l.at(-2)!.includes('[13:@bob]') && l.some((x) => x.includes('<bob> are you there?')));
+  await alice.keys('M-a');
+  await alice.waitFor((l) => l.at(-2)!.includes('[3:random]') && l.some((x) => x.includes('<bob> alice: in random too')));
 });
 
 t.test('injection: escape sequences, controls and markup from another user are shown harmlessly', async (t) => {
@@ -127,6 +207,10 @@ t.test('reconnect after the server restarts: no lost or duplicated lines', async
 
   await first.close();
   await bob.waitFor(/reconnecting/);
+  await alice.waitFor(/reconnecting/);
+  await alice.type('typed while away');
+  await alice.keys('Enter');
+  await alice.waitFor((l) => l.some((x) => x.includes('<alice> typed while away (queued: sent when connected)')) && /, 1 queued \|/.test(l.at(-2)!));
   const second = new ChatServer({});
   await second.listen(port, '127.0.0.1');
   t.teardown(() => second.close());
@@ -137,6 +221,9 @@ t.test('reconnect after the server restarts: no lost or duplicated lines', async
   const lines = await bob.waitFor('<alice> after the restart');
   t.equal(count(lines, 'before the restart'), 1, 'the earlier line is shown once');
   t.equal(count(lines, 'after the restart'), 1, 'the new line is shown once');
+  t.equal(count(lines, '<alice> typed while away'), 1, 'the line typed while away went out once');
+  t.ok(lines.findIndex((l) => l.includes('typed while away')) < lines.findIndex((l) => l.includes('after the restart')), 'before the next');
+  t.equal(count(await alice.lines(), 'queued'), 0, 'and is no longer shown as queued');
   t.ok(lines.some((l) => l.includes('Reconnected.')));
 
   await bob.type('/quit');

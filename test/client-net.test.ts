@@ -9,6 +9,12 @@ import { ChatServer } from '../src/server/server.js';
 import { main } from '../src/client/cli/cli.js';
 import { ExitCode } from '../src/client/core/errors.js';
 import { loginNick } from '../src/client/cli/options.js';
+import { ClientState } from '../src/client/core/state.js';
+import { Backoff, DEFAULT_BACKOFF } from '../src/client/core/backoff.js';
+import { makeChalk } from '../src/client/view/format.js';
+import { statusLine } from '../src/client/view/status-line.js';
+import { stringWidth } from '../src/client/text/width.js';
+import { fileTable } from '../src/client/text/wording.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
 
 const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
@@ -47,6 +53,14 @@ t.test('private messages open a buffer on both sides; commands answer in words',
   await bob.submit('back at you'); // bob is still in the room buffer
   await alice.submit('/msg nobody hello?');
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: 'Nobody is connected as "nobody".' });
+  t.notOk(alice.state.buffer('@nobody'), 'no empty buffer is left for a nick nobody has');
+  alice.state.switchTo('test');
+  await alice.submit('/msg @bob as the buffer is written');
+  t.equal(alice.state.active.key, '@bob', '/msg @bob is /msg bob');
+  await until(() => texts(bob, '@alice').length === 2, 'bob to get it');
+  await alice.submit('/query @alice-not-here');
+  t.equal(alice.state.active.key, '@alice-not-here', '/query @nick too');
+  await alice.submit('/leave');
   await alice.submit('/frob');
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Unknown command \/frob/ });
   alice.state.switchTo('test');
@@ -57,7 +71,7 @@ t.test('private messages open a buffer on both sides; commands answer in words',
   await alice.submit('/rooms');
   t.match(alice.state.active.entries.at(-1), { kind: 'info', text: /Rooms: .*other \(1\).*test \(2\)|Rooms: .*test \(2\).*other \(1\)/ });
   await alice.submit('/join bad room!');
-  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Usage: \/join ROOM/ });
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /^Bad room name "bad room!": .*without spaces\. Usage: \/join ROOM$/ });
   await alice.submit('/join bad!');
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Bad room name "bad!"/ });
   await alice.submit('/leave');
@@ -117,6 +131,46 @@ t.test('line mode holds what it sends while reconnecting, and sends it once conn
   t.equal(script.status.phase, 'connected');
   await until(() => texts(alice, 'test').includes('sent while away'), 'the held message');
   t.same(texts(alice, 'test'), ['sent while away']);
+});
+
+t.test('lines typed while disconnected wait in a visible queue and go out, once, on /reconnect; back-off capped at 5 s', async (t) => {
+  const first = new ChatServer({});
+  const { port } = await first.listen(0, '127.0.0.1');
+  t.teardown(() => first.close());
+  // A back-off far longer than the test: only /reconnect brings alice back.
+  const alice = await connectClient(t, port, 'alice', ['test'], { backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+  await first.close();
+  await until(() => alice.status.phase === 'reconnecting' && alice.status.retryAt !== undefined, 'alice to notice');
+  await alice.submit('typed while away');
+  await alice.submit('/me waves while away');
+  const room = alice.state.room('test')!;
+  t.same(room.entries.filter((e) => e.kind === 'queued').map((e) => e.text), ['typed while away', 'waves while away'], 'shown as queued');
+  t.equal(alice.queued, 2);
+  t.match(statusLine(alice, Date.now(), makeChalk(false), 200), /reconnecting in \d+s, 2 queued/, 'the status line counts them');
+  await alice.submit('/reconnect');
+  t.equal(alice.status.phase, 'reconnecting', 'no server yet: the attempt fails and waits again');
+  await until(() => alice.status.retryAt !== undefined, 'the next attempt to be scheduled');
+
+  const second = new ChatServer({});
+  await second.listen(port, '127.0.0.1');
+  t.teardown(() => second.close());
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  await alice.submit('/reconnect');
+  await until(() => alice.status.phase === 'connected', 'alice to reconnect at once');
+  await alice.submit('typed after');
+  await until(() => texts(bob, 'test').length === 3, 'bob to get all three');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(texts(bob, 'test'), ['typed while away', 'waves while away', 'typed after'], 'in order, each once');
+  await until(() => texts(alice, 'test').length === 3, 'alice to see her own three');
+  t.same(texts(alice, 'test'), ['typed while away', 'waves while away', 'typed after']);
+  t.equal(room.entries.filter((e) => e.kind === 'queued').length, 0, 'the queued lines made way for the sent ones');
+  t.equal(alice.queued, 0);
+  await alice.submit('/reconnect');
+  t.match(room.entries.at(-1), { kind: 'info', text: `Connected to 127.0.0.1:${port} already.` });
+
+  const backoff = new Backoff(DEFAULT_BACKOFF, () => 0);
+  const delays = Array.from({ length: 30 }, () => backoff.next());
+  t.equal(Math.max(...delays), 5000, 'the default back-off is capped at 5 s');
 });
 
 t.test('reconnect after the server restarts: new numbering is detected, nothing lost, nothing twice', async (t) => {
@@ -291,6 +345,38 @@ t.test('chat rooms and chat who', async (t) => {
   t.match(JSON.parse(io.stdout.text), { type: 'members', room: 'test', nicks: ['alice', 'bob'] });
 });
 
+t.test('chat rooms pads by display width: Chinese room names line up with the others', async (t) => {
+  const { port } = await serve(t);
+  await connectClient(t, port, 'alice', ['中文房间', 'test', 'a-much-longer-room']);
+  await connectClient(t, port, 'bob', ['中文房间', '日本']);
+  const io = fakeIo({ CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1' });
+  t.equal(await main(['node', 'chat', 'rooms'], io), ExitCode.ok);
+  const lines = io.stdout.text.split('\n').filter(Boolean);
+  t.equal(lines.length, 4);
+  const widths = lines.map((line) => stringWidth(line));
+  t.same(widths, widths.map(() => stringWidth('a-much-longer-room  1')), 'every line as wide: the counts are in one column');
+  t.ok(lines.some((line) => /^中文房间 {12}2$/.test(line)), '中文房间 is 8 columns wide, padded to 18, then the gap');
+});
+
+t.test('/files lists the files in aligned columns (names of any width)', async (t) => {
+  const state = new ClientState(() => Date.UTC(2026, 0, 1, 12));
+  const room = state.openRoom('test');
+  const files = [
+    { name: 'a.txt', size: 12 },
+    { name: '照片-国庆.jpg', size: 3_000_000 },
+    { name: 'notes with spaces.md', size: 1536 },
+  ];
+  files.forEach((f, i) => state.noteFile(room, { file: String(i).repeat(22), name: f.name, size: f.size, sha256: 'f'.repeat(64), from: i === 1 ? 'bob' : 'carolina', ts: '2026-01-01T12:00:00Z' }));
+  const lines = fileTable(room.files);
+  t.equal(lines.length, 3);
+  for (const column of ['from ', '000000']) {
+    const at = lines.map((line) => stringWidth(line.slice(0, line.indexOf(column) === -1 ? line.search(/\d{22}$/) : line.indexOf(column))));
+    t.same(at, at.map(() => at[0]), `"${column}" starts in one column`);
+  }
+  t.match(lines[1], /^#2 {2}照片-国庆\.jpg {9}2\.9 MiB {2}from bob at \d\d:\d\d {7}1{22}$/);
+  t.equal(lines.map((line) => stringWidth(line)).filter((w, _, all) => w === all[0]).length, 3, 'every line as wide');
+});
+
 t.test('help names the environment variables and the config file', async (t) => {
   for (const argv of [['--help'], ['join', '--help'], ['send', '--help']]) {
     const io = fakeIo();
@@ -460,4 +546,28 @@ t.test('--host takes several servers, with or without ports', async (t) => {
   t.same(options.servers, [{ host: 'x', port: 9000 }, { host: 'y', port: 7000 }]);
   t.match(options, { host: 'x', port: 9000 });
   t.same(resolveOptions({}, { CHAT_HOST: 'p,q' }, {}).servers.map((s) => s.host), ['p', 'q']);
+});
+
+t.test('a closed stdout (| head -1) ends the command quietly with exit 0', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../bin/chat.js', import.meta.url));
+  const { port } = await serve(t);
+  // The reading end is closed before chat writes anything, as `head -1` closes it after its line.
+  const closedReader = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('node', [bin, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CHAT_HOST: '127.0.0.1', CHAT_PORT: String(port), CHAT_NICK: 'piped' },
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  for (const args of [['--help'], ['join', 'r', '--json'], ['join', 'r'], ['rooms']]) {
+    const { code, stderr } = await closedReader(args);
+    t.equal(code, 0, `chat ${args.join(' ')} exits 0`);
+    t.equal(stderr, '', `chat ${args.join(' ')} says nothing on stderr`);
+  }
 });

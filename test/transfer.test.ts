@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -256,4 +256,66 @@ t.test('chat send-file and chat get, as scripts use them', async (t) => {
   const noFile = await chat(['send-file', 'test', 'nope.bin']);
   t.equal(noFile.code, 2);
   t.match(noFile.stderr, /cannot read nope\.bin/);
+});
+
+/** Every file under `root` with its contents, to see that nothing outside a folder was written or deleted. */
+function snapshot(root: string, skip: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && !path.startsWith(skip + '/')) files.set(path, readFileSync(path, 'latin1'));
+  }
+  return files;
+}
+
+t.test('file ids and names from a hostile server never write or delete outside the download folder', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'a', 'b', 'downloads');
+  mkdirSync(dir, { recursive: true });
+  // Where `/../../Z` and `../../Y` would land from the download folder, with files already there.
+  for (const victim of ['a/b/Z.part', 'a/Z.part', 'Z.part', 'a/b/Y', 'a/Y']) writeFileSync(join(root, victim), 'victim');
+  const before = snapshot(root, dir);
+  const bytes = Buffer.from('payload');
+  const good = sha256(bytes);
+  const goodId = 'G'.repeat(22);
+  const hostileIds = ['/../../Z', '../../../Z', 'AAAAAAAA/../../../Z', '..', 'A'.repeat(21) + '/', '-'.repeat(22)];
+
+  for (const hostile of hostileIds) {
+    for (const checksum of [good, 'f'.repeat(64)]) {
+      const header = { type: 'file_data' as const, file: hostile, name: 'notes.txt', size: bytes.length, offset: 0, sha256: checksum };
+      const endpoint = await scriptedFileServer(t, header, (headerLine) => Buffer.concat([Buffer.from(headerLine(bytes.length)), bytes]));
+      for (const asked of [goodId, hostile]) {
+        for (const resume of [false, true]) {
+          await t.rejects(
+            downloadFile({ endpoint, identity: { nick: 'bob' }, file: asked, output: { dir }, resume }),
+            { code: asked === hostile ? 'bad_config' : 'server_error' },
+            `asked ${JSON.stringify(asked)}, answered ${JSON.stringify(hostile)}, resume ${resume}`,
+          );
+        }
+      }
+    }
+  }
+  t.same(snapshot(root, dir), before, 'nothing outside the download folder was written or deleted');
+  t.same(readdirSync(dir), [], 'and nothing inside it either');
+
+  for (const name of ['../../Y', '/abs/../Y', '..\\..\\Y', '..']) {
+    const header = { type: 'file_data' as const, file: goodId, name, size: bytes.length, offset: 0, sha256: good };
+    const endpoint = await scriptedFileServer(t, header, (headerLine) => Buffer.concat([Buffer.from(headerLine(bytes.length)), bytes]));
+    const saved = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: goodId, output: { dir }, resume: true });
+    t.equal(join(saved.path!, '..'), dir, `${JSON.stringify(name)} is saved inside the folder`);
+  }
+  t.same(snapshot(root, dir), before, 'hostile names stay inside the folder');
+  t.same(readdirSync(dir).sort(), ['Y', 'Y (1)', 'Y (2)', 'file']);
+});
+
+t.test('a header for another file, or with bad sizes, is refused before anything is saved', async (t) => {
+  const dir = tempDir(t);
+  const bytes = Buffer.from('payload');
+  const base = { type: 'file_data' as const, file: 'H'.repeat(22), name: 'n.txt', size: bytes.length, offset: 0, sha256: sha256(bytes) };
+  const bad = [{ file: 'I'.repeat(22) }, { size: -1 }, { size: 1.5 }, { sha256: '../x' }, { name: 7 as unknown as string }];
+  for (const change of bad) {
+    const endpoint = await scriptedFileServer(t, { ...base, ...change }, (headerLine) => Buffer.concat([Buffer.from(headerLine(bytes.length)), bytes]));
+    await t.rejects(downloadFile({ endpoint, identity: { nick: 'bob' }, file: base.file, output: { dir } }), { code: 'server_error' }, JSON.stringify(change));
+  }
+  t.same(readdirSync(dir), []);
 });

@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
+import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runLineMode } from './line-mode.js';
 import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
+import { columns } from '../text/columns.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
@@ -139,8 +141,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const result = await listRooms(settings(flags));
       if (flags.json) io.stdout.write(result.line + '\n');
       else {
-        const width = Math.max(4, ...result.rooms.map((r) => r.room.length));
-        for (const r of result.rooms) io.stdout.write(`${sanitizeLine(r.room).padEnd(width)}  ${r.members}\n`);
+        for (const line of columns(result.rooms.map((r) => [sanitizeLine(r.room), String(r.members)]), ['left', 'right'])) {
+          io.stdout.write(`${line}\n`);
+        }
       }
       return ExitCode.ok;
     };
@@ -190,6 +193,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 export function run(argv: string[]): void {
+  exitQuietlyWhenStdoutCloses(process.stdout, (code) => process.exit(code));
   main(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;

@@ -7,7 +7,8 @@ export interface BackoffOptions {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 15_000, jitter: 0.2 };
+/** Capped at 5 s: after an outage the client is back within 5 s of the server (15 s felt like a hang). */
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000, jitter: 0.2 };
 
 export class Backoff {
   attempt = 0;

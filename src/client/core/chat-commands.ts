@@ -19,6 +19,8 @@ export interface CommandContext {
   /** Leave a room on the server, when connected. */
   leaveRoom(room: string): Promise<void>;
   quit(reason?: string): Promise<void>;
+  /** /reconnect: try now instead of at the next back-off step. */
+  reconnect(buffer: ChatBuffer): void;
 }
 
 type Handler<N extends Command['name']> = (
@@ -28,7 +30,7 @@ type Handler<N extends Command['name']> = (
 ) => Promise<unknown> | unknown;
 
 const HANDLERS: { [N in Command['name']]: Handler<N> } = {
-  join, leave, msg, query, nick, me, who, rooms, send, files, get, clear, help, quit,
+  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, quit,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {
@@ -60,10 +62,10 @@ async function leave({ state, leaveRoom }: CommandContext, buffer: ChatBuffer, c
   }
 }
 
-async function msg(context: CommandContext, _buffer: ChatBuffer, command: { nick: string; text: string }) {
-  const target = context.state.openPrivate(checkedNick(command.nick));
-  context.state.switchTo(target.key);
-  await say(context, target, command.text, false);
+/** The private buffer is opened once the server took the message: a nick nobody has leaves no empty buffer. */
+async function msg({ state, request }: CommandContext, buffer: ChatBuffer, command: { nick: string; text: string }) {
+  const to = checkedNick(command.nick, 'nick to send to');
+  if (await request(buffer, { type: 'msg', to, text: emojify(command.text) })) state.switchTo(state.openPrivate(to).key);
 }
 
 function query({ state }: CommandContext, _buffer: ChatBuffer, command: { nick: string }) {
@@ -100,6 +102,12 @@ async function rooms({ state, request }: CommandContext, buffer: ChatBuffer) {
   else state.info(buffer, `Rooms: ${reply.rooms.map((r) => `${sanitizeLine(r.room)} (${r.members})`).join(', ')}`);
 }
 
+function buffer({ state }: CommandContext, current: ChatBuffer, command: { number: number }) {
+  const count = state.buffers.length;
+  if (command.number >= 1 && command.number <= count) state.switchToNumber(command.number);
+  else state.error(current, `There is no buffer ${command.number}: they are numbered 1 to ${count} in the status line.`);
+}
+
 function send({ files }: CommandContext, buffer: ChatBuffer, command: { path: string }) {
   files.send(buffer, command.path); // runs beside the chat; its end is said in the buffer
 }
@@ -118,6 +126,10 @@ function clear({ state }: CommandContext, buffer: ChatBuffer) {
 
 function help({ state }: CommandContext, buffer: ChatBuffer) {
   for (const line of helpLines()) state.info(buffer, line);
+}
+
+function reconnect(context: CommandContext, buffer: ChatBuffer) {
+  context.reconnect(buffer);
 }
 
 function quit(context: CommandContext, _buffer: ChatBuffer, command: { reason?: string }) {

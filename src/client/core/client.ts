@@ -3,7 +3,7 @@
 // and line mode are views over this.
 
 import { canonicalRoom, nickKey, type ServerMessage } from '../../protocol/index.js';
-import { sanitizeLine } from '../text/sanitize.js';
+import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { describeError, sentence } from '../text/wording.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { runCommand, say, type CommandContext } from './chat-commands.js';
@@ -11,6 +11,7 @@ import { Connection, type Request } from './connection.js';
 import { ClientError } from './errors.js';
 import { FileActions } from './file-actions.js';
 import { hello } from './handshake.js';
+import { Outbox } from './outbox.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { ClientState, type ChatBuffer } from './state.js';
@@ -61,6 +62,9 @@ export class ChatClient {
   private token: string | null = null;
   /** Running uploads and downloads, for the progress lines. */
   readonly transfers = new Transfers();
+  /** Messages typed while disconnected (not in line mode, which waits instead). */
+  private readonly outbox = new Outbox();
+  private sendingQueued = false;
   private readonly files = new FileActions({
     state: this.state,
     transfers: this.transfers,
@@ -79,6 +83,7 @@ export class ChatClient {
       if (this.conn) await this.conn.request({ type: 'leave', room });
     },
     quit: (reason) => this.quit(reason),
+    reconnect: (buffer) => this.reconnectNow(buffer),
   };
 
   private serverIndex = 0;
@@ -102,6 +107,11 @@ export class ChatClient {
   /** The attach token of the current connection (null before the first welcome, or from a server without one). */
   get attachToken(): string | null {
     return this.token;
+  }
+
+  /** How many messages wait to be sent until the connection is back. */
+  get queued(): number {
+    return this.outbox.size;
   }
 
   /** Resolves when every transfer started so far has ended (tests; quitting). */
@@ -240,22 +250,74 @@ export class ChatClient {
     const delay = this.backoff.next();
     this.status = { phase: 'reconnecting', retryAt: Date.now() + delay, attempt: this.backoff.attempt };
     this.changed();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.establish(false).then(
-        () => {
-          const text = 'Reconnected.';
-          this.state.info(this.state.serverBuffer, text);
-          for (const buffer of this.state.rooms()) this.state.info(buffer, text);
-          this.changed();
-          this.wakeWaiters(true);
-        },
-        () => {
-          this.nextServer();
-          if (!this.quitting) this.scheduleReconnect();
-        },
-      );
-    }, delay);
+    this.retryTimer = setTimeout(() => this.attemptReconnect(), delay);
+  }
+
+  private attemptReconnect(): void {
+    this.retryTimer = null;
+    this.status = { phase: 'reconnecting', attempt: this.backoff.attempt };
+    this.changed();
+    this.establish(false).then(
+      () => {
+        const text = 'Reconnected.';
+        this.state.info(this.state.serverBuffer, text);
+        for (const buffer of this.state.rooms()) this.state.info(buffer, text);
+        this.changed();
+        this.wakeWaiters(true);
+        void this.sendQueued();
+      },
+      () => {
+        this.nextServer();
+        if (!this.quitting) this.scheduleReconnect();
+      },
+    );
+  }
+
+  /** /reconnect: while waiting for the next attempt, make it now (and start the back-off again). */
+  private reconnectNow(buffer: ChatBuffer): void {
+    if (this.conn) this.state.info(buffer, `Connected to ${this.server.host}:${this.server.port} already.`);
+    else if (!this.retryTimer) this.state.info(buffer, 'Reconnecting now...');
+    else {
+      clearTimeout(this.retryTimer);
+      this.backoff.reset();
+      this.state.info(buffer, `Reconnecting to ${this.server.host}:${this.server.port} now...`);
+      this.attemptReconnect();
+    }
+  }
+
+  /** A message typed while disconnected: shown as queued in its buffer (a private one is opened for it). */
+  private queue(buffer: ChatBuffer, message: Extract<Request, { type: 'msg' }>): void {
+    const target = 'to' in message && message.to !== undefined ? this.state.openPrivate(message.to) : buffer;
+    const entry = this.state.add(target, { kind: 'queued', from: this.state.nick, self: true, text: sanitize(message.text) });
+    this.outbox.add({ bufferKey: target.key, entryId: entry.id, message });
+    this.changed();
+  }
+
+  /** Once connected again: the queued messages, in the order typed, each once. */
+  private async sendQueued(): Promise<void> {
+    if (this.sendingQueued) return;
+    this.sendingQueued = true;
+    try {
+      for (let item = this.outbox.take(); item; item = this.outbox.take()) {
+        const conn = this.conn;
+        if (!conn || conn.closed) {
+          this.outbox.putBack(item);
+          break;
+        }
+        const buffer = this.state.buffer(item.bufferKey) ?? this.state.serverBuffer;
+        this.state.removeEntry(buffer, item.entryId);
+        this.changed();
+        try {
+          const reply = await conn.request(item.message);
+          if (reply.type === 'error') this.state.error(buffer, describeError(reply));
+        } catch (error) {
+          this.state.error(buffer, `A queued message may not have been sent: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    } finally {
+      this.sendingQueued = false;
+      this.changed();
+    }
   }
 
   private finish(): void {
@@ -352,6 +414,13 @@ export class ChatClient {
   private async request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null> {
     if (!this.conn && this.options.holdWhileReconnecting && this.status.phase === 'reconnecting') {
       await this.whenConnected();
+    }
+    // While disconnected, and until what was queued has gone out (to keep the order), messages wait in the outbox.
+    const waiting = (!this.conn && this.status.phase === 'reconnecting') || this.outbox.size > 0 || this.sendingQueued;
+    if (message.type === 'msg' && waiting && !this.options.holdWhileReconnecting) {
+      this.queue(buffer, message);
+      if (this.conn) void this.sendQueued();
+      return null;
     }
     if (!this.conn) {
       this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');

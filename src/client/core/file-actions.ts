@@ -6,7 +6,7 @@ import { basename, resolve } from 'node:path';
 import { nickKey, type ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { formatSize } from '../text/size.js';
-import { describeFile, fsProblem } from '../text/wording.js';
+import { fileTable, fsProblem } from '../text/wording.js';
 import type { Request } from './connection.js';
 import { defaultDownloadDir, expandHome } from './paths.js';
 import type { ChatBuffer, ClientState } from './state.js';
@@ -141,7 +141,7 @@ export class FileActions {
       return;
     }
     state.info(buffer, `Files in ${where} (${buffer.files.length}); /get N [DIR] downloads one:`);
-    for (const file of buffer.files) state.info(buffer, `  ${describeFile(file)}`);
+    for (const line of fileTable(buffer.files)) state.info(buffer, `  ${line}`);
   }
 
   /** Run a transfer beside the chat: tracked for the progress line, its end reported in its buffer. */

@@ -1,5 +1,8 @@
 // What the user typed, parsed: a message to send or one of the slash commands. Pure.
 
+import { roomProblem } from '../../protocol/index.js';
+import { sanitizeLine } from '../text/sanitize.js';
+
 export type Command =
   | { name: 'join'; room: string }
   | { name: 'leave'; target?: string }
@@ -9,11 +12,13 @@ export type Command =
   | { name: 'me'; text: string }
   | { name: 'who'; room?: string }
   | { name: 'rooms' }
+  | { name: 'buffer'; number: number }
   | { name: 'clear' }
   | { name: 'send'; path: string }
   | { name: 'files' }
   | { name: 'get'; file: { number: number } | { id: string }; dir?: string }
   | { name: 'help' }
+  | { name: 'reconnect' }
   | { name: 'quit'; reason?: string };
 
 export type ParsedInput =
@@ -40,13 +45,16 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'send', usage: '/send PATH', help: 'share a file here (a room, or the person of a private buffer)' },
   { name: 'files', usage: '/files', help: 'list the files shared here, with their numbers' },
   { name: 'get', usage: '/get N|ID [DIR]', help: 'download file N (or by id) into DIR, ~/Downloads or .' },
+  { name: 'buffer', usage: '/buffer N', help: 'show buffer N (the number in the status line); /b N' },
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
+  { name: 'reconnect', usage: '/reconnect', help: 'while disconnected: try to connect now' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
 ];
 
 const ALIASES: Record<string, Command['name']> = {
   j: 'join',
+  b: 'buffer',
   part: 'leave',
   close: 'leave',
   q: 'query',
@@ -69,6 +77,17 @@ function usage(name: string): ParsedInput {
   return { kind: 'error', message: `Usage: ${command.usage} (${command.help})` };
 }
 
+/** `@bob`, as private buffers are written, is bob. */
+function withoutAt(nick: string): string {
+  return nick.startsWith('@') ? nick.slice(1) : nick;
+}
+
+/** A room name typed with spaces in it: what is wrong with it, then how /join is used. */
+function badRoom(typed: string): ParsedInput {
+  const problem = roomProblem(typed) ?? 'a room name is one word';
+  return { kind: 'error', message: `Bad room name ${JSON.stringify(sanitizeLine(typed))}: ${problem}. Usage: /join ROOM` };
+}
+
 /** Parse one submitted input. `//text` sends `/text` literally. A multi-line paste is always text. */
 export function parseInput(input: string): ParsedInput {
   if (input.trim() === '') return { kind: 'empty' };
@@ -81,15 +100,16 @@ export function parseInput(input: string): ParsedInput {
   const args = rest.trim() === '' ? [] : rest.trim().split(/\s+/);
   switch (name) {
     case 'join':
-      return args.length === 1 ? { kind: 'command', command: { name, room: args[0]!.replace(/^#/, '') } } : usage(name);
+      if (args.length === 1) return { kind: 'command', command: { name, room: args[0]!.replace(/^#/, '') } };
+      return args.length === 0 ? usage(name) : badRoom(rest.trim());
     case 'leave':
       return { kind: 'command', command: args[0] ? { name, target: args[0].replace(/^#/, '') } : { name } };
     case 'msg': {
       const m = /^(\S+)\s+([\s\S]*\S[\s\S]*)$/.exec(rest.trim());
-      return m ? { kind: 'command', command: { name, nick: m[1]!, text: m[2]! } } : usage(name);
+      return m ? { kind: 'command', command: { name, nick: withoutAt(m[1]!), text: m[2]! } } : usage(name);
     }
     case 'query':
-      return args.length === 1 ? { kind: 'command', command: { name, nick: args[0]! } } : usage(name);
+      return args.length === 1 ? { kind: 'command', command: { name, nick: withoutAt(args[0]!) } } : usage(name);
     case 'nick':
       return args.length === 1 ? { kind: 'command', command: { name, nick: args[0]! } } : usage(name);
     case 'me':
@@ -106,10 +126,13 @@ export function parseInput(input: string): ParsedInput {
       const file = /^\d{1,9}$/.test(ref) ? { number: Number(ref) } : { id: ref };
       return { kind: 'command', command: m[2] ? { name, file, dir: unquote(m[2]) } : { name, file } };
     }
+    case 'buffer':
+      return args.length === 1 && /^\d{1,4}$/.test(args[0]!) ? { kind: 'command', command: { name, number: Number(args[0]) } } : usage(name);
     case 'rooms':
     case 'files':
     case 'clear':
     case 'help':
+    case 'reconnect':
       return { kind: 'command', command: { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };
@@ -124,7 +147,8 @@ export function helpLines(): string[] {
   return [
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
-    'Keys: Alt+1..9 or Ctrl+N/Ctrl+P switch buffers; PageUp/PageDown or the mouse wheel scroll;',
+    'Keys: Alt+1..9 (/buffer N past 9) or Ctrl+N/Ctrl+P switch buffers; Alt+A the next with activity;',
+    '  PageUp/PageDown or the mouse wheel scroll;',
     '  Up/Down recall input; Tab completes nicks, commands and paths (/send, /get); :smile: becomes an emoji;',
     '  Ctrl+C quits. File transfers run beside the chat, with their progress at the bottom of the log.',
   ];

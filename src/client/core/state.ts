@@ -14,7 +14,8 @@ import { describeError, fileText } from '../text/wording.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
-export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error';
+/** `queued`: a message typed while disconnected, waiting to be sent (removed when it is). */
+export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error' | 'queued';
 
 /** One line of a buffer's log. All text in it is already sanitized. */
 export interface Entry {
@@ -173,6 +174,18 @@ export class ClientState {
     if (buffer) this.switchTo(buffer.key);
   }
 
+  /**
+   * Alt+A: the next buffer (after the active one, round) with a mention, else the next with unread lines.
+   * Returns false when no buffer has any.
+   */
+  switchToActivity(): boolean {
+    const start = this.buffers.indexOf(this.active);
+    const after = [...this.buffers.slice(start + 1), ...this.buffers.slice(0, start)];
+    const next = after.find((b) => b.mentioned) ?? after.find((b) => b.unread > 0);
+    if (next) this.switchTo(next.key);
+    return next !== undefined;
+  }
+
   /** Ctrl+N / Ctrl+P. */
   cycle(delta: number): void {
     const index = this.buffers.indexOf(this.active);
@@ -200,6 +213,11 @@ export class ClientState {
 
   error(buffer: ChatBuffer, text: string): Entry {
     return this.add(buffer, { kind: 'error', text: sanitize(text) });
+  }
+
+  removeEntry(buffer: ChatBuffer, id: number): void {
+    const index = buffer.entries.findIndex((e) => e.id === id);
+    if (index >= 0) buffer.entries.splice(index, 1);
   }
 
   clear(buffer: ChatBuffer): void {

@@ -1,8 +1,11 @@
-// Text in terminal columns, the way terminals draw it. Pure: the blessed width fix (view/blessed-width.ts) and the
-// log layout both use these functions, so they agree.
+// Text in terminal columns, the way terminals draw it, measured by grapheme cluster (what a terminal puts in its
+// cells). Pure: the blessed width fix (view/blessed-width.ts), the log layout, the member pane, the status line and
+// the input line all use these functions, so they agree.
 
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200b-\u200f\u2060-\u2064\ufe00-\ufe0f\ufeff]$/u;
 const EMOJI_WIDE = /^\p{Emoji_Presentation}$/u;
+// Regional indicators are East Asian Neutral: one alone is drawn in one column; a pair (a flag) in two.
+const REGIONAL_INDICATOR = /^\p{Regional_Indicator}$/u;
 
 // East Asian Wide and Fullwidth blocks (UAX #11), as terminals' wcwidth draws them.
 const WIDE_RANGES: readonly (readonly [number, number])[] = [
@@ -30,6 +33,7 @@ export function charWidth(codePoint: number): 0 | 1 | 2 {
 function measure(codePoint: number): 0 | 1 | 2 {
   const char = String.fromCodePoint(codePoint);
   if (ZERO_WIDTH.test(char)) return 0;
+  if (REGIONAL_INDICATOR.test(char)) return 1;
   if (EMOJI_WIDE.test(char)) return 2;
   for (const [low, high] of WIDE_RANGES) {
     if (codePoint < low) break;
@@ -38,14 +42,92 @@ function measure(codePoint: number): 0 | 1 | 2 {
   return 1;
 }
 
-/** Columns a string takes (tabs count as one: callers expand them first). */
-export function stringWidth(text: string): number {
-  let width = 0;
-  for (const char of text) width += char === '\t' ? 1 : charWidth(char.codePointAt(0)!);
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const ZWJ = '\u200d';
+const VS16 = '\ufe0f';
+const SKIN_TONE = /[\u{1f3fb}-\u{1f3ff}]/gu;
+const SKIN_TONE_AFTER = /.[\u{1f3fb}-\u{1f3ff}]/u;
+const FLAG = /^\p{Regional_Indicator}{2}$/u;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}/u;
+const SGR = /\x1b\[[0-9;:]*m/g;
+
+/**
+ * How the terminal draws the clusters terminals disagree on (view/terminal-probe.ts asks it at start): `true` when
+ * it draws them in 2 columns as one character.
+ */
+export interface TerminalWidths {
+  /** A flag, two regional indicators (🇨🇳). */
+  flags: boolean;
+  /** An emoji ZWJ sequence (👨‍👩‍👧). */
+  zwj: boolean;
+  /** An emoji with a skin tone (👍🏽). */
+  skinTones: boolean;
+  /** A narrow symbol made emoji by VS16 (❤️). */
+  vs16: boolean;
+}
+
+/** tmux 3.3 (and the default until the terminal answers): flags and ZWJ sequences joined, skin tones and VS16 not. */
+export const TMUX_WIDTHS: TerminalWidths = { flags: true, zwj: true, skinTones: false, vs16: false };
+
+let terminal: TerminalWidths = TMUX_WIDTHS;
+const graphemeCache = new Map<string, number>();
+
+/** Draw and measure clusters as this terminal does. */
+export function useTerminalWidths(widths: TerminalWidths): void {
+  terminal = widths;
+  graphemeCache.clear();
+}
+
+/**
+ * A grapheme as the client draws it, in a form this terminal draws as one character: a trailing ZWJ is left out
+ * always; a skin tone, VS16 after a narrow symbol, or all after the first ZWJ are left out, and a flag becomes its
+ * two letters, where the terminal would draw them apart (tmux draws 👍🏽 in 4 columns, ❤️ in 1).
+ */
+export function drawnGrapheme(grapheme: string): string {
+  // A ZWJ with nothing after it in its cluster would join whatever the terminal is sent next into the same cell.
+  if (grapheme.endsWith(ZWJ)) grapheme = grapheme.replace(/\u200d+$/, '');
+  if (grapheme.length <= 1) return grapheme;
+  let drawn = grapheme;
+  if (!terminal.skinTones) drawn = drawn.replace(SKIN_TONE, (tone, at: number) => (at === 0 ? tone : ''));
+  const narrowBase = !EMOJI_WIDE.test(String.fromCodePoint(drawn.codePointAt(0)!));
+  if (!terminal.vs16 && narrowBase && drawn.includes(VS16)) drawn = drawn.replaceAll(VS16, '');
+  if (!terminal.zwj && drawn.includes(ZWJ) && PICTOGRAPHIC.test(drawn)) drawn = drawn.slice(0, drawn.indexOf(ZWJ));
+  if (!terminal.flags && FLAG.test(drawn)) drawn = [...drawn].map((ri) => String.fromCharCode(ri.codePointAt(0)! - 0x1f1e6 + 65)).join('');
+  return drawn;
+}
+
+/**
+ * Columns one grapheme takes once drawn (drawnGrapheme): an emoji sequence (👨‍👩‍👧, 👍🏽) as wide as its first
+ * emoji, or 2 with VS16; a flag 2; other clusters (a letter and its marks, Indic syllables) the sum of their code
+ * points.
+ */
+export function graphemeWidth(grapheme: string): number {
+  const first = grapheme.codePointAt(0);
+  if (first === undefined) return 0;
+  if (grapheme.length === 1 || (grapheme.length === 2 && first > 0xffff)) return grapheme === '\t' ? 1 : charWidth(first);
+  let width = graphemeCache.get(grapheme);
+  if (width === undefined) {
+    const drawn = drawnGrapheme(grapheme);
+    const emoji = drawn.length > 1 && PICTOGRAPHIC.test(drawn);
+    if (emoji && drawn.includes(VS16)) width = 2;
+    else if (emoji && (drawn.includes(ZWJ) || SKIN_TONE_AFTER.test(drawn))) width = charWidth(drawn.codePointAt(0)!);
+    else {
+      width = 0;
+      for (const char of drawn) width += charWidth(char.codePointAt(0)!);
+    }
+    if (graphemeCache.size > 10_000) graphemeCache.clear();
+    graphemeCache.set(grapheme, width);
+  }
   return width;
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Columns a string takes (tabs count as one: callers expand them first). Colour codes (SGR) take none. */
+export function stringWidth(text: string): number {
+  let width = 0;
+  const plain = text.includes('\x1b') ? text.replace(SGR, '') : text;
+  for (const { segment } of segmenter.segment(plain)) width += graphemeWidth(segment);
+  return width;
+}
 
 /** User-perceived characters: an emoji with a skin tone or a letter with its accent moves as one. */
 export function graphemes(text: string): string[] {
@@ -65,7 +147,7 @@ export function wrapText(text: string, width: number): string[] {
   let rowWidth = 0;
   let lastSpace = -1; // index in `row` just after the last space
   for (const g of graphemes(text)) {
-    const w = stringWidth(g);
+    const w = graphemeWidth(g);
     if (rowWidth + w > width) {
       if (lastSpace > 0 && lastSpace < row.length) {
         rows.push(row.slice(0, lastSpace).trimEnd());
@@ -91,7 +173,7 @@ export function truncateToWidth(text: string, width: number): string {
   let out = '';
   let used = 0;
   for (const g of graphemes(text)) {
-    const w = stringWidth(g);
+    const w = graphemeWidth(g);
     if (used + w > width) break;
     out += g;
     used += w;
@@ -103,4 +185,9 @@ export function truncateToWidth(text: string, width: number): string {
 export function fitToWidth(text: string, width: number): string {
   const cut = truncateToWidth(text, width);
   return cut + ' '.repeat(Math.max(0, width - stringWidth(cut)));
+}
+
+/** `text` (which may carry colour codes) padded with spaces to `width` columns. */
+export function padToWidth(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
 }

@@ -1,8 +1,13 @@
 // Errors and shared files in words for people: what the core reports, and the TUI and the CLI show.
 
+import { columns } from './columns.js';
 import { sanitizeLine } from './sanitize.js';
 import { formatSize } from './size.js';
 import { clock } from './time.js';
+import { truncateToWidth } from './width.js';
+
+/** A file name in /files takes at most this many columns. */
+const MAX_NAME_COLUMNS = 40;
 
 /** A server error in words: without the JSON examples the server adds for people typing raw protocol. */
 export function describeError(error: { code: string; message: string }): string {
@@ -75,7 +80,16 @@ export function fileText(file: Omit<NumberedFile, 'from' | 'ts'>): string {
   return `shared #${file.number} ${sanitizeLine(file.name)} (${formatSize(file.size)}), file ${sanitizeLine(file.file)}`;
 }
 
-/** One line of /files: `#2  notes.txt  1.5 KiB  from bob at 12:01  <id>`. */
-export function describeFile(file: NumberedFile): string {
-  return `#${file.number}  ${sanitizeLine(file.name)}  ${formatSize(file.size)}  from ${sanitizeLine(file.from)} at ${clock(file.ts, false)}  ${sanitizeLine(file.file)}`;
+/** The lines of /files, in columns: `#2  notes.txt  1.5 KiB  from bob at 12:01  <id>`; long names are cut. */
+export function fileTable(files: readonly NumberedFile[]): string[] {
+  return columns(
+    files.map((f) => [
+      `#${f.number}`,
+      truncateToWidth(sanitizeLine(f.name), MAX_NAME_COLUMNS),
+      formatSize(f.size),
+      `from ${sanitizeLine(f.from)} at ${clock(f.ts, false)}`,
+      sanitizeLine(f.file),
+    ]),
+    ['right', 'left', 'right'],
+  );
 }

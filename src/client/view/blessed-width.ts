@@ -1,8 +1,13 @@
-// blessed measures emoji 1 column wide but terminals draw them 2 wide, so typing `a😀b` ate a column and put the
-// cursor off by one. Make blessed measure with our charWidth, the one the log layout uses.
+// blessed measures and places text one code point per cell, but terminals draw a grapheme cluster in one place: a
+// flag (🇨🇳, two code points) or a family (👨‍👩‍👧, five) is 2 columns, and blessed counted 4 and 6, smearing the
+// screen. So before blessed lays out any content, each cluster of several code points becomes one stand-in code
+// point (cluster-cells.ts) of the cluster's width, and the stand-ins become the clusters again in what is written
+// to the terminal. Single code points are measured with our charWidth, the one the log layout uses.
 
 import { createRequire } from 'node:module';
-import { charWidth } from '../text/width.js';
+import type blessed from 'blessed';
+import { charWidth, drawnGrapheme, graphemes, graphemeWidth } from '../text/width.js';
+import { isStandIn, restoreClusters, standInFor, standInWidth } from './cluster-cells.js';
 
 interface BlessedUnicode {
   charWidth(str: string | number, i?: number): number;
@@ -22,20 +27,57 @@ export function patchBlessedWidth(): void {
   unicode.charWidth = (str, i) => {
     const point = typeof str === 'number' ? str : unicode.codePointAt(str, i ?? 0);
     if (point === 0x09) return original(str, i);
-    return charWidth(point);
+    return isStandIn(point) ? standInWidth(point) : charWidth(point);
   };
-  // Zero-width characters we count as 0 must join the previous cell in blessed too, not take one of their own.
-  for (const point of [0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x2060, 0xfe0e, 0xfe0f, 0xfeff]) unicode.combining[point] = true;
-  // parseContent puts a filler cell after every character `chars.all` matches ('$1\x03'); it must match exactly what
-  // charWidth calls wide. A regex cannot say that for emoji without the u flag, which breaks blessed's surrogate
-  // ranges, so it becomes an object that String.prototype.replace calls instead.
+  // parseContent puts a filler cell after every character `chars.all` matches ('$1\x03'). It becomes an object
+  // that String.prototype.replace calls instead, which sees the whole content: clusters become stand-ins, wide
+  // characters get their filler, and a lone zero-width character joins the cell before it.
   unicode.chars.all = {
     [Symbol.replace](text: string, replacement: string): string {
       let out = '';
-      for (const char of text) {
-        out += charWidth(char.codePointAt(0)!) === 2 ? replacement.replace('$1', char) : char;
+      for (const grapheme of graphemes(text)) {
+        // A stand-in typed by someone is not ours to restore: it is drawn as the replacement character.
+        const drawn = isStandIn(grapheme.codePointAt(0)!) ? '\ufffd' : drawnGrapheme(grapheme);
+        if (drawn === '') continue;
+        const point = drawn.codePointAt(0)!;
+        const width = graphemeWidth(drawn);
+        const single = drawn.length === 1 || (drawn.length === 2 && point > 0xffff);
+        if (single && width === 0 && point >= 0x300) unicode.combining[point] = true;
+        const cell = single ? drawn : width === 0 ? '' : standInFor(drawn, width);
+        // With every stand-in taken (65 534 different clusters), a cluster is shown as question marks of its width.
+        if (cell === null) out += '?'.repeat(width);
+        else out += width === 2 ? replacement.replace('$1', cell) : cell;
       }
       return out;
     },
   } as unknown as RegExp;
+}
+
+type Cell = [number, string];
+interface DrawingScreen {
+  program: { _write(text: string): unknown };
+  lines: (Cell[] & { dirty?: boolean })[];
+  olines: Cell[][];
+  draw(start: number, end: number): void;
+}
+
+/**
+ * What the screen writes to the terminal carries the clusters, not their stand-ins. A row that showed a cluster is
+ * written again whole when it changes: terminals keep a flag's two halves apart (tmux left half a flag behind when
+ * only some cells of its row were rewritten).
+ */
+export function writeClusters(screen: blessed.Widgets.Screen): void {
+  const drawing = screen as unknown as DrawingScreen;
+  const program = drawing.program;
+  const write = program._write.bind(program);
+  program._write = (text: string) => write(restoreClusters(text));
+  const draw = drawing.draw.bind(drawing);
+  drawing.draw = (start, end) => {
+    for (let y = start; y <= end; y++) {
+      const shown = drawing.olines[y];
+      if (!drawing.lines[y]?.dirty || !shown?.some((cell) => isStandIn(cell[1].codePointAt(0) ?? 0))) continue;
+      for (const cell of shown) cell[1] = '\0';
+    }
+    draw(start, end);
+  };
 }

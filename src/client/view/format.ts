@@ -32,6 +32,7 @@ const MARKERS: Record<Entry['kind'], string> = {
   notice: '-!-',
   info: '--',
   error: '!!',
+  queued: '..',
 };
 
 function oneLine(text: string): string {
@@ -86,6 +87,11 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       prefixPlain = `${time} -!- `;
       prefix = `${grey(chalk)(time)} ${chalk.yellow('-!-')} `;
       break;
+    case 'queued':
+      prefixPlain = `${time} <${from}> `;
+      prefix = grey(chalk)(prefixPlain);
+      bodyStyle = grey(chalk);
+      break;
     case 'info':
       prefixPlain = `${time} -- `;
       prefix = `${grey(chalk)(time)} ${chalk.cyan('--')} `;
@@ -96,7 +102,10 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       bodyStyle = grey(chalk);
   }
   if (entry.mention) bodyStyle = chalk.bgYellow.black;
-  const body = entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}` : entry.text;
+  const body =
+    entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}`
+    : entry.kind === 'queued' ? `${entry.text} (queued: sent when connected)`
+    : entry.text;
   let indent = stringWidth(prefixPlain);
   if (width - indent < 12) indent = 0;
   const rows: string[] = [];
@@ -140,36 +149,4 @@ export function layoutRows(
     texts.rows.forEach((text, part) => rows.push({ entryId: entry.id, part, text }));
   }
   return rows;
-}
-
-/** The status line: server, nick, connection state (with the reconnect countdown), and the buffers. */
-export function statusLine(
-  client: { server: { host: string; port: number }; status: { phase: string; retryAt?: number }; state: ClientStateView },
-  now: number,
-  chalk: ChalkInstance,
-): string {
-  const { state, status } = client;
-  let phase: string;
-  if (status.phase === 'reconnecting' && status.retryAt !== undefined) {
-    const seconds = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
-    phase = seconds > 0 ? `reconnecting in ${seconds}s` : 'reconnecting...';
-  } else {
-    phase = status.phase === 'closed' ? 'disconnected' : status.phase;
-  }
-  const active = state.active;
-  const buffers = state.buffers.map((b, i) => {
-    const name = b.kind === 'private' ? `@${b.name}` : b.name;
-    const count = b.unread > 0 ? `(${b.unread}${b.mentioned ? '!' : ''})` : b.mentioned ? '(!)' : '';
-    const label = `${i + 1}:${name}${count}`;
-    if (b === active) return chalk.bold(`[${label}]`);
-    return b.mentioned ? chalk.yellow.bold(label) : label;
-  });
-  const where = active.kind === 'private' ? `@${active.name}` : active.name;
-  return ` ${client.server.host}:${client.server.port} | ${state.nick || '?'} | ${where} | ${phase} | ${buffers.join(' ')}`;
-}
-
-interface ClientStateView {
-  nick: string;
-  buffers: readonly ChatBuffer[];
-  active: ChatBuffer;
 }

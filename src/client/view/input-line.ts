@@ -1,6 +1,6 @@
 // The one-line input editor: grapheme-aware cursor, editing keys, input history, Tab completion. Pure.
 
-import { graphemes, stringWidth } from '../text/width.js';
+import { graphemeWidth, graphemes } from '../text/width.js';
 
 const HISTORY_MAX = 500;
 
@@ -180,7 +180,7 @@ export class InputLine {
 
   /** What to draw in `width` columns: a window on the line that keeps the cursor visible, and the cursor column. */
   view(width: number): { text: string; cursorColumn: number } {
-    const widths = this.chars.map((g) => stringWidth(g));
+    const widths = this.chars.map(graphemeWidth);
     const cursorAt = widths.slice(0, this.cursor).reduce((a, b) => a + b, 0);
     const room = Math.max(1, width - 1);
     // Scroll in steps of half the width so that the window does not move on every key.

@@ -6,13 +6,15 @@ import blessed from 'blessed';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
-import { layoutRows, makeChalk, statusLine } from './format.js';
+import { layoutRows, makeChalk } from './format.js';
+import { statusLine } from './status-line.js';
 import { InputLine } from './input-line.js';
 import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
 import { completePath } from '../core/paths.js';
-import { patchBlessedWidth } from './blessed-width.js';
+import { patchBlessedWidth, writeClusters } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
-import { fitToWidth, stringWidth, truncateToWidth } from '../text/width.js';
+import { padToWidth, stringWidth, truncateToWidth, useTerminalWidths } from '../text/width.js';
+import { probeTerminal } from './terminal-probe.js';
 import { progressLine } from './progress-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
 
@@ -77,6 +79,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     dockBorders: false,
     title: 'chat',
   });
+  writeClusters(screen);
   const box = (o: blessed.Widgets.BoxOptions) =>
     blessed.box({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
   const logBox = box({ top: 0, left: 0 });
@@ -156,7 +159,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
     statusBox.top = rows - 2;
     statusBox.width = cols;
-    statusBox.setContent(fitToWidth(statusLine(client, Date.now(), chalk), cols));
+    statusBox.setContent(padToWidth(statusLine(client, Date.now(), chalk, cols), cols));
 
     inputBox.top = rows - 1;
     inputBox.width = cols;
@@ -254,6 +257,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       render();
       return;
     }
+    if (name === 'M-a') {
+      state.switchToActivity();
+      render();
+      return;
+    }
     const edit = EDITING_KEYS.get(name);
     const cycle = CYCLE_KEYS.get(name);
     if (edit) edit(input);
@@ -322,6 +330,8 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
 /** Run the TUI on the real terminal until the user quits. */
 export async function runTui(client: ChatClient, options: TuiOptions): Promise<number> {
+  const widths = await probeTerminal({ input: process.stdin, output: process.stdout });
+  if (widths) useTerminalWidths(widths);
   const tui = createTui(client, options);
   // A crash must not leave the terminal in raw mode on the alternate screen.
   const crash = (error: unknown) => {

@@ -2,11 +2,12 @@
 
 import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { FileDataEvent } from '../../../protocol/index.js';
 import type { Connection } from '../connection.js';
 import { ClientError } from '../errors.js';
+import { checkedFileId } from './file-id.js';
 import { ask, openTransfer, type Endpoint, type Identity, type Progress } from './open.js';
 import { availablePath, safeFileName } from './safe-name.js';
 import { sha256OfFile } from './sha256.js';
@@ -36,11 +37,12 @@ export interface DownloadResult {
 }
 
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
+  const file = checkedFileId(options.file, 'user');
   const identity = 'token' in options.identity ? options.identity : { nick: options.identity.nick, guestIfTaken: true };
   const { conn, stop } = await openTransfer(options.endpoint, identity, options.signal);
   try {
     // Ask for the header alone first: the name decides where the bytes go, and a partial file where to resume.
-    const meta = await ask(conn, { type: 'download', file: options.file, length: 0 }, 'file_data');
+    const meta = checkedHeader(await ask(conn, { type: 'download', file, length: 0 }, 'file_data'), file);
     if ('stream' in options.output) return await downloadToStream(conn, meta, options.output.stream, options);
     return await downloadToFile(conn, meta, options.output, options);
   } finally {
@@ -57,7 +59,8 @@ async function downloadToFile(
 ): Promise<DownloadResult> {
   const partial = partialPath(output, meta);
   const offset = resume ? existingSize(partial, meta.size) : 0;
-  const { length } = await ask(conn, { type: 'download', file, offset }, 'file_data');
+  const { length } = checkedHeader(await ask(conn, { type: 'download', file, offset }, 'file_data'), file);
+  if (length > meta.size - offset) throw new ClientError('server_error', `the server offered ${length} bytes from ${offset} of a ${meta.size}-byte file; nothing was saved`);
   const sink = createWriteStream(partial, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
   sink.on('drain', () => conn.resumeReading());
   let done = offset;
@@ -89,7 +92,7 @@ async function downloadToStream(
   out: Writable,
   { onProgress, stallTimeoutMs }: DownloadOptions,
 ): Promise<DownloadResult> {
-  await ask(conn, { type: 'download', file: meta.file }, 'file_data');
+  checkedHeader(await ask(conn, { type: 'download', file: meta.file }, 'file_data'), meta.file);
   const hash = createHash('sha256');
   let done = 0;
   await conn.receiveRaw(meta.size, (chunk) => {
@@ -108,10 +111,30 @@ async function downloadToStream(
   return { name: meta.name, size: meta.size, sha256: meta.sha256, resumedFrom: 0 };
 }
 
+/**
+ * A header from the server, checked before its fields name a local file: the file asked for, a valid id, sizes that
+ * are whole numbers, a sha256 in hex.
+ */
+function checkedHeader(meta: FileDataEvent, asked: string): FileDataEvent {
+  checkedFileId(meta.file, 'server');
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  const problem =
+    meta.file !== asked ? `answered for the file ${meta.file}, not ${asked}`
+    : typeof meta.name !== 'string' ? 'sent a file without a name'
+    : !count(meta.size) || !count(meta.length) || !count(meta.offset) ? 'sent a bad size'
+    : !/^[0-9a-f]{64}$/.test(meta.sha256) ? 'sent a bad sha256'
+    : null;
+  if (problem) throw new ClientError('server_error', `the server ${problem}; nothing was saved`);
+  return meta;
+}
+
 /** Where an unfinished download of this file waits: beside its final place, named after the file and its id. */
 function partialPath(output: { dir: string } | { path: string }, meta: FileDataEvent): string {
   const dir = 'dir' in output ? output.dir : dirname(output.path);
-  return join(dir, `${safeFileName(meta.name)}.${meta.file.slice(0, 8)}.part`);
+  const path = join(dir, `${safeFileName(meta.name)}.${meta.file.slice(0, 8)}.part`);
+  // Both parts are checked already; this keeps it so if either check is ever loosened.
+  if (dirname(resolve(path)) !== resolve(dir)) throw new ClientError('server_error', 'the file name would leave the download folder; nothing was saved');
+  return path;
 }
 
 function existingSize(path: string, max: number): number {

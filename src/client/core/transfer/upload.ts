@@ -2,6 +2,7 @@
 
 import { createReadStream, statSync } from 'node:fs';
 import type { Connection } from '../connection.js';
+import { checkedFileId } from './file-id.js';
 import { ask, openTransfer, type Endpoint, type Identity, type Progress } from './open.js';
 import { sha256OfFile } from './sha256.js';
 
@@ -46,7 +47,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     accepted.catch(() => {}); // awaited below, after the body; a lost connection fails the sending first
     await sendBody(conn, options.path, offset, size, options.onProgress);
     const ok = await accepted;
-    return { file: ok.file!, size, sha256, resumedFrom: offset };
+    return { file: checkedFileId(ok.file, 'server'), size, sha256, resumedFrom: offset };
   } finally {
     stop();
     conn.end();
