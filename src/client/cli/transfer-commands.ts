@@ -24,7 +24,7 @@ export interface TransferCommandContext {
 }
 
 /** stdin into a temporary file, so that its size and sha256 are known before the upload starts. */
-async function spoolStdin(io: Io): Promise<{ path: string; cleanup(): void }> {
+export async function spoolStdin(io: Io): Promise<{ path: string; cleanup(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-stdin-'));
   const path = join(dir, 'stdin');
   await pipeline(io.stdin, createWriteStream(path));

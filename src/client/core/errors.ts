@@ -20,7 +20,9 @@ export type ClientErrorCode =
   | 'bad_room'
   | 'bad_config'
   | 'server_error'
-  | 'timeout';
+  | 'timeout'
+  /** No recorder, player or audio tool to run (voice messages): the message says what to install. */
+  | 'missing_tool';
 
 const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   connect_failed: ExitCode.unavailable,
@@ -31,6 +33,7 @@ const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   bad_config: ExitCode.usage,
   server_error: ExitCode.failed,
   timeout: ExitCode.failed,
+  missing_tool: ExitCode.failed,
 };
 
 export class ClientError extends Error {

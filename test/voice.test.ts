@@ -1,0 +1,140 @@
+// Voice messages end to end, without a microphone: espeak-ng speaks into a WAV, `chat send-voice` (or /voice through
+// a recorder script that "records" that WAV) encodes and sends it, and `chat play` (or /play) hands the downloaded
+// file to a player script that notes what it got.
+
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/client/cli/cli.js';
+import { ExitCode } from '../src/client/core/errors.js';
+import { isOggOpus, readWav, waveform } from '../src/client/core/voice/wav.js';
+import type { FileEvent } from '../src/protocol/index.js';
+import { BytesPeer } from './helpers/bytes-peer.js';
+import { connectClient, fakeIo, serve, until } from './helpers/client-harness.js';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+const work = mkdtempSync(join(tmpdir(), 'chat-voice-test-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+/** About three seconds of speech. */
+const speech = join(work, 'speech.wav');
+execFileSync('espeak-ng', ['-w', speech, 'Hello, this is a voice message from the chat tests.']);
+const speechSeconds = Number(execFileSync('soxi', ['-D', speech]).toString().trim());
+
+/** A player that notes the path it was given (and a copy of the file) and exits. */
+const played = join(work, 'played.txt');
+const player = join(work, 'player.sh');
+writeFileSync(player, `#!/bin/sh\nfor last; do :; done\necho "$last" >> "${played}"\ncp "$last" "${played}.copy"\n`);
+chmodSync(player, 0o755);
+
+/** A recorder that "records" the speech: copies it to the path it gets last, then waits for SIGINT. */
+const recorder = join(work, 'recorder.sh');
+writeFileSync(recorder, `#!/bin/sh\nfor last; do :; done\ntrap 'exit 0' INT\ncp "${speech}" "$last"\nwhile :; do sleep 0.05; done\n`);
+chmodSync(recorder, 0o755);
+
+async function fetchBytes(port: number, file: string): Promise<Buffer> {
+  const peer = await BytesPeer.connect(port);
+  try {
+    peer.send({ type: 'download', file });
+    const header = await peer.line((e) => e.type !== 'file_data' && e.type !== 'error');
+    if (header.type === 'error') throw new Error(header.message);
+    return await peer.bytes(header.length);
+  } finally {
+    peer.destroy();
+  }
+}
+
+function collectFiles(events: FileEvent[]): (line: string) => void {
+  return (line) => {
+    const event = JSON.parse(line) as FileEvent;
+    if (event.type === 'file') events.push(event);
+  };
+}
+
+function lastVoice(events: FileEvent[]): FileEvent {
+  return events.filter((e) => e.kind === 'voice').at(-1)!;
+}
+
+t.test('the waveform is the peak of each slice', async (t) => {
+  const wav = readWav(readFileSync(speech))!;
+  const levels = waveform(wav, 16);
+  t.equal(levels.length, 16);
+  t.ok(levels.every((l) => Number.isInteger(l) && l >= 0 && l <= 255));
+  t.ok(Math.max(...levels) > 50, 'speech is loud somewhere');
+  const silence = Buffer.alloc(44 + 4800 * 2);
+  silence.write('RIFF', 0, 'latin1');
+  silence.write('WAVEfmt ', 8, 'latin1');
+  silence.writeUInt32LE(16, 16);
+  silence.writeUInt16LE(1, 20);
+  silence.writeUInt16LE(1, 22);
+  silence.writeUInt32LE(48000, 24);
+  silence.writeUInt16LE(16, 34);
+  silence.write('data', 36, 'latin1');
+  silence.writeUInt32LE(0, 40); // a recorder stopped before fixing its header
+  t.same(waveform(readWav(silence)!, 8), [0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+t.test('chat send-voice sends Ogg/Opus with its duration and waveform; chat play plays the downloaded file', async (t) => {
+  const { port } = await serve(t);
+  const events: FileEvent[] = [];
+  const bob = await connectClient(t, port, 'bob', ['test'], { onRawLine: collectFiles(events) });
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1', CHAT_VOICE_CACHE: join(work, 'cache'), CHAT_PLAYER: player, PATH: process.env.PATH };
+  const io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send-voice', 'test', speech, '--nick', 'alice'], io), ExitCode.ok, io.stderr.text);
+  const id = io.stdout.text.trim();
+  t.match(io.stderr.text, /sent a voice message of 0:0\d \(Opus, /);
+  await until(() => events.length > 0, 'bob to hear of it');
+  const event = lastVoice(events);
+  t.equal(event.file, id);
+  t.match(event.name, /^voice-.*\.opus$/);
+  t.ok(Math.abs(event.duration_ms! / 1000 - speechSeconds) < 0.1, `duration ${event.duration_ms} ms is sox's ${speechSeconds} s`);
+  t.equal(event.waveform!.length, 64, 'the waveform has the announced length');
+  const bytes = await fetchBytes(port, id);
+  t.ok(isOggOpus(bytes), 'OggS, then OpusHead');
+  t.equal(event.size, bytes.length);
+  t.ok(bytes.length < readFileSync(speech).length / 4, 'Opus is much smaller than the WAV');
+  const shown = await until(() => bob.state.room('test')!.entries.find((e) => e.voice), 'bob to show it');
+  t.match(shown, { kind: 'file', from: 'alice', voice: { durationMs: event.duration_ms, waveform: event.waveform } });
+
+  const playIo = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'play', id, '--nick', 'carol'], playIo), ExitCode.ok, playIo.stderr.text);
+  const path = readFileSync(played, 'utf8').trim();
+  t.ok(path.startsWith(join(work, 'cache')), 'played from the cache');
+  t.equal(sha256(readFileSync(`${played}.copy`)), sha256(bytes), 'the player got the very bytes sent');
+  // Played again: from the cache, not downloaded again.
+  rmSync(played);
+  const again = fakeIo({ ...env, CHAT_PORT: '1' });
+  t.equal(await main(['node', 'chat', 'play', id, '--nick', 'carol'], again), ExitCode.ok, again.stderr.text);
+  t.equal(readFileSync(played, 'utf8').trim(), path, 'the cached copy, with no server to ask');
+});
+
+t.test('chat send-voice reads stdin, sends privately with --to, and sends WAV when no encoder is here', async (t) => {
+  const { port } = await serve(t);
+  const events: FileEvent[] = [];
+  const bob = await connectClient(t, port, 'bob', ['test'], { onRawLine: collectFiles(events) });
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1', CHAT_NICK: 'alice', PATH: '/nonexistent' };
+  const io = fakeIo(env);
+  io.stdin.end(readFileSync(speech));
+  t.equal(await main(['node', 'chat', 'send-voice', '--to', 'bob', '-'], io), ExitCode.ok, io.stderr.text);
+  t.match(io.stderr.text, /No Opus encoder .* sending WAV/);
+  await until(() => events.length > 0, 'bob to get it');
+  t.match(lastVoice(events), { to: 'bob', from: 'alice', kind: 'voice', name: /\.wav$/ });
+  t.ok(Math.abs(lastVoice(events).duration_ms! / 1000 - speechSeconds) < 0.1);
+});
+
+t.test('chat play without any player, and send-voice of a file that is not audio, exit 1 and say why', async (t) => {
+  const { port } = await serve(t);
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1', CHAT_NICK: 'alice', PATH: '/nonexistent' };
+  let io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'play', 'AAAAAAAAAAAAAAAAAAAAAA'], io), ExitCode.failed);
+  t.match(io.stderr.text, /no audio player found .*install sox/);
+  const text = join(work, 'notes.txt');
+  writeFileSync(text, 'not audio at all\n');
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send-voice', 'test', text], io), ExitCode.failed);
+  t.match(io.stderr.text, /cannot read .*notes\.txt.*neither ffmpeg nor sox/);
+});
