@@ -5,15 +5,18 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/client/cli/cli.js';
 import { ExitCode } from '../src/client/core/errors.js';
 import { isOggOpus, readWav, waveform } from '../src/client/core/voice/wav.js';
+import { plainLine } from '../src/client/view/format.js';
+import { recordingLine, sparkline, voiceLine } from '../src/client/view/voice-line.js';
 import type { FileEvent } from '../src/protocol/index.js';
 import { BytesPeer } from './helpers/bytes-peer.js';
 import { connectClient, fakeIo, serve, until } from './helpers/client-harness.js';
+import { Tmux } from './helpers/client-tmux.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -137,4 +140,86 @@ t.test('chat play without any player, and send-voice of a file that is not audio
   io = fakeIo(env);
   t.equal(await main(['node', 'chat', 'send-voice', 'test', text], io), ExitCode.failed);
   t.match(io.stderr.text, /cannot read .*notes\.txt.*neither ffmpeg nor sox/);
+});
+
+t.test('a voice message is drawn as ▶ m:ss and a sparkline; the recording as ● REC and a meter', async (t) => {
+  t.equal(sparkline([0, 10, 40, 80, 120, 160, 200, 255]), '▁▁▂▃▄▅▆█');
+  t.equal(sparkline(new Array(64).fill(0).map((_, i) => (i < 32 ? 0 : 255))), '▁▁▁▁▁▁▁▁████████', 'the loudest of each bar');
+  t.equal(voiceLine({ durationMs: 7400, waveform: [0, 10, 40, 80, 120, 160, 200, 255], number: 2 }), '▶ 0:07 ▁▁▂▃▄▅▆█ #2');
+  t.equal(voiceLine({ durationMs: 7500, waveform: new Array(8).fill(9) }), '▶ 0:08 ████████', 'rounded to the nearest second');
+  t.equal(recordingLine(3900, 0.5), '● REC 0:03 ████░░░░ Enter sends, Esc cancels');
+});
+
+t.test('/voice records through CHAT_RECORDER and sends on finish, Escape cancels; /play plays the latest, /stop stops', async (t) => {
+  const { port } = await serve(t);
+  const cache = join(work, 'core-cache');
+  const voice = { env: { ...process.env, CHAT_RECORDER: recorder, CHAT_PLAYER: player, CHAT_VOICE_CACHE: cache } };
+  const events: FileEvent[] = [];
+  const alice = await connectClient(t, port, 'alice', ['test'], { voice });
+  const bob = await connectClient(t, port, 'bob', ['test'], { voice, onRawLine: collectFiles(events) });
+
+  await alice.submit('/voice');
+  const recording = alice.voice.recording!;
+  t.ok(recording, 'recording');
+  await until(() => existsSync(recording.path), 'the recorder to write');
+  await alice.submit('/voice');
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /Already recording/ });
+  await alice.voice.finish();
+  t.equal(alice.voice.recording, null);
+  const entry = await until(() => bob.state.room('test')!.entries.find((e) => e.voice), 'bob to see it');
+  const line = plainLine(entry, bob.state.room('test')!, false);
+  t.match(line, /^\[\d\d:\d\d:\d\d\] <alice> ▶ 0:03 [▁▂▃▄▅▆▇█]{16} #1$/, 'the ▶ line with sender and time');
+  const event = lastVoice(events);
+  t.ok(Math.abs(event.duration_ms! / 1000 - speechSeconds) < 0.1, 'the duration is sox\'s');
+  t.equal(event.waveform!.length, 64);
+  const bytes = await fetchBytes(port, event.file);
+  t.ok(isOggOpus(bytes), 'Ogg/Opus');
+
+  await alice.submit('/voice');
+  await alice.voice.cancel();
+  t.match(alice.state.active.entries.at(-1), { kind: 'info', text: 'The voice message was not sent.' });
+
+  rmSync(played, { force: true });
+  await bob.submit('/play');
+  await bob.voice.done();
+  t.equal(sha256(readFileSync(`${played}.copy`)), sha256(bytes), '/play ran the player on the downloaded file');
+  t.ok(readFileSync(played, 'utf8').trim().startsWith(cache), 'from the cache');
+  t.ok(bob.state.room('test')!.entries.some((e) => /^Playing #1 \(0:03\) from alice/.test(e.text)));
+  await bob.submit('/play 7');
+  t.match(bob.state.active.entries.at(-1), { kind: 'error', text: 'There is no file #7 here.' });
+  await bob.submit('/stop');
+  t.match(bob.state.active.entries.at(-1), { kind: 'info', text: 'Nothing is playing.' });
+  await alice.voice.done();
+  t.equal(events.filter((e) => e.kind === 'voice').length, 1, 'the cancelled one was never sent');
+});
+
+t.test('in the TUI: /voice shows ● REC, Enter sends, the other side shows ▶, /play plays it', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const cache = join(work, 'tui-cache');
+  const env = { CHAT_RECORDER: recorder, CHAT_PLAYER: player, CHAT_VOICE_CACHE: cache };
+  const args = (nick: string) => ['join', 'test', '--host', '127.0.0.1', '--port', String(port), '--nick', nick];
+  const connected = (lines: string[]) => lines.at(-2)!.includes('| connected |');
+  const alice = await tmux.chat('alice', args('alice'), undefined, env);
+  const bob = await tmux.chat('bob', args('bob'), undefined, env);
+  await alice.waitFor(connected);
+  await bob.waitFor(connected);
+  await alice.type('/voice');
+  await alice.keys('Enter');
+  await alice.waitFor((lines) => /● REC 0:0\d [█░]{8}/.test(lines.at(-2)!));
+  await alice.keys('Enter');
+  const lines = await bob.waitFor(/<alice> ▶ 0:03 [▁▂▃▄▅▆▇█]{16} #1/);
+  t.match(lines.join('\n'), /\d\d:\d\d <alice> ▶ 0:03/, 'with the time and the sender');
+  await alice.waitFor((l) => !l.at(-2)!.includes('● REC'));
+  rmSync(played, { force: true });
+  await bob.type('/play');
+  await bob.keys('Enter');
+  await bob.waitFor('Playing #1 (0:03) from alice');
+  await until(() => {
+    try {
+      return readFileSync(played, 'utf8').trim().startsWith(cache);
+    } catch {
+      return false;
+    }
+  }, 'the player to run', 10000);
 });

@@ -28,8 +28,8 @@ export interface Entry {
   self?: boolean;
   mention?: boolean;
   history?: boolean;
-  /** A voice message (kind 'file'): drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
-  voice?: VoiceClip;
+  /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
+  voice?: VoiceClip & { number: number };
 }
 
 /** What a voice message carries besides the file: its length and the peak level (0-255) of each slice. */
@@ -435,8 +435,8 @@ export class ClientState {
 }
 
 /** The voice fields of a file's entry, when it is a voice message. */
-function voiceOf(shared: SharedFile): { voice?: VoiceClip } {
-  return shared.voice ? { voice: shared.voice } : {};
+function voiceOf(shared: SharedFile): { voice?: VoiceClip & { number: number } } {
+  return shared.voice ? { voice: { ...shared.voice, number: shared.number } } : {};
 }
 
 function byNick(a: string, b: string): number {
