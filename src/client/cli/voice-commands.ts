@@ -1,9 +1,8 @@
 // `chat send-voice` and `chat play`: voice messages from and to the shell (docs/protocol.md "Voice messages").
 
 import type { Command } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ClientError, ExitCode } from '../core/errors.js';
-import { checkedNick, checkedRoom } from '../core/names.js';
 import { fetchVoice, startPlayer } from '../core/voice/play.js';
 import { sendVoice } from '../core/voice/send.js';
 import { findPlayer, type VoiceToolSettings } from '../core/voice/tools.js';
@@ -12,7 +11,7 @@ import { formatDuration } from '../text/time.js';
 import type { Io } from './io.js';
 import { configPath } from './options.js';
 import { progressBar } from './progress-bar.js';
-import { spoolStdin, type TransferCommandContext } from './transfer-commands.js';
+import { withUploadSource, type TransferCommandContext } from './transfer-commands.js';
 
 type Flags = { host?: string; port?: string; nick?: string };
 
@@ -44,25 +43,13 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
       context.setAction(async () => {
         const options = context.settings(flags);
         const usage = 'usage: chat send-voice ROOM FILE, or chat send-voice --to NICK FILE';
-        if (args.length > 2) throw new ClientError('bad_config', usage);
-        const [room, path] = args.length === 1 ? [undefined, args[0]] : [args[0], args[1]];
-        if (path === undefined) throw new ClientError('bad_config', usage);
-        if (flags.to === undefined && room === undefined) throw new ClientError('bad_config', 'say which room, or --to NICK');
-        if (room !== undefined && flags.to !== undefined) throw new ClientError('bad_config', 'a room or --to NICK, not both');
-        const target = flags.to !== undefined ? { to: checkedNick(flags.to) } : { room: checkedRoom(room!) };
-        const spooled = path === '-' ? await spoolStdin(io) : null;
-        const input = spooled?.path ?? path;
-        try {
-          try {
-            statSync(input);
-          } catch {
-            throw new ClientError('bad_config', `cannot read ${path}: no such file`);
-          }
+        return withUploadSource(io, args, flags.to, usage, async ({ target, file }) => {
           const bar = progressBar(io, '⇡ voice');
+          const room = 'room' in target ? target.room : undefined;
           const result = await sendVoice({
             endpoint: options,
-            identity: { nick: options.nick, ...(target.room !== undefined && { join: target.room }) },
-            input,
+            identity: { nick: options.nick, ...(room !== undefined && { join: room }) },
+            input: file,
             ...target,
             env: io.env,
             onProgress: (p) => bar.update(p),
@@ -72,9 +59,7 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
           const what = result.format === 'opus' ? 'Opus' : 'WAV';
           io.stderr.write(`sent a voice message of ${formatDuration(result.durationMs / 1000)} (${what}, ${formatSize(result.size)}) as ${result.file}\n`);
           return ExitCode.ok;
-        } finally {
-          spooled?.cleanup();
-        }
+        });
       });
     });
 
