@@ -135,6 +135,9 @@ t.test('chat play without any player, and send-voice of a file that is not audio
   let io = fakeIo(env);
   t.equal(await main(['node', 'chat', 'play', 'AAAAAAAAAAAAAAAAAAAAAA'], io), ExitCode.failed);
   t.match(io.stderr.text, /no audio player found .*install sox/);
+  io = fakeIo({ ...env, CHAT_PLAYER: 'no-such-player --loud' });
+  t.equal(await main(['node', 'chat', 'play', 'AAAAAAAAAAAAAAAAAAAAAA'], io), ExitCode.failed);
+  t.match(io.stderr.text, /CHAT_PLAYER names no-such-player, which is not installed/);
   const text = join(work, 'notes.txt');
   writeFileSync(text, 'not audio at all\n');
   io = fakeIo(env);

@@ -66,9 +66,12 @@ export function splitCommand(text: string): string[] {
   return words;
 }
 
-function chosen(text: string | undefined): ToolCommand | null {
+/** The command the user named (`where` says where), checked to be there. */
+function chosen(text: string | undefined, where: string, env: Env): ToolCommand | null {
   const words = text ? splitCommand(text) : [];
-  return words.length > 0 ? { program: words[0]!, args: words.slice(1) } : null;
+  if (words.length === 0) return null;
+  if (!which(words[0]!, env)) throw new ClientError('missing_tool', `${where} names ${words[0]}, which is not installed (or not on PATH)`);
+  return { program: words[0]!, args: words.slice(1) };
 }
 
 function firstFound(list: readonly ToolCommand[], env: Env): ToolCommand | null {
@@ -78,14 +81,14 @@ function firstFound(list: readonly ToolCommand[], env: Env): ToolCommand | null 
 
 /** The recorder to run: CHAT_RECORDER, the config file's, else the first found. Throws missing_tool. */
 export function findRecorder(env: Env = process.env, settings: VoiceToolSettings = {}): ToolCommand {
-  const tool = chosen(env.CHAT_RECORDER) ?? chosen(settings.recorder) ?? firstFound(RECORDERS, env);
+  const tool = chosen(env.CHAT_RECORDER, 'CHAT_RECORDER', env) ?? chosen(settings.recorder, 'the config file\'s "recorder"', env) ?? firstFound(RECORDERS, env);
   if (!tool) throw new ClientError('missing_tool', `no audio recorder found (rec, arecord, ffmpeg or parecord): ${INSTALL_HINT}, or set CHAT_RECORDER`);
   return tool;
 }
 
 /** The player to run: CHAT_PLAYER, the config file's, else the first found. Throws missing_tool. */
 export function findPlayer(env: Env = process.env, settings: VoiceToolSettings = {}): ToolCommand {
-  const tool = chosen(env.CHAT_PLAYER) ?? chosen(settings.player) ?? firstFound(PLAYERS, env);
+  const tool = chosen(env.CHAT_PLAYER, 'CHAT_PLAYER', env) ?? chosen(settings.player, 'the config file\'s "player"', env) ?? firstFound(PLAYERS, env);
   if (!tool) throw new ClientError('missing_tool', `no audio player found (play, aplay, ffplay, mpv or paplay): ${INSTALL_HINT}, or set CHAT_PLAYER`);
   return tool;
 }
