@@ -138,6 +138,11 @@ t.test('chat play without any player, and send-voice of a file that is not audio
   io = fakeIo({ ...env, CHAT_PLAYER: 'no-such-player --loud' });
   t.equal(await main(['node', 'chat', 'play', 'AAAAAAAAAAAAAAAAAAAAAA'], io), ExitCode.failed);
   t.match(io.stderr.text, /CHAT_PLAYER names no-such-player, which is not installed/);
+  io = fakeIo({ ...env, PATH: process.env.PATH, CHAT_PLAYER: 'false', CHAT_VOICE_CACHE: join(work, 'false-cache') });
+  const sent = fakeIo({ ...env, PATH: process.env.PATH });
+  t.equal(await main(['node', 'chat', 'send-voice', 'test', speech], sent), ExitCode.ok, sent.stderr.text);
+  t.equal(await main(['node', 'chat', 'play', sent.stdout.text.trim()], io), ExitCode.failed);
+  t.match(io.stderr.text, /the player false failed \(exit code 1\); is there a sound device\?/);
   const text = join(work, 'notes.txt');
   writeFileSync(text, 'not audio at all\n');
   io = fakeIo(env);

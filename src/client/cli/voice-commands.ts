@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ClientError, ExitCode } from '../core/errors.js';
-import { fetchVoice, startPlayer } from '../core/voice/play.js';
+import { fetchVoice, playerFailure, startPlayer } from '../core/voice/play.js';
 import { sendVoice } from '../core/voice/send.js';
 import { findPlayer, type VoiceToolSettings } from '../core/voice/tools.js';
 import { formatSize } from '../text/size.js';
@@ -76,8 +76,8 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
         const player = findPlayer(io.env, voiceSettings(io.env));
         const path = await fetchVoice({ endpoint: options, identity: { nick: options.nick }, file: id, env: io.env });
         const playback = await startPlayer(player, path, io.env);
-        const code = await playback.ended;
-        if (code !== 0) throw new ClientError('server_error', `the player ${player.program} exited with ${code ?? 'a signal'}`);
+        const failure = playerFailure(player.program, await playback.ended);
+        if (failure) throw new ClientError('audio_failed', failure);
         return ExitCode.ok;
       });
     });

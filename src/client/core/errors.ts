@@ -22,7 +22,9 @@ export type ClientErrorCode =
   | 'server_error'
   | 'timeout'
   /** No recorder, player or audio tool to run (voice messages): the message says what to install. */
-  | 'missing_tool';
+  | 'missing_tool'
+  /** A recorder or player that ran and failed (no sound device, say). */
+  | 'audio_failed';
 
 const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   connect_failed: ExitCode.unavailable,
@@ -34,6 +36,7 @@ const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   server_error: ExitCode.failed,
   timeout: ExitCode.failed,
   missing_tool: ExitCode.failed,
+  audio_failed: ExitCode.failed,
 };
 
 export class ClientError extends Error {

@@ -3,11 +3,11 @@
 
 import { sanitizeLine } from '../../text/sanitize.js';
 import { formatDuration } from '../../text/time.js';
-import { fsProblem } from '../../text/wording.js';
+import { fsProblem, sentence } from '../../text/wording.js';
 import type { ChatBuffer, ClientState, SharedFile } from '../state.js';
 import type { Endpoint } from '../transfer/open.js';
 import type { Transfers } from '../transfers.js';
-import { fetchVoice, startPlayer, type Playback } from './play.js';
+import { fetchVoice, playerFailure, startPlayer, type Playback } from './play.js';
 import { Recording } from './recorder.js';
 import { sendVoice } from './send.js';
 import { findPlayer, findRecorder, type Env, type VoiceToolSettings } from './tools.js';
@@ -130,7 +130,8 @@ export class VoiceActions {
       state.info(buffer, `Playing ${what}; /stop stops it.`);
       this.host.changed();
       try {
-        await playback.ended;
+        const failure = playerFailure(player.program, await playback.ended);
+        if (failure) state.error(buffer, sentence(failure));
       } finally {
         if (this.playback === playback) this.playback = null;
         this.host.changed();

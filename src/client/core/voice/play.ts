@@ -78,20 +78,27 @@ function decodedForWavPlayer(path: string, env: Env): Promise<string> {
 /** A player running (or done). */
 export interface Playback {
   readonly path: string;
-  /** Resolves when the player exits: its exit code (null when stopped by a signal). */
-  readonly ended: Promise<number | null>;
+  /** Resolves when the player exits: its exit code, or the signal that ended it. */
+  readonly ended: Promise<number | NodeJS.Signals>;
   stop(): void;
+}
+
+/** Why a player's end was a failure, or null when it played (or was stopped by /stop). */
+export function playerFailure(program: string, ended: number | NodeJS.Signals): string | null {
+  if (ended === 0 || ended === 'SIGTERM') return null;
+  const how = typeof ended === 'number' ? `exit code ${ended}` : ended;
+  return `the player ${program} failed (${how}); is there a sound device? CHAT_PLAYER names another player`;
 }
 
 /** Run the player on a cached file. */
 export async function startPlayer(player: ToolCommand, path: string, env: Env = process.env): Promise<Playback> {
   const file = player.wavOnly ? await decodedForWavPlayer(path, env) : path;
   const child: ChildProcess = spawn(player.program, [...player.args, file], { stdio: 'ignore', env: env as NodeJS.ProcessEnv });
-  const ended = new Promise<number | null>((resolve, reject) => {
+  const ended = new Promise<number | NodeJS.Signals>((resolve, reject) => {
     child.once('error', (error) =>
       reject(new ClientError('missing_tool', `cannot run the player ${player.program}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : error.message}`)),
     );
-    child.once('exit', (code) => resolve(code));
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 0));
   });
   ended.catch(() => {});
   return {
