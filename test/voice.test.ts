@@ -187,6 +187,14 @@ t.test('/voice records through CHAT_RECORDER and sends on finish, Escape cancels
   await alice.voice.cancel();
   t.match(alice.state.active.entries.at(-1), { kind: 'info', text: 'The voice message was not sent.' });
 
+  const broken = await connectClient(t, port, 'carol', ['test'], { voice: { env: { ...process.env, CHAT_RECORDER: 'false' } } });
+  await broken.submit('/voice');
+  await until(() => broken.voice.recording === null, 'the recorder to end by itself');
+  t.match(broken.state.active.entries.at(-1), { kind: 'error', text: /^Not recording: false stopped by itself \(exit code 1\); is there a microphone\?/ });
+  await alice.submit('/voice');
+  await alice.voice.cancel();
+  t.match(alice.state.active.entries.at(-1), { kind: 'info', text: 'The voice message was not sent.' });
+
   rmSync(played, { force: true });
   await bob.submit('/play');
   await bob.voice.done();

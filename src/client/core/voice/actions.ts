@@ -62,6 +62,15 @@ export class VoiceActions {
     this.current = { recording, bufferKey: buffer.key };
     state.info(buffer, 'Recording a voice message: Enter stops and sends it, Escape cancels it.');
     this.host.changed();
+    // A recorder that ends by itself (no microphone, a bad command) has nothing to send.
+    void recording.ended.then((code) => {
+      if (this.current?.recording !== recording) return;
+      this.current = null;
+      recording.discard();
+      const why = recording.error?.message ?? `${recording.recorder.program} stopped by itself (exit code ${code ?? 'a signal'}); is there a microphone? CHAT_RECORDER names another recorder`;
+      state.error(buffer, `Not recording: ${why}.`);
+      this.host.changed();
+    });
   }
 
   /** Enter while recording: stop and send. */

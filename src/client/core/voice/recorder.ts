@@ -22,7 +22,11 @@ export class Recording {
   private readonly exited: Promise<number | null>;
   private failure: Error | null = null;
 
-  constructor(recorder: ToolCommand, env: Env = process.env, now = Date.now()) {
+  constructor(
+    readonly recorder: ToolCommand,
+    env: Env = process.env,
+    now = Date.now(),
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'chat-rec-'));
     this.path = join(this.dir, 'recording.wav');
     this.startedAt = now;
@@ -34,6 +38,16 @@ export class Recording {
       });
       this.child.once('exit', (code) => resolve(code));
     });
+  }
+
+  /** Resolves when the recorder exits, stopped or by itself: its exit code (null for a signal or when it could not run). */
+  get ended(): Promise<number | null> {
+    return this.exited;
+  }
+
+  /** Why the recorder could not run, once it has ended. */
+  get error(): Error | null {
+    return this.failure;
   }
 
   /** Whether the recorder is still running. */
