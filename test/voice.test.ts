@@ -108,9 +108,11 @@ t.test('chat send-voice sends Ogg/Opus with its duration and waveform; chat play
   const path = readFileSync(played, 'utf8').trim();
   t.ok(path.startsWith(join(work, 'cache')), 'played from the cache');
   t.equal(sha256(readFileSync(`${played}.copy`)), sha256(bytes), 'the player got the very bytes sent');
-  // Played again: from the cache, not downloaded again.
+  // Played again: from the cache, not downloaded again; the player named in the config file this time.
   rmSync(played);
-  const again = fakeIo({ ...env, CHAT_PORT: '1' });
+  const config = join(work, 'config.json');
+  writeFileSync(config, JSON.stringify({ nick: 'carol', player }));
+  const again = fakeIo({ ...env, CHAT_PORT: '1', CHAT_PLAYER: undefined, CHAT_CONFIG: config });
   t.equal(await main(['node', 'chat', 'play', id, '--nick', 'carol'], again), ExitCode.ok, again.stderr.text);
   t.equal(readFileSync(played, 'utf8').trim(), path, 'the cached copy, with no server to ask');
 });
