@@ -1,8 +1,7 @@
 // Playing a voice message: downloaded once into a cache (~/.cache/chat/voice/<id>.<ext>), then handed to the
 // player as its last argument. Opus is decoded to WAV first for a player that takes WAV only (aplay).
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
