@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need from the system besides Node: tmux (the TUI tests), redis-server (the cluster tests),
-# OpenBSD nc and jq (the docs examples). Installed with apt when we may (root, or sudo without a password);
+# OpenBSD nc and jq (the docs examples), espeak-ng, sox and opus-tools (speech, durations and Opus for the voice
+# tests and the voice example). Installed with apt when we may (root, or sudo without a password);
 # otherwise stop at once with the one line to run, rather than a wall of failing tests.
 set -euo pipefail
 
@@ -10,6 +11,9 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 # The examples use `nc -N` (close the socket after stdin's end): OpenBSD's netcat has it, the traditional one not.
 { command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-N'; } || missing+=(netcat-openbsd)
 command -v jq >/dev/null || missing+=(jq)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+{ command -v sox >/dev/null && command -v soxi >/dev/null; } || missing+=(sox)
+{ command -v opusenc >/dev/null && command -v opusdec >/dev/null; } || missing+=(opus-tools)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 as_root=()

@@ -46,6 +46,8 @@ export interface QuitRequest extends Request { type: 'quit'; reason?: string }
 /** Followed on the wire by exactly `size - offset` raw bytes (docs/protocol.md "Files"). */
 export interface UploadRequest extends Request {
   type: 'upload'; room?: string; to?: string; name: string; size: number; sha256?: string; offset?: number;
+  /** A voice message (docs/protocol.md "Voice messages"): all three together. */
+  kind?: 'voice'; duration_ms?: number; waveform?: number[];
 }
 export interface UploadStatusRequest extends Request { type: 'upload_status'; sha256: string; size: number }
 export interface DownloadRequest extends Request {
@@ -99,6 +101,8 @@ export interface HistoryEvent { type: 'history'; room: string; messages: RoomRec
 export interface FileEvent {
   type: 'file'; room?: string; to?: string; from: string; file: string; name: string; size: number; sha256: string;
   ts: string; seq?: number; history?: boolean;
+  /** A voice message: its length and the peak level (0-255) of each slice. */
+  kind?: 'voice'; duration_ms?: number; waveform?: number[];
 }
 /** Header of a download: exactly `length` raw bytes follow it on the wire. */
 export interface FileDataEvent {

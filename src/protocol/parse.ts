@@ -8,6 +8,7 @@ import {
   type RequestId,
 } from './messages.js';
 import { canonicalRoom, nickProblem, roomProblem } from './names.js';
+import { voiceProblem } from './voice.js';
 
 export interface ParseLimits {
   /** Longest `text` of a msg, in UTF-16 code units (JavaScript string length). */
@@ -78,6 +79,15 @@ class FieldReader {
       this.fail(ErrorCode.bad_request, `"${name}" must be a whole number >= 0`);
     }
     return value;
+  }
+
+  /** `kind`, `duration_ms` and `waveform` of a voice message: all or none. */
+  voice(size: number): { kind: 'voice'; duration_ms: number; waveform: number[] } | Record<string, never> {
+    if (!this.has('kind') && !this.has('duration_ms') && !this.has('waveform')) return {};
+    const { kind, duration_ms, waveform } = this.fields;
+    const problem = voiceProblem(kind, duration_ms, waveform, size);
+    if (problem) this.fail(ErrorCode.bad_request, `a voice message needs "kind":"voice", "duration_ms" and "waveform": ${problem}`);
+    return { kind: 'voice', duration_ms: duration_ms as number, waveform: [...(waveform as number[])] };
   }
 
   optionalBoolean(name: string): boolean | undefined {
@@ -260,8 +270,9 @@ function readMessage(
         const name = read.fileName();
         const sha256 = read.sha256(false);
         if (offset && sha256 === undefined) read.fail(ErrorCode.bad_request, 'resuming (an "offset") needs "sha256"');
+        const voice = read.voice(size);
         return withId(
-          { type, ...target, name, size, ...(sha256 !== undefined && { sha256 }), ...(offset !== undefined && { offset }) },
+          { type, ...target, name, size, ...(sha256 !== undefined && { sha256 }), ...(offset !== undefined && { offset }), ...voice },
           id,
         );
       } catch (error) {

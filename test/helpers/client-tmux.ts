@@ -35,13 +35,14 @@ export class Tmux {
     return stdout;
   }
 
-  /** Start `chat ARGS...` in a new session named `name`, in a terminal of the given size. */
-  async chat(name: string, args: string[], size = { columns: 100, rows: 24 }): Promise<Pane> {
+  /** Start `chat ARGS...` in a new session named `name`, in a terminal of the given size (`extraEnv` set for it). */
+  async chat(name: string, args: string[], size = { columns: 100, rows: 24 }, extraEnv: Record<string, string> = {}): Promise<Pane> {
     const env = [
       `XDG_CONFIG_HOME=${shellQuote(this.dir)}`,
       'NCURSES_NO_UTF8_ACS=1',
       'LANG=C.UTF-8',
       'TERM=screen',
+      ...Object.entries(extraEnv).map(([name, value]) => `${name}=${shellQuote(value)}`),
     ];
     const command = `env -u NO_COLOR ${env.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CHAT_BIN)} ${args
       .map(shellQuote)

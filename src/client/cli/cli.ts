@@ -14,6 +14,7 @@ import { columns } from '../text/columns.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
+import { addVoiceCommands, voiceSettings } from './voice-commands.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -97,6 +98,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         // Interactive, or a nick nobody chose: take another when it is taken. A chosen nick in a script: fail.
         onNickTaken: lineMode && options.nickChosen ? 'fail' : 'suggest',
         holdWhileReconnecting: lineMode,
+        voice: { env: io.env, tools: voiceSettings(io.env) },
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       if (lineMode) {
@@ -166,6 +168,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     withConnectionOptions: connectionOptions,
     setAction: (run) => (action = run),
   });
+  addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
 
   for (const sub of program.commands) sub.exitOverride().configureOutput({
     writeOut: (text) => io.stdout.write(text),

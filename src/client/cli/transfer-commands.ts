@@ -31,6 +31,44 @@ async function spoolStdin(io: Io): Promise<{ path: string; cleanup(): void }> {
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Where an upload goes and what it reads: from `ROOM PATH`, or `PATH` with --to; `-` is stdin, spooled. */
+export interface UploadSource {
+  target: { room: string } | { to: string };
+  /** The path as typed. */
+  path: string;
+  /** The file to read (a temporary copy of stdin for `-`). */
+  file: string;
+  fromStdin: boolean;
+}
+
+/** Check `ROOM PATH` (or `PATH` with --to), then run `work` on the readable file; a spooled stdin is removed after. */
+export async function withUploadSource<T>(
+  io: Io,
+  args: string[],
+  to: string | undefined,
+  usage: string,
+  work: (source: UploadSource) => Promise<T>,
+): Promise<T> {
+  if (args.length > 2) throw new ClientError('bad_config', usage);
+  const [room, path] = args.length === 1 ? [undefined, args[0]] : [args[0], args[1]];
+  if (path === undefined) throw new ClientError('bad_config', usage);
+  if (to === undefined && room === undefined) throw new ClientError('bad_config', 'say which room, or --to NICK');
+  if (room !== undefined && to !== undefined) throw new ClientError('bad_config', 'a room or --to NICK, not both');
+  const target = to !== undefined ? { to: checkedNick(to) } : { room: checkedRoom(room!) };
+  const spooled = path === '-' ? await spoolStdin(io) : null;
+  const file = spooled?.path ?? path;
+  try {
+    try {
+      statSync(file);
+    } catch {
+      throw new ClientError('bad_config', `cannot read ${path}: no such file`);
+    }
+    return await work({ target, path, file, fromStdin: spooled !== null });
+  } finally {
+    spooled?.cleanup();
+  }
+}
+
 export function addTransferCommands(program: Command, context: TransferCommandContext): void {
   const { io } = context;
 
@@ -46,26 +84,15 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
     .action((args: string[], flags: Flags & { to?: string; name?: string }) => {
       context.setAction(async () => {
         const options = context.settings(flags);
-        if (args.length > 2) throw new ClientError('bad_config', 'usage: chat send-file ROOM PATH, or chat send-file --to NICK PATH');
-        const [room, path] = args.length === 1 ? [undefined, args[0]] : [args[0], args[1]];
-        if (path === undefined) throw new ClientError('bad_config', 'usage: chat send-file ROOM PATH, or chat send-file --to NICK PATH');
-        if (flags.to === undefined && room === undefined) throw new ClientError('bad_config', 'say which room, or --to NICK');
-        if (room !== undefined && flags.to !== undefined) throw new ClientError('bad_config', 'a room or --to NICK, not both');
-        const target = flags.to !== undefined ? { to: checkedNick(flags.to) } : { room: checkedRoom(room!) };
-        const spooled = path === '-' ? await spoolStdin(io) : null;
-        const source = spooled?.path ?? path;
-        try {
-          try {
-            statSync(source);
-          } catch {
-            throw new ClientError('bad_config', `cannot read ${path}: no such file`);
-          }
-          const name = flags.name ?? (spooled ? 'stdin' : basename(path));
+        const usage = 'usage: chat send-file ROOM PATH, or chat send-file --to NICK PATH';
+        return withUploadSource(io, args, flags.to, usage, async ({ target, path, file, fromStdin }) => {
+          const name = flags.name ?? (fromStdin ? 'stdin' : basename(path));
           const bar = progressBar(io, `⇡ ${name}`);
+          const room = 'room' in target ? target.room : undefined;
           const result = await uploadFile({
             endpoint: options,
-            identity: { nick: options.nick, ...(target.room !== undefined && { join: target.room }) },
-            path: source,
+            identity: { nick: options.nick, ...(room !== undefined && { join: room }) },
+            path: file,
             name,
             ...target,
             onProgress: (p) => bar.update(p),
@@ -74,9 +101,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
           io.stderr.write(`shared ${name} (${formatSize(result.size)}${resumed}) as ${result.file}\n`);
           return ExitCode.ok;
-        } finally {
-          spooled?.cleanup();
-        }
+        });
       });
     });
 

@@ -9,11 +9,13 @@ import type { FileActions } from './file-actions.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { helpLines, type Command } from './parse-input.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
+import type { VoiceActions } from './voice/actions.js';
 
 /** What the handlers need from the chat client. */
 export interface CommandContext {
   readonly state: ClientState;
   readonly files: FileActions;
+  readonly voice: VoiceActions;
   /** A request for `buffer`: null after saying an error reply (or that we are not connected) there. */
   request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null>;
   /** Leave a room on the server, when connected. */
@@ -31,6 +33,9 @@ type Handler<N extends Command['name']> = (
 
 const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, quit,
+  voice: ({ voice }, buffer) => voice.record(buffer),
+  play: ({ voice }, buffer, command) => void voice.play(buffer, command.file), // plays beside the chat
+  stop: ({ voice }, buffer) => voice.stop(buffer),
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {

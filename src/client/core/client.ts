@@ -16,6 +16,8 @@ import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { ClientState, type ChatBuffer } from './state.js';
 import { Transfers } from './transfers.js';
+import { VoiceActions } from './voice/actions.js';
+import type { Env, VoiceToolSettings } from './voice/tools.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -43,6 +45,8 @@ export interface ChatClientOptions {
   onRawLine?: (line: string) => void;
   /** Where /get saves without a DIR (default: ~/Downloads when it exists, else the current directory). */
   downloadDir?: string;
+  /** For /voice and /play: the environment (CHAT_RECORDER, CHAT_PLAYER, PATH) and the config file's tools. */
+  voice?: { env?: Env; tools?: VoiceToolSettings };
 }
 
 export class ChatClient {
@@ -74,10 +78,21 @@ export class ChatClient {
     request: (buffer, message) => this.request(buffer, message),
     downloadDir: () => this.options.downloadDir,
   });
+  /** /voice, /play, /stop: the recording under way is shown by the TUI. */
+  readonly voice = new VoiceActions({
+    state: this.state,
+    transfers: this.transfers,
+    server: () => this.server,
+    transferToken: (buffer) => this.transferToken(buffer),
+    changed: () => this.changed(),
+    env: () => this.options.voice?.env ?? process.env,
+    tools: () => this.options.voice?.tools ?? {},
+  });
   /** What the slash commands act on. */
   private readonly commands: CommandContext = {
     state: this.state,
     files: this.files,
+    voice: this.voice,
     request: (buffer, message) => this.request(buffer, message),
     leaveRoom: async (room) => {
       if (this.conn) await this.conn.request({ type: 'leave', room });
@@ -332,6 +347,7 @@ export class ChatClient {
   async quit(reason?: string): Promise<void> {
     this.quitting = true;
     this.files.stop();
+    this.voice.shutdown();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const conn = this.conn;
     this.conn = null;

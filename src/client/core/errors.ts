@@ -20,7 +20,11 @@ export type ClientErrorCode =
   | 'bad_room'
   | 'bad_config'
   | 'server_error'
-  | 'timeout';
+  | 'timeout'
+  /** No recorder, player or audio tool to run (voice messages): the message says what to install. */
+  | 'missing_tool'
+  /** A recorder or player that ran and failed (no sound device, say). */
+  | 'audio_failed';
 
 const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   connect_failed: ExitCode.unavailable,
@@ -31,6 +35,8 @@ const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   bad_config: ExitCode.usage,
   server_error: ExitCode.failed,
   timeout: ExitCode.failed,
+  missing_tool: ExitCode.failed,
+  audio_failed: ExitCode.failed,
 };
 
 export class ClientError extends Error {

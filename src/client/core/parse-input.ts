@@ -17,6 +17,9 @@ export type Command =
   | { name: 'send'; path: string }
   | { name: 'files' }
   | { name: 'get'; file: { number: number } | { id: string }; dir?: string }
+  | { name: 'voice' }
+  | { name: 'play'; file?: { number: number } | { id: string } }
+  | { name: 'stop' }
   | { name: 'help' }
   | { name: 'reconnect' }
   | { name: 'quit'; reason?: string };
@@ -45,6 +48,9 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'send', usage: '/send PATH', help: 'share a file here (a room, or the person of a private buffer)' },
   { name: 'files', usage: '/files', help: 'list the files shared here, with their numbers' },
   { name: 'get', usage: '/get N|ID [DIR]', help: 'download file N (or by id) into DIR, ~/Downloads or .' },
+  { name: 'voice', usage: '/voice', help: 'record a voice message here: Enter stops and sends it, Escape cancels' },
+  { name: 'play', usage: '/play [N|ID]', help: 'play voice message N (or by id), or the latest one here' },
+  { name: 'stop', usage: '/stop', help: 'stop playing' },
   { name: 'buffer', usage: '/buffer N', help: 'show buffer N (the number in the status line); /b N' },
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
@@ -88,6 +94,13 @@ function badRoom(typed: string): ParsedInput {
   return { kind: 'error', message: `Bad room name ${JSON.stringify(sanitizeLine(typed))}: ${problem}. Usage: /join ROOM` };
 }
 
+/** `2`, `#2` or an id: a file by its number in the buffer, or by its id. */
+function fileRef(typed: string): { number: number } | { id: string } {
+  const ref = typed.replace(/^#/, '');
+  // A file number is short; an id is 22 characters (and could, rarely, be all digits).
+  return /^\d{1,9}$/.test(ref) ? { number: Number(ref) } : { id: ref };
+}
+
 /** Parse one submitted input. `//text` sends `/text` literally. A multi-line paste is always text. */
 export function parseInput(input: string): ParsedInput {
   if (input.trim() === '') return { kind: 'empty' };
@@ -121,11 +134,12 @@ export function parseInput(input: string): ParsedInput {
     case 'get': {
       const m = /^(\S+)(?:\s+([\s\S]*\S))?\s*$/.exec(rest.trim());
       if (!m) return usage(name);
-      const ref = m[1]!.replace(/^#/, '');
-      // A file number is short; an id is 22 characters (and could, rarely, be all digits).
-      const file = /^\d{1,9}$/.test(ref) ? { number: Number(ref) } : { id: ref };
+      const file = fileRef(m[1]!);
       return { kind: 'command', command: m[2] ? { name, file, dir: unquote(m[2]) } : { name, file } };
     }
+    case 'play':
+      if (args.length > 1) return usage(name);
+      return { kind: 'command', command: args[0] ? { name, file: fileRef(args[0]) } : { name } };
     case 'buffer':
       return args.length === 1 && /^\d{1,4}$/.test(args[0]!) ? { kind: 'command', command: { name, number: Number(args[0]) } } : usage(name);
     case 'rooms':
@@ -133,6 +147,8 @@ export function parseInput(input: string): ParsedInput {
     case 'clear':
     case 'help':
     case 'reconnect':
+    case 'voice':
+    case 'stop':
       return { kind: 'command', command: { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };

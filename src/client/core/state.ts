@@ -28,6 +28,14 @@ export interface Entry {
   self?: boolean;
   mention?: boolean;
   history?: boolean;
+  /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
+  voice?: VoiceClip & { number: number };
+}
+
+/** What a voice message carries besides the file: its length and the peak level (0-255) of each slice. */
+export interface VoiceClip {
+  durationMs: number;
+  waveform: number[];
 }
 
 export interface SeenRecord {
@@ -71,6 +79,7 @@ export interface SharedFile {
   from: string;
   /** Milliseconds since the epoch. */
   ts: number;
+  voice?: VoiceClip;
 }
 
 export const SERVER_KEY = '*';
@@ -341,8 +350,8 @@ export class ClientState {
     const self = this.isMe(message.from);
     if (message.room === undefined) {
       const buffer = this.openPrivate(self ? message.to ?? message.from : message.from);
-      const text = fileText(this.noteFile(buffer, message));
-      this.add(buffer, { kind: 'file', ts, from: message.from, text, self, mention: !self });
+      const shared = this.noteFile(buffer, message);
+      this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, mention: !self, ...voiceOf(shared) });
       return { bell: !self };
     }
     const buffer = this.room(message.room);
@@ -350,8 +359,8 @@ export class ClientState {
     if (message.history && message.seq <= (buffer.lastSeen?.seq ?? 0)) return { bell: false };
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
     if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
-    const text = fileText(this.noteFile(buffer, message));
-    this.add(buffer, { kind: 'file', ts, from: message.from, text, self, ...(message.history ? { history: true } : {}) });
+    const shared = this.noteFile(buffer, message);
+    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}) });
     return { bell: false };
   }
 
@@ -372,8 +381,8 @@ export class ClientState {
       const self = this.isMe(r.from);
       const ts = Date.parse(r.ts) || this.now();
       if (r.type === 'file') {
-        const text = fileText(this.noteFile(buffer, r));
-        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text, self, history: true };
+        const shared = this.noteFile(buffer, r);
+        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared) };
       }
       const text = sanitize(r.text);
       const mention = !self && mentions(text, this.nick);
@@ -390,12 +399,18 @@ export class ClientState {
   }
 
   /** A file seen in `buffer` (announced, in history, or in a `files` list): its number there, given on first sight. */
-  noteFile(buffer: ChatBuffer, file: Pick<FileEvent, 'file' | 'name' | 'size' | 'sha256' | 'from' | 'ts'>): SharedFile {
+  noteFile(
+    buffer: ChatBuffer,
+    file: Pick<FileEvent, 'file' | 'name' | 'size' | 'sha256' | 'from' | 'ts' | 'kind' | 'duration_ms' | 'waveform'>,
+  ): SharedFile {
     const known = buffer.files.find((f) => f.file === file.file);
     if (known) return known;
+    const voice = file.kind === 'voice' && file.duration_ms !== undefined && file.waveform !== undefined
+      ? { voice: { durationMs: file.duration_ms, waveform: file.waveform } }
+      : {};
     const shared: SharedFile = {
       number: buffer.files.length + 1, file: file.file, name: file.name, size: file.size, sha256: file.sha256,
-      from: file.from, ts: Date.parse(file.ts) || this.now(),
+      from: file.from, ts: Date.parse(file.ts) || this.now(), ...voice,
     };
     buffer.files.push(shared);
     return shared;
@@ -417,6 +432,11 @@ export class ClientState {
     buffer.oldestSeq = null;
     buffer.moreHistory = false;
   }
+}
+
+/** The voice fields of a file's entry, when it is a voice message. */
+function voiceOf(shared: SharedFile): { voice?: VoiceClip & { number: number } } {
+  return shared.voice ? { voice: { ...shared.voice, number: shared.number } } : {};
 }
 
 function byNick(a: string, b: string): number {

@@ -5,6 +5,7 @@ import type { ChatBuffer, Entry } from '../core/state.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { clock, day as dayOf } from '../text/time.js';
 import { stringWidth, wrapText } from '../text/width.js';
+import { voiceLine } from './voice-line.js';
 import type { Row } from '../core/scrollback.js';
 
 /** Dim text. blessed has no SGR 2 (faint), so dim is a grey. */
@@ -45,7 +46,8 @@ export function plainLine(entry: Entry, buffer: ChatBuffer, showBuffer: boolean,
   const from = entry.from ? sanitizeLine(entry.from) : '';
   const nick = chalk.ansi256(nickColour(from))(from);
   let body: string;
-  if (entry.kind === 'msg') body = `<${nick}> ${oneLine(entry.text)}`;
+  if (entry.voice) body = `<${nick}> ${voiceLine(entry.voice)}`;
+  else if (entry.kind === 'msg') body = `<${nick}> ${oneLine(entry.text)}`;
   else if (entry.kind === 'action' || entry.kind === 'file') body = `* ${nick} ${oneLine(entry.text)}`;
   else if (entry.kind === 'error') body = chalk.red(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
   else body = grey(chalk)(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
@@ -68,7 +70,8 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
   let prefixPlain: string;
   let prefix: string;
   let bodyStyle: (s: string) => string = (s) => s;
-  switch (entry.kind) {
+  // A voice message is said, like a message: `12:01 <bob> ▶ 0:07 ▁▂▅▇▆▃▂▁ #2`.
+  switch (entry.voice ? 'msg' : entry.kind) {
     case 'msg':
       prefixPlain = `${time} <${from}> `;
       prefix = `${grey(chalk)(time)} ${grey(chalk)('<')}${nickStyle(from)}${grey(chalk)('>')} `;
@@ -103,7 +106,8 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
   }
   if (entry.mention) bodyStyle = chalk.bgYellow.black;
   const body =
-    entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}`
+    entry.voice ? voiceLine(entry.voice)
+    : entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}`
     : entry.kind === 'queued' ? `${entry.text} (queued: sent when connected)`
     : entry.text;
   let indent = stringWidth(prefixPlain);
@@ -115,7 +119,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
     const pieces = wrapText(lines[i]!, Math.max(2, firstWidth));
     for (const piece of pieces) {
       const styled =
-        (entry.kind === 'action' || entry.kind === 'file') && i === 0 && rows.length === 0 && piece.startsWith(from)
+        (entry.kind === 'action' || entry.kind === 'file') && !entry.voice && i === 0 && rows.length === 0 && piece.startsWith(from)
           ? nickStyle(from) + bodyStyle(piece.slice(from.length))
           : bodyStyle(piece);
       rows.push(rows.length === 0 ? prefix + styled : ' '.repeat(indent) + styled);

@@ -16,6 +16,7 @@ import { normalizePaste, PasteFilter } from './paste.js';
 import { padToWidth, stringWidth, truncateToWidth, useTerminalWidths } from '../text/width.js';
 import { probeTerminal } from './terminal-probe.js';
 import { progressLine } from './progress-line.js';
+import { recordingLine } from './voice-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
 
 /** Pastes with more lines or characters than this ask before they are sent. */
@@ -26,6 +27,8 @@ const MEMBERS_MIN_COLUMNS = 70;
 const MAX_PROGRESS_LINES = 3;
 /** How often the progress lines are redrawn while a transfer runs. */
 const PROGRESS_REDRAW_MS = 250;
+/** How often the recording's clock and level meter are redrawn. */
+const RECORDING_REDRAW_MS = 200;
 
 export interface TuiOptions {
   colour: boolean;
@@ -159,7 +162,10 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
     statusBox.top = rows - 2;
     statusBox.width = cols;
-    statusBox.setContent(padToWidth(statusLine(client, Date.now(), chalk, cols), cols));
+    const recording = client.voice.recording;
+    const rec = recording ? `${recordingLine(Date.now() - recording.startedAt, recording.level())} | ` : '';
+    const status = statusLine(client, Date.now(), chalk, Math.max(0, cols - stringWidth(rec)));
+    statusBox.setContent(padToWidth((rec && chalk.red.bold(rec)) + status, cols));
 
     inputBox.top = rows - 1;
     inputBox.width = cols;
@@ -251,6 +257,13 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       }
       return;
     }
+    if (client.voice.recording && (name === 'return' || name === 'enter' || name === 'escape')) {
+      // blessed reports one Enter as 'enter' and 'return': the second half of the Enter that started it is not a stop.
+      if (armedRecording !== client.voice.recording) return;
+      void (name === 'escape' ? client.voice.cancel() : client.voice.finish())?.then(scheduleRender);
+      render();
+      return;
+    }
     const alt = /^M-([1-9])$/.exec(name);
     if (alt) {
       state.switchToNumber(Number(alt[1]));
@@ -302,6 +315,20 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     }
   });
 
+  // The recording's clock and meter move on their own too.
+  let recordingTicker: NodeJS.Timeout | null = null;
+  /** The recording Enter and Escape act on: from the keys after those that started it. */
+  let armedRecording: object | null = null;
+  client.onChange(() => {
+    const recording = client.voice.recording;
+    if (recording && armedRecording !== recording) setImmediate(() => (armedRecording = client.voice.recording));
+    if (client.voice.recording && !recordingTicker && !closed) recordingTicker = setInterval(render, RECORDING_REDRAW_MS);
+    else if (!client.voice.recording && recordingTicker) {
+      clearInterval(recordingTicker);
+      recordingTicker = null;
+    }
+  });
+
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
 
@@ -310,6 +337,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     closed = true;
     clearInterval(ticker);
     if (progressTicker) clearInterval(progressTicker);
+    if (recordingTicker) clearInterval(recordingTicker);
     screen.program.write('\x1b[?2004l');
     screen.destroy();
     source.unpipe(filter);

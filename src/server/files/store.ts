@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ErrorCode, type FileEvent } from '../../protocol/index.js';
 import { isOutOfSpace, localDisk, type Disk } from './disk.js';
+import { voiceFields } from './voice.js';
 
 export interface FileLimits {
   /** Largest file accepted, in bytes. */
@@ -47,6 +48,10 @@ export interface FileRecord {
   seq?: number;
   fromKey: string;
   toKey?: string;
+  /** A voice message (docs/protocol.md "Voice messages"). */
+  kind?: 'voice';
+  duration_ms?: number;
+  waveform?: number[];
 }
 
 export class FileError extends Error {
@@ -403,6 +408,7 @@ export function toFileEvent(record: FileRecord): FileEvent {
     sha256,
     ts,
     ...(seq !== undefined && { seq }),
+    ...voiceFields(record),
   };
 }
 

@@ -3,6 +3,7 @@
 import { ByeCode, ErrorCode, nickKey, ProtocolError, type UploadRequest } from '../../protocol/index.js';
 import { isOutOfSpace } from '../files/disk.js';
 import { FileError, storageFailure, toFileEvent, type FileRecord, type Upload } from '../files/store.js';
+import { voiceFields } from '../files/voice.js';
 import type { Session } from '../session.js';
 import type { RecordDraft } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
@@ -102,6 +103,7 @@ async function finishUpload(ctx: ServerContext, session: Session, request: Uploa
     from: user.nick,
     fromKey: nickKey(user.nick),
     ts: new Date().toISOString(),
+    ...voiceFields(request),
   };
   let record: FileRecord;
   if (request.room !== undefined) {

@@ -1,6 +1,7 @@
 // Upload a file with automatic resume: the server says how much of this content it already has.
 
 import { createReadStream, statSync } from 'node:fs';
+import type { VoiceMeta } from '../../../protocol/index.js';
 import type { Connection } from '../connection.js';
 import { checkedFileId } from './file-id.js';
 import { ask, openTransfer, type Endpoint, type Identity, type Progress } from './open.js';
@@ -17,6 +18,8 @@ export interface UploadOptions {
   name: string;
   room?: string;
   to?: string;
+  /** A voice message: its kind, duration and waveform go with the header. */
+  voice?: VoiceMeta;
   onProgress?: (progress: Progress) => void;
   /** Progress of reading the file for its sha256, before anything is sent. */
   onHashProgress?: (progress: Progress) => void;
@@ -41,7 +44,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const status = await ask(conn, { type: 'upload_status', sha256, size }, 'upload_status');
     const offset = status.have;
     const target = options.to !== undefined ? { to: options.to } : { room: options.room! };
-    const accepted = ask(conn, { type: 'upload', ...target, name: options.name, size, sha256, offset }, 'ok', {
+    const accepted = ask(conn, { type: 'upload', ...target, name: options.name, size, sha256, offset, ...options.voice }, 'ok', {
       timeoutMs: UPLOAD_REPLY_TIMEOUT_MS,
     });
     accepted.catch(() => {}); // awaited below, after the body; a lost connection fails the sending first
