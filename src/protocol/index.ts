@@ -3,3 +3,4 @@ export * from './names.js';
 export * from './parse.js';
 export * from './encode.js';
 export * from './line-decoder.js';
+export * from './passwords.js';
