@@ -1,15 +1,17 @@
-// Accounts beyond the wire: tokens that survive a restart (accounts.sqlite in the data dir), and `chat-server
-// accounts` from the shell.
+// Accounts beyond the wire: tokens that survive a restart (accounts.sqlite in the data dir), `chat-server
+// accounts` from the shell, and the client's `chat register/login/passwd/logout` with the token it keeps.
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { main } from '../src/client/cli/cli.js';
+import { ExitCode } from '../src/client/core/errors.js';
 import { runAccountsAdmin } from '../src/server/accounts/admin.js';
-import { Captured } from './helpers/client-harness.js';
+import { Captured, connectClient, fakeIo, serve, texts, until } from './helpers/client-harness.js';
 import { Peer, startServer, type Event } from './helpers/wire.js';
 
 const PASSWORD = 'correct horse battery';
@@ -82,4 +84,49 @@ t.test('chat-server accounts: add, list, reset-password, remove (password from s
     execFile('node', [BIN, 'accounts', 'list', '--data-dir', dataDir], (_error, stdout) => resolve(stdout)),
   );
   t.match(listed, /^alice\t/, 'the real binary runs it too');
+});
+
+t.test('chat register, login, passwd and logout keep the token (mode 0600), never the password', async (t) => {
+  const { port } = await serve(t);
+  const config = tempDir(t, 'chat-config-');
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1', XDG_CONFIG_HOME: config };
+  const tokens = join(config, 'chat', 'tokens.json');
+  const run = async (args: string[], stdin?: string) => {
+    const io = fakeIo(env);
+    if (stdin !== undefined) io.stdin.end(stdin);
+    const code = await main(['node', 'chat', ...args], io);
+    return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  };
+
+  t.match(await run(['register', '--nick', 'alice'], 'short\n'), { code: ExitCode.usage, stderr: /at least 8/ });
+  t.match(await run(['register', '--nick', 'alice'], `${PASSWORD}\n`), { code: ExitCode.ok, stdout: /Registered alice/ });
+  t.equal(statSync(tokens).mode & 0o777, 0o600, 'the token file is the user\'s alone');
+  const kept = JSON.parse(readFileSync(tokens, 'utf8'))[`127.0.0.1:${port}`];
+  t.match(kept, { account: 'alice', token: /^[A-Za-z0-9_-]{43}$/ });
+  t.notOk(readFileSync(tokens, 'utf8').includes(PASSWORD));
+
+  // The full-screen client logs in with the kept token; a one-shot beside it shares the nick instead of clashing.
+  const bob = await connectClient(t, port, 'bob', ['test']);
+  const tui = await connectClient(t, port, 'someone', ['test'], { loginToken: () => kept.token });
+  t.equal(tui.state.nick, 'alice');
+  t.match(await run(['send', 'test', 'from the shell']), { code: ExitCode.ok });
+  t.match(await run(['send', '--to', 'bob', 'psst']), { code: ExitCode.ok });
+  await until(() => texts(bob, 'test').includes('from the shell'), 'bob to see the message');
+  t.equal(bob.state.room('test')!.entries.find((e) => e.text === 'from the shell')!.from, 'alice');
+  await until(() => texts(bob, '@alice').includes('psst'), 'the private message from alice');
+  await bob.submit('/msg alice hello both');
+  await until(() => texts(tui, '@bob').includes('hello both'), 'the full-screen client to get it');
+
+  t.match(await run(['login', '--nick', 'alice'], 'wrong password\n'), { code: ExitCode.failed, stderr: /wrong nick, password or token/i });
+  t.match(await run(['login', '--nick', 'alice'], `${PASSWORD}\n`), { code: ExitCode.ok, stdout: /Logged in as alice/ });
+  t.match(await run(['passwd'], `${PASSWORD}\nnew password here\n`), { code: ExitCode.ok, stdout: /changed/ });
+  t.match(await run(['send', 'test', 'after passwd']), { code: ExitCode.ok }, 'the new token was kept');
+  const renewed = JSON.parse(readFileSync(tokens, 'utf8'))[`127.0.0.1:${port}`].token as string;
+  t.match(await run(['logout']), { code: ExitCode.ok, stdout: /Logged out of alice/ });
+  t.same(JSON.parse(readFileSync(tokens, 'utf8')), {}, 'forgotten here');
+  const io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', 'test', 'as alice?', '--nick', 'alice'], io), ExitCode.nickTaken, 'a guest cannot take alice');
+  t.match(io.stderr.text, /belongs to an account/);
+  const peer = await connect(t, port);
+  t.match(await ask(peer, { type: 'login', token: renewed, id: 1 }), { type: 'error', code: 'auth_failed' }, 'and revoked on the server');
 });

@@ -14,6 +14,7 @@ import { columns } from '../text/columns.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
+import { addAccountCommands, keptTokens, withKeptToken } from './account-commands.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -64,7 +65,7 @@ async function readAll(stream: Readable): Promise<string> {
 export async function main(argv: string[], io: Io): Promise<number> {
   let action: (() => Promise<number>) | null = null;
   const settings = (flags: { host?: string; port?: string; nick?: string }): ConnectOptions =>
-    resolveOptions(flags, io.env, readConfigFile(configPath(io.env)));
+    withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
 
   const program = new Command('chat')
     .description('Chat in rooms on a chat-server, full-screen in a terminal or line by line in scripts.')
@@ -97,6 +98,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         // Interactive, or a nick nobody chose: take another when it is taken. A chosen nick in a script: fail.
         onNickTaken: lineMode && options.nickChosen ? 'fail' : 'suggest',
         holdWhileReconnecting: lineMode,
+        loginToken: keptTokens(io.env),
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       if (lineMode) {
@@ -161,6 +163,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
   });
 
   addTransferCommands(program, {
+    io,
+    settings,
+    withConnectionOptions: connectionOptions,
+    setAction: (run) => (action = run),
+  });
+
+  addAccountCommands(program, {
     io,
     settings,
     withConnectionOptions: connectionOptions,

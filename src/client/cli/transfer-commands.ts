@@ -64,7 +64,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           const bar = progressBar(io, `⇡ ${name}`);
           const result = await uploadFile({
             endpoint: options,
-            identity: { nick: options.nick, ...(target.room !== undefined && { join: target.room }) },
+            identity: { nick: options.nick, loginToken: options.token ?? null, ...(target.room !== undefined && { join: target.room }) },
             path: source,
             name,
             ...target,
@@ -104,7 +104,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
         const bar = progressBar(io, `⇣ ${id.slice(0, 8)}`);
         const result = await downloadFile({
           endpoint: options,
-          identity: { nick: options.nick },
+          identity: { nick: options.nick, loginToken: options.token ?? null },
           file: id,
           output: toStdout ? { stream: io.stdout } : isDir ? { dir: target } : { path: target },
           resume: !!flags.continue,

@@ -43,6 +43,8 @@ export interface ChatClientOptions {
   onRawLine?: (line: string) => void;
   /** Where /get saves without a DIR (default: ~/Downloads when it exists, else the current directory). */
   downloadDir?: string;
+  /** The login token kept for a server (read at each connection: `chat passwd` may have renewed it). */
+  loginToken?: (server: { host: string; port: number }) => string | null;
 }
 
 export class ChatClient {
@@ -190,6 +192,8 @@ export class ChatClient {
     // A reconnect always takes another nick when ours is taken (our old session may linger on the server).
     const welcome = await hello(conn, this.state.nick || this.options.nick, {
       onNickTaken: this.options.onNickTaken === 'suggest' || !initial ? 'suggest' : 'fail',
+      token: this.options.loginToken?.(this.server) ?? null,
+      onTokenRefused: (reason) => this.state.error(this.state.serverBuffer, `The kept login token was refused (${reason}); you are a guest. Log in again with chat login.`),
       onSuggested: (taken, instead) => {
         this.state.error(this.state.serverBuffer, `The nick ${taken} is taken; you are ${instead} instead. Type /nick NAME to pick another.`);
         for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${taken} is taken; you are ${instead} instead.`);
