@@ -39,6 +39,7 @@ t.test('register: ok with the account and a token; the nick is the account\'s, a
   t.match(await register(bob, 'ALICE'), { type: 'error', code: 'nick_registered' }, 'registered already');
   t.match(await ask(bob, { type: 'register', nick: 'bob', password: 'short', id: 1 }), { type: 'error', code: 'bad_password', id: 1 });
   t.match(await ask(bob, { type: 'register', nick: 'bob', password: 'x'.repeat(1025), id: 2 }), { type: 'error', code: 'bad_password', id: 2 });
+  t.match(await register(bob, 'Guest-12'), { type: 'error', code: 'bad_nick' }, 'guest nicks are handed out by the server, never owned');
   t.notOk(JSON.stringify(bob.received).includes('short"'), 'a refused password is not quoted');
   await bob.join('test', 'bob');
   const carol = await peer(t, port);

@@ -80,6 +80,11 @@ const register: Handler<'register'> = async (ctx, session, { nick, password, id 
     session.error(ErrorCode.bad_request, `you are logged in as ${session.account.nick}: log out before registering another account`, id);
     return;
   }
+  if (nickKey(nick).startsWith('guest-')) {
+    // The server hands guest-N nicks out by itself: one owned by an account could be given to a guest.
+    session.error(ErrorCode.bad_nick, 'guest-… nicks are for guests: register another nick', id);
+    return;
+  }
   const { accounts } = ctx.backend;
   const registered = () => session.error(ErrorCode.nick_registered, `the nick ${JSON.stringify(nick)} already has an account`, id);
   if (await accounts.find(nick)) return registered();
