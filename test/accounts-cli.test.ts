@@ -117,6 +117,22 @@ t.test('chat register, login, passwd and logout keep the token (mode 0600), neve
   await bob.submit('/msg alice hello both');
   await until(() => texts(tui, '@bob').includes('hello both'), 'the full-screen client to get it');
 
+  // In the full-screen client: /register says how, /login uses the token `chat register` kept.
+  let carolToken: string | null = null;
+  const carol = await connectClient(t, port, 'carol', ['test'], { loginToken: () => carolToken });
+  await carol.submit('/register');
+  t.match(carol.state.active.entries.at(-1)?.text, /chat register --nick NAME in a shell/);
+  await carol.submit('/login');
+  t.match(carol.state.active.entries.at(-1)?.text, /No login token is kept/);
+  const carolEnv = { ...env, XDG_CONFIG_HOME: tempDir(t, 'chat-carol-') };
+  const io = fakeIo(carolEnv);
+  io.stdin.end(`${PASSWORD}\n`);
+  t.equal(await main(['node', 'chat', 'register', '--nick', 'carol2'], io), ExitCode.ok, io.stderr.text);
+  carolToken = JSON.parse(readFileSync(join(carolEnv.XDG_CONFIG_HOME, 'chat', 'tokens.json'), 'utf8'))[`127.0.0.1:${port}`].token;
+  await carol.submit('/login');
+  t.match(carol.state.active.entries.at(-1)?.text, 'Logged in as carol2.');
+  t.equal(carol.state.nick, 'carol2');
+
   t.match(await run(['login', '--nick', 'alice'], 'wrong password\n'), { code: ExitCode.failed, stderr: /wrong nick, password or token/i });
   t.match(await run(['login', '--nick', 'alice'], `${PASSWORD}\n`), { code: ExitCode.ok, stdout: /Logged in as alice/ });
   t.match(await run(['passwd'], `${PASSWORD}\nnew password here\n`), { code: ExitCode.ok, stdout: /changed/ });
@@ -124,9 +140,9 @@ t.test('chat register, login, passwd and logout keep the token (mode 0600), neve
   const renewed = JSON.parse(readFileSync(tokens, 'utf8'))[`127.0.0.1:${port}`].token as string;
   t.match(await run(['logout']), { code: ExitCode.ok, stdout: /Logged out of alice/ });
   t.same(JSON.parse(readFileSync(tokens, 'utf8')), {}, 'forgotten here');
-  const io = fakeIo(env);
-  t.equal(await main(['node', 'chat', 'send', 'test', 'as alice?', '--nick', 'alice'], io), ExitCode.nickTaken, 'a guest cannot take alice');
-  t.match(io.stderr.text, /belongs to an account/);
+  const guest = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send', 'test', 'as alice?', '--nick', 'alice'], guest), ExitCode.nickTaken, 'a guest cannot take alice');
+  t.match(guest.stderr.text, /belongs to an account/);
   const peer = await connect(t, port);
   t.match(await ask(peer, { type: 'login', token: renewed, id: 1 }), { type: 'error', code: 'auth_failed' }, 'and revoked on the server');
 });

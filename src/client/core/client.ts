@@ -86,6 +86,7 @@ export class ChatClient {
     },
     quit: (reason) => this.quit(reason),
     reconnect: (buffer) => this.reconnectNow(buffer),
+    keptToken: () => this.options.loginToken?.(this.server) ?? null,
   };
 
   private serverIndex = 0;
