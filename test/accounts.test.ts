@@ -104,6 +104,10 @@ t.test('one account on several connections: they share its nick, and private mes
   await bob.next({ type: 'ok', id: 4 });
   t.match(await tui.next({ type: 'msg', to: 'alice' }), { from: 'bob', text: 'to both' });
   t.match(await oneShot.next({ type: 'msg', to: 'alice' }), { from: 'bob', text: 'to both' });
+  oneShot.send({ type: 'msg', to: 'bob', text: 'from the script', id: 'out' });
+  t.match(await oneShot.next({ type: 'msg', to: 'bob' }), { from: 'alice', text: 'from the script' }, 'the sender\'s copy');
+  t.match(await tui.next({ type: 'msg', to: 'bob' }), { from: 'alice', text: 'from the script' }, 'to the account\'s other connection too');
+  t.match(await bob.next({ type: 'msg', to: 'bob' }), { from: 'alice', text: 'from the script' });
   oneShot.end();
   await oneShot.closed;
   bob.send({ type: 'msg', to: 'alice', text: 'still here', id: 5 });

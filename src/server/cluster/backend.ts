@@ -354,9 +354,9 @@ export class ClusterBackend implements Backend {
       const line = JSON.stringify(event);
       const bytes = Buffer.from(line + '\n', 'utf8');
       for (const holder of local) holder.deliver(bytes);
-      const principal = local[0]!.principal;
+      const { principal, nick } = local[0]!;
       if (this.up && isAccountPrincipal(principal)) {
-        this.command.publish(key.accountChannel(principal), `${this.nodeId}\n${principal}\nd\n${line}`).catch(() => {});
+        this.command.publish(key.accountChannel(principal), `${this.nodeId}\n${principal} ${nick}\nd\n${line}`).catch(() => {});
       }
       return event;
     }
@@ -365,7 +365,7 @@ export class ClusterBackend implements Backend {
     const event = make(owner.nick);
     const channel = isAccountPrincipal(owner.principal) ? key.accountChannel(owner.principal) : key.nodeChannel(owner.node);
     try {
-      const receivers = await this.command.publish(channel, `${this.nodeId}\n${owner.principal}\nd\n${JSON.stringify(event)}`);
+      const receivers = await this.command.publish(channel, `${this.nodeId}\n${owner.principal} ${owner.nick}\nd\n${JSON.stringify(event)}`);
       return receivers > 0 ? event : null;
     } catch {
       return null;
@@ -590,7 +590,7 @@ export class ClusterBackend implements Backend {
     if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'));
   }
 
-  /** `origin \n token \n kind \n line`: kind r = room record, e = other room event, d = private message (its token: the principal it is for). */
+  /** `origin \n token \n kind \n line`: kind r = room record, e = other room event, d = private message (its token: "principal nick" it is for). */
   private onMessage(channel: string, message: string): void {
     const first = message.indexOf('\n');
     const second = message.indexOf('\n', first + 1);
@@ -603,10 +603,11 @@ export class ClusterBackend implements Backend {
     if (channel.startsWith(NODE_CHANNEL) || channel.startsWith(ACCOUNT_CHANNEL)) {
       // A private message; on an account's channel this node's own were delivered when sent.
       if (kind !== 'd' || (origin === this.nodeId && channel.startsWith(ACCOUNT_CHANNEL))) return;
-      const event = JSON.parse(line) as { to?: string };
+      // `token` is "principal nick": whom it is for (the recipient, or the sender's account for its own copy), and
+      // the nick they hold. Whoever took the nick meanwhile does not receive it.
+      const [principal = '', nick = ''] = token.split(' ');
       const bytes = Buffer.from(line + '\n', 'utf8');
-      // `token` is the principal it is for: whoever took the nick meanwhile does not receive it.
-      for (const holder of this.nicks.holdersOf(event.to ?? '')) if (token === '' || holder.principal === token) holder.deliver(bytes);
+      for (const holder of this.nicks.holdersOf(nick)) if (holder.principal === principal) holder.deliver(bytes);
       return;
     }
     if (!channel.startsWith(ROOM_CHANNEL)) return;
