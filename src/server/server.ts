@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { ByeCode, encode, type ClientMessage } from '../protocol/index.js';
 import { AddressBook } from './addresses.js';
 import { SqliteAccountStore } from './accounts/sqlite.js';
-import { LoginThrottle } from './accounts/throttle.js';
 import { ClusterBackend } from './cluster/backend.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { FileStore } from './files/store.js';
@@ -59,7 +58,6 @@ export class ChatServer implements SessionHost, ServerContext {
   readonly flushScheduler = new FlushScheduler();
   /** attach token -> the session it lets another connection act for. */
   readonly attachTokens = new Map<string, Session>();
-  readonly loginThrottle = new LoginThrottle();
   /** Room history beyond the in-memory window: SQLite in dataDir, none when dataDir is null. */
   readonly historyStore: HistoryStore | undefined;
   readonly files: FileStore;

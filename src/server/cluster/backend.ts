@@ -22,6 +22,7 @@ import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
+import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
 function linkDown(): ProtocolError {
@@ -66,6 +67,8 @@ export class ClusterBackend implements Backend {
   private command!: Scripted;
   /** Accounts in Redis: every node accepts every account's token. */
   readonly accounts = new RedisAccountStore(() => this.command);
+  /** Failed logins counted in Redis: guesses spread over the nodes count together. */
+  readonly loginThrottle = new RedisLoginThrottle(() => this.command);
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;

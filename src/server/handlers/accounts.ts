@@ -46,8 +46,8 @@ function authFailed(session: Session, id: ClientMessage['id']): void {
 }
 
 /** False after an auth_throttled reply when the keys have failed too often lately. */
-function notThrottled(ctx: ServerContext, session: Session, keys: string[], id: ClientMessage['id']): boolean {
-  const wait = ctx.loginThrottle.wait(keys);
+async function notThrottled(ctx: ServerContext, session: Session, keys: string[], id: ClientMessage['id']): Promise<boolean> {
+  const wait = await ctx.backend.loginThrottle.wait(keys);
   if (wait <= 0) return true;
   session.error(ErrorCode.auth_throttled, `too many failed logins: try again in ${Math.ceil(wait / 1000)} s`, id);
   return false;
@@ -101,7 +101,7 @@ const register: Handler<'register'> = async (ctx, session, { nick, password, id 
 const login: Handler<'login'> = async (ctx, session, { nick, password, token, id }) => {
   if (!accountsOpen(ctx, session, id)) return;
   const keys = [addressThrottleKey(session.address.key), ...(nick !== undefined ? [nickThrottleKey(nickKey(nick))] : [])];
-  if (!notThrottled(ctx, session, keys, id)) return;
+  if (!(await notThrottled(ctx, session, keys, id))) return;
   const { accounts } = ctx.backend;
   let account: Account | null = null;
   let issued: { token: string; tokenHash: string } | null = null;
@@ -115,11 +115,11 @@ const login: Handler<'login'> = async (ctx, session, { nick, password, token, id
     if ((await verifyPassword(password!, record?.passwordHash)) && record) account = record;
   }
   if (!account) {
-    ctx.loginThrottle.failed(keys);
+    await ctx.backend.loginThrottle.failed(keys);
     ctx.log.info({ conn: session.id, remote: session.remote }, 'login failed');
     return authFailed(session, id);
   }
-  if (nick !== undefined) ctx.loginThrottle.succeeded(nickThrottleKey(nickKey(nick)));
+  if (nick !== undefined) await ctx.backend.loginThrottle.succeeded(nickThrottleKey(nickKey(nick)));
   if (token === undefined) {
     issued = await issueToken(ctx, { id: account.id, nick: account.nick });
     tokenHash = issued.tokenHash;
@@ -152,11 +152,11 @@ const passwd: Handler<'passwd'> = async (ctx, session, { old, new: password, id 
     return;
   }
   const keys = [addressThrottleKey(session.address.key), nickThrottleKey(nickKey(account.nick))];
-  if (!notThrottled(ctx, session, keys, id)) return;
+  if (!(await notThrottled(ctx, session, keys, id))) return;
   const { accounts } = ctx.backend;
   const record = await accounts.find(account.nick);
   if (!record || record.id !== account.id || !(await verifyPassword(old, record.passwordHash))) {
-    ctx.loginThrottle.failed(keys);
+    await ctx.backend.loginThrottle.failed(keys);
     return authFailed(session, id);
   }
   await accounts.setPassword(account, await hashPassword(password));

@@ -1,7 +1,6 @@
 // What a handler sees of the server: its limits, and the state it may read and change, through the backend.
 
 import type { ClientMessage, ClientType } from '../../protocol/index.js';
-import type { LoginThrottle } from '../accounts/throttle.js';
 import type { ServerConfig } from '../config.js';
 import type { FileStore } from '../files/store.js';
 import type { Logger } from '../log.js';
@@ -17,8 +16,6 @@ export interface ServerContext {
   readonly files: FileStore;
   /** attach token -> the session it lets another connection act for (tokens are this node's own). */
   readonly attachTokens: Map<string, Session>;
-  /** Failed logins per nick and per address (this node's count). */
-  readonly loginThrottle: LoginThrottle;
 }
 
 /**

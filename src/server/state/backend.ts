@@ -4,6 +4,7 @@
 
 import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
+import type { LoginThrottle } from '../accounts/throttle.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 
 export type Maybe<T> = T | Promise<T>;
@@ -43,6 +44,8 @@ export interface NickHolder {
 export interface Backend {
   /** Accounts: this node's SQLite (or memory), or the cluster's, in Redis. */
   readonly accounts: AccountStore;
+  /** Failed logins per nick and per address: this node's count, or the cluster's in Redis. */
+  readonly loginThrottle: LoginThrottle;
 
   /** Connect what must be connected before clients come (Redis); resolves when ready or given up waiting. */
   start(): Promise<void>;

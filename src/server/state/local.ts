@@ -2,6 +2,7 @@
 
 import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
+import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { NickRegistry } from './nicks.js';
 import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
@@ -31,6 +32,8 @@ export class LocalBackend implements Backend {
     private readonly nicks: NickRegistry<Member>,
     readonly accounts: AccountStore,
   ) {}
+
+  readonly loginThrottle = new MemoryLoginThrottle();
 
   async start(): Promise<void> {}
 
