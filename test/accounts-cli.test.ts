@@ -12,6 +12,7 @@ import { main } from '../src/client/cli/cli.js';
 import { ExitCode } from '../src/client/core/errors.js';
 import { runAccountsAdmin } from '../src/server/accounts/admin.js';
 import { Captured, connectClient, fakeIo, serve, texts, until } from './helpers/client-harness.js';
+import { startRedis } from './helpers/redis.js';
 import { Peer, startServer, type Event } from './helpers/wire.js';
 
 const PASSWORD = 'correct horse battery';
@@ -84,6 +85,22 @@ t.test('chat-server accounts: add, list, reset-password, remove (password from s
     execFile('node', [BIN, 'accounts', 'list', '--data-dir', dataDir], (_error, stdout) => resolve(stdout)),
   );
   t.match(listed, /^alice\t/, 'the real binary runs it too');
+});
+
+t.test('chat-server accounts --redis: a cluster\'s accounts, which every node accepts', async (t) => {
+  const redis = await startRedis(t);
+  t.match(await admin(['add', 'alice', '--redis', redis.url], `${PASSWORD}\n`), { code: 0 });
+  t.match(await admin(['list', '--redis', redis.url]), { code: 0, stdout: /^alice\t/ });
+  const { server, port } = await startServer({ redisUrl: redis.url, dataDir: tempDir(t, 'chat-redis-') });
+  t.teardown(() => server.close());
+  const p = await connect(t, port);
+  const { token } = await ask(p, { type: 'login', nick: 'alice', password: PASSWORD, id: 1 });
+  t.ok(token);
+  t.match(await admin(['reset-password', 'alice', '--redis', redis.url], 'another password\n'), { code: 0 });
+  t.match(await ask(p, { type: 'login', token, id: 2 }), { type: 'error', code: 'auth_failed' }, 'its tokens are revoked');
+  t.match(await admin(['remove', 'alice', '--redis', redis.url]), { code: 0 });
+  t.equal((await admin(['list', '--redis', redis.url])).stdout, '', 'no accounts left');
+  t.match(await ask(p, { type: 'login', nick: 'alice', password: 'another password', id: 3 }), { type: 'error', code: 'auth_failed' });
 });
 
 t.test('chat register, login, passwd and logout keep the token (mode 0600), never the password', async (t) => {
