@@ -6,3 +6,4 @@ process.env.CHAT_TEST_BACKEND = 'cluster';
 await import('./server.test.js');
 await import('./files.test.js');
 await import('./docs.test.js');
+await import('./accounts.test.js');

@@ -153,6 +153,29 @@ t.test('parseClientLine', async (t) => {
     t.equal(errorCode('{"type":"ping","id":{"a":1}}'), 'bad_request');
   });
 
+  t.test('account messages: register, login by password or token, logout, passwd; password rules never quote it', async (t) => {
+    t.same(parseClientLine('{"type":"register","nick":"alice","password":"12345678"}'), { type: 'register', nick: 'alice', password: '12345678' });
+    t.same(parseClientLine('{"type":"login","nick":"alice","password":"x"}'), { type: 'login', nick: 'alice', password: 'x' });
+    t.same(parseClientLine('{"type":"login","token":"abc","id":1}'), { type: 'login', token: 'abc', id: 1 });
+    t.same(parseClientLine('{"type":"logout"}'), { type: 'logout' });
+    t.same(parseClientLine('{"type":"logout","token":"abc"}'), { type: 'logout', token: 'abc' });
+    t.same(parseClientLine('{"type":"passwd","old":"a","new":"12345678"}'), { type: 'passwd', old: 'a', new: '12345678' });
+    const refused: [string, string][] = [
+      ['{"type":"register","nick":"alice","password":"1234567"}', 'bad_password'],
+      [`{"type":"register","nick":"alice","password":"${'x'.repeat(1025)}"}`, 'bad_password'],
+      ['{"type":"register","nick":"a b","password":"12345678"}', 'bad_nick'],
+      ['{"type":"login","nick":"alice"}', 'bad_request'],
+      ['{"type":"login","token":"a","password":"b"}', 'bad_request'],
+      ['{"type":"passwd","old":"a","new":"short"}', 'bad_password'],
+    ];
+    for (const [line, code] of refused) t.equal(errorCode(line), code, line.slice(0, 60));
+    try {
+      parseClientLine('{"type":"register","nick":"alice","password":"secret1"}');
+    } catch (error) {
+      t.notMatch((error as Error).message, /secret1/, 'the refused password is not in the message');
+    }
+  });
+
   t.test('errors carry the request id and an example of a right line', async (t) => {
     try {
       parseClientLine('{"type":"join","id":42}');

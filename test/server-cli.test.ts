@@ -21,7 +21,7 @@ t.test('--version and --help', async (t) => {
   const version = await runBin(['--version']);
   t.match(version.stdout, /^chat-server \d+\.\d+\.\d+/);
   const help = await runBin(['--help']);
-  for (const flag of ['--port', '--host', '--max-line', '--history', '--rate-limit', '--sendq', '--log-format']) {
+  for (const flag of ['--port', '--host', '--max-line', '--history', '--rate-limit', '--sendq', '--log-format', '--accounts', 'chat-server accounts']) {
     t.match(help.stdout, flag);
   }
 });

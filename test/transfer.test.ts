@@ -197,20 +197,21 @@ t.test('a download resumes from its .part file; a corrupt one is not kept under 
   t.same(readdirSync(saveDir), ['r.bin'], 'nothing kept but the earlier good copy');
 });
 
-t.test('a private file: the recipient fetches it, a stranger cannot', async (t) => {
+t.test('a private file: the recipient fetches it (logged in with its token), a stranger cannot, nor a later "bob"', async (t) => {
   const { port } = await server(t);
   const endpoint = { host: '127.0.0.1', port };
   const dir = tempDir(t);
   writeFileSync(join(dir, 's.txt'), 'secret');
   const bob = await peer(t, port);
-  bob.send({ type: 'hello', nick: 'bob' });
-  await bob.next({ type: 'welcome' });
+  bob.send({ type: 'register', nick: 'bob', password: 'bob\'s password', id: 1 });
+  const { token } = await bob.next({ type: 'ok', id: 1 });
   const up = await uploadFile({ endpoint, identity: { nick: 'alice' }, path: join(dir, 's.txt'), name: 's.txt', to: 'bob' });
   t.match(await bob.next({ type: 'file' }), { file: up.file, to: 'bob', from: 'alice' });
   await t.rejects(downloadFile({ endpoint, identity: { nick: 'eve' }, file: up.file, output: { dir } }), { message: /no file/i });
   bob.destroy();
   await bob.closed;
-  const got = await downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir } });
+  await t.rejects(downloadFile({ endpoint, identity: { nick: 'bob' }, file: up.file, output: { dir } }), { message: /no file/i }, 'a guest, not bob');
+  const got = await downloadFile({ endpoint, identity: { nick: 'bob', loginToken: token }, file: up.file, output: { dir } });
   t.equal(readFileSync(got.path!, 'utf8'), 'secret');
 });
 

@@ -4,3 +4,4 @@ export * from './parse.js';
 export * from './encode.js';
 export * from './line-decoder.js';
 export * from './voice.js';
+export * from './passwords.js';

@@ -20,6 +20,10 @@ export const ClientType = {
   download: 'download',
   files: 'files',
   attach: 'attach',
+  register: 'register',
+  login: 'login',
+  logout: 'logout',
+  passwd: 'passwd',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -57,6 +61,14 @@ export interface FilesRequest extends Request { type: 'files'; room?: string }
 /** Act for the user whose `welcome` carried `token`, on a second connection (file transfers). */
 export interface AttachRequest extends Request { type: 'attach'; token: string }
 
+/** Create an account that owns `nick`, and log this connection in as it (docs/protocol.md "Accounts"). */
+export interface RegisterRequest extends Request { type: 'register'; nick: string; password: string }
+/** Log in with the account's nick and password (a new token comes back), or with a token. */
+export interface LoginRequest extends Request { type: 'login'; nick?: string; password?: string; token?: string }
+/** Revoke the token this connection logged in with (it is a guest again), or the token given. */
+export interface LogoutRequest extends Request { type: 'logout'; token?: string }
+export interface PasswdRequest extends Request { type: 'passwd'; old: string; new: string }
+
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
 export type ClientMessage =
@@ -75,7 +87,11 @@ export type ClientMessage =
   | UploadStatusRequest
   | DownloadRequest
   | FilesRequest
-  | AttachRequest;
+  | AttachRequest
+  | RegisterRequest
+  | LoginRequest
+  | LogoutRequest
+  | PasswdRequest;
 
 // ---- server to client ----
 
@@ -83,6 +99,8 @@ export interface WelcomeEvent {
   type: 'welcome'; nick: string; server: string; proto: number; motd: string; id?: RequestId;
   /** Lets a second connection act for this user (`attach`), for file transfers beside the chat. */
   token?: string;
+  /** The account the connection is logged in as. */
+  account?: string;
 }
 export interface JoinEvent { type: 'join'; room: string; nick: string; ts: string }
 export interface LeaveEvent { type: 'leave'; room: string; nick: string; ts: string; reason?: string }
@@ -113,7 +131,12 @@ export interface UploadStatusEvent { type: 'upload_status'; sha256: string; size
 export interface FilesEvent { type: 'files'; room?: string; files: FileEvent[]; id?: RequestId }
 export interface PingEvent { type: 'ping'; ts: string }
 export interface PongEvent { type: 'pong'; ts: string; id?: RequestId }
-export interface OkEvent { type: 'ok'; id?: RequestId; seq?: number; file?: string }
+export interface OkEvent {
+  type: 'ok'; id?: RequestId; seq?: number; file?: string;
+  /** After register, login and passwd: the account now logged in, and (except after a login by token) its new token. */
+  account?: string;
+  token?: string;
+}
 export interface ErrorEvent {
   type: 'error'; code: ErrorCode; message: string; id?: RequestId;
   /** With nick_taken: a free nick close to the one asked for. */
@@ -167,6 +190,18 @@ export const ErrorCode = {
   no_space: 'no_space',
   /** The server cannot store what the request needs right now (its disk is full or failing); retry later. */
   unavailable: 'unavailable',
+  /** The nick belongs to an account, and this connection is not logged in as it. */
+  nick_registered: 'nick_registered',
+  /** A new password that is too short or too long. */
+  bad_password: 'bad_password',
+  /** A wrong nick, password or token: which one is not said. */
+  auth_failed: 'auth_failed',
+  /** Too many failed logins for this nick or from this address: wait and try again. */
+  auth_throttled: 'auth_throttled',
+  /** The server wants every connection logged in (--accounts required). */
+  auth_required: 'auth_required',
+  /** The server has no accounts (--accounts off). */
+  accounts_off: 'accounts_off',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

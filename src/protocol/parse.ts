@@ -9,6 +9,7 @@ import {
 } from './messages.js';
 import { canonicalRoom, nickProblem, roomProblem } from './names.js';
 import { voiceProblem } from './voice.js';
+import { PASSWORD_MAX_CHARS, passwordProblem } from './passwords.js';
 
 export interface ParseLimits {
   /** Longest `text` of a msg, in UTF-16 code units (JavaScript string length). */
@@ -35,6 +36,10 @@ export const EXAMPLES: Record<ClientType, string> = {
   download: '{"type":"download","file":"<id>","offset":0}',
   files: '{"type":"files","room":"test"}',
   attach: '{"type":"attach","token":"<token from welcome>"}',
+  register: '{"type":"register","nick":"alice","password":"<at least 8 characters>"}',
+  login: '{"type":"login","nick":"alice","password":"<password>"} or {"type":"login","token":"<token>"}',
+  logout: '{"type":"logout"}',
+  passwd: '{"type":"passwd","old":"<password>","new":"<new password>"}',
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -137,6 +142,21 @@ class FieldReader {
     const value = this.optionalCount(name);
     if (value === undefined) this.fail(ErrorCode.bad_request, `"${this.type}" needs a "${name}" field`);
     return value;
+  }
+
+  /** A password being set: its rules are checked (bad_password); the password itself is never quoted. */
+  newPassword(name: string): string {
+    const password = this.string(name);
+    const problem = passwordProblem(password);
+    if (problem) this.fail(ErrorCode.bad_password, `"${name}": ${problem}`);
+    return password;
+  }
+
+  /** A password being checked: any string (a wrong one is auth_failed), but not past the cap. */
+  password(name: string): string {
+    const password = this.string(name);
+    if (password.length > PASSWORD_MAX_CHARS * 2) this.fail(ErrorCode.bad_password, `"${name}" is longer than any password`);
+    return password;
   }
 
   text(limits: ParseLimits): string {
@@ -301,5 +321,19 @@ function readMessage(
       return withId({ type, ...(read.has('room') && { room: read.room() }) }, id);
     case 'attach':
       return withId({ type, token: read.string('token') }, id);
+    case 'register':
+      return withId({ type, nick: read.nick('nick'), password: read.newPassword('password') }, id);
+    case 'login':
+      if (read.has('token')) {
+        if (read.has('password')) read.fail(ErrorCode.bad_request, 'a login has "token", or "nick" and "password", not both');
+        return withId({ type, token: read.string('token') }, id);
+      }
+      return withId({ type, nick: read.nick('nick'), password: read.password('password') }, id);
+    case 'logout': {
+      const token = read.optionalString('token');
+      return withId({ type, ...(token !== undefined && { token }) }, id);
+    }
+    case 'passwd':
+      return withId({ type, old: read.password('old'), new: read.newPassword('new') }, id);
   }
 }

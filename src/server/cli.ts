@@ -6,6 +6,7 @@ import { createLogger, type LogFormat } from './log.js';
 import { ChatServer, VERSION } from './server.js';
 import { isPrimaryOf, runPrimary } from './cluster/workers.js';
 import { startMemoryTrim } from './memory-trim.js';
+import { runAccountsAdmin } from './accounts/admin.js';
 
 function wholeNumber(value: string): number {
   const number = Number(value);
@@ -62,13 +63,14 @@ export function buildProgram(): Command {
     .option('--retain-days <days>', 'messages older than this are deleted from disk; 0 keeps them forever', wholeNumber, d.retainDays)
     .option('--redis <url>', 'join a cluster of chat-servers through Redis, e.g. redis://127.0.0.1:6379 (docs/scale-out.md)')
     .option('--workers <n>', 'run N processes behind the one port, joined through --redis', wholeNumber, 1)
+    .addOption(new Option('--accounts <mode>', 'off, optional (guests chat under nicks no account owns) or required (log in first)').choices(['off', 'optional', 'required']).default(d.accounts))
     .addOption(new Option('--cluster-heartbeat <ms>', 'how often a node tells Redis it is alive').argParser(wholeNumber).default(d.clusterHeartbeatMs).hideHelp())
     .option('--cluster-history <n>', 'messages kept per room in Redis', wholeNumber, d.clusterHistory)
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addHelpText(
       'after',
-      '\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks\n  chat-server --max-per-address 0 --connect-rate 0   # thousands of test clients from one host',
+      '\nAccounts from the shell: chat-server accounts list|add|remove|reset-password (chat-server accounts --help).\n\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks\n  chat-server --max-per-address 0 --connect-rate 0   # thousands of test clients from one host',
     );
 }
 
@@ -126,6 +128,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       fileQuotaBytes: o.fileQuota,
       fileExpiryDays: o.fileExpiryDays,
       diskReserveBytes: o.diskReserve,
+      accounts: o.accounts,
     });
   } catch (error) {
     // Most likely the history database: a data dir that cannot be written, or a file that is not SQLite.
@@ -160,6 +163,10 @@ export async function start(argv: string[]): Promise<RunningServer> {
 }
 
 export function run(argv: string[]): void {
+  if (argv[2] === 'accounts') {
+    void runAccountsAdmin(argv.slice(3), process).then((code) => process.exit(code));
+    return;
+  }
   start(argv).catch(() => {
     process.exitCode = 1;
   });

@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import type { AccountsMode } from './accounts/store.js';
 import { join } from 'node:path';
 
 // Every limit and timeout of the server, with the reason for its default. Flags in cli.ts override them.
@@ -103,6 +104,11 @@ export interface ServerConfig {
    * "File errors"). 64 MiB is some minutes of heavy chat history, and little on any disk worth running on.
    */
   diskReserveBytes: number;
+  /**
+   * Accounts (protocol.md "Accounts"): off, optional (guests chat under nicks no account owns) or required (a
+   * connection must log in before it does anything but hello, register, login, attach, ping, pong and quit).
+   */
+  accounts: AccountsMode;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -144,6 +150,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   fileExpiryDays: 30,
   motd: 'Welcome to chat-server! Join a room to start talking.',
   diskReserveBytes: 64 * 1024 ** 2,
+  accounts: 'optional',
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByeCode, encode, type ClientMessage } from '../protocol/index.js';
 import { AddressBook } from './addresses.js';
+import { SqliteAccountStore } from './accounts/sqlite.js';
 import { ClusterBackend } from './cluster/backend.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { FileStore } from './files/store.js';
@@ -17,6 +18,7 @@ import { Session, type SessionHost } from './session.js';
 import type { Backend } from './state/backend.js';
 import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
+import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import type { HistoryStore } from './storage/store.js';
@@ -50,7 +52,7 @@ export class ChatServer implements SessionHost, ServerContext {
   readonly addresses: AddressBook;
   /** This node's rooms (members here, history ring, seq) and nicks; on a cluster, its share of the whole. */
   readonly rooms: RoomRegistry;
-  readonly nicks = new NickRegistry<Member>();
+  readonly nicks = new NickRegistry<Member>(sameAccount);
   /** The rules' access to nicks, rooms and fan-out: this node alone, or a cluster through Redis. */
   readonly backend: Backend;
   readonly flushScheduler = new FlushScheduler();
@@ -93,7 +95,7 @@ export class ChatServer implements SessionHost, ServerContext {
             for (const session of this.sessions) session.send({ type: 'notice', text });
           },
         })
-      : new LocalBackend(this.rooms, this.nicks);
+      : new LocalBackend(this.rooms, this.nicks, new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')));
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,
       quotaBytes: this.config.fileQuotaBytes,
@@ -145,7 +147,7 @@ export class ChatServer implements SessionHost, ServerContext {
     for (const room of [...session.rooms]) {
       this.backend.removeMember(room, session);
       // A big room announces no leaves (config.quietRoomMembers): each would go to everyone.
-      if (this.backend.membersHere(room) < this.config.quietRoomMembers) {
+      if (this.backend.membersHere(room) < this.config.quietRoomMembers && !this.backend.accountAlsoIn(room, session)) {
         void this.backend.announce(room, { type: 'leave', room, nick: session.nick, ts, reason });
       }
     }

@@ -1,6 +1,7 @@
 // One client connection: framing in, batched output out, flood control, keepalive and the one close path.
 // What each message means is in handlers/; what the server knows of everyone is in server.ts.
 
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import {
@@ -16,10 +17,12 @@ import {
   type RequestId,
   type ServerMessage,
 } from '../protocol/index.js';
+import type { Account } from './accounts/store.js';
 import type { AddressLimits } from './addresses.js';
 import type { ServerConfig } from './config.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { Logger } from './log.js';
+import { accountPrincipal, guestPrincipal } from './state/principals.js';
 import type { Member } from './state/rooms.js';
 import { TokenBucket } from './rate-limit.js';
 
@@ -100,6 +103,12 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   owner: Session | null = null;
   /** The capability another connection presents to attach to this one; given out in `welcome`. */
   attachToken = '';
+  /** The account this connection is logged in as (register or login), or null: a guest. */
+  account: Account | null = null;
+  /** The sha256 of the token this connection logged in with (or was given), revoked by a plain `logout`. */
+  loginTokenHash: string | null = null;
+  /** What a guest's private files belong to: this connection alone, never a later holder of its nick. */
+  private guestKey = '';
   /** Rooms this connection is in (canonical names). */
   readonly rooms = new Set<string>();
   closed = false;
@@ -145,6 +154,14 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     stream.on('error', streamOnError);
     stream.on('close', streamOnClose);
     stream.on('drain', streamOnDrain);
+  }
+
+  /** Who owns what this connection receives and sends in private (state/principals.ts). */
+  get principal(): string {
+    if (this.owner) return this.owner.principal;
+    if (this.account) return accountPrincipal(this.account.id);
+    this.guestKey ||= randomBytes(16).toString('base64url');
+    return guestPrincipal(this.guestKey);
   }
 
   // ---- output: the one write path ----

@@ -15,6 +15,7 @@ import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
+import { addAccountCommands, keptTokens, withKeptToken } from './account-commands.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -65,7 +66,7 @@ async function readAll(stream: Readable): Promise<string> {
 export async function main(argv: string[], io: Io): Promise<number> {
   let action: (() => Promise<number>) | null = null;
   const settings = (flags: { host?: string; port?: string; nick?: string }): ConnectOptions =>
-    resolveOptions(flags, io.env, readConfigFile(configPath(io.env)));
+    withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
 
   const program = new Command('chat')
     .description('Chat in rooms on a chat-server, full-screen in a terminal or line by line in scripts.')
@@ -99,6 +100,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         onNickTaken: lineMode && options.nickChosen ? 'fail' : 'suggest',
         holdWhileReconnecting: lineMode,
         voice: { env: io.env, tools: voiceSettings(io.env) },
+        loginToken: keptTokens(io.env),
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       if (lineMode) {
@@ -169,6 +171,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     setAction: (run) => (action = run),
   });
   addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+
+  addAccountCommands(program, {
+    io,
+    settings,
+    withConnectionOptions: connectionOptions,
+    setAction: (run) => (action = run),
+  });
 
   for (const sub of program.commands) sub.exitOverride().configureOutput({
     writeOut: (text) => io.stdout.write(text),

@@ -2,7 +2,7 @@
 
 import { nickKey, type ServerMessage } from '../../protocol/index.js';
 import { Connection } from '../core/connection.js';
-import { hello } from '../core/handshake.js';
+import { hello, logInWithToken } from '../core/handshake.js';
 import { checkedNick, checkedRoom } from '../core/names.js';
 import { expectReply } from '../core/replies.js';
 import { ClientError } from '../core/errors.js';
@@ -12,6 +12,13 @@ import type { ConnectOptions } from './options.js';
 /** Connect; `each` sees every message (the echo of a sent message arrives before its `ok`). */
 function connect(options: ConnectOptions, each: (m: ServerMessage, line: string) => void = () => {}): Promise<Connection> {
   return Connection.connect(options.host, options.port, { message: each });
+}
+
+/** Connect and, with a kept login token, log in (a server with --accounts required answers nothing else). */
+async function connectLoggedIn(options: ConnectOptions, each?: (m: ServerMessage, line: string) => void): Promise<Connection> {
+  const conn = await connect(options, each);
+  if (options.token) await logInWithToken(conn, options.token);
+  return conn;
 }
 
 export interface SendTarget {
@@ -37,7 +44,7 @@ export async function sendOnce(options: ConnectOptions, target: SendTarget, rawT
   try {
     // A nick that was only defaulted to the login name and is taken (by the user's own chat window, most likely)
     // gives way to the server's suggestion; a chosen one fails with nick_taken.
-    me = (await hello(conn, options.nick, { onNickTaken: options.nickChosen ? 'fail' : 'suggest' })).nick;
+    me = (await hello(conn, options.nick, { onNickTaken: options.nickChosen ? 'fail' : 'suggest', token: options.token ?? null })).nick;
     if (room !== undefined) {
       expectReply(await conn.request({ type: 'join', room }), 'members');
       const reply = expectReply(await conn.request({ type: 'msg', room, text }), 'ok');
@@ -60,7 +67,7 @@ export interface RoomsResult {
 
 export async function listRooms(options: ConnectOptions): Promise<RoomsResult> {
   let raw = '';
-  const conn = await connect(options, (m, line) => {
+  const conn = await connectLoggedIn(options, (m, line) => {
     if (m.type === 'rooms') raw = line;
   });
   try {
@@ -74,7 +81,7 @@ export async function listRooms(options: ConnectOptions): Promise<RoomsResult> {
 export async function whoIsIn(options: ConnectOptions, room: string): Promise<{ nicks: string[]; line: string }> {
   const name = checkedRoom(room);
   let raw = '';
-  const conn = await connect(options, (m, line) => {
+  const conn = await connectLoggedIn(options, (m, line) => {
     if (m.type === 'members') raw = line;
   });
   try {

@@ -24,6 +24,8 @@ export interface ConnectOptions {
   nick: string;
   /** The nick was chosen (flag, CHAT_NICK or config file), not defaulted to the login name. */
   nickChosen?: boolean;
+  /** The login token kept for the first server (`chat login`), if any. */
+  token?: string | null;
 }
 
 export interface FileConfig {

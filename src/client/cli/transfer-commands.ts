@@ -91,7 +91,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           const room = 'room' in target ? target.room : undefined;
           const result = await uploadFile({
             endpoint: options,
-            identity: { nick: options.nick, ...(room !== undefined && { join: room }) },
+            identity: { nick: options.nick, loginToken: options.token ?? null, ...(room !== undefined && { join: room }) },
             path: file,
             name,
             ...target,
@@ -129,7 +129,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
         const bar = progressBar(io, `⇣ ${id.slice(0, 8)}`);
         const result = await downloadFile({
           endpoint: options,
-          identity: { nick: options.nick },
+          identity: { nick: options.nick, loginToken: options.token ?? null },
           file: id,
           output: toStdout ? { stream: io.stdout } : isDir ? { dir: target } : { path: target },
           resume: !!flags.continue,

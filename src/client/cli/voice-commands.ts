@@ -48,7 +48,7 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
           const room = 'room' in target ? target.room : undefined;
           const result = await sendVoice({
             endpoint: options,
-            identity: { nick: options.nick, ...(room !== undefined && { join: room }) },
+            identity: { nick: options.nick, loginToken: options.token ?? null, ...(room !== undefined && { join: room }) },
             input: file,
             ...target,
             env: io.env,
@@ -74,7 +74,7 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
       context.setAction(async () => {
         const options = context.settings(flags);
         const player = findPlayer(io.env, voiceSettings(io.env));
-        const path = await fetchVoice({ endpoint: options, identity: { nick: options.nick }, file: id, env: io.env });
+        const path = await fetchVoice({ endpoint: options, identity: { nick: options.nick, loginToken: options.token ?? null }, file: id, env: io.env });
         const playback = await startPlayer(player, path, io.env);
         const failure = playerFailure(player.program, await playback.ended);
         if (failure) throw new ClientError('audio_failed', failure);

@@ -23,6 +23,8 @@ export interface CommandContext {
   quit(reason?: string): Promise<void>;
   /** /reconnect: try now instead of at the next back-off step. */
   reconnect(buffer: ChatBuffer): void;
+  /** The login token kept for this server (by `chat login` or `chat register`), or null. */
+  keptToken(): string | null;
 }
 
 type Handler<N extends Command['name']> = (
@@ -32,7 +34,7 @@ type Handler<N extends Command['name']> = (
 ) => Promise<unknown> | unknown;
 
 const HANDLERS: { [N in Command['name']]: Handler<N> } = {
-  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, quit,
+  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, login, register, quit,
   voice: ({ voice }, buffer) => voice.record(buffer),
   play: ({ voice }, buffer, command) => void voice.play(buffer, command.file), // plays beside the chat
   stop: ({ voice }, buffer) => voice.stop(buffer),
@@ -135,6 +137,26 @@ function help({ state }: CommandContext, buffer: ChatBuffer) {
 
 function reconnect(context: CommandContext, buffer: ChatBuffer) {
   context.reconnect(buffer);
+}
+
+/**
+ * Log in with the token kept on disk: a password is never typed into the chat window (it would show, and stay in
+ * the input history), but in a shell, with `chat login` or `chat register`.
+ */
+async function login({ state, request, keptToken }: CommandContext, buffer: ChatBuffer) {
+  const token = keptToken();
+  if (!token) {
+    state.info(buffer, 'No login token is kept for this server: run chat login --nick NAME (or chat register --nick NAME) in a shell, then /login.');
+    return;
+  }
+  const reply = await request(buffer, { type: 'login', token });
+  if (reply?.type !== 'ok' || !reply.account) return;
+  state.nick = reply.account;
+  state.info(buffer, `Logged in as ${sanitizeLine(reply.account)}.`);
+}
+
+function register({ state }: CommandContext, buffer: ChatBuffer) {
+  state.info(buffer, 'To register your nick, run chat register --nick NAME in a shell (the password is asked there, never here), then /login.');
 }
 
 function quit(context: CommandContext, _buffer: ChatBuffer, command: { reason?: string }) {

@@ -47,6 +47,8 @@ export interface ChatClientOptions {
   downloadDir?: string;
   /** For /voice and /play: the environment (CHAT_RECORDER, CHAT_PLAYER, PATH) and the config file's tools. */
   voice?: { env?: Env; tools?: VoiceToolSettings };
+  /** The login token kept for a server (read at each connection: `chat passwd` may have renewed it). */
+  loginToken?: (server: { host: string; port: number }) => string | null;
 }
 
 export class ChatClient {
@@ -99,6 +101,7 @@ export class ChatClient {
     },
     quit: (reason) => this.quit(reason),
     reconnect: (buffer) => this.reconnectNow(buffer),
+    keptToken: () => this.options.loginToken?.(this.server) ?? null,
   };
 
   private serverIndex = 0;
@@ -205,6 +208,8 @@ export class ChatClient {
     // A reconnect always takes another nick when ours is taken (our old session may linger on the server).
     const welcome = await hello(conn, this.state.nick || this.options.nick, {
       onNickTaken: this.options.onNickTaken === 'suggest' || !initial ? 'suggest' : 'fail',
+      token: this.options.loginToken?.(this.server) ?? null,
+      onTokenRefused: (reason) => this.state.error(this.state.serverBuffer, `The kept login token was refused (${reason}); you are a guest. Log in again with chat login.`),
       onSuggested: (taken, instead) => {
         this.state.error(this.state.serverBuffer, `The nick ${taken} is taken; you are ${instead} instead. Type /nick NAME to pick another.`);
         for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${taken} is taken; you are ${instead} instead.`);

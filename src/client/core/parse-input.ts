@@ -22,6 +22,8 @@ export type Command =
   | { name: 'stop' }
   | { name: 'help' }
   | { name: 'reconnect' }
+  | { name: 'login' }
+  | { name: 'register' }
   | { name: 'quit'; reason?: string };
 
 export type ParsedInput =
@@ -55,6 +57,8 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
   { name: 'reconnect', usage: '/reconnect', help: 'while disconnected: try to connect now' },
+  { name: 'login', usage: '/login', help: 'log in with the token `chat login` kept (passwords go in a shell, not here)' },
+  { name: 'register', usage: '/register', help: 'how to register your nick (in a shell: chat register --nick NAME)' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
 ];
 
@@ -149,6 +153,8 @@ export function parseInput(input: string): ParsedInput {
     case 'reconnect':
     case 'voice':
     case 'stop':
+    case 'login':
+    case 'register':
       return { kind: 'command', command: { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };

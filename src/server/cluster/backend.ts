@@ -16,11 +16,14 @@ import type { Redis } from 'ioredis';
 import { ErrorCode, nickKey, ProtocolError, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Backend, MemberList, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
+import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
 import { fanOut, roomPage } from '../state/local.js';
 import type { NickRegistry } from '../state/nicks.js';
-import { sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
-import { key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
+import { isAccountPrincipal, sameAccount } from '../state/principals.js';
+import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
+import { RedisAccountStore } from './accounts.js';
+import { RedisLoginThrottle } from './throttle.js';
+import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
 function linkDown(): ProtocolError {
   return new ProtocolError(ErrorCode.unavailable, 'the link between chat servers is down: the message was not sent; try again in a moment');
@@ -62,6 +65,10 @@ export class ClusterBackend implements Backend {
   readonly nodeId = randomBytes(4).toString('hex');
   // Made in start(): ioredis is loaded only by a node that joins a cluster (it costs a single server ~0.1 s).
   private command!: Scripted;
+  /** Accounts in Redis: every node accepts every account's token. */
+  readonly accounts = new RedisAccountStore(() => this.command);
+  /** Failed logins counted in Redis: guesses spread over the nodes count together. */
+  readonly loginThrottle = new RedisLoginThrottle(() => this.command);
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -202,7 +209,8 @@ export class ClusterBackend implements Backend {
       if (ring.length > 0) batch.eval(SCRIPTS.restoreHistory.lua, 1, key.history(room.name), this.config.clusterHistory, ...ring);
     }
     for (const member of this.nicks.holders()) {
-      batch.eval(SCRIPTS.claimNick.lua, 2, key.nick(member.nick), key.nodes, this.nodeId, member.nick, this.deadMs);
+      const { nick, principal } = member;
+      batch.eval(SCRIPTS.claimNick.lua, 3, key.nick(nick), key.nodes, key.nickNodes(nick), this.nodeId, nick, this.deadMs, principal);
       for (const room of member.rooms) {
         batch.hset(key.members(room), member.nick, this.nodeId);
         batch.zadd(key.rooms, 0, room);
@@ -217,19 +225,30 @@ export class ClusterBackend implements Backend {
 
   // ---- nicks and private messages ----
 
-  /** Take `nick` on this node and cluster-wide; the member's old nick is released and its memberships follow. */
+  /** The principal each local member's nick is registered under in Redis (it changes at a login or logout). */
+  private readonly claimedAs = new WeakMap<Member, string>();
+
+  /**
+   * Take `nick` on this node and cluster-wide; the member's old nick is released and its memberships follow. The
+   * connections of one account share its nick, on this node and across nodes; a member that holds the nick and
+   * now acts for another principal (it logged in) registers it again under that principal.
+   */
   async claimNick(member: Member, nick: string): Promise<boolean> {
     const old = member.nick;
-    const holder = this.nicks.owner(nick);
-    if (holder !== undefined && holder !== member) return false;
+    if (this.nicks.holdersOf(nick).some((holder) => holder !== member && !sameAccount(holder, member))) return false;
     const sameKey = old !== '' && nickKey(old) === nickKey(nick);
-    if (!sameKey && !(await this.claimRemote(nick))) return false;
+    const oldPrincipal = this.claimedAs.get(member);
+    const recorded = sameKey && oldPrincipal === member.principal;
+    if (!recorded && !(await this.claimRemote(nick, member.principal))) return false;
     if (member.closed || !this.nicks.claim(nick, member, old === '' ? undefined : old)) {
       // Gone meanwhile, or another connection of this node took it while we asked Redis (it keeps the claim).
-      if (!sameKey && this.nicks.owner(nick) === undefined) this.releaseRemote(nick);
+      if (!sameKey && this.nicks.holdersOf(nick).length === 0) this.releaseRemote(nick);
       return false;
     }
-    if (old !== '' && !sameKey) this.releaseRemote(old);
+    this.claimedAs.set(member, member.principal);
+    if (old !== '' && !sameKey) this.letGo(old, oldPrincipal);
+    else if (oldPrincipal !== undefined && oldPrincipal !== member.principal) this.unfollowAccount(oldPrincipal, nick);
+    await this.followAccount(member.principal);
     member.nick = nick;
     for (const room of member.rooms) {
       this.forgetMember(room, old);
@@ -238,16 +257,30 @@ export class ClusterBackend implements Backend {
     return true;
   }
 
-  /** A guest nick (unique by the node's tag in it), registered cluster-wide so that private messages reach it. */
+  /**
+   * A guest nick (unique by the node's tag in it), registered cluster-wide so that private messages reach it. A
+   * member that had a nick (it logged out) lets it go, and its memberships follow.
+   */
   async claimGuest(member: Member): Promise<void> {
+    const old = member.nick;
+    const oldPrincipal = this.claimedAs.get(member);
+    if (old !== '') this.nicks.release(old, member);
     member.nick = this.nicks.claimGuest(member);
-    await this.claimRemote(member.nick);
+    this.claimedAs.set(member, member.principal);
+    if (old !== '') {
+      this.letGo(old, oldPrincipal);
+      for (const room of member.rooms) {
+        this.forgetMember(room, old);
+        this.rememberMember(room, member.nick);
+      }
+    }
+    await this.claimRemote(member.nick, member.principal);
   }
 
   releaseNick(member: Member): void {
-    if (member.nick === '' || this.nicks.owner(member.nick) !== member) return;
+    if (member.nick === '' || !this.nicks.holdersOf(member.nick).includes(member)) return;
     this.nicks.release(member.nick, member);
-    this.releaseRemote(member.nick);
+    this.letGo(member.nick, this.claimedAs.get(member));
   }
 
   suggestNick(nick: string): string {
@@ -255,49 +288,87 @@ export class ClusterBackend implements Backend {
   }
 
   /** Take `nick` cluster-wide. True while Redis is away (re-claimed when it is back). */
-  private async claimRemote(nick: string): Promise<boolean> {
+  private async claimRemote(nick: string, principal: string): Promise<boolean> {
     if (!this.up) return true;
     try {
-      return (await this.command.claimNick(key.nick(nick), key.nodes, this.nodeId, nick, this.deadMs)) === 1;
+      const claimed = await this.command.claimNick(key.nick(nick), key.nodes, key.nickNodes(nick), this.nodeId, nick, this.deadMs, principal);
+      return claimed === 1;
     } catch {
       return true;
     }
   }
 
   private releaseRemote(nick: string): void {
-    if (this.up && nick !== '') this.command.releaseNick(key.nick(nick), this.nodeId).catch(() => {});
+    if (this.up && nick !== '') this.command.releaseNick(key.nick(nick), key.nodes, key.nickNodes(nick), this.nodeId, this.deadMs).catch(() => {});
   }
 
-  /** "node nick" of the live owner of `nick` anywhere in the cluster, or null. */
-  private async owner(nick: string): Promise<{ node: string; nick: string } | null> {
+  /** Nobody here holds `nick` for `principal` any more (the last of an account's connections here has left it). */
+  private letGo(nick: string, principal: string | undefined): void {
+    if (this.nicks.holdersOf(nick).length > 0) return;
+    this.releaseRemote(nick);
+    if (principal !== undefined) this.unfollowAccount(principal, nick);
+  }
+
+  /** Receive the private messages of an account that has a connection here. */
+  private async followAccount(principal: string): Promise<void> {
+    const channel = key.accountChannel(principal);
+    if (!isAccountPrincipal(principal) || this.channels.has(channel)) return;
+    this.channels.add(channel);
+    if (this.up) await this.subscriber.subscribe(channel).catch(() => {});
+  }
+
+  /** Stop receiving an account's private messages once none of its connections here holds its nick. */
+  private unfollowAccount(principal: string, nick: string): void {
+    const channel = key.accountChannel(principal);
+    if (this.nicks.holdersOf(nick).some((holder) => holder.principal === principal)) return;
+    if (!this.channels.delete(channel) || !this.up) return;
+    this.subscriber.unsubscribe(channel).catch(() => {});
+  }
+
+  /** The live holder of `nick` anywhere in the cluster ("node nick principal" in Redis), or null. */
+  private async owner(nick: string): Promise<{ node: string; nick: string; principal: string } | null> {
     if (!this.up) return null;
     try {
-      const owner = (await this.command.lookupNick(key.nick(nick), key.nodes, this.deadMs)) as string | null;
+      const owner = (await this.command.lookupNick(key.nick(nick), key.nodes, key.nickNodes(nick), this.deadMs)) as string | null;
       if (!owner) return null;
-      const space = owner.indexOf(' ');
-      return { node: owner.slice(0, space), nick: owner.slice(space + 1) };
+      const [node = '', spelled = '', principal = ''] = owner.split(' ');
+      return { node, nick: spelled, principal };
     } catch {
       return null;
     }
   }
 
-  async lookup(nick: string): Promise<string | null> {
-    return this.nicks.owner(nick)?.nick ?? (await this.owner(nick))?.nick ?? null;
+  async lookup(nick: string): Promise<NickHolder | null> {
+    const local = this.nicks.owner(nick);
+    if (local) return { nick: local.nick, principal: local.principal };
+    const owner = await this.owner(nick);
+    return owner && { nick: owner.nick, principal: owner.principal };
   }
 
-  /** A private event to `to` on whichever node has it: direct on this one, else through that node's channel. */
+  /**
+   * A private event to `to` wherever it is held: direct to its holders on this node; to an account's other nodes
+   * through the account's channel; to a guest on another node through that node's channel. The principal goes
+   * with it, so that only a holder acting for it receives it (not one that took the nick meanwhile).
+   */
   async sendPrivate(to: string, make: (nick: string) => ServerMessage): Promise<ServerMessage | null> {
-    const local = this.nicks.owner(to);
-    if (local) {
-      const event = make(local.nick);
-      local.deliver(Buffer.from(JSON.stringify(event) + '\n', 'utf8'));
+    const local = this.nicks.holdersOf(to);
+    if (local.length > 0) {
+      const event = make(local[0]!.nick);
+      const line = JSON.stringify(event);
+      const bytes = Buffer.from(line + '\n', 'utf8');
+      for (const holder of local) holder.deliver(bytes);
+      const { principal, nick } = local[0]!;
+      if (this.up && isAccountPrincipal(principal)) {
+        this.command.publish(key.accountChannel(principal), `${this.nodeId}\n${principal} ${nick}\nd\n${line}`).catch(() => {});
+      }
       return event;
     }
     const owner = await this.owner(to);
     if (!owner) return null;
     const event = make(owner.nick);
+    const channel = isAccountPrincipal(owner.principal) ? key.accountChannel(owner.principal) : key.nodeChannel(owner.node);
     try {
-      const receivers = await this.command.publish(key.nodeChannel(owner.node), `${this.nodeId}\n\nd\n${JSON.stringify(event)}`);
+      const receivers = await this.command.publish(channel, `${this.nodeId}\n${owner.principal} ${owner.nick}\nd\n${JSON.stringify(event)}`);
       return receivers > 0 ? event : null;
     } catch {
       return null;
@@ -321,7 +392,7 @@ export class ClusterBackend implements Backend {
 
   removeMember(name: string, member: Member): void {
     member.rooms.delete(name);
-    this.forgetMember(name, member.nick);
+    if (!accountAlsoIn(this.rooms.get(name), member)) this.forgetMember(name, member.nick);
     const room = this.rooms.get(name);
     if (!room) return;
     room.members.delete(member);
@@ -380,10 +451,14 @@ export class ClusterBackend implements Backend {
     return this.rooms.get(room)?.members.size ?? 0;
   }
 
+  accountAlsoIn(room: string, member: Member): boolean {
+    return accountAlsoIn(this.rooms.get(room), member);
+  }
+
   /** Nicks in the room across live nodes, sorted; this node's view alone while Redis is away. */
   async members(room: string, limit: number): Promise<MemberList> {
     const here = this.rooms.get(room);
-    const local = here ? [...here.members].map((member) => member.nick) : [];
+    const local = here?.distinctNicks() ?? [];
     const list = (nicks: string[]) => ({ nicks: sortedNicks(nicks, limit), count: nicks.length });
     if (!this.up) return list(local);
     try {
@@ -518,7 +593,7 @@ export class ClusterBackend implements Backend {
     if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'));
   }
 
-  /** `origin \n token \n kind \n line`: kind r = room record, e = other room event, d = private message. */
+  /** `origin \n token \n kind \n line`: kind r = room record, e = other room event, d = private message (its token: "principal nick" it is for). */
   private onMessage(channel: string, message: string): void {
     const first = message.indexOf('\n');
     const second = message.indexOf('\n', first + 1);
@@ -528,10 +603,14 @@ export class ClusterBackend implements Backend {
     const token = message.slice(first + 1, second);
     const kind = message.slice(second + 1, third);
     const line = message.slice(third + 1);
-    if (channel.startsWith(NODE_CHANNEL)) {
-      if (kind !== 'd') return;
-      const event = JSON.parse(line) as { to?: string };
-      this.nicks.owner(event.to ?? '')?.deliver(Buffer.from(line + '\n', 'utf8'));
+    if (channel.startsWith(NODE_CHANNEL) || channel.startsWith(ACCOUNT_CHANNEL)) {
+      // A private message; on an account's channel this node's own were delivered when sent.
+      if (kind !== 'd' || (origin === this.nodeId && channel.startsWith(ACCOUNT_CHANNEL))) return;
+      // `token` is "principal nick": whom it is for (the recipient, or the sender's account for its own copy), and
+      // the nick they hold. Whoever took the nick meanwhile does not receive it.
+      const [principal = '', nick = ''] = token.split(' ');
+      const bytes = Buffer.from(line + '\n', 'utf8');
+      for (const holder of this.nicks.holdersOf(nick)) if (holder.principal === principal) holder.deliver(bytes);
       return;
     }
     if (!channel.startsWith(ROOM_CHANNEL)) return;

@@ -9,14 +9,19 @@ export const key = {
   history: (room: string) => `chat:hist:${room}`,
   members: (room: string) => `chat:members:${room}`,
   nick: (nick: string) => `chat:nick:${nickKey(nick)}`,
+  /** The nodes where connections of the account that holds a nick hold it too. */
+  nickNodes: (nick: string) => `chat:nick-nodes:${nickKey(nick)}`,
   /** Every room that has (had) members, by name: a sorted set with score 0, read in pages by ZRANGEBYLEX. */
   rooms: 'chat:roomindex',
   nodes: 'chat:nodes',
   roomChannel: (room: string) => `chat:room:${room}`,
   nodeChannel: (node: string) => `chat:node:${node}`,
+  /** Private messages to an account, to every node where it has a connection. */
+  accountChannel: (principal: string) => `chat:account-channel:${principal}`,
 };
 export const ROOM_CHANNEL = 'chat:room:';
 export const NODE_CHANNEL = 'chat:node:';
+export const ACCOUNT_CHANNEL = 'chat:account-channel:';
 
 /** Lua: Redis's clock in ms, so that liveness does not depend on the nodes' clocks agreeing. */
 const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
@@ -52,30 +57,57 @@ export const SCRIPTS = {
       for i = 2, #ARGV, 2 do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i] .. '-0', 'r', ARGV[i + 1]) end
       return 1`,
   },
-  /** KEYS nick, nodes; ARGV node, nick, deadMs. 1 when the nick is now this node's. */
+  /**
+   * KEYS nick, nodes, nick nodes; ARGV node, nick, deadMs, principal. 1 when the nick is now this node's: it was
+   * free, its node is dead, or it is ours; or it is held elsewhere by the same account (state/principals.ts), whose
+   * connections share it: this node is added to the nick's nodes. The nick's value is "node nick principal".
+   */
   claimNick: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${NOW} ${ALIVE(3)}
+      local account = string.sub(ARGV[4], 1, 2) == 'a:'
       local owner = redis.call('GET', KEYS[1])
       if owner then
-        local node = string.match(owner, '^(%S+)')
-        if node ~= ARGV[1] and alive(node) then return 0 end
+        local node, principal = string.match(owner, '^(%S+) %S+ ?(%S*)$')
+        if node ~= ARGV[1] and alive(node) then
+          if not account or principal ~= ARGV[4] then return 0 end
+          redis.call('SADD', KEYS[3], ARGV[1])
+          return 1
+        end
       end
-      redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])
+      redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[4])
+      redis.call('DEL', KEYS[3])
+      if account then redis.call('SADD', KEYS[3], ARGV[1]) end
       return 1`,
   },
-  /** KEYS nick; ARGV node. Delete the nick when this node owns it. */
+  /**
+   * KEYS nick, nodes, nick nodes; ARGV node, deadMs. This node no longer holds the nick: another live node of the
+   * same account takes the record over, else the nick is free.
+   */
   releaseNick: {
-    numberOfKeys: 1,
-    lua: `local owner = redis.call('GET', KEYS[1])
-      if owner and string.match(owner, '^(%S+)') == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1`,
+    numberOfKeys: 3,
+    lua: `${NOW} ${ALIVE(2)}
+      redis.call('SREM', KEYS[3], ARGV[1])
+      local owner = redis.call('GET', KEYS[1])
+      if not owner or string.match(owner, '^(%S+)') ~= ARGV[1] then return 1 end
+      local rest = string.match(owner, '^%S+ (.*)$')
+      for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+        if alive(n) then redis.call('SET', KEYS[1], n .. ' ' .. rest) return 1 end
+      end
+      redis.call('DEL', KEYS[1], KEYS[3])
+      return 1`,
   },
-  /** KEYS nick, nodes; ARGV deadMs. "node nick" of a live owner, or nil. */
+  /** KEYS nick, nodes, nick nodes; ARGV deadMs. "node nick principal" of a live holder, or nil. */
   lookupNick: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${NOW} ${ALIVE(1)}
       local owner = redis.call('GET', KEYS[1])
-      if owner and alive(string.match(owner, '^(%S+)')) then return owner end
+      if not owner then return false end
+      if alive(string.match(owner, '^(%S+)')) then return owner end
+      local rest = string.match(owner, '^%S+ (.*)$')
+      for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+        if alive(n) then return n .. ' ' .. rest end
+      end
       return false`,
   },
   /** KEYS members, nodes; ARGV deadMs. Nicks in the room on live nodes. */

@@ -35,7 +35,10 @@ export interface FileLimits {
   expiryMs: number;
 }
 
-/** What the store keeps about one shared file. `fromKey`/`toKey` are nick keys, for private access checks. */
+/**
+ * What the store keeps about one shared file. `fromKey`/`toKey` are the principals of a private file's two parties
+ * (state/principals.ts: an account, or one guest connection), for access checks.
+ */
 export interface FileRecord {
   id: string;
   name: string;
@@ -299,11 +302,11 @@ export class FileStore {
     return full;
   }
 
-  /** The file, if `nickKey` may fetch it: a room file by anyone, a private file by its two parties only. */
-  get(id: string, nickKey: string): FileRecord | undefined {
+  /** The file, if `principal` may fetch it: a room file by anyone, a private file by its two parties only. */
+  get(id: string, principal: string): FileRecord | undefined {
     const record = this.records.get(id) ?? this.loadRecord(id);
     if (!record) return undefined;
-    if (record.toKey !== undefined && nickKey !== record.fromKey && nickKey !== record.toKey) return undefined;
+    if (record.toKey !== undefined && principal !== record.fromKey && principal !== record.toKey) return undefined;
     return record;
   }
 
@@ -359,10 +362,10 @@ export class FileStore {
     return [...this.records.values()].filter((r) => r.room === room).sort((a, b) => a.ts.localeCompare(b.ts));
   }
 
-  privateFiles(nickKey: string): FileRecord[] {
+  privateFiles(principal: string): FileRecord[] {
     this.loadRecords();
     return [...this.records.values()]
-      .filter((r) => r.toKey !== undefined && (r.fromKey === nickKey || r.toKey === nickKey))
+      .filter((r) => r.toKey !== undefined && (r.fromKey === principal || r.toKey === principal))
       .sort((a, b) => a.ts.localeCompare(b.ts));
   }
 

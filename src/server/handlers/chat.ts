@@ -83,8 +83,12 @@ const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
     session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(to)}`, id);
     return;
   }
-  // The sender's copy; a message to oneself arrived once already.
-  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(session.nick)) session.send(event);
+  // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
+  // arrived once already.
+  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(session.nick)) {
+    if (session.account) await ctx.backend.sendPrivate(session.nick, () => event);
+    else session.send(event);
+  }
   if (id !== undefined) session.send({ type: 'ok', id });
 };
 

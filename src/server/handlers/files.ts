@@ -1,11 +1,11 @@
 // Handlers for file transfer (docs/protocol.md "Files"): upload, upload_status, download, files, attach.
 
-import { ByeCode, ErrorCode, nickKey, ProtocolError, type UploadRequest } from '../../protocol/index.js';
+import { ByeCode, ErrorCode, ProtocolError, type UploadRequest } from '../../protocol/index.js';
 import { isOutOfSpace } from '../files/disk.js';
 import { FileError, storageFailure, toFileEvent, type FileRecord, type Upload } from '../files/store.js';
 import { voiceFields } from '../files/voice.js';
 import type { Session } from '../session.js';
-import type { RecordDraft } from '../state/backend.js';
+import type { NickHolder, RecordDraft } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
 import { welcome } from './replies.js';
@@ -23,8 +23,8 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
   const offset = request.offset ?? 0;
   const length = request.size - offset;
   let receiving: Upload;
-  /** The recipient of a private file, as they spell their nick. */
-  let to: string | undefined;
+  /** The recipient of a private file: their nick as they spell it, and who the file belongs to on their side. */
+  let to: NickHolder | undefined;
   try {
     if (request.room !== undefined && !user.rooms.has(request.room)) {
       throw new FileError(ErrorCode.not_in_room, `join ${JSON.stringify(request.room)} before sharing a file in it`);
@@ -93,7 +93,7 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
   });
 };
 
-async function finishUpload(ctx: ServerContext, session: Session, request: UploadRequest, receiving: Upload, to?: string): Promise<void> {
+async function finishUpload(ctx: ServerContext, session: Session, request: UploadRequest, receiving: Upload, to?: NickHolder): Promise<void> {
   const sha256 = await receiving.finish();
   const user = actingUser(session);
   const base = {
@@ -101,7 +101,7 @@ async function finishUpload(ctx: ServerContext, session: Session, request: Uploa
     size: request.size,
     sha256,
     from: user.nick,
-    fromKey: nickKey(user.nick),
+    fromKey: user.principal,
     ts: new Date().toISOString(),
     ...voiceFields(request),
   };
@@ -119,10 +119,10 @@ async function finishUpload(ctx: ServerContext, session: Session, request: Uploa
     }
     if (seq > 0) record = ctx.files.setSeq(record.id, seq);
   } else {
-    record = ctx.files.add({ ...base, to: to!, toKey: nickKey(to!) });
+    record = ctx.files.add({ ...base, to: to!.nick, toKey: to!.principal });
     const event = toFileEvent(record);
-    await ctx.backend.sendPrivate(to!, () => event);
-    if (nickKey(to!) !== nickKey(user.nick)) user.send(event);
+    await ctx.backend.sendPrivate(to!.nick, () => event);
+    if (to!.principal !== user.principal) user.send(event);
     if (session !== user) session.send(event);
   }
   session.send({
@@ -140,7 +140,7 @@ const uploadStatus: Handler<'upload_status'> = async (ctx, session, { sha256, si
 };
 
 const download: Handler<'download'> = (ctx, session, request) => {
-  const record = ctx.files.get(request.file, nickKey(actingUser(session).nick));
+  const record = ctx.files.get(request.file, session.principal);
   if (!record) {
     session.error(ErrorCode.no_such_file, `no file has the id ${JSON.stringify(request.file)} (or it is not yours to fetch)`, request.id);
     return;
@@ -171,7 +171,7 @@ const download: Handler<'download'> = (ctx, session, request) => {
 
 const files: Handler<'files'> = (ctx, session, { room, id }) => {
   const store = ctx.files;
-  const records = room !== undefined ? store.roomFiles(room) : store.privateFiles(nickKey(actingUser(session).nick || ' '));
+  const records = room !== undefined ? store.roomFiles(room) : store.privateFiles(session.principal);
   session.reply(id, { type: 'files', ...(room !== undefined && { room }), files: records.map(toFileEvent) });
 };
 

@@ -2,15 +2,17 @@
 
 import type { ClientMessage, ClientType } from '../../protocol/index.js';
 import type { Session } from '../session.js';
+import { accountHandlers, refusedToGuest } from './accounts.js';
 import { chatHandlers } from './chat.js';
 import type { Handler, ServerContext } from './context.js';
 import { fileHandlers } from './files.js';
 
 export type { ServerContext } from './context.js';
 
-const handlers: { [T in ClientType]: Handler<T> } = { ...chatHandlers, ...fileHandlers };
+const handlers: { [T in ClientType]: Handler<T> } = { ...chatHandlers, ...fileHandlers, ...accountHandlers };
 
 export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {
+  if (refusedToGuest(ctx, session, message)) return;
   const pending = (handlers[message.type] as Handler<typeof message.type>)(ctx, session, message as never);
   if (!pending) return;
   const failed = (error: unknown) => session.failed(message, error);

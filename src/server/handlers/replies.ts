@@ -37,6 +37,7 @@ export function welcome(ctx: ServerContext, session: Session, nick: string, with
     proto: PROTOCOL_VERSION,
     motd: ctx.config.motd,
     ...(withToken && { token: attachTokenFor(ctx, session) }),
+    ...((session.owner ?? session).account && { account: (session.owner ?? session).account!.nick }),
   };
 }
 
@@ -97,8 +98,12 @@ export function membersReply(room: string, { nicks, count }: MemberList): Member
   return count > nicks.length ? { type: 'members', room, nicks, count } : { type: 'members', room, nicks };
 }
 
-/** A join or leave: to the whole room, or in a room past --quiet-room only to the member it is about. */
+/**
+ * A join or leave: to the whole room; only to the member it is about in a room past --quiet-room, or when another
+ * connection of its account is in the room (the nick was there before and stays).
+ */
 export function announceOrTell(ctx: ServerContext, member: Session, event: JoinEvent | LeaveEvent): void | Promise<void> {
-  if (ctx.backend.membersHere(event.room) <= ctx.config.quietRoomMembers) return ctx.backend.announce(event.room, event);
+  const news = !ctx.backend.accountAlsoIn(event.room, member);
+  if (news && ctx.backend.membersHere(event.room) <= ctx.config.quietRoomMembers) return ctx.backend.announce(event.room, event);
   member.send(event);
 }

@@ -3,6 +3,8 @@
 // cluster (cluster/backend.ts) those that need Redis answer with a promise.
 
 import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
+import type { AccountStore } from '../accounts/store.js';
+import type { LoginThrottle } from '../accounts/throttle.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 
 export type Maybe<T> = T | Promise<T>;
@@ -33,25 +35,40 @@ export interface RoomPage {
   next?: string;
 }
 
+/** Who holds a nick: its spelling, and the principal (state/principals.ts) that private things to it belong to. */
+export interface NickHolder {
+  nick: string;
+  principal: string;
+}
+
 export interface Backend {
+  /** Accounts: this node's SQLite (or memory), or the cluster's, in Redis. */
+  readonly accounts: AccountStore;
+  /** Failed logins per nick and per address: this node's count, or the cluster's in Redis. */
+  readonly loginThrottle: LoginThrottle;
+
   /** Connect what must be connected before clients come (Redis); resolves when ready or given up waiting. */
   start(): Promise<void>;
   close(): Promise<void>;
 
   // ---- nicks ----
-  /** Make `nick` the member's (its old nick, if any, is released). False when someone else holds it. */
+  /**
+   * Make `nick` the member's (its old nick, if any, is released). False when someone else holds it. The
+   * connections of one account hold its nick together; claiming the nick one holds again records a new principal
+   * (after a login).
+   */
   claimNick(member: Member, nick: string): Maybe<boolean>;
-  /** Give a member without a nick a free guest nick. */
+  /** Give a member a free guest nick (its old nick, if any, is released: a logout). */
   claimGuest(member: Member): Maybe<void>;
   /** The member is going away: its nick is free again. */
   releaseNick(member: Member): void;
   /** A free nick close to `nick`, to suggest when it is taken. */
   suggestNick(nick: string): string;
-  /** The nick as its live owner spells it, or null when nobody holds it. */
-  lookup(nick: string): Maybe<string | null>;
+  /** Who holds the nick live, or null when nobody does. */
+  lookup(nick: string): Maybe<NickHolder | null>;
   /**
-   * Deliver a private event to whoever holds `to`, made by `make` from the owner's spelling of the nick.
-   * The event delivered, or null when nobody holds the nick.
+   * Deliver a private event to whoever holds `to` (every connection of an account, on every node), made by `make`
+   * from the owner's spelling of the nick. The event delivered, or null when nobody holds the nick.
    */
   sendPrivate(to: string, make: (nick: string) => ServerMessage): Maybe<ServerMessage | null>;
 
@@ -66,6 +83,11 @@ export interface Backend {
   members(room: string, limit: number): Maybe<MemberList>;
   /** Members of the room on this node (what a fan-out here costs). */
   membersHere(room: string): number;
+  /**
+   * Whether another member of the room on this node acts for the same account as `member`: they share its nick
+   * there, so one of them joining or leaving is not news to the room.
+   */
+  accountAlsoIn(room: string, member: Member): boolean;
   /** A page of the rooms with members, by name: at most `limit` after `after`. */
   listRooms(after: string | undefined, limit: number): Maybe<RoomPage>;
   /** Number, keep and fan out a room record; its seq, once it has been delivered to this node's members. */

@@ -1,9 +1,11 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
 import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
-import type { Backend, MemberList, RecordDraft, RoomCount, RoomPage } from './backend.js';
+import type { AccountStore } from '../accounts/store.js';
+import { MemoryLoginThrottle } from '../accounts/throttle.js';
+import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { NickRegistry } from './nicks.js';
-import { byName, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
+import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
 /**
  * The same bytes to every member of a room: the event is serialised once. No copy of the set: a delivery may cut
@@ -28,11 +30,16 @@ export class LocalBackend implements Backend {
   constructor(
     private readonly rooms: RoomRegistry,
     private readonly nicks: NickRegistry<Member>,
+    readonly accounts: AccountStore,
   ) {}
+
+  readonly loginThrottle = new MemoryLoginThrottle();
 
   async start(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.accounts.close();
+  }
 
   claimNick(member: Member, nick: string): boolean {
     if (!this.nicks.claim(nick, member, member.nick === '' ? undefined : member.nick)) return false;
@@ -41,6 +48,7 @@ export class LocalBackend implements Backend {
   }
 
   claimGuest(member: Member): void {
+    if (member.nick !== '') this.nicks.release(member.nick, member);
     member.nick = this.nicks.claimGuest(member);
   }
 
@@ -52,15 +60,17 @@ export class LocalBackend implements Backend {
     return this.nicks.suggest(nick);
   }
 
-  lookup(nick: string): string | null {
-    return this.nicks.owner(nick)?.nick ?? null;
+  lookup(nick: string): NickHolder | null {
+    const owner = this.nicks.owner(nick);
+    return owner ? { nick: owner.nick, principal: owner.principal } : null;
   }
 
   sendPrivate(to: string, make: (nick: string) => ServerMessage): ServerMessage | null {
-    const owner = this.nicks.owner(to);
-    if (!owner) return null;
-    const event = make(owner.nick);
-    owner.deliver(encode(event));
+    const holders = this.nicks.holdersOf(to);
+    if (holders.length === 0) return null;
+    const event = make(holders[0]!.nick);
+    const bytes = encode(event);
+    for (const holder of holders) holder.deliver(bytes);
     return event;
   }
 
@@ -82,8 +92,14 @@ export class LocalBackend implements Backend {
   }
 
   members(name: string, limit: number): MemberList {
-    const room = this.rooms.get(name);
-    return { nicks: room?.nicks(limit) ?? [], count: room?.members.size ?? 0 };
+    // In a room of more than `limit`, the first `limit` to have joined (sorting them all on every join would cost
+    // a join storm the square of the room's size).
+    const nicks = this.rooms.get(name)?.distinctNicks() ?? [];
+    return { nicks: sortedNicks(nicks, limit), count: nicks.length };
+  }
+
+  accountAlsoIn(room: string, member: Member): boolean {
+    return accountAlsoIn(this.rooms.get(room), member);
   }
 
   membersHere(room: string): number {

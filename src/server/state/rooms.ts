@@ -1,6 +1,7 @@
 // The room -> members map, each room's history and seq counter. The one place room state lives.
 
 import { ErrorCode, ProtocolError } from '../../protocol/index.js';
+import { sameAccount } from './principals.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
 
@@ -36,6 +37,8 @@ export interface Member {
   /** Rooms this connection is in (canonical names). */
   readonly rooms: Set<string>;
   readonly closed: boolean;
+  /** Who owns what this member receives in private (state/principals.ts): its account, or itself as a guest. */
+  readonly principal: string;
   deliver(bytes: Buffer): void;
 }
 
@@ -79,11 +82,17 @@ export class Room<M extends Member = Member> {
     return seq;
   }
 
-  /** The members' nicks, sorted; in a room of more than `limit`, the first `limit` to have joined (sorting them all
-   * on every join would cost a join storm the square of the room's size). */
-  nicks(limit = Infinity): string[] {
-    return sortedNicks([...this.members].map((member) => member.nick), limit);
+  /** The members' nicks, once each (the connections of one account share one nick), unsorted. */
+  distinctNicks(): string[] {
+    return [...new Set(Array.from(this.members, (member) => member.nick))];
   }
+}
+
+/** Whether another member of the room acts for the same account as `member` (they share its nick there). */
+export function accountAlsoIn(room: Room | undefined, member: Member): boolean {
+  if (!room) return false;
+  for (const other of room.members) if (other !== member && sameAccount(other, member)) return true;
+  return false;
 }
 
 /** Why a room could not be opened: the server's table is full, or its creator's share of it. */

@@ -13,7 +13,7 @@ const TRANSFER_REPLY: RequestOptions = { timeoutMs: 30_000, unaddressedErrors: t
  * Who the transfer acts for: a nick (with the room to join for a room upload), or a chat session's attach token.
  * `guestIfTaken`: when the nick is in use (the user's own chat is open), go on as a guest (room files need no nick).
  */
-export type Identity = { nick: string; join?: string; guestIfTaken?: boolean } | { token: string };
+export type Identity = { nick: string; join?: string; guestIfTaken?: boolean; loginToken?: string | null } | { token: string };
 
 export interface Endpoint {
   host: string;
@@ -50,7 +50,7 @@ export async function openTransfer(
     if ('token' in identity) {
       await ask(conn, { type: 'attach', token: identity.token }, 'welcome');
     } else {
-      await hello(conn, identity.nick, { onNickTaken: identity.guestIfTaken ? 'guest' : 'fail' });
+      await hello(conn, identity.nick, { onNickTaken: identity.guestIfTaken ? 'guest' : 'fail', token: identity.loginToken ?? null });
       if (identity.join !== undefined) await ask(conn, { type: 'join', room: identity.join }, 'members');
     }
   } catch (error) {
