@@ -103,6 +103,18 @@ export interface ServerConfig {
    * "File errors"). 64 MiB is some minutes of heavy chat history, and little on any disk worth running on.
    */
   diskReserveBytes: number;
+  /**
+   * Certificate and key (PEM) to serve TLS with, on the same port as plain TCP (protocol.md "TLS"): the first byte
+   * tells them apart. null: plain TCP only.
+   */
+  tls: { cert: string; key: string } | null;
+  /** Plain TCP from anywhere ('on'), or from this machine only ('loopback': elsewhere must use TLS). */
+  plain: 'on' | 'loopback';
+  /**
+   * With TLS on: a new connection must send its first byte and finish its TLS handshake within this, or it is
+   * closed. Clients do it in milliseconds; a connection that stalls there (slowloris) holds a socket for nothing.
+   */
+  tlsHandshakeTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -144,6 +156,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   fileExpiryDays: 30,
   motd: 'Welcome to chat-server! Join a room to start talking.',
   diskReserveBytes: 64 * 1024 ** 2,
+  tls: null,
+  plain: 'on',
+  tlsHandshakeTimeoutMs: 10_000,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */
