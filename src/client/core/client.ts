@@ -16,6 +16,7 @@ import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { ClientState, type ChatBuffer } from './state.js';
 import { Transfers } from './transfers.js';
+import type { TlsSettings } from './tls.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -43,6 +44,8 @@ export interface ChatClientOptions {
   onRawLine?: (line: string) => void;
   /** Where /get saves without a DIR (default: ~/Downloads when it exists, else the current directory). */
   downloadDir?: string;
+  /** Every connection (chat and transfers) over TLS. */
+  tls?: TlsSettings | undefined;
 }
 
 export class ChatClient {
@@ -68,7 +71,7 @@ export class ChatClient {
   private readonly files = new FileActions({
     state: this.state,
     transfers: this.transfers,
-    server: () => this.server,
+    server: () => ({ ...this.server, tls: this.options.tls }),
     connected: () => this.conn !== null,
     transferToken: (buffer) => this.transferToken(buffer),
     request: (buffer, message) => this.request(buffer, message),
@@ -87,6 +90,8 @@ export class ChatClient {
   };
 
   private serverIndex = 0;
+  /** The last untrusted certificate reported while reconnecting: said once, not at every retry. */
+  private lastTlsProblem = '';
 
   /** The server connected to, or tried next. */
   get server(): { host: string; port: number } {
@@ -166,10 +171,15 @@ export class ChatClient {
 
   private async establish(initial: boolean): Promise<void> {
     this.status = { phase: initial ? 'connecting' : 'reconnecting', attempt: this.backoff.attempt };
-    const conn = await Connection.connect(this.server.host, this.server.port, {
-      message: (message, line) => this.handle(conn, message, line),
-      close: (reason) => this.lost(conn, reason),
-    });
+    const conn = await Connection.connect(
+      this.server.host,
+      this.server.port,
+      {
+        message: (message, line) => this.handle(conn, message, line),
+        close: (reason) => this.lost(conn, reason),
+      },
+      this.options.tls,
+    );
     try {
       await this.identify(conn, initial);
       // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
@@ -266,7 +276,12 @@ export class ChatClient {
         this.wakeWaiters(true);
         void this.sendQueued();
       },
-      () => {
+      (error) => {
+        // A changed certificate is not a server that is down: say so, or the user only sees endless retries.
+        if (error instanceof ClientError && error.code === 'tls_untrusted' && error.message !== this.lastTlsProblem) {
+          this.lastTlsProblem = error.message;
+          for (const buffer of [this.state.serverBuffer, ...this.state.rooms()]) this.state.error(buffer, sentence(error.message));
+        }
         this.nextServer();
         if (!this.quitting) this.scheduleReconnect();
       },
