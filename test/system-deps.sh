@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the tests need from the system besides Node: tmux (the TUI tests), redis-server (the cluster tests),
-# OpenBSD nc and jq (the docs examples). Installed with apt when we may (root, or sudo without a password);
+# OpenBSD nc and jq (the docs examples), openssl (TLS certificates, and s_client in the docs). Installed with apt when we may (root, or sudo without a password);
 # otherwise stop at once with the one line to run, rather than a wall of failing tests.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 # The examples use `nc -N` (close the socket after stdin's end): OpenBSD's netcat has it, the traditional one not.
 { command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-N'; } || missing+=(netcat-openbsd)
 command -v jq >/dev/null || missing+=(jq)
+command -v openssl >/dev/null || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 as_root=()
