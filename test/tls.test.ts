@@ -16,7 +16,7 @@ import { buildProgram } from '../src/server/cli.js';
 import { fingerprint } from '../src/server/tls-cert.js';
 import { main } from '../src/client/cli/cli.js';
 import { ExitCode } from '../src/client/core/errors.js';
-import { fakeIo, serve } from './helpers/client-harness.js';
+import { connectClient, fakeIo, serve, until } from './helpers/client-harness.js';
 import { Tmux } from './helpers/client-tmux.js';
 import { SERVER_BIN } from './helpers/server-binary.js';
 import { caSignedCert, selfSignedCert } from './helpers/tls.js';
@@ -278,6 +278,27 @@ t.test('the client pins a certificate on first use, connects with the pin, and r
   const repinned = await chat(['send', 'test', 'hello again', '--tls']);
   t.equal(repinned.code, ExitCode.ok, repinned.stderr);
   t.match(repinned.stderr, fingerprint(changed.cert));
+});
+
+t.test('a chat client reconnecting to a server whose certificate changed says why, once, and keeps the pin', async (t) => {
+  const [cert, changed] = [await selfSignedCert(t), await selfSignedCert(t)];
+  const knownServers = join(tempDir(t, 'chat-tls-config-'), 'known_servers');
+  const notes: string[] = [];
+  const first = await serve(t, { tls: cert });
+  const client = await connectClient(t, first.port, 'alice', ['test'], {
+    tls: { knownServers, onPinned: (note) => notes.push(note) },
+    backoff: { initialMs: 50, maxMs: 50, jitter: 0 },
+  });
+  t.equal(notes.length, 1, 'the first connection pinned the certificate');
+  await first.server.close();
+  await serve(t, { tls: changed }, first.port);
+  const texts = () => (client.state.buffer('test')?.entries ?? []).filter((e) => e.kind === 'error').map((e) => e.text);
+  await until(() => texts().some((text) => text.includes('has CHANGED')), 'the changed certificate reported in the room');
+  const attempt = client.status.attempt ?? 0;
+  await until(() => (client.status.attempt ?? 0) >= attempt + 3, 'three more attempts');
+  t.equal(texts().filter((text) => text.includes('has CHANGED')).length, 1, 'said once, not at every retry');
+  t.equal(client.status.phase, 'reconnecting', 'never connected to it');
+  t.equal(notes.length, 1, 'nothing pinned anew');
 });
 
 t.test('--tls-ca verifies the server with that CA instead of pinning; a certificate it did not sign is refused', async (t) => {
