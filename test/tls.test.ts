@@ -73,13 +73,15 @@ t.test('per-address limits count TLS connections by their peer address', async (
   t.match(await second.next({ type: 'bye' }), { code: 'too_many_connections' }, 'refused over TLS, in words');
 });
 
-t.test('a connection that sends nothing, or starts a TLS handshake and stalls, is closed after --tls-handshake-timeout', async (t) => {
-  const { port } = await serve(t, { tls: await selfSignedCert(t), tlsHandshakeTimeoutMs: 300 });
+t.test('a TLS handshake that stalls is closed after --tls-handshake-timeout; a silent connection after --first-line-timeout, with a bye', async (t) => {
+  const { port } = await serve(t, { tls: await selfSignedCert(t), tlsHandshakeTimeoutMs: 300, firstLineTimeoutMs: 300 });
   const started = Date.now();
   const silent = net.connect(port, '127.0.0.1');
   const stalled = net.connect(port, '127.0.0.1', () => stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x80, 0x01])));
   for (const socket of [silent, stalled]) socket.on('error', () => {});
-  await Promise.all([closed(silent), closed(stalled)]);
+  const [told] = await Promise.all([linesUntilEnd(silent), closed(stalled)]);
+  t.match(told, [{ type: 'bye', code: 'timeout', reason: 'nothing was said in 0 s' }], 'the silent one is told, as a session would be');
+  await closed(silent);
   t.ok(Date.now() - started < 5000, 'both closed by the server');
 
   const after = await Peer.connect(port);

@@ -78,7 +78,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--tls-handshake-timeout <seconds>',
-      'with TLS on, a new connection must send its first byte and finish its handshake this soon (slowloris); 0: no limit',
+      'a TLS handshake must be done this soon after its first byte (slowloris); 0: no limit',
       wholeNumber,
       d.tlsHandshakeTimeoutMs / 1000,
     )

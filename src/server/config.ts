@@ -111,8 +111,8 @@ export interface ServerConfig {
   /** Plain TCP from anywhere ('on'), or from this machine only ('loopback': elsewhere must use TLS). */
   plain: 'on' | 'loopback';
   /**
-   * With TLS on: a new connection must send its first byte and finish its TLS handshake within this, or it is
-   * closed. Clients do it in milliseconds; a connection that stalls there (slowloris) holds a socket for nothing.
+   * A TLS handshake must be done within this of its first byte, or the connection is closed. Clients take
+   * milliseconds; one that stalls there (slowloris) would hold a socket for nothing. 0: no limit.
    */
   tlsHandshakeTimeoutMs: number;
 }

@@ -164,12 +164,14 @@ export class ChatServer implements SessionHost, ServerContext {
 
   async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
     await this.backend.start();
-    const { tls, tlsHandshakeTimeoutMs, maxConnectionsPerAddress } = this.config;
+    const { tls, tlsHandshakeTimeoutMs, firstLineTimeoutMs, maxConnectionsPerAddress, maxConnections } = this.config;
     const door = tls
       ? new TlsDoor({
           tls,
+          firstByteTimeoutMs: firstLineTimeoutMs,
           handshakeTimeoutMs: tlsHandshakeTimeoutMs,
           maxPerAddress: maxConnectionsPerAddress,
+          maxWaiting: maxConnections,
           log: this.log,
           enter: (stream, remote) => {
             this.handleConnection(stream, remote);
