@@ -282,6 +282,28 @@ t.test('the client pins a certificate on first use, connects with the pin, and r
   t.match(repinned.stderr, fingerprint(changed.cert));
 });
 
+t.test('the chat client\'s /send and /get go over TLS too, on connections of their own', async (t) => {
+  const { server, port } = await serve(t, { tls: await selfSignedCert(t) });
+  const encrypted: boolean[] = [];
+  const handle = server.handleConnection.bind(server);
+  server.handleConnection = (stream, remote) => {
+    encrypted.push(!!(stream as tls.TLSSocket).encrypted);
+    return handle(stream, remote);
+  };
+  const dir = tempDir(t, 'chat-tls-files-');
+  const tlsSettings = { knownServers: join(dir, 'known_servers') };
+  const alice = await connectClient(t, port, 'alice', ['test'], { tls: tlsSettings });
+  const bob = await connectClient(t, port, 'bob', ['test'], { tls: tlsSettings, downloadDir: dir });
+  writeFileSync(join(dir, 'plan.txt'), 'the plan\n');
+  await alice.submit(`/send ${join(dir, 'plan.txt')}`);
+  await alice.transfersDone();
+  await until(() => bob.state.room('test')!.entries.find((e) => e.kind === 'file'), 'bob to see the file');
+  await bob.submit('/get 1');
+  await bob.transfersDone();
+  t.equal(readFileSync(join(dir, 'plan (1).txt'), 'utf8'), 'the plan\n');
+  t.same(encrypted, [true, true, true, true], 'two chats, an upload and a download: all TLS');
+});
+
 t.test('a chat client reconnecting to a server whose certificate changed says why, once, and keeps the pin', async (t) => {
   const [cert, changed] = [await selfSignedCert(t), await selfSignedCert(t)];
   const knownServers = join(tempDir(t, 'chat-tls-config-'), 'known_servers');
