@@ -79,10 +79,9 @@ t.test('a TLS handshake that stalls is closed after --tls-handshake-timeout; a s
   const silent = net.connect(port, '127.0.0.1');
   const stalled = net.connect(port, '127.0.0.1', () => stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x80, 0x01])));
   for (const socket of [silent, stalled]) socket.on('error', () => {});
-  const [told] = await Promise.all([linesUntilEnd(silent), closed(stalled)]);
+  const [told] = await Promise.all([linesUntilEnd(silent), closed(silent), closed(stalled)]);
   t.match(told, [{ type: 'bye', code: 'timeout', reason: 'nothing was said in 0 s' }], 'the silent one is told, as a session would be');
-  await closed(silent);
-  t.ok(Date.now() - started < 5000, 'both closed by the server');
+  t.ok(Date.now() - started < 10_000, 'both closed by the server');
 
   const after = await Peer.connect(port);
   t.teardown(() => after.destroy());
