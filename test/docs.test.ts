@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFor, server } from './helpers/wire.js';
+import { selfSignedCert } from './helpers/tls.js';
 
 interface Example {
   line: number;
@@ -58,6 +59,9 @@ function run(script: string, cwd: string): Promise<string> {
 }
 
 const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
+// The server serves TLS too, on the same port: the plain examples prove that nc still works there, and the
+// `openssl s_client` ones talk TLS.
+const tls = await selfSignedCert(t);
 const { found, untested } = examples(doc);
 
 t.same(untested, [], 'every sh example is followed by its expected output');
@@ -65,9 +69,9 @@ t.ok(found.length >= 10, `the document has examples (${found.length})`);
 
 for (const example of found) {
   t.test(`docs/protocol.md line ${example.line}`, async (t) => {
-    const { port } = await server(t);
-    // Each nc of an example talks to the next node when the server is a cluster.
-    const script = example.script.replace(/localhost 8000/g, () => `127.0.0.1 ${nodeFor(port)}`);
+    const { port } = await server(t, { tls });
+    // Each nc (or openssl -connect) of an example talks to the next node when the server is a cluster.
+    const script = example.script.replace(/localhost( |:)8000/g, (_, separator: string) => `127.0.0.1${separator}${nodeFor(port)}`);
     t.not(script, example.script, 'the example talks to localhost 8000');
     const cwd = mkdtempSync(join(tmpdir(), 'chat-docs-'));
     t.teardown(() => rmSync(cwd, { recursive: true, force: true }));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need from the system besides Node: tmux (the TUI tests), redis-server (the cluster tests),
-# OpenBSD nc and jq (the docs examples), espeak-ng, sox and opus-tools (speech, durations and Opus for the voice
-# tests and the voice example). Installed with apt when we may (root, or sudo without a password);
+# OpenBSD nc and jq (the docs examples), openssl (TLS certificates, and s_client in the docs), espeak-ng, sox and
+# opus-tools (speech, durations and Opus for the voice tests and the voice example). Installed with apt when we may
+# (root, or sudo without a password);
 # otherwise stop at once with the one line to run, rather than a wall of failing tests.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 # The examples use `nc -N` (close the socket after stdin's end): OpenBSD's netcat has it, the traditional one not.
 { command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-N'; } || missing+=(netcat-openbsd)
 command -v jq >/dev/null || missing+=(jq)
+command -v openssl >/dev/null || missing+=(openssl)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 { command -v sox >/dev/null && command -v soxi >/dev/null; } || missing+=(sox)
 { command -v opusenc >/dev/null && command -v opusdec >/dev/null; } || missing+=(opus-tools)

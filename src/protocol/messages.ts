@@ -221,6 +221,8 @@ export const ByeCode = {
   timeout: 'timeout',
   /** The byte stream cannot be followed any more (an upload header whose bytes cannot be skipped). */
   protocol: 'protocol',
+  /** Plain TCP from an address that must use TLS (`--plain loopback`). */
+  tls_required: 'tls_required',
 } as const;
 export type ByeCode = (typeof ByeCode)[keyof typeof ByeCode];
 

@@ -7,6 +7,7 @@ import { ChatServer, VERSION } from './server.js';
 import { isPrimaryOf, runPrimary } from './cluster/workers.js';
 import { startMemoryTrim } from './memory-trim.js';
 import { runAccountsAdmin } from './accounts/admin.js';
+import { tlsFromFlags } from './tls-cert.js';
 
 function wholeNumber(value: string): number {
   const number = Number(value);
@@ -66,11 +67,28 @@ export function buildProgram(): Command {
     .addOption(new Option('--accounts <mode>', 'off, optional (guests chat under nicks no account owns) or required (log in first)').choices(['off', 'optional', 'required']).default(d.accounts))
     .addOption(new Option('--cluster-heartbeat <ms>', 'how often a node tells Redis it is alive').argParser(wholeNumber).default(d.clusterHeartbeatMs).hideHelp())
     .option('--cluster-history <n>', 'messages kept per room in Redis', wholeNumber, d.clusterHistory)
+    .option(
+      '--tls',
+      'serve TLS too, on the same port (the first byte tells TLS from plain), with a self-signed certificate made once in <data-dir>/tls (with --memory: one for this run); its SHA-256 fingerprint is logged, for clients to check',
+    )
+    .option('--tls-cert <file>', 'serve TLS with this certificate (PEM; with --tls-key), e.g. one a CA signed, instead of a self-signed one')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM, without a passphrase)')
+    .addOption(
+      new Option('--plain <where>', 'plain TCP from anywhere (on), or from this machine only (loopback): others must use TLS, so nothing crosses a network in clear')
+        .choices(['on', 'loopback'])
+        .default(d.plain),
+    )
+    .option(
+      '--tls-handshake-timeout <seconds>',
+      'a TLS handshake must be done this soon after its first byte (slowloris); 0: no limit',
+      wholeNumber,
+      d.tlsHandshakeTimeoutMs / 1000,
+    )
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addHelpText(
       'after',
-      '\nAccounts from the shell: chat-server accounts list|add|remove|reset-password (chat-server accounts --help).\n\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks\n  chat-server --max-per-address 0 --connect-rate 0   # thousands of test clients from one host',
+      '\nAccounts from the shell: chat-server accounts list|add|remove|reset-password (chat-server accounts --help).\n\nExamples:\n  chat-server --port 8000\n  chat-server --host 0.0.0.0 --log-format json\n  chat-server --rate-limit 0   # flood control off, for benchmarks\n  chat-server --max-per-address 0 --connect-rate 0   # thousands of test clients from one host\n  chat-server --host 0.0.0.0 --tls --plain loopback   # TLS for everyone but this machine',
     );
 }
 
@@ -88,6 +106,24 @@ export async function start(argv: string[]): Promise<RunningServer> {
     log.error('--workers needs --redis: the workers share rooms, nicks and history through Redis');
     process.exitCode = 1;
     throw new Error('--workers without --redis');
+  }
+  const dataDir = o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir());
+  let tls;
+  try {
+    if (o.tls && !o.tlsCert && !dataDir && o.workers > 1) {
+      throw new Error('--tls with --memory would give each worker a certificate of its own: give --data-dir, or --tls-cert and --tls-key');
+    }
+    // Before the workers are forked: the certificate is made once, and they all serve it.
+    tls = await tlsFromFlags(o, dataDir);
+    if (o.plain === 'loopback' && !tls) throw new Error('--plain loopback needs TLS for everyone else: add --tls, or --tls-cert and --tls-key');
+  } catch (error) {
+    log.error(`cannot start: ${(error as Error).message}`);
+    process.exitCode = 1;
+    throw error;
+  }
+  if (tls) {
+    const made = tls.created ? ` (made now in ${tls.where})` : ` (${tls.where})`;
+    log.info({ fingerprint: tls.fingerprint, cert: tls.where, created: tls.created }, `TLS certificate SHA-256 fingerprint ${tls.fingerprint}${made}`);
   }
   if (isPrimaryOf(o.workers)) {
     runPrimary(o.workers, log);
@@ -118,7 +154,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       lineTimeoutMs: o.lineTimeout * 1000,
       firstLineTimeoutMs: o.firstLineTimeout * 1000,
       motd: o.motd,
-      dataDir: o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir()),
+      dataDir,
       retainMessages: o.retainMessages,
       retainDays: o.retainDays,
       redisUrl: (o.redis as string | undefined) ?? null,
@@ -129,6 +165,9 @@ export async function start(argv: string[]): Promise<RunningServer> {
       fileExpiryDays: o.fileExpiryDays,
       diskReserveBytes: o.diskReserve,
       accounts: o.accounts,
+      tls: tls && { cert: tls.cert, key: tls.key },
+      plain: o.plain as 'on' | 'loopback',
+      tlsHandshakeTimeoutMs: o.tlsHandshakeTimeout * 1000,
     });
   } catch (error) {
     // Most likely the history database: a data dir that cannot be written, or a file that is not SQLite.

@@ -109,6 +109,18 @@ export interface ServerConfig {
    * connection must log in before it does anything but hello, register, login, attach, ping, pong and quit).
    */
   accounts: AccountsMode;
+  /**
+   * Certificate and key (PEM) to serve TLS with, on the same port as plain TCP (protocol.md "TLS"): the first byte
+   * tells them apart. null: plain TCP only.
+   */
+  tls: { cert: string; key: string } | null;
+  /** Plain TCP from anywhere ('on'), or from this machine only ('loopback': elsewhere must use TLS). */
+  plain: 'on' | 'loopback';
+  /**
+   * A TLS handshake must be done within this of its first byte, or the connection is closed. Clients take
+   * milliseconds; one that stalls there (slowloris) would hold a socket for nothing. 0: no limit.
+   */
+  tlsHandshakeTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -151,6 +163,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   motd: 'Welcome to chat-server! Join a room to start talking.',
   diskReserveBytes: 64 * 1024 ** 2,
   accounts: 'optional',
+  tls: null,
+  plain: 'on',
+  tlsHandshakeTimeoutMs: 10_000,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -22,6 +22,7 @@ import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import type { HistoryStore } from './storage/store.js';
+import { plainRefusal, TlsDoor } from './tls.js';
 
 const FILE_SWEEP_MS = 3600_000;
 /** How long a refused connection may stay open to read its `bye`. */
@@ -64,6 +65,8 @@ export class ChatServer implements SessionHost, ServerContext {
   private readonly fileSweepTimer: NodeJS.Timeout;
 
   private listener: net.Server | null = null;
+  /** With TLS on: where new connections wait for their first byte (and their handshake). */
+  private door: TlsDoor | null = null;
   private nextSessionId = 1;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -128,7 +131,10 @@ export class ChatServer implements SessionHost, ServerContext {
       return null;
     };
     if (this.sessions.size >= this.config.maxConnections) return refuse(ByeCode.server_full, 'the server has too many connections');
-    const address = this.addresses.get((stream as Partial<net.Socket>).remoteAddress);
+    const remoteAddress = (stream as Partial<net.Socket>).remoteAddress;
+    const plainProblem = plainRefusal(this.config.plain, stream, remoteAddress);
+    if (plainProblem) return refuse(ByeCode.tls_required, plainProblem);
+    const address = this.addresses.get(remoteAddress);
     const refusal = address.admit();
     if (refusal) return refuse(refusal.code, refusal.reason);
     const session = new Session(this.nextSessionId++, stream, this, remote, address);
@@ -160,9 +166,26 @@ export class ChatServer implements SessionHost, ServerContext {
 
   async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
     await this.backend.start();
+    const { tls, tlsHandshakeTimeoutMs, firstLineTimeoutMs, maxConnectionsPerAddress, maxConnections } = this.config;
+    const door = tls
+      ? new TlsDoor({
+          tls,
+          firstByteTimeoutMs: firstLineTimeoutMs,
+          handshakeTimeoutMs: tlsHandshakeTimeoutMs,
+          maxPerAddress: maxConnectionsPerAddress,
+          maxWaiting: maxConnections,
+          log: this.log,
+          enter: (stream, remote) => {
+            this.handleConnection(stream, remote);
+            stream.resume();
+          },
+        })
+      : null;
+    this.door = door;
     const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       socket.setKeepAlive(true, 60_000);
-      this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+      if (door) door.admit(socket);
+      else this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     });
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
@@ -175,7 +198,7 @@ export class ChatServer implements SessionHost, ServerContext {
     // Failing to listen is the caller's to report; errors after that are logged.
     listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
     const address = listener.address() as net.AddressInfo;
-    this.log.info({ host: address.address, port: address.port }, 'listening');
+    this.log.info({ host: address.address, port: address.port, ...(tls && { tls: true, plain: this.config.plain }) }, 'listening');
     return address;
   }
 
@@ -190,6 +213,7 @@ export class ChatServer implements SessionHost, ServerContext {
     const listenerClosed = this.listener
       ? new Promise<void>((resolve) => this.listener!.close(() => resolve()))
       : Promise.resolve();
+    this.door?.close();
     const streams = [...this.sessions].map((session) => session.stream);
     for (const session of [...this.sessions]) session.close(ByeCode.shutdown, reason);
     const graceTimer = setTimeout(() => {

@@ -18,7 +18,8 @@ function shellQuote(word: string): string {
 
 /** One tmux server (own socket) per test; each pane is a terminal running `chat`. */
 export class Tmux {
-  private readonly dir: string;
+  /** The terminal's XDG_CONFIG_HOME. */
+  readonly dir: string;
   private readonly socket: string;
 
   constructor(t: Test) {

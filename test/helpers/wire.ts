@@ -3,6 +3,7 @@
 // spread over both nodes in turn: the same protocol tests then prove that the cluster keeps the same rules.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,16 @@ export class Peer {
   static connect(port: number, localAddress?: string): Promise<Peer> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, localAddress }, () => resolve(new Peer(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Connect over TLS to 127.0.0.1:port (any certificate accepted unless `options` say otherwise), once the handshake is done. */
+  static connectTls(port: number, options: tls.ConnectionOptions = {}): Promise<Peer> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...options }, () =>
+        resolve(new Peer(socket)),
+      );
       socket.once('error', reject);
     });
   }

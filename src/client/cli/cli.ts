@@ -16,14 +16,21 @@ import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
 import { addAccountCommands, keptTokens, withKeptToken } from './account-commands.js';
+import { pinNotesIn, type TlsFlags } from './tls-options.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
-CHAT_HOST, CHAT_PORT and CHAT_NICK, the config file, then the defaults
-(localhost, port 8000, your login name). The config file is
+CHAT_HOST, CHAT_PORT, CHAT_NICK, CHAT_TLS=1 and CHAT_TLS_CA, the config file, then
+the defaults (localhost, port 8000, your login name, plain TCP). The config file is
 $CHAT_CONFIG, else $XDG_CONFIG_HOME/chat/config.json, else ~/.config/chat/config.json,
-for example: {"host": "localhost", "port": 8000, "nick": "alice"}
+for example: {"host": "localhost", "port": 8000, "nick": "alice", "tls": true}
 NO_COLOR turns colours off.
+
+TLS: the first connection to a server shows its certificate's SHA-256 fingerprint
+(compare it with the one chat-server logs at start) and pins it in
+$XDG_CONFIG_HOME/chat/known_servers (else ~/.config/chat/known_servers), as ssh does.
+A server whose certificate changed is refused; if the change is expected, remove
+its line from that file. --tls-ca FILE verifies the server with that CA instead.
 
 Exit codes: 0 ok, 1 failed (server error, connection lost), 2 bad usage, bad room
 name or bad nick, 3 no server at host:port, 4 nick taken.`;
@@ -37,6 +44,8 @@ function connectionOptions(command: Command): Command {
     )
     .option('-p, --port <port>', 'chat-server port (default: 8000; env CHAT_PORT)')
     .option('-n, --nick <nick>', 'your nick (default: config file, else login name; env CHAT_NICK)')
+    .option('--tls', 'connect over TLS, pinning the server\'s certificate on first use (see TLS below; env CHAT_TLS=1)')
+    .option('--tls-ca <file>', 'connect over TLS, verifying the server with this CA (PEM) instead of pinning (env CHAT_TLS_CA)')
     .addHelpText('after', ENV_HELP);
 }
 
@@ -65,8 +74,11 @@ async function readAll(stream: Readable): Promise<string> {
 /** Run the CLI; resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   let action: (() => Promise<number>) | null = null;
-  const settings = (flags: { host?: string; port?: string; nick?: string }): ConnectOptions =>
-    withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
+  const settings = (flags: { host?: string; port?: string; nick?: string } & TlsFlags): ConnectOptions => {
+    const options = withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
+    if (options.tls) options.tls.onPinned = (note) => io.stderr.write(`chat: ${note}\n`);
+    return options;
+  };
 
   const program = new Command('chat')
     .description('Chat in rooms on a chat-server, full-screen in a terminal or line by line in scripts.')
@@ -112,7 +124,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
           json: !!flags.json,
         });
       }
+      const pins = options.tls && pinNotesIn(client.state, options.tls);
       await client.start();
+      pins?.shown();
       const { runTui } = await import('../view/tui.js');
       return runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
     };

@@ -11,7 +11,7 @@ import type { ConnectOptions } from './options.js';
 
 /** Connect; `each` sees every message (the echo of a sent message arrives before its `ok`). */
 function connect(options: ConnectOptions, each: (m: ServerMessage, line: string) => void = () => {}): Promise<Connection> {
-  return Connection.connect(options.host, options.port, { message: each });
+  return Connection.connect(options.host, options.port, { message: each }, options.tls);
 }
 
 /** Connect and, with a kept login token, log in (a server with --accounts required answers nothing else). */

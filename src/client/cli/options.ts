@@ -6,6 +6,8 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { nickProblem } from '../../protocol/index.js';
 import { ClientError } from '../core/errors.js';
+import type { TlsSettings } from '../core/tls.js';
+import { resolveTls, tlsFileConfig, type TlsFlags } from './tls-options.js';
 
 export const DEFAULT_HOST = 'localhost';
 export const DEFAULT_PORT = 8000;
@@ -26,9 +28,11 @@ export interface ConnectOptions {
   nickChosen?: boolean;
   /** The login token kept for the first server (`chat login`), if any. */
   token?: string | null;
+  /** Every connection over TLS (tls-options.ts); undefined: plain TCP. */
+  tls?: TlsSettings | undefined;
 }
 
-export interface FileConfig {
+export interface FileConfig extends TlsFlags {
   host?: string;
   port?: number;
   nick?: string;
@@ -72,7 +76,7 @@ export function readConfigFile(path: string): FileConfig {
     if (typeof fields.nick !== 'string') throw new ClientError('bad_config', `"nick" in ${path} must be a string`);
     config.nick = fields.nick;
   }
-  return config;
+  return { ...config, ...tlsFileConfig(fields, path) };
 }
 
 /**
@@ -121,7 +125,7 @@ export function loginNick(username?: string): string {
 }
 
 export function resolveOptions(
-  flags: { host?: string; port?: string; nick?: string },
+  flags: { host?: string; port?: string; nick?: string } & TlsFlags,
   env: Env,
   file: FileConfig,
 ): ConnectOptions {
@@ -132,5 +136,6 @@ export function resolveOptions(
   const servers = parseServers(hosts, defaultPort);
   const chosen = flags.nick ?? env.CHAT_NICK ?? file.nick;
   const nick = (chosen ?? loginNick()).normalize('NFC');
-  return { host: servers[0]!.host, port: servers[0]!.port, servers, nick, nickChosen: chosen !== undefined };
+  const tls = resolveTls(flags, env, file);
+  return { host: servers[0]!.host, port: servers[0]!.port, servers, nick, nickChosen: chosen !== undefined, ...(tls && { tls }) };
 }

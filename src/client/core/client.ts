@@ -18,6 +18,7 @@ import { ClientState, type ChatBuffer } from './state.js';
 import { Transfers } from './transfers.js';
 import { VoiceActions } from './voice/actions.js';
 import type { Env, VoiceToolSettings } from './voice/tools.js';
+import type { TlsSettings } from './tls.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -49,6 +50,8 @@ export interface ChatClientOptions {
   voice?: { env?: Env; tools?: VoiceToolSettings };
   /** The login token kept for a server (read at each connection: `chat passwd` may have renewed it). */
   loginToken?: (server: { host: string; port: number }) => string | null;
+  /** Every connection (chat and transfers) over TLS. */
+  tls?: TlsSettings | undefined;
 }
 
 export class ChatClient {
@@ -74,7 +77,7 @@ export class ChatClient {
   private readonly files = new FileActions({
     state: this.state,
     transfers: this.transfers,
-    server: () => this.server,
+    server: () => ({ ...this.server, tls: this.options.tls }),
     connected: () => this.conn !== null,
     transferToken: (buffer) => this.transferToken(buffer),
     request: (buffer, message) => this.request(buffer, message),
@@ -105,6 +108,8 @@ export class ChatClient {
   };
 
   private serverIndex = 0;
+  /** The last untrusted certificate reported while reconnecting: said once, not at every retry. */
+  private lastTlsProblem = '';
 
   /** The server connected to, or tried next. */
   get server(): { host: string; port: number } {
@@ -184,10 +189,15 @@ export class ChatClient {
 
   private async establish(initial: boolean): Promise<void> {
     this.status = { phase: initial ? 'connecting' : 'reconnecting', attempt: this.backoff.attempt };
-    const conn = await Connection.connect(this.server.host, this.server.port, {
-      message: (message, line) => this.handle(conn, message, line),
-      close: (reason) => this.lost(conn, reason),
-    });
+    const conn = await Connection.connect(
+      this.server.host,
+      this.server.port,
+      {
+        message: (message, line) => this.handle(conn, message, line),
+        close: (reason) => this.lost(conn, reason),
+      },
+      this.options.tls,
+    );
     try {
       await this.identify(conn, initial);
       // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
@@ -286,7 +296,12 @@ export class ChatClient {
         this.wakeWaiters(true);
         void this.sendQueued();
       },
-      () => {
+      (error) => {
+        // A changed certificate is not a server that is down: say so, or the user only sees endless retries.
+        if (error instanceof ClientError && error.code === 'tls_untrusted' && error.message !== this.lastTlsProblem) {
+          this.lastTlsProblem = error.message;
+          for (const buffer of [this.state.serverBuffer, ...this.state.rooms()]) this.state.error(buffer, sentence(error.message));
+        }
         this.nextServer();
         if (!this.quitting) this.scheduleReconnect();
       },

@@ -12,6 +12,7 @@ import {
 } from '../../protocol/index.js';
 import { describeConnectError } from '../text/wording.js';
 import { ClientError } from './errors.js';
+import { checkServer, connectTls, describeTlsFailure, type TlsSettings } from './tls.js';
 
 /** Far above any server line (the server caps client lines at 64 KiB; a history page is larger). */
 const MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -72,19 +73,29 @@ export class Connection {
     socket.on('close', () => this.onClose());
   }
 
-  /** Connect, or fail with a ClientError that says which host:port and how to start a server. */
-  static connect(host: string, port: number, handlers: ConnectionHandlers = {}): Promise<Connection> {
+  /**
+   * Connect (over TLS with `tls`: the server's certificate checked before anything is sent), or fail with a
+   * ClientError that says which host:port and how to start a server.
+   */
+  static connect(host: string, port: number, handlers: ConnectionHandlers = {}, tls?: TlsSettings): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      const socket = tls ? connectTls(host, port, tls) : net.connect({ host, port });
       const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
       const onError = (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new ClientError('connect_failed', describeConnectError(host, port, error), { cause: error }));
+        const failure = tls && describeTlsFailure(host, port, error, tls);
+        reject(failure || new ClientError('connect_failed', describeConnectError(host, port, error), { cause: error }));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
+        try {
+          if (tls) checkServer(socket as ReturnType<typeof connectTls>, host, port, tls);
+        } catch (error) {
+          socket.destroy();
+          return reject(error);
+        }
         resolve(new Connection(socket, handlers));
       });
     });

@@ -14,6 +14,8 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export type ClientErrorCode =
   | 'connect_failed'
+  /** A TLS certificate that is not the one pinned, or that --tls-ca does not vouch for. */
+  | 'tls_untrusted'
   | 'connection_lost'
   | 'nick_taken'
   | 'bad_nick'
@@ -28,6 +30,7 @@ export type ClientErrorCode =
 
 const EXIT_CODES: Record<ClientErrorCode, ExitCode> = {
   connect_failed: ExitCode.unavailable,
+  tls_untrusted: ExitCode.failed,
   connection_lost: ExitCode.failed,
   nick_taken: ExitCode.nickTaken,
   bad_nick: ExitCode.usage,

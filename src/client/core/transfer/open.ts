@@ -5,6 +5,7 @@ import type { ServerMessage } from '../../../protocol/index.js';
 import { Connection, type Request, type RequestOptions } from '../connection.js';
 import { hello } from '../handshake.js';
 import { expectReply } from '../replies.js';
+import type { TlsSettings } from '../tls.js';
 
 /** Transfers wait longer than chat for a reply (the server may be busy hashing), and take an error without id. */
 const TRANSFER_REPLY: RequestOptions = { timeoutMs: 30_000, unaddressedErrors: true };
@@ -18,6 +19,8 @@ export type Identity = { nick: string; join?: string; guestIfTaken?: boolean; lo
 export interface Endpoint {
   host: string;
   port: number;
+  /** A transfer goes over TLS when the chat does. */
+  tls?: TlsSettings | undefined;
 }
 
 export interface Progress {
@@ -44,7 +47,7 @@ export async function openTransfer(
   identity: Identity,
   signal: AbortSignal | undefined,
 ): Promise<{ conn: Connection; stop: () => void }> {
-  const conn = await Connection.connect(endpoint.host, endpoint.port);
+  const conn = await Connection.connect(endpoint.host, endpoint.port, {}, endpoint.tls);
   const stop = abortWith(conn, signal);
   try {
     if ('token' in identity) {
