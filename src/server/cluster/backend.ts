@@ -29,6 +29,9 @@ function linkDown(): ProtocolError {
   return new ProtocolError(ErrorCode.unavailable, 'the link between chat servers is down: the message was not sent; try again in a moment');
 }
 
+/** After an outage, how long a node waits before numbering again: the other nodes re-seed the counters meanwhile. */
+const RESEED_GRACE_MS = 2000;
+
 /** How soon a node tries again when registering with Redis after a reconnect failed. */
 const RESYNC_RETRY_MS = 500;
 
@@ -74,6 +77,10 @@ export class ClusterBackend implements Backend {
   private wasUp = false;
   private readonly loads = new Map<string, Promise<void>>();
   private readonly channels = new Set<string>();
+  /** The highest record seq delivered here, per room: a record merged again after an outage is not repeated. */
+  private readonly delivered = new Map<string, number>();
+  /** Until when room records are refused after Redis came back (RESEED_GRACE_MS). */
+  private numberingFrom = 0;
   private readonly pending = new Map<string, Pending>();
   private nextToken = 1;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -183,6 +190,9 @@ export class ClusterBackend implements Backend {
         this.syncing = false;
         if (this.command.status !== 'ready' || this.subscriber.status !== 'ready') return this.linkChanged();
         this.up = true;
+        // Back after an outage: the other nodes raise the counters above what they saw in the next moments;
+        // numbering before they have could give a seq twice.
+        this.numberingFrom = this.wasUp ? Date.now() + RESEED_GRACE_MS : 0;
         this.log.info({ node: this.nodeId }, this.wasUp ? 'redis is back' : 'connected to redis');
         if (this.wasUp) this.noticeAll('The link between chat servers is back.');
         this.wasUp = true;
@@ -206,7 +216,10 @@ export class ClusterBackend implements Backend {
     for (const room of this.rooms.occupied()) {
       if (room.lastSeq > 0) batch.eval(SCRIPTS.seedSeq.lua, 1, key.seq(room.name), room.lastSeq);
       const ring = room.history.all().flatMap((record) => [record.seq, JSON.stringify(record)]);
-      if (ring.length > 0) batch.eval(SCRIPTS.restoreHistory.lua, 1, key.history(room.name), this.config.clusterHistory, ...ring);
+      if (ring.length > 0) {
+        const keys = [key.history(room.name), key.roomChannel(room.name)];
+        batch.eval(SCRIPTS.mergeHistory.lua, 2, ...keys, this.config.clusterHistory, this.nodeId, ...ring);
+      }
     }
     for (const member of this.nicks.holders()) {
       const { nick, principal } = member;
@@ -425,15 +438,25 @@ export class ClusterBackend implements Backend {
       this.command.xrevrange(key.history(room.name), '+', '-', 'COUNT', room.history.capacity),
       this.command.get(key.seq(room.name)),
     ]);
-    const stored = entries.map(([, fields]) => JSON.parse(fields[1]!) as RoomRecord);
+    const stored = entries.map(([, fields]) => JSON.parse(fields[1]!) as RoomRecord).reverse();
     room.history.replace([...stored, ...room.history.all()]);
     room.lastSeq = Math.max(room.lastSeq, Number(counter ?? 0), ...stored.map((record) => record.seq));
+    // Records this node missed (Redis died before their echo reached it): its members get them now, in order.
+    for (const record of stored) if (this.isNew(room.name, record.seq)) this.deliverLocally(room.name, JSON.stringify(record));
+  }
+
+  /** True once per record seq and room: a record may reach a node twice (its echo, and a merge after an outage). */
+  private isNew(room: string, seq: number): boolean {
+    if (seq <= (this.delivered.get(room) ?? 0)) return false;
+    this.delivered.set(room, seq);
+    return true;
   }
 
   /** Nobody here is in the room any more: stop receiving its events (the next join loads it again). */
   private unfollow(name: string): void {
     const channel = key.roomChannel(name);
     this.loads.delete(name);
+    this.delivered.delete(name);
     if (!this.channels.delete(channel) || !this.up) return;
     this.subscriber.unsubscribe(channel).catch(() => {});
   }
@@ -532,7 +555,7 @@ export class ClusterBackend implements Backend {
     if (!room) return Promise.resolve(0);
     // Only Redis numbers a room's records: numbering here while it is away could give a seq that another node
     // gives too, or that Redis gives again once it is back (empty, if it lost its data).
-    if (!this.up) return Promise.reject(linkDown());
+    if (!this.up || Date.now() < this.numberingFrom) return Promise.reject(linkDown());
     const json = JSON.stringify(draft);
     const prefix = `${json.slice(0, -1)},"seq":`;
     const suffix = '}';
@@ -559,7 +582,7 @@ export class ClusterBackend implements Backend {
     if (seq > room.lastSeq) room.lastSeq = seq;
     const line = prefix + seq + suffix;
     room.history.remember(JSON.parse(line) as RoomRecord);
-    this.deliverLocally(room.name, line);
+    if (this.isNew(room.name, seq)) this.deliverLocally(room.name, line);
     return seq;
   }
 
@@ -617,15 +640,17 @@ export class ClusterBackend implements Backend {
     const roomName = channel.slice(ROOM_CHANNEL.length);
     const room = this.rooms.get(roomName);
     let seq = 0;
+    let deliver = true;
     if (kind === 'r') {
       const record = JSON.parse(line) as RoomRecord;
       seq = record.seq;
-      if (room) {
+      deliver = this.isNew(roomName, seq);
+      if (room && deliver) {
         room.history.remember(record);
         if (seq > room.lastSeq) room.lastSeq = seq;
       }
     }
-    this.deliverLocally(roomName, line);
+    if (deliver) this.deliverLocally(roomName, line);
     if (origin === this.nodeId && token !== '') {
       const entry = this.pending.get(token);
       if (entry) {

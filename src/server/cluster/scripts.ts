@@ -48,14 +48,26 @@ export const SCRIPTS = {
     lua: `if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1`,
   },
   /**
-   * KEYS history; ARGV maxlen, then seq, line, seq, line... (oldest first). A room's stream, written again from a
-   * node's ring when Redis came back without it (it lost its data): what was acknowledged stays in history.
+   * KEYS history, channel; ARGV maxlen, node, then seq, line, seq, line... (oldest first). After Redis came back
+   * without its data, or when a node missed the last echoes before Redis died: the records a node's ring has beyond
+   * the stream's end are appended and published again, so every node ends up with what any node acknowledged.
    */
-  restoreHistory: {
-    numberOfKeys: 1,
-    lua: `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-      for i = 2, #ARGV, 2 do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i] .. '-0', 'r', ARGV[i + 1]) end
-      return 1`,
+  mergeHistory: {
+    numberOfKeys: 2,
+    lua: `local last = 0
+      local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+      if #top > 0 then last = tonumber(string.match(top[1][1], '^(%d+)')) end
+      local added = 0
+      for i = 3, #ARGV, 2 do
+        local seq = tonumber(ARGV[i])
+        if seq > last then
+          redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'r', ARGV[i + 1])
+          redis.call('PUBLISH', KEYS[2], ARGV[2] .. '\\n\\nr\\n' .. ARGV[i + 1])
+          last = seq
+          added = added + 1
+        end
+      end
+      return added`,
   },
   /**
    * KEYS nick, nodes, nick nodes; ARGV node, nick, deadMs, principal. 1 when the nick is now this node's: it was
