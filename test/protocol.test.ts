@@ -9,6 +9,7 @@ import {
   nickKey,
   canonicalRoom,
 } from '../src/protocol/index.js';
+import { LOOKALIKES, skeleton } from '../src/protocol/skeleton.js';
 
 type Outcome = string | { error: 'utf8' | 'long' };
 
@@ -180,6 +181,57 @@ t.test('names', async (t) => {
   t.not(roomProblem('x'.repeat(65)), null);
   t.equal(nickKey('Alice'), nickKey('ALICE'));
   t.equal(canonicalRoom('Test'), 'test');
+});
+
+t.test('nick keys: look-alikes of a nick are that nick; other scripts stay apart', async (t) => {
+  const alice = nickKey('alice');
+  for (const nick of [
+    'Alice',
+    'ALICE',
+    '\u0430lice', // Cyrillic а
+    '\uFF41\uFF4C\uFF49\uFF43\uFF45', // fullwidth ａｌｉｃｅ
+    '\u{1D5BA}lice', // mathematical sans-serif 𝖺
+    'al\u0131ce', // dotless ı
+    '\u0410LICE', // Cyrillic capital А
+    '\u0391LICE', // Greek capital Α
+    '\u0430l\u0456\u0441\u0435', // Cyrillic а і с е around a Latin l
+  ]) {
+    t.equal(nickKey(nick), alice, `${JSON.stringify(nick)} is alice`);
+  }
+  t.equal(nickKey('\u0412\u041E\u0412'), nickKey('BOB'), 'Cyrillic capitals ВОВ are BOB (their small letters в о в are b o b)');
+  t.equal(nickKey('\u0451\u043B\u043A\u0430'), nickKey('\u0435\u0308\u043B\u043A\u0430'), 'composed and decomposed ё');
+  t.equal(nickKey('\u0435\u0308'), nickKey('\u00EB'), 'Cyrillic ё looks like Latin ë');
+  t.equal(nickKey('\uFB01sh'), nickKey('fish'), 'ligatures come apart');
+  for (const [a, b] of [
+    ['张三', '张四'],
+    ['José', 'Jose'],
+    ['alice0', 'aliceo'],
+    ['alice1', 'alicel'],
+    ['rn', 'm'],
+    ['Вова', 'Вика'],
+    ['Ελένη', 'Ελίνα'],
+  ]) {
+    t.not(nickKey(a!), nickKey(b!), `${a} and ${b} are two nicks`);
+  }
+  for (const nick of ['alice', 'Bob_1', '[bot]', 'x.y-z', 'A{b}|c^`']) {
+    t.equal(nickKey(nick), nick.toLowerCase(), `ASCII is only lower-cased: ${nick}`);
+  }
+  t.equal(nickKey('张三'), '张三', 'Chinese is kept as it is');
+});
+
+t.test('the look-alike table: each entry can be in a nick, is reached as it is and becomes ASCII', async (t) => {
+  t.ok(LOOKALIKES.size > 300, `${LOOKALIKES.size} characters`);
+  const bad: string[] = [];
+  for (const [char, ascii] of LOOKALIKES) {
+    const ok =
+      !/^[\x00-\x7f]$/.test(char) &&
+      nickProblem(`x${char}`) === null &&
+      char.normalize('NFKC').toLowerCase().normalize('NFKD') === char &&
+      /^[a-z0-9_\-.^]+$/.test(ascii) &&
+      skeleton(`x${char}`) === `x${ascii}`;
+    if (!ok) bad.push(`U+${char.codePointAt(0)!.toString(16)} -> ${ascii}`);
+  }
+  t.same(bad, []);
 });
 
 t.test('encode writes one line, control characters escaped', async (t) => {

@@ -143,6 +143,40 @@ t.test('nick: unique case-insensitively, changes announced to the rooms', async 
   t.same(await b.next({ type: 'members' }), { type: 'members', room: 'test', nicks: ['alice', 'robert'], id: 3 });
 });
 
+t.test('look-alikes of an online nick are taken: Cyrillic, fullwidth, mathematical, dotless i', async (t) => {
+  const { port } = await server(t);
+  const alice = await peer(t, port);
+  await alice.join('test', 'alice');
+  const lookalikes = ['\u0430lice', '\uFF41\uFF4C\uFF49\uFF43\uFF45', '\u{1D5BA}lice', 'al\u0131ce', '\u0410LICE'];
+  for (const nick of lookalikes) {
+    const other = await peer(t, port); // on a cluster, each on the next node
+    other.send({ type: 'hello', nick, id: 1 });
+    const taken = await other.next({ type: 'error' });
+    t.match(taken, { code: 'nick_taken', id: 1, suggest: `${nick}2` }, JSON.stringify(nick));
+    other.send({ type: 'join', room: 'test', nick, id: 2 });
+    t.match(await other.next({ type: 'error' }), { code: 'nick_taken', id: 2 }, `${JSON.stringify(nick)} joining`);
+  }
+  const bob = await peer(t, port);
+  await bob.join('test', 'bob');
+  bob.send({ type: 'nick', nick: '\u0430l\u0456ce', id: 3 });
+  t.match(await bob.next({ type: 'error' }), { code: 'nick_taken', id: 3 }, 'a nick change to a look-alike');
+  bob.send({ type: 'who', room: 'test', id: 4 });
+  t.same((await bob.next({ type: 'members' })).nicks, ['alice', 'bob'], 'nobody became a second alice');
+});
+
+t.test('Chinese nicks are fine, each its own nick', async (t) => {
+  const { port } = await server(t);
+  const [a, b, c] = await Promise.all([peer(t, port), peer(t, port), peer(t, port)]);
+  await a.join('test', '张三');
+  await b.join('test', '张四');
+  c.send({ type: 'hello', nick: '张三' });
+  t.match(await c.next({ type: 'error' }), { code: 'nick_taken' });
+  a.send({ type: 'msg', to: '张四', text: '你好' });
+  t.match(await b.next({ type: 'msg' }), { from: '张三', to: '张四', text: '你好' });
+  a.send({ type: 'who', room: 'test' });
+  t.same((await a.next({ type: 'members' })).nicks.sort(), ['张三', '张四'].sort());
+});
+
 t.test('a nick is free again once its owner disconnects', async (t) => {
   const { port } = await server(t);
   const a = await peer(t, port);

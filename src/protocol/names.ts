@@ -1,4 +1,7 @@
-// Nick and room name rules (docs/protocol.md, "Names"). Both compare case-insensitively.
+// Nick and room name rules (docs/protocol.md, "Names"). Both compare case-insensitively; nicks also compare by
+// what they look like (skeleton.ts).
+
+import { skeleton } from './skeleton.js';
 
 export const NICK_MAX_CHARS = 32;
 export const ROOM_MAX_CHARS = 64;
@@ -32,9 +35,12 @@ export function roomProblem(room: string): string | null {
   return null;
 }
 
-/** The key under which a nick is unique: NFC, lower case. */
+/**
+ * The key under which a nick is unique: its skeleton, the same for nicks that differ only in case or look alike
+ * (`Alice`, Cyrillic `аlice`, fullwidth `ａｌｉｃｅ`). The nick itself is kept and shown as it was typed.
+ */
 export function nickKey(nick: string): string {
-  return nick.normalize('NFC').toLowerCase();
+  return skeleton(nick);
 }
 
 /** Room names are case-insensitive; the server always uses this canonical form on the wire. */

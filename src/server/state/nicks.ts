@@ -1,4 +1,5 @@
-// The nick registry: each nick (compared case-insensitively) belongs to at most one connection.
+// The nick registry: each nick belongs to at most one connection. Nicks are compared by nickKey, their skeleton:
+// case-insensitively, and nicks that look alike (Cyrillic аlice, fullwidth ａｌｉｃｅ) are one nick.
 
 import { nickKey } from '../../protocol/index.js';
 
