@@ -234,6 +234,17 @@ t.test('the look-alike table: each entry can be in a nick, is reached as it is a
   t.same(bad, []);
 });
 
+t.test('invisible characters are bad nicks, named in the message', async (t) => {
+  const invisible = [0x034f, 0xfe0f, 0x17b4, 0x17b5, 0x3164, 0x115f, 0x1160, 0xffa0, 0x2800, 0x200b, 0x200d, 0x2060, 0xfeff];
+  for (const cp of [...invisible, 0x00ad, 0x180e, 0xe0041, 0x1d173]) {
+    const name = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    t.match(nickProblem(`al${String.fromCodePoint(cp)}ice`), new RegExp(`invisible.*${name.replace('+', '\\+')}`), name);
+  }
+  t.not(nickProblem('\u3164'), null, 'a nick of one Hangul filler');
+  const line = JSON.stringify({ type: 'hello', nick: 'alice\uFE0F' });
+  t.throws(() => parseClientLine(line), { code: 'bad_nick', message: /invisible.*U\+FE0F/ });
+});
+
 t.test('encode writes one line, control characters escaped', async (t) => {
   const bytes = encode({ type: 'notice', text: 'two\nlines \u001b[31m' });
   t.equal(bytes.indexOf(0x0a), bytes.length - 1);

@@ -177,6 +177,25 @@ t.test('Chinese nicks are fine, each its own nick', async (t) => {
   t.same((await a.next({ type: 'members' })).nicks.sort(), ['张三', '张四'].sort());
 });
 
+t.test('invisible characters in a nick are bad_nick, named in the message', async (t) => {
+  const { port } = await server(t);
+  const a = await peer(t, port);
+  const cases: [string, RegExp][] = [
+    ['al\u034Fice', /invisible.*U\+034F/], // combining grapheme joiner
+    ['alice\uFE0F', /invisible.*U\+FE0F/], // variation selector 16
+    ['al\u17B4ice', /invisible.*U\+17B4/], // Khmer inherent vowel
+    ['\u3164', /invisible.*U\+3164/], // Hangul filler
+    ['a\u200Bb', /invisible.*U\+200B/], // zero-width space
+  ];
+  for (const [nick, message] of cases) {
+    a.send({ type: 'hello', nick });
+    t.match(await a.next({ type: 'error' }), { code: 'bad_nick', message }, String(message));
+  }
+  await a.join('test', 'a');
+  a.send({ type: 'nick', nick: 'a\uFE0F' });
+  t.match(await a.next({ type: 'error' }), { code: 'bad_nick' }, 'nor can a nick change to one');
+});
+
 t.test('a nick is free again once its owner disconnects', async (t) => {
   const { port } = await server(t);
   const a = await peer(t, port);

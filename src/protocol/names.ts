@@ -10,6 +10,15 @@ export const ROOM_MAX_CHARS = 64;
 // No spaces, controls, format characters, or the characters the client's commands use (`/`, `:`, `,`, `@`, `#`).
 const NICK_PATTERN = /^[\p{L}\p{N}\p{M}_\-.[\]{}|^`]+$/u;
 const ROOM_PATTERN = /^[\p{L}\p{N}\p{M}_\-.]+$/u;
+// Characters that draw nothing, which NICK_PATTERN would let through as marks or letters: variation selectors
+// (U+FE0F), the combining grapheme joiner (U+034F), Khmer inherent vowels (U+17B4), Hangul fillers (U+115F, U+1160,
+// U+3164, U+FFA0)... all of Unicode's Default_Ignorable_Code_Point, and the blank Braille pattern (U+2800).
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+/** `U+034F`: how a character is named in an error message (the character itself would show nothing). */
+function codePoint(char: string): string {
+  return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 function charCount(text: string): number {
   let count = 0;
@@ -21,6 +30,8 @@ function charCount(text: string): number {
 export function nickProblem(nick: string): string | null {
   if (nick.length === 0) return 'a nick cannot be empty';
   if (charCount(nick) > NICK_MAX_CHARS) return `a nick has at most ${NICK_MAX_CHARS} characters`;
+  const invisible = INVISIBLE.exec(nick);
+  if (invisible) return `a nick cannot have invisible characters, such as the ${codePoint(invisible[0])} in it`;
   if (!NICK_PATTERN.test(nick)) {
     return 'a nick is letters, digits and _ - . [ ] { } | ^ ` only: no spaces, control characters or / : , @ #';
   }
