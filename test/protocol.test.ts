@@ -8,6 +8,7 @@ import {
   roomProblem,
   nickKey,
   canonicalRoom,
+  chosenNickProblem,
 } from '../src/protocol/index.js';
 import { LOOKALIKES, skeleton } from '../src/protocol/skeleton.js';
 
@@ -243,6 +244,22 @@ t.test('invisible characters are bad nicks, named in the message', async (t) => 
   t.not(nickProblem('\u3164'), null, 'a nick of one Hangul filler');
   const line = JSON.stringify({ type: 'hello', nick: 'alice\uFE0F' });
   t.throws(() => parseClientLine(line), { code: 'bad_nick', message: /invisible.*U\+FE0F/ });
+});
+
+t.test('guest nicks cannot be asked for; they can still be written to', async (t) => {
+  for (const nick of ['guest-7', 'Guest-12', 'guest-1a2b-7', 'gu\u0435st-7', 'guest-']) {
+    t.match(chosenNickProblem(nick), /guest-.*server/, nick);
+    t.equal(nickProblem(nick), null, `${nick} is still a valid nick to send to`);
+  }
+  for (const nick of ['guest', 'guestbook', 'guest_7', 'alice']) t.equal(chosenNickProblem(nick), null, nick);
+  for (const line of [
+    { type: 'hello', nick: 'guest-7' },
+    { type: 'nick', nick: 'GUEST-7' },
+    { type: 'join', room: 'test', nick: 'guest-7' },
+  ]) {
+    t.throws(() => parseClientLine(JSON.stringify(line)), { code: 'bad_nick' }, line.type);
+  }
+  t.same(parseClientLine('{"type":"msg","to":"guest-7","text":"hi"}'), { type: 'msg', to: 'guest-7', text: 'hi' });
 });
 
 t.test('encode writes one line, control characters escaped', async (t) => {

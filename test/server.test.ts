@@ -196,6 +196,30 @@ t.test('invisible characters in a nick are bad_nick, named in the message', asyn
   t.match(await a.next({ type: 'error' }), { code: 'bad_nick' }, 'nor can a nick change to one');
 });
 
+t.test('guest nicks are only handed out: asking for one by name is bad_nick', async (t) => {
+  const { port } = await server(t);
+  const anon = await peer(t, port);
+  const [join] = await anon.join('test');
+  const guest: string = join!.nick;
+  t.match(guest, /^guest-/);
+  const other = await peer(t, port);
+  for (const nick of [guest, 'guest-7', 'GUEST-99', 'guest-1a2b-3', 'gu\u0435st-5']) {
+    other.send({ type: 'hello', nick, id: nick });
+    t.match(await other.next({ type: 'error' }), { code: 'bad_nick', id: nick, message: /guest-/ }, nick);
+  }
+  other.send({ type: 'join', room: 'test', nick: 'guest-8' });
+  t.match(await other.next({ type: 'error' }), { code: 'bad_nick' });
+  await other.join('test', 'other');
+  other.send({ type: 'nick', nick: 'guest-8' });
+  t.match(await other.next({ type: 'error' }), { code: 'bad_nick' });
+  other.send({ type: 'msg', to: guest, text: 'hi guest' });
+  t.match(await anon.next({ type: 'msg' }), { from: 'other', to: guest, text: 'hi guest' }, 'a guest can still be written to');
+  const second = await peer(t, port);
+  const [next] = await second.join('test');
+  t.match(next!.nick, /^guest-/, 'the server still hands out guest nicks');
+  t.not(next!.nick, guest);
+});
+
 t.test('a nick is free again once its owner disconnects', async (t) => {
   const { port } = await server(t);
   const a = await peer(t, port);

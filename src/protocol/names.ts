@@ -15,6 +15,9 @@ const ROOM_PATTERN = /^[\p{L}\p{N}\p{M}_\-.]+$/u;
 // U+3164, U+FFA0)... all of Unicode's Default_Ignorable_Code_Point, and the blank Braille pattern (U+2800).
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
 
+/** Guest nicks (guest-7, on a cluster guest-1a2b-7) are the server's to hand out: no one may ask for one by name. */
+export const GUEST_PREFIX = 'guest-';
+
 /** `U+034F`: how a character is named in an error message (the character itself would show nothing). */
 function codePoint(char: string): string {
   return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -34,6 +37,16 @@ export function nickProblem(nick: string): string | null {
   if (invisible) return `a nick cannot have invisible characters, such as the ${codePoint(invisible[0])} in it`;
   if (!NICK_PATTERN.test(nick)) {
     return 'a nick is letters, digits and _ - . [ ] { } | ^ ` only: no spaces, control characters or / : , @ #';
+  }
+  return null;
+}
+
+/** Why `nick` cannot be asked for (hello, join, nick), or null when it can: a bad nick, or a guest nick. */
+export function chosenNickProblem(nick: string): string | null {
+  const problem = nickProblem(nick);
+  if (problem) return problem;
+  if (nickKey(nick).startsWith(GUEST_PREFIX)) {
+    return `nicks that start with ${GUEST_PREFIX} are given by the server to those who ask for no nick; choose another`;
   }
   return null;
 }

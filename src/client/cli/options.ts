@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { nickProblem } from '../../protocol/index.js';
+import { chosenNickProblem } from '../../protocol/index.js';
 import { ClientError } from '../core/errors.js';
 
 export const DEFAULT_HOST = 'localhost';
@@ -115,7 +115,7 @@ export function loginNick(username?: string): string {
     }
   }
   const nick = name.normalize('NFC').replace(/[^\p{L}\p{N}\p{M}_\-.[\]{}|^`]/gu, '_').slice(0, 32);
-  return nick && !nickProblem(nick) ? nick : 'guest';
+  return nick && !chosenNickProblem(nick) ? nick : 'guest';
 }
 
 export function resolveOptions(

@@ -1,13 +1,16 @@
 // The nick registry: each nick belongs to at most one connection. Nicks are compared by nickKey, their skeleton:
 // case-insensitively, and nicks that look alike (Cyrillic аlice, fullwidth ａｌｉｃｅ) are one nick.
 
-import { nickKey } from '../../protocol/index.js';
+import { GUEST_PREFIX, nickKey } from '../../protocol/index.js';
 
 export class NickRegistry<T> {
   private readonly owners = new Map<string, T>();
   private guestCounter = 0;
-  /** Guest nicks are `${guestPrefix}N`; a cluster node puts its own tag in it so that guests never collide. */
-  guestPrefix = 'guest-';
+  /**
+   * Guest nicks are `${guestPrefix}N`; a cluster node puts its own tag in it so that guests never collide. Clients
+   * cannot ask for such a nick (chosenNickProblem): only claimGuest takes them.
+   */
+  guestPrefix = GUEST_PREFIX;
 
   owner(nick: string): T | undefined {
     return this.owners.get(nickKey(nick));
