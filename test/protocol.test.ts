@@ -11,6 +11,7 @@ import {
   chosenNickProblem,
 } from '../src/protocol/index.js';
 import { LOOKALIKES, skeleton } from '../src/protocol/skeleton.js';
+import { NickRegistry } from '../src/server/state/nicks.js';
 
 type Outcome = string | { error: 'utf8' | 'long' };
 
@@ -233,6 +234,16 @@ t.test('the look-alike table: each entry can be in a nick, is reached as it is a
     if (!ok) bad.push(`U+${char.codePointAt(0)!.toString(16)} -> ${ascii}`);
   }
   t.same(bad, []);
+});
+
+t.test('a suggested nick is cut by characters, never inside one', async (t) => {
+  const registry = new NickRegistry<string>();
+  const long = '\u{1D5BA}'.repeat(32); // 32 characters, 64 UTF-16 units
+  t.ok(registry.claim(long, 'owner'));
+  const suggest = registry.suggest(long);
+  t.equal(suggest, `${'\u{1D5BA}'.repeat(28)}2`);
+  t.equal(nickProblem(suggest), null);
+  t.equal(registry.owner('a'.repeat(32)), 'owner', 'held under its skeleton');
 });
 
 t.test('invisible characters are bad nicks, named in the message', async (t) => {

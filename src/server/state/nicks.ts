@@ -42,7 +42,7 @@ export class NickRegistry<T> {
   /** A free nick close to `nick` (alice_, alice2, ...), to suggest when it is taken. */
   suggest(nick: string): string {
     for (let n = 2; ; n++) {
-      const candidate = `${nick.slice(0, 28)}${n}`;
+      const candidate = `${[...nick].slice(0, 28).join('')}${n}`;
       if (!this.owners.has(nickKey(candidate))) return candidate;
     }
   }
