@@ -691,6 +691,7 @@ t.test('options: flags over environment over config file over defaults', async (
   t.throws(() => resolveOptions({ port: 'eighty' }, {}, {}), { code: 'bad_config', message: /--port/ });
   t.equal(loginNick('jane doe'), 'jane_doe');
   t.equal(loginNick(''), 'guest');
+  t.equal(loginNick('guest-3'), 'guest', 'a login name the server would refuse as a nick (guest-N is its own)');
   t.equal(new ClientError('connect_failed', 'x').exitCode, 3);
   t.equal(new ClientError('nick_taken', 'x').exitCode, 4);
   t.equal(new ClientError('bad_room', 'x').exitCode, 2);

@@ -8,7 +8,10 @@ import {
   roomProblem,
   nickKey,
   canonicalRoom,
+  chosenNickProblem,
 } from '../src/protocol/index.js';
+import { LOOKALIKES, skeleton } from '../src/protocol/skeleton.js';
+import { NickRegistry } from '../src/server/state/nicks.js';
 
 type Outcome = string | { error: 'utf8' | 'long' };
 
@@ -203,6 +206,94 @@ t.test('names', async (t) => {
   t.not(roomProblem('x'.repeat(65)), null);
   t.equal(nickKey('Alice'), nickKey('ALICE'));
   t.equal(canonicalRoom('Test'), 'test');
+});
+
+t.test('nick keys: look-alikes of a nick are that nick; other scripts stay apart', async (t) => {
+  const alice = nickKey('alice');
+  for (const nick of [
+    'Alice',
+    'ALICE',
+    '\u0430lice', // Cyrillic а
+    '\uFF41\uFF4C\uFF49\uFF43\uFF45', // fullwidth ａｌｉｃｅ
+    '\u{1D5BA}lice', // mathematical sans-serif 𝖺
+    'al\u0131ce', // dotless ı
+    '\u0410LICE', // Cyrillic capital А
+    '\u0391LICE', // Greek capital Α
+    '\u0430l\u0456\u0441\u0435', // Cyrillic а і с е around a Latin l
+  ]) {
+    t.equal(nickKey(nick), alice, `${JSON.stringify(nick)} is alice`);
+  }
+  t.equal(nickKey('\u0412\u041E\u0412'), nickKey('BOB'), 'Cyrillic capitals ВОВ are BOB (their small letters в о в are b o b)');
+  t.equal(nickKey('\u0451\u043B\u043A\u0430'), nickKey('\u0435\u0308\u043B\u043A\u0430'), 'composed and decomposed ё');
+  t.equal(nickKey('\u0435\u0308'), nickKey('\u00EB'), 'Cyrillic ё looks like Latin ë');
+  t.equal(nickKey('\uFB01sh'), nickKey('fish'), 'ligatures come apart');
+  for (const [a, b] of [
+    ['张三', '张四'],
+    ['José', 'Jose'],
+    ['alice0', 'aliceo'],
+    ['alice1', 'alicel'],
+    ['rn', 'm'],
+    ['Вова', 'Вика'],
+    ['Ελένη', 'Ελίνα'],
+  ]) {
+    t.not(nickKey(a!), nickKey(b!), `${a} and ${b} are two nicks`);
+  }
+  for (const nick of ['alice', 'Bob_1', '[bot]', 'x.y-z', 'A{b}|c^`']) {
+    t.equal(nickKey(nick), nick.toLowerCase(), `ASCII is only lower-cased: ${nick}`);
+  }
+  t.equal(nickKey('张三'), '张三', 'Chinese is kept as it is');
+});
+
+t.test('the look-alike table: each entry can be in a nick, is reached as it is and becomes ASCII', async (t) => {
+  t.ok(LOOKALIKES.size > 300, `${LOOKALIKES.size} characters`);
+  const bad: string[] = [];
+  for (const [char, ascii] of LOOKALIKES) {
+    const ok =
+      !/^[\x00-\x7f]$/.test(char) &&
+      nickProblem(`x${char}`) === null &&
+      char.normalize('NFKC').toLowerCase().normalize('NFKD') === char &&
+      /^[a-z0-9_\-.^]+$/.test(ascii) &&
+      skeleton(`x${char}`) === `x${ascii}`;
+    if (!ok) bad.push(`U+${char.codePointAt(0)!.toString(16)} -> ${ascii}`);
+  }
+  t.same(bad, []);
+});
+
+t.test('a suggested nick is cut by characters, never inside one', async (t) => {
+  const registry = new NickRegistry<string>();
+  const long = '\u{1D5BA}'.repeat(32); // 32 characters, 64 UTF-16 units
+  t.ok(registry.claim(long, 'owner'));
+  const suggest = registry.suggest(long);
+  t.equal(suggest, `${'\u{1D5BA}'.repeat(28)}2`);
+  t.equal(nickProblem(suggest), null);
+  t.equal(registry.owner('a'.repeat(32)), 'owner', 'held under its skeleton');
+});
+
+t.test('invisible characters are bad nicks, named in the message', async (t) => {
+  const invisible = [0x034f, 0xfe0f, 0x17b4, 0x17b5, 0x3164, 0x115f, 0x1160, 0xffa0, 0x2800, 0x200b, 0x200d, 0x2060, 0xfeff];
+  for (const cp of [...invisible, 0x00ad, 0x180e, 0xe0041, 0x1d173]) {
+    const name = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    t.match(nickProblem(`al${String.fromCodePoint(cp)}ice`), new RegExp(`invisible.*${name.replace('+', '\\+')}`), name);
+  }
+  t.not(nickProblem('\u3164'), null, 'a nick of one Hangul filler');
+  const line = JSON.stringify({ type: 'hello', nick: 'alice\uFE0F' });
+  t.throws(() => parseClientLine(line), { code: 'bad_nick', message: /invisible.*U\+FE0F/ });
+});
+
+t.test('guest nicks cannot be asked for; they can still be written to', async (t) => {
+  for (const nick of ['guest-7', 'Guest-12', 'guest-1a2b-7', 'gu\u0435st-7', 'guest-']) {
+    t.match(chosenNickProblem(nick), /guest-.*server/, nick);
+    t.equal(nickProblem(nick), null, `${nick} is still a valid nick to send to`);
+  }
+  for (const nick of ['guest', 'guestbook', 'guest_7', 'alice']) t.equal(chosenNickProblem(nick), null, nick);
+  for (const line of [
+    { type: 'hello', nick: 'guest-7' },
+    { type: 'nick', nick: 'GUEST-7' },
+    { type: 'join', room: 'test', nick: 'guest-7' },
+  ]) {
+    t.throws(() => parseClientLine(JSON.stringify(line)), { code: 'bad_nick' }, line.type);
+  }
+  t.same(parseClientLine('{"type":"msg","to":"guest-7","text":"hi"}'), { type: 'msg', to: 'guest-7', text: 'hi' });
 });
 
 t.test('encode writes one line, control characters escaped', async (t) => {

@@ -143,6 +143,83 @@ t.test('nick: unique case-insensitively, changes announced to the rooms', async 
   t.same(await b.next({ type: 'members' }), { type: 'members', room: 'test', nicks: ['alice', 'robert'], id: 3 });
 });
 
+t.test('look-alikes of an online nick are taken: Cyrillic, fullwidth, mathematical, dotless i', async (t) => {
+  const { port } = await server(t);
+  const alice = await peer(t, port);
+  await alice.join('test', 'alice');
+  const lookalikes = ['\u0430lice', '\uFF41\uFF4C\uFF49\uFF43\uFF45', '\u{1D5BA}lice', 'al\u0131ce', '\u0410LICE'];
+  for (const nick of lookalikes) {
+    const other = await peer(t, port); // on a cluster, each on the next node
+    other.send({ type: 'hello', nick, id: 1 });
+    const taken = await other.next({ type: 'error' });
+    t.match(taken, { code: 'nick_taken', id: 1, suggest: `${nick}2` }, JSON.stringify(nick));
+    other.send({ type: 'join', room: 'test', nick, id: 2 });
+    t.match(await other.next({ type: 'error' }), { code: 'nick_taken', id: 2 }, `${JSON.stringify(nick)} joining`);
+  }
+  const bob = await peer(t, port);
+  await bob.join('test', 'bob');
+  bob.send({ type: 'nick', nick: '\u0430l\u0456ce', id: 3 });
+  t.match(await bob.next({ type: 'error' }), { code: 'nick_taken', id: 3 }, 'a nick change to a look-alike');
+  bob.send({ type: 'who', room: 'test', id: 4 });
+  t.same((await bob.next({ type: 'members' })).nicks, ['alice', 'bob'], 'nobody became a second alice');
+});
+
+t.test('Chinese nicks are fine, each its own nick', async (t) => {
+  const { port } = await server(t);
+  const [a, b, c] = await Promise.all([peer(t, port), peer(t, port), peer(t, port)]);
+  await a.join('test', '张三');
+  await b.join('test', '张四');
+  c.send({ type: 'hello', nick: '张三' });
+  t.match(await c.next({ type: 'error' }), { code: 'nick_taken' });
+  a.send({ type: 'msg', to: '张四', text: '你好' });
+  t.match(await b.next({ type: 'msg' }), { from: '张三', to: '张四', text: '你好' });
+  a.send({ type: 'who', room: 'test' });
+  t.same((await a.next({ type: 'members' })).nicks.sort(), ['张三', '张四'].sort());
+});
+
+t.test('invisible characters in a nick are bad_nick, named in the message', async (t) => {
+  const { port } = await server(t);
+  const a = await peer(t, port);
+  const cases: [string, RegExp][] = [
+    ['al\u034Fice', /invisible.*U\+034F/], // combining grapheme joiner
+    ['alice\uFE0F', /invisible.*U\+FE0F/], // variation selector 16
+    ['al\u17B4ice', /invisible.*U\+17B4/], // Khmer inherent vowel
+    ['\u3164', /invisible.*U\+3164/], // Hangul filler
+    ['a\u200Bb', /invisible.*U\+200B/], // zero-width space
+  ];
+  for (const [nick, message] of cases) {
+    a.send({ type: 'hello', nick });
+    t.match(await a.next({ type: 'error' }), { code: 'bad_nick', message }, String(message));
+  }
+  await a.join('test', 'a');
+  a.send({ type: 'nick', nick: 'a\uFE0F' });
+  t.match(await a.next({ type: 'error' }), { code: 'bad_nick' }, 'nor can a nick change to one');
+});
+
+t.test('guest nicks are only handed out: asking for one by name is bad_nick', async (t) => {
+  const { port } = await server(t);
+  const anon = await peer(t, port);
+  const [join] = await anon.join('test');
+  const guest: string = join!.nick;
+  t.match(guest, /^guest-/);
+  const other = await peer(t, port);
+  for (const nick of [guest, 'guest-7', 'GUEST-99', 'guest-1a2b-3', 'gu\u0435st-5']) {
+    other.send({ type: 'hello', nick, id: nick });
+    t.match(await other.next({ type: 'error' }), { code: 'bad_nick', id: nick, message: /guest-/ }, nick);
+  }
+  other.send({ type: 'join', room: 'test', nick: 'guest-8' });
+  t.match(await other.next({ type: 'error' }), { code: 'bad_nick' });
+  await other.join('test', 'other');
+  other.send({ type: 'nick', nick: 'guest-8' });
+  t.match(await other.next({ type: 'error' }), { code: 'bad_nick' });
+  other.send({ type: 'msg', to: guest, text: 'hi guest' });
+  t.match(await anon.next({ type: 'msg' }), { from: 'other', to: guest, text: 'hi guest' }, 'a guest can still be written to');
+  const second = await peer(t, port);
+  const [next] = await second.join('test');
+  t.match(next!.nick, /^guest-/, 'the server still hands out guest nicks');
+  t.not(next!.nick, guest);
+});
+
 t.test('a nick is free again once its owner disconnects', async (t) => {
   const { port } = await server(t);
   const a = await peer(t, port);

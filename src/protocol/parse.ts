@@ -7,7 +7,7 @@ import {
   type ClientMessage,
   type RequestId,
 } from './messages.js';
-import { canonicalRoom, nickProblem, roomProblem } from './names.js';
+import { canonicalRoom, chosenNickProblem, nickProblem, roomProblem } from './names.js';
 import { voiceProblem } from './voice.js';
 import { PASSWORD_MAX_CHARS, passwordProblem } from './passwords.js';
 
@@ -102,9 +102,10 @@ class FieldReader {
     return value;
   }
 
-  nick(name: string): string {
+  /** A nick to send to; `problemOf` = chosenNickProblem for the nick a connection asks for itself. */
+  nick(name: string, problemOf = nickProblem): string {
     const nick = this.string(name).normalize('NFC');
-    const problem = nickProblem(nick);
+    const problem = problemOf(nick);
     if (problem) this.fail(ErrorCode.bad_nick, `bad nick ${JSON.stringify(nick)}: ${problem}`);
     return nick;
   }
@@ -225,12 +226,12 @@ function readMessage(
 ): ClientMessage {
   switch (type) {
     case 'hello': {
-      const nick = read.has('nick') ? read.nick('nick') : undefined;
+      const nick = read.has('nick') ? read.nick('nick', chosenNickProblem) : undefined;
       return withId({ type, ...(nick !== undefined && { nick }) }, id);
     }
     case 'join': {
       const room = read.room();
-      const nick = read.has('nick') ? read.nick('nick') : undefined;
+      const nick = read.has('nick') ? read.nick('nick', chosenNickProblem) : undefined;
       const since = read.optionalCount('since');
       return withId({ type, room, ...(nick !== undefined && { nick }), ...(since !== undefined && { since }) }, id);
     }
@@ -249,7 +250,7 @@ function readMessage(
       return withId({ type, room, text: read.text(limits), ...me }, id);
     }
     case 'nick':
-      return withId({ type, nick: read.nick('nick') }, id);
+      return withId({ type, nick: read.nick('nick', chosenNickProblem) }, id);
     case 'history': {
       const room = read.room();
       const before = read.optionalCount('before');

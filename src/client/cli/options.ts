@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { nickProblem } from '../../protocol/index.js';
+import { chosenNickProblem } from '../../protocol/index.js';
 import { ClientError } from '../core/errors.js';
 import type { TlsSettings } from '../core/tls.js';
 import { resolveTls, tlsFileConfig, type TlsFlags } from './tls-options.js';
@@ -121,7 +121,7 @@ export function loginNick(username?: string): string {
     }
   }
   const nick = name.normalize('NFC').replace(/[^\p{L}\p{N}\p{M}_\-.[\]{}|^`]/gu, '_').slice(0, 32);
-  return nick && !nickProblem(nick) ? nick : 'guest';
+  return nick && !chosenNickProblem(nick) ? nick : 'guest';
 }
 
 export function resolveOptions(

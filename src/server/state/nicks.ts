@@ -1,15 +1,19 @@
-// The nick registry: each nick (compared case-insensitively) belongs to at most one connection, or to several
-// that `shareable` allows together (the connections of one account).
+// The nick registry: each nick belongs to at most one connection, or to several that `shareable` allows together
+// (the connections of one account). Nicks are compared by nickKey, their skeleton: case-insensitively, and nicks
+// that look alike (Cyrillic аlice, fullwidth ａｌｉｃｅ) are one nick.
 
-import { nickKey } from '../../protocol/index.js';
+import { GUEST_PREFIX, nickKey } from '../../protocol/index.js';
 
 export class NickRegistry<T> {
   private readonly owners = new Map<string, T>();
   /** Every holder of a nick held by several (the first of them is its entry in `owners`). */
   private readonly sharers = new Map<string, Set<T>>();
   private guestCounter = 0;
-  /** Guest nicks are `${guestPrefix}N`; a cluster node puts its own tag in it so that guests never collide. */
-  guestPrefix = 'guest-';
+  /**
+   * Guest nicks are `${guestPrefix}N`; a cluster node puts its own tag in it so that guests never collide. Clients
+   * cannot ask for such a nick (chosenNickProblem): only claimGuest takes them.
+   */
+  guestPrefix = GUEST_PREFIX;
 
   constructor(private readonly shareable: (holder: T, claimant: T) => boolean = () => false) {}
 
@@ -62,7 +66,7 @@ export class NickRegistry<T> {
   /** A free nick close to `nick` (alice_, alice2, ...), to suggest when it is taken. */
   suggest(nick: string): string {
     for (let n = 2; ; n++) {
-      const candidate = `${nick.slice(0, 28)}${n}`;
+      const candidate = `${[...nick].slice(0, 28).join('')}${n}`;
       if (!this.owners.has(nickKey(candidate))) return candidate;
     }
   }
