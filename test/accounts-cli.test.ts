@@ -103,6 +103,61 @@ t.test('chat-server accounts --redis: a cluster\'s accounts, which every node ac
   t.match(await ask(p, { type: 'login', nick: 'alice', password: 'another password', id: 3 }), { type: 'error', code: 'auth_failed' });
 });
 
+t.test('/register and /login NICK in the chat window: the password is asked as a secret, the token kept', async (t) => {
+  const { port } = await serve(t);
+  const kept: { server: string; account: string; token: string }[] = [];
+  const keepToken = (server: { host: string; port: number }, credential: { account: string; token: string } | null) =>
+    credential && kept.push({ server: `${server.host}:${server.port}`, ...credential });
+  /** A client whose view answers each secret asked with the next of `typed` (null: Escape). */
+  const withAnswers = async (nick: string) => {
+    const client = await connectClient(t, port, nick, ['test'], { keepToken });
+    const typed: (string | null)[] = [];
+    const prompts: string[] = [];
+    client.secrets.setAsker((question) => {
+      prompts.push(question.prompt);
+      const answer = typed.shift();
+      setImmediate(() => (answer === undefined || answer === null ? question.cancel() : question.answer(answer)));
+    });
+    return { client, typed, prompts, last: () => client.state.active.entries.at(-1)?.text };
+  };
+
+  const alice = await withAnswers('alice');
+  alice.typed.push(PASSWORD, 'something else');
+  await alice.client.submit('/register');
+  t.match(alice.last(), /not the same; nothing was sent/);
+  alice.typed.push(PASSWORD);
+  await alice.client.submit('/register');
+  t.match(alice.last(), /Cancelled; nothing was sent/);
+  t.same(kept, []);
+  alice.typed.push('short');
+  await alice.client.submit('/register');
+  t.match(alice.last(), /at least 8/);
+  alice.typed.push(PASSWORD, PASSWORD);
+  await alice.client.submit('/register');
+  t.same(alice.prompts.slice(-2), ['Password for alice:', 'Again:']);
+  t.equal(alice.last(), 'Registered and logged in as alice.');
+  t.match(kept, [{ server: `127.0.0.1:${port}`, account: 'alice', token: /^[A-Za-z0-9_-]{43}$/ }]);
+  t.notOk(alice.client.state.buffers.some((b) => b.entries.some((e) => e.text.includes(PASSWORD))), 'the password is shown nowhere');
+
+  const bob = await withAnswers('bob');
+  bob.typed.push(PASSWORD, PASSWORD);
+  await bob.client.submit('/register alice');
+  t.match(bob.last(), /already has an account/, 'nick_registered in words');
+  bob.typed.push('wrong password');
+  await bob.client.submit('/login alice');
+  t.match(bob.last(), /wrong nick, password or token/i);
+  bob.typed.push(PASSWORD);
+  await bob.client.submit('/login alice');
+  t.equal(bob.last(), 'Logged in as alice.');
+  t.equal(bob.client.state.nick, 'alice');
+  t.equal(kept.length, 2);
+
+  // Line mode has no way to ask without echo: it says where to register instead.
+  const line = await connectClient(t, port, 'carol', ['test']);
+  await line.submit('/login carol');
+  t.match(line.state.active.entries.at(-1)?.text, /Passwords cannot be typed here/);
+});
+
 t.test('chat register, login, passwd and logout keep the token (mode 0600), never the password', async (t) => {
   const { port } = await serve(t);
   const config = tempDir(t, 'chat-config-');

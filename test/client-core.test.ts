@@ -18,6 +18,7 @@ import { formatDuration } from '../src/client/text/time.js';
 import { emojify } from '../src/client/core/emoji.js';
 import { helpLines, parseInput } from '../src/client/core/parse-input.js';
 import { InputLine } from '../src/client/view/input-line.js';
+import { SecretLine } from '../src/client/view/secret-line.js';
 import { ClientState, mentions } from '../src/client/core/state.js';
 import { scrollBy, visibleRows, type Row } from '../src/client/core/scrollback.js';
 import { entryRows, layoutRows, makeChalk, nickColour, plainLine } from '../src/client/view/format.js';
@@ -260,6 +261,23 @@ t.test('InputLine: Tab completes commands and nicks, again cycles', async (t) =>
   line.set('nothing x');
   line.complete([], ['bob']);
   t.equal(line.value, 'nothing x', 'no candidate: unchanged');
+});
+
+t.test('SecretLine: a password shows as one • per grapheme, Enter answers, Escape cancels, Up recalls nothing', async (t) => {
+  const answers: (string | null)[] = [];
+  const question = { prompt: 'Password for alice:', answer: (s: string) => answers.push(s), cancel: () => answers.push(null) };
+  const secret = new SecretLine(question);
+  for (const ch of ['p', 'é', '你', 'x']) t.notOk(secret.key(ch, ch, true));
+  secret.key(undefined, 'backspace', false);
+  secret.key(undefined, 'up', false);
+  t.same(secret.view(40), { text: 'Password for alice: •••', cursorColumn: 23 }, 'wide or accented, each is one •; the text never shows');
+  t.notOk(secret.key('\r', 'return', false));
+  t.ok(secret.key('\r', 'enter', false));
+  t.same(answers, ['pé你']);
+  const cancelled = new SecretLine(question);
+  cancelled.key('a', 'a', true);
+  t.ok(cancelled.key(undefined, 'escape', false));
+  t.same(answers, ['pé你', null]);
 });
 
 t.test('InputLine.view keeps the cursor visible in a narrow field', async (t) => {

@@ -310,3 +310,65 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   t.ok(last.some((l) => l.includes('* alice shared #1 photo.bin')), 'the number is shown as typed, not escaped');
   t.ok((await alice.lines()).some((l) => l.includes('* alice shared #1 photo.bin')), 'on the sender\'s screen too');
 });
+
+/** Type a command that asks a question, and Enter. */
+async function command(pane: Pane, text: string): Promise<void> {
+  await pane.type(text);
+  await pane.waitFor((l) => l.at(-1)!.endsWith(text));
+  await pane.keys('Enter');
+}
+
+t.test('/register asks the password twice without echo, keeps the token; /login NICK in another terminal logs in', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const password = 'correct horse 你好';
+  const masked = '\u2022'.repeat([...new Intl.Segmenter().segment(password)].length);
+  const alice = await joined(tmux, port, 'alice', 'test');
+  await command(alice, '/register');
+  await alice.waitFor((l) => l.at(-1) === 'Password for alice:');
+  await alice.type(password);
+  const typed = await alice.waitFor((l) => l.at(-1) === `Password for alice: ${masked}`);
+  t.notOk(typed.join('\n').includes('horse'), 'only \u2022 is shown while the password is typed');
+  await alice.keys('Enter');
+  await alice.waitFor((l) => l.at(-1) === 'Again:');
+  await alice.type(password);
+  await alice.waitFor((l) => l.at(-1) === `Again: ${masked}`);
+  await alice.keys('Enter');
+  const done = await alice.waitFor('Registered and logged in as alice.');
+  t.notOk(done.join('\n').includes('horse'), 'the password is in no message');
+  t.equal(done.at(-1), '[test]', 'the input line is the chat line again, empty');
+  const kept = JSON.parse(readFileSync(join(tmux.dir, 'chat', 'tokens.json'), 'utf8'))[`127.0.0.1:${port}`];
+  t.match(kept, { account: 'alice', token: /^[A-Za-z0-9_-]{43}$/ }, 'the token is kept as chat register keeps it');
+  await alice.keys('Up');
+  await alice.waitFor((l) => l.at(-1) === '[test] /register');
+  await alice.keys('Up');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal((await alice.lines()).at(-1), '[test] /register', 'Up recalls the command, never the password');
+  await alice.keys('C-u');
+
+  // Another terminal (its own config dir, no kept token): the nick is registered; Escape cancels; /login asks.
+  const other = new Tmux(t);
+  const bob = await other.chat('bob', args(port, 'bob', 'test'));
+  await bob.waitFor(connected);
+  await command(bob, '/register alice');
+  await bob.waitFor((l) => l.at(-1) === 'Password for alice:');
+  await bob.type('mistyped');
+  await bob.keys('Escape');
+  await bob.waitFor('Cancelled; nothing was sent.');
+  await command(bob, '/register alice');
+  for (const prompt of ['Password for alice:', 'Again:']) {
+    await bob.waitFor((l) => l.at(-1) === prompt);
+    await bob.type(password);
+    await bob.keys('Enter');
+  }
+  await bob.waitFor('The nick "alice" already has an account.');
+  await command(bob, '/login alice');
+  await bob.waitFor((l) => l.at(-1) === 'Password for alice:');
+  await bob.type(password);
+  await bob.keys('Enter');
+  const loggedIn = await bob.waitFor('Logged in as alice.');
+  t.notOk(loggedIn.join('\n').includes('horse'));
+  await bob.waitFor((l) => l.at(-2)!.includes('alice'));
+  await say(bob, 'hello from the second terminal');
+  await alice.waitFor('<alice> hello from the second terminal');
+});

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { passwordProblem, type ServerMessage } from '../../protocol/index.js';
 import { Connection, type Request } from '../core/connection.js';
-import { credentialsPath, readCredential, saveCredential } from '../core/credentials.js';
+import { credentialsPath, readCredential, saveCredential, type Credential } from '../core/credentials.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { logInWithToken } from '../core/handshake.js';
 import { checkedNick } from '../core/names.js';
@@ -24,6 +24,12 @@ export function withKeptToken(options: ConnectOptions, env: Io['env']): ConnectO
 export function keptTokens(env: Io['env']): (server: { host: string; port: number }) => string | null {
   const path = credentialsPath(env);
   return (server) => readCredential(path, server)?.token ?? null;
+}
+
+/** Keeps what /register and /login NICK got in the full-screen client, where `chat register` keeps it. */
+export function tokenKeeper(env: Io['env']): (server: { host: string; port: number }, credential: Credential | null) => void {
+  const path = credentialsPath(env);
+  return (server, credential) => saveCredential(path, server, credential);
 }
 
 function checkedPassword(password: string): string {

@@ -15,7 +15,7 @@ import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
-import { addAccountCommands, keptTokens, withKeptToken } from './account-commands.js';
+import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
 
 const ENV_HELP = `
@@ -113,6 +113,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         holdWhileReconnecting: lineMode,
         voice: { env: io.env, tools: voiceSettings(io.env) },
         loginToken: keptTokens(io.env),
+        keepToken: tokenKeeper(io.env),
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       if (lineMode) {

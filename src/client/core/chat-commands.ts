@@ -3,6 +3,7 @@
 
 import type { ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
+import { loginWithPassword, registerWithPassword, type AccountContext } from './account-actions.js';
 import type { Request } from './connection.js';
 import { emojify } from './emoji.js';
 import type { FileActions } from './file-actions.js';
@@ -12,7 +13,7 @@ import { privateKey, type ChatBuffer, type ClientState } from './state.js';
 import type { VoiceActions } from './voice/actions.js';
 
 /** What the handlers need from the chat client. */
-export interface CommandContext {
+export interface CommandContext extends AccountContext {
   readonly state: ClientState;
   readonly files: FileActions;
   readonly voice: VoiceActions;
@@ -139,14 +140,13 @@ function reconnect(context: CommandContext, buffer: ChatBuffer) {
   context.reconnect(buffer);
 }
 
-/**
- * Log in with the token kept on disk: a password is never typed into the chat window (it would show, and stay in
- * the input history), but in a shell, with `chat login` or `chat register`.
- */
-async function login({ state, request, keptToken }: CommandContext, buffer: ChatBuffer) {
+/** /login NICK asks the password; /login alone logs in with the token kept on disk (by `chat login`, `chat register` or /register). */
+async function login(context: CommandContext, buffer: ChatBuffer, command: { nick?: string }) {
+  if (command.nick !== undefined) return loginWithPassword(context, buffer, command.nick);
+  const { state, request, keptToken } = context;
   const token = keptToken();
   if (!token) {
-    state.info(buffer, 'No login token is kept for this server: run chat login --nick NAME (or chat register --nick NAME) in a shell, then /login.');
+    state.info(buffer, 'No login token is kept for this server: /login NICK (or /register) asks your password.');
     return;
   }
   const reply = await request(buffer, { type: 'login', token });
@@ -155,8 +155,8 @@ async function login({ state, request, keptToken }: CommandContext, buffer: Chat
   state.info(buffer, `Logged in as ${sanitizeLine(reply.account)}.`);
 }
 
-function register({ state }: CommandContext, buffer: ChatBuffer) {
-  state.info(buffer, 'To register your nick, run chat register --nick NAME in a shell (the password is asked there, never here), then /login.');
+function register(context: CommandContext, buffer: ChatBuffer, command: { nick?: string }) {
+  return registerWithPassword(context, buffer, command.nick);
 }
 
 function quit(context: CommandContext, _buffer: ChatBuffer, command: { reason?: string }) {

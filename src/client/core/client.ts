@@ -14,7 +14,9 @@ import { hello } from './handshake.js';
 import { Outbox } from './outbox.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
+import { SecretPrompts } from './secret-prompt.js';
 import { ClientState, type ChatBuffer } from './state.js';
+import type { Credential } from './credentials.js';
 import { Transfers } from './transfers.js';
 import { VoiceActions } from './voice/actions.js';
 import type { Env, VoiceToolSettings } from './voice/tools.js';
@@ -50,12 +52,16 @@ export interface ChatClientOptions {
   voice?: { env?: Env; tools?: VoiceToolSettings };
   /** The login token kept for a server (read at each connection: `chat passwd` may have renewed it). */
   loginToken?: (server: { host: string; port: number }) => string | null;
+  /** Keep the token /register or /login NICK got for a server (null: forget it). */
+  keepToken?: (server: { host: string; port: number }, credential: Credential | null) => void;
   /** Every connection (chat and transfers) over TLS. */
   tls?: TlsSettings | undefined;
 }
 
 export class ChatClient {
   readonly state = new ClientState();
+  /** Passwords asked by /register and /login NICK: the TUI registers itself to read them without echo. */
+  readonly secrets = new SecretPrompts();
   /** Command names for Tab completion. */
   readonly commandNames = COMMANDS.map((c) => c.name);
   status: ConnectionStatus = { phase: 'connecting' };
@@ -105,6 +111,8 @@ export class ChatClient {
     quit: (reason) => this.quit(reason),
     reconnect: (buffer) => this.reconnectNow(buffer),
     keptToken: () => this.options.loginToken?.(this.server) ?? null,
+    secrets: this.secrets,
+    keepToken: (credential) => this.options.keepToken?.(this.server, credential),
   };
 
   private serverIndex = 0;

@@ -22,8 +22,8 @@ export type Command =
   | { name: 'stop' }
   | { name: 'help' }
   | { name: 'reconnect' }
-  | { name: 'login' }
-  | { name: 'register' }
+  | { name: 'login'; nick?: string }
+  | { name: 'register'; nick?: string }
   | { name: 'quit'; reason?: string };
 
 export type ParsedInput =
@@ -57,8 +57,8 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'clear', usage: '/clear', help: 'clear this buffer' },
   { name: 'help', usage: '/help', help: 'this help' },
   { name: 'reconnect', usage: '/reconnect', help: 'while disconnected: try to connect now' },
-  { name: 'login', usage: '/login', help: 'log in with the token `chat login` kept (passwords go in a shell, not here)' },
-  { name: 'register', usage: '/register', help: 'how to register your nick (in a shell: chat register --nick NAME)' },
+  { name: 'login', usage: '/login [NICK]', help: 'log in as NICK (the password is asked, not shown), or with the kept token' },
+  { name: 'register', usage: '/register [NICK]', help: 'register your nick (or NICK) and log in: the password is asked twice, not shown' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
 ];
 
@@ -153,9 +153,11 @@ export function parseInput(input: string): ParsedInput {
     case 'reconnect':
     case 'voice':
     case 'stop':
+      return { kind: 'command', command: { name } };
     case 'login':
     case 'register':
-      return { kind: 'command', command: { name } };
+      if (args.length > 1) return usage(name);
+      return { kind: 'command', command: args[0] ? { name, nick: args[0] } : { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };
     default:

@@ -178,9 +178,13 @@ export class InputLine {
     this.cursor = c.head.length + word.length;
   }
 
-  /** What to draw in `width` columns: a window on the line that keeps the cursor visible, and the cursor column. */
-  view(width: number): { text: string; cursorColumn: number } {
-    const widths = this.chars.map(graphemeWidth);
+  /**
+   * What to draw in `width` columns: a window on the line that keeps the cursor visible, and the cursor column.
+   * With `mask` (a password), each grapheme is drawn as the mask instead.
+   */
+  view(width: number, mask?: string): { text: string; cursorColumn: number } {
+    const chars = mask === undefined ? this.chars : this.chars.map(() => mask);
+    const widths = chars.map(graphemeWidth);
     const cursorAt = widths.slice(0, this.cursor).reduce((a, b) => a + b, 0);
     const room = Math.max(1, width - 1);
     // Scroll in steps of half the width so that the window does not move on every key.
@@ -189,11 +193,11 @@ export class InputLine {
     let text = '';
     let column = 0;
     let start = -1;
-    for (let i = 0; i < this.chars.length; i++) {
+    for (let i = 0; i < chars.length; i++) {
       if (column >= offset) {
         if (start < 0) start = column;
         if (column - start + widths[i]! > width) break;
-        text += this.chars[i];
+        text += chars[i];
       }
       column += widths[i]!;
     }

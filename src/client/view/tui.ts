@@ -9,6 +9,7 @@ import { ExitCode } from '../core/errors.js';
 import { layoutRows, makeChalk } from './format.js';
 import { statusLine } from './status-line.js';
 import { InputLine } from './input-line.js';
+import { SecretLine } from './secret-line.js';
 import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
 import { completePath } from '../core/paths.js';
 import { patchBlessedWidth, writeClusters } from './blessed-width.js';
@@ -57,6 +58,8 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   const input = new InputLine();
   const rowCache = new Map<number, { width: number; rows: string[] }>();
   let confirm: string | null = null;
+  /** While the core asks for a password: the masked line that takes the keys instead of `input`. */
+  let secret: SecretLine | null = null;
   let closed = false;
 
   // blessed reads keys from the filter; raw mode is still the real terminal's.
@@ -169,7 +172,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
     inputBox.top = rows - 1;
     inputBox.width = cols;
-    if (confirm !== null) {
+    if (secret) {
+      const view = secret.view(cols);
+      inputBox.setContent(view.text);
+      cursor = { x: view.cursorColumn, y: rows - 1 };
+    } else if (confirm !== null) {
       const lineCount = confirm.split('\n').length;
       const question = `Send the pasted ${lineCount} lines (${confirm.length} characters) as one message? [y/N] `;
       inputBox.setContent(truncateToWidth(question, cols));
@@ -224,6 +231,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
   function onPaste(raw: string): void {
     const text = normalizePaste(raw);
+    if (secret) {
+      secret.paste(text);
+      render();
+      return;
+    }
     if (!text.includes('\n')) {
       input.insert(text);
       render();
@@ -243,6 +255,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     const name = key.full ?? key.name ?? '';
     if (name === 'C-c') {
       void quit();
+      return;
+    }
+    if (secret) {
+      if (secret.key(ch, name, !key.ctrl && !key.meta)) secret = null;
+      render();
       return;
     }
     if (confirm !== null) {
@@ -300,6 +317,10 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   screen.program.enableMouse();
   screen.on('resize', () => render());
   client.onChange(scheduleRender);
+  client.secrets.setAsker((question) => {
+    secret = new SecretLine(question);
+    scheduleRender();
+  });
   client.onBell(() => screen.program.bell());
   const ticker = setInterval(() => {
     if (client.status.phase === 'reconnecting') render();
