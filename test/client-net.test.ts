@@ -358,6 +358,33 @@ t.test('chat rooms pads by display width: Chinese room names line up with the ot
   t.ok(lines.some((line) => /^中文房间 {12}2$/.test(line)), '中文房间 is 8 columns wide, padded to 18, then the gap');
 });
 
+t.test('chat rooms reads every page of a server with many rooms', async (t) => {
+  const { port } = await serve(t, { roomsPageMax: 2 });
+  await connectClient(t, port, 'alice', ['a1', 'a2', 'a3', 'a4', 'a5']);
+  const io = fakeIo({ CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1' });
+  t.equal(await main(['node', 'chat', 'rooms'], io), ExitCode.ok);
+  t.same(io.stdout.text.split('\n').filter(Boolean).map((line) => line.split(/ +/)[0]), ['a1', 'a2', 'a3', 'a4', 'a5'], 'all five, in three pages');
+});
+
+t.test('chat files ROOM lists a room\'s files for scripts: id, size, sender, name', async (t) => {
+  const { port } = await serve(t);
+  const env = { CHAT_PORT: String(port), CHAT_HOST: '127.0.0.1' };
+  const dir = mkdtempSync(join(tmpdir(), 'chat-files-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, '报告.txt'), 'x'.repeat(3000));
+  let io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'send-file', 'test', join(dir, '报告.txt'), '--nick', 'alice'], io), ExitCode.ok);
+  const id = io.stdout.text.trim();
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'files', 'test'], io), ExitCode.ok);
+  t.match(io.stdout.text, new RegExp(`^${id}  2\\.9 KiB  alice  报告\\.txt\\n$`));
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'files', 'test', '--json'], io), ExitCode.ok);
+  t.match(JSON.parse(io.stdout.text), { type: 'files', room: 'test', files: [{ file: id, name: '报告.txt', size: 3000, from: 'alice' }] });
+  io = fakeIo(env);
+  t.equal(await main(['node', 'chat', 'files', 'bad room'], io), ExitCode.usage);
+});
+
 t.test('/files lists the files in aligned columns (names of any width)', async (t) => {
   const state = new ClientState(() => Date.UTC(2026, 0, 1, 12));
   const room = state.openRoom('test');

@@ -8,9 +8,10 @@ import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runLineMode } from './line-mode.js';
-import { listRooms, sendOnce, whoIsIn } from './oneshot.js';
+import { listFiles, listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { columns } from '../text/columns.js';
+import { formatSize } from '../text/size.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
@@ -163,6 +164,24 @@ export async function main(argv: string[], io: Io): Promise<number> {
         for (const line of columns(result.rooms.map((r) => [sanitizeLine(r.room), String(r.members)]), ['left', 'right'])) {
           io.stdout.write(`${line}\n`);
         }
+      }
+      return ExitCode.ok;
+    };
+  });
+
+  connectionOptions(
+    program
+      .command('files')
+      .description('list the files shared in a room (or, without one, your private files): id, size, sender, name')
+      .argument('[room]')
+      .option('--json', 'print the raw protocol line'),
+  ).action((room: string | undefined, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
+    action = async () => {
+      const result = await listFiles(settings(flags), room);
+      if (flags.json) io.stdout.write(result.line + '\n');
+      else {
+        const rows = result.files.map((f) => [f.file, formatSize(f.size), sanitizeLine(f.from), sanitizeLine(f.name)]);
+        for (const line of columns(rows, ['left', 'right'])) io.stdout.write(`${line}\n`);
       }
       return ExitCode.ok;
     };

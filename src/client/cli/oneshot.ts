@@ -1,6 +1,6 @@
 // One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
 
-import { nickKey, type ServerMessage } from '../../protocol/index.js';
+import { nickKey, type FileEvent, type ServerMessage } from '../../protocol/index.js';
 import { Connection } from '../core/connection.js';
 import { hello, logInWithToken } from '../core/handshake.js';
 import { checkedNick, checkedRoom } from '../core/names.js';
@@ -71,8 +71,36 @@ export async function listRooms(options: ConnectOptions): Promise<RoomsResult> {
     if (m.type === 'rooms') raw = line;
   });
   try {
-    const reply = expectReply(await conn.request({ type: 'rooms' }), 'rooms');
-    return { rooms: reply.rooms, line: raw };
+    // The server answers in pages (a busy server has thousands of rooms): follow `next` to the end.
+    const rooms: RoomsResult['rooms'] = [];
+    let after: string | undefined;
+    do {
+      const reply = expectReply(await conn.request({ type: 'rooms', ...(after !== undefined && { after }) }), 'rooms');
+      rooms.push(...reply.rooms);
+      after = reply.next;
+    } while (after !== undefined);
+    return { rooms, line: raw };
+  } finally {
+    await conn.quit();
+  }
+}
+
+export interface FilesResult {
+  files: FileEvent[];
+  /** The raw protocol line of the reply, for --json. */
+  line: string;
+}
+
+/** The files shared in `room`, or (without a room) the private files this user may fetch. */
+export async function listFiles(options: ConnectOptions, room: string | undefined): Promise<FilesResult> {
+  const name = room === undefined ? undefined : checkedRoom(room);
+  let raw = '';
+  const conn = await connectLoggedIn(options, (m, line) => {
+    if (m.type === 'files') raw = line;
+  });
+  try {
+    const reply = expectReply(await conn.request({ type: 'files', ...(name !== undefined && { room: name }) }), 'files');
+    return { files: reply.files, line: raw };
   } finally {
     await conn.quit();
   }
