@@ -5,3 +5,4 @@ export * from './encode.js';
 export * from './line-decoder.js';
 export * from './voice.js';
 export * from './passwords.js';
+export * from './moderation.js';

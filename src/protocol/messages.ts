@@ -1,5 +1,7 @@
 // The wire contract, version 1 (docs/protocol.md). Pure types and constants: no I/O.
 
+import { ModerationType, type ModerationEventMessage, type ModerationRequest } from './moderation.js';
+
 export const PROTOCOL_VERSION = 1;
 
 /** Every `type` a client may send. */
@@ -24,6 +26,7 @@ export const ClientType = {
   login: 'login',
   logout: 'logout',
   passwd: 'passwd',
+  ...ModerationType,
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -35,7 +38,7 @@ interface Request {
 }
 
 export interface HelloRequest extends Request { type: 'hello'; nick?: string }
-export interface JoinRequest extends Request { type: 'join'; room: string; nick?: string; since?: number }
+export interface JoinRequest extends Request { type: 'join'; room: string; nick?: string; since?: number; key?: string }
 export interface LeaveRequest extends Request { type: 'leave'; room: string }
 export interface RoomMsgRequest extends Request { type: 'msg'; room: string; text: string; me?: boolean }
 export interface PrivateMsgRequest extends Request { type: 'msg'; to: string; text: string; me?: boolean }
@@ -91,7 +94,8 @@ export type ClientMessage =
   | RegisterRequest
   | LoginRequest
   | LogoutRequest
-  | PasswdRequest;
+  | PasswdRequest
+  | ModerationRequest;
 
 // ---- server to client ----
 
@@ -106,7 +110,11 @@ export interface JoinEvent { type: 'join'; room: string; nick: string; ts: strin
 export interface LeaveEvent { type: 'leave'; room: string; nick: string; ts: string; reason?: string }
 export interface NickEvent { type: 'nick'; room?: string; old: string; nick: string; ts: string }
 /** The members of a room, by nick; in a room bigger than the server lists, `count` says how many there are in all. */
-export interface MembersEvent { type: 'members'; room: string; nicks: string[]; count?: number; id?: RequestId }
+export interface MembersEvent {
+  type: 'members'; room: string; nicks: string[]; count?: number; id?: RequestId;
+  /** Of those nicks, the room's operators (owner, operators, server admins) and those away (docs/protocol.md "Running a room"). */
+  ops?: string[]; away?: string[];
+}
 export interface RoomMsgEvent {
   type: 'msg'; room: string; from: string; text: string; ts: string; seq: number; me?: boolean; history?: boolean;
 }
@@ -163,7 +171,8 @@ export type ServerMessage =
   | PongEvent
   | OkEvent
   | ErrorEvent
-  | ByeEvent;
+  | ByeEvent
+  | ModerationEventMessage;
 
 /** Events that are part of a room's numbered history: messages and room files (both with `room` and `seq`). */
 export type RoomRecord = RoomMsgEvent | (FileEvent & { room: string; seq: number });
@@ -202,6 +211,16 @@ export const ErrorCode = {
   auth_required: 'auth_required',
   /** The server has no accounts (--accounts off). */
   accounts_off: 'accounts_off',
+  /** Only the room's operators may do that (docs/protocol.md "Running a room"). */
+  not_operator: 'not_operator',
+  /** Banned from the room. */
+  banned: 'banned',
+  /** The room is invite-only (+i) and there is no invitation for you. */
+  invite_only: 'invite_only',
+  /** Muted in the room, or the room is moderated (+m) and you have no voice. */
+  muted: 'muted',
+  /** The room is full (+l). */
+  room_full: 'room_full',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -10,6 +10,7 @@ import {
 import { canonicalRoom, chosenNickProblem, nickProblem, roomProblem } from './names.js';
 import { voiceProblem } from './voice.js';
 import { PASSWORD_MAX_CHARS, passwordProblem } from './passwords.js';
+import { EXAMPLES_MODERATION, readModeration, ROOM_KEY_MAX_CHARS } from './moderation.js';
 
 export interface ParseLimits {
   /** Longest `text` of a msg, in UTF-16 code units (JavaScript string length). */
@@ -40,6 +41,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   login: '{"type":"login","nick":"alice","password":"<password>"} or {"type":"login","token":"<token>"}',
   logout: '{"type":"logout"}',
   passwd: '{"type":"passwd","old":"<password>","new":"<new password>"}',
+  ...EXAMPLES_MODERATION,
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -233,7 +235,9 @@ function readMessage(
       const room = read.room();
       const nick = read.has('nick') ? read.nick('nick', chosenNickProblem) : undefined;
       const since = read.optionalCount('since');
-      return withId({ type, room, ...(nick !== undefined && { nick }), ...(since !== undefined && { since }) }, id);
+      const key = read.optionalString('key');
+      if (key !== undefined && key.length > ROOM_KEY_MAX_CHARS) read.fail(ErrorCode.bad_password, '"key" is longer than any room key');
+      return withId({ type, room, ...(nick !== undefined && { nick }), ...(since !== undefined && { since }), ...(key !== undefined && { key }) }, id);
     }
     case 'leave':
     case 'who':
@@ -336,5 +340,7 @@ function readMessage(
     }
     case 'passwd':
       return withId({ type, old: read.password('old'), new: read.newPassword('new') }, id);
+    default:
+      return readModeration(read, type, id);
   }
 }

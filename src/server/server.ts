@@ -21,6 +21,8 @@ import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
+import { SqliteModerationStore } from './storage/moderation-sqlite.js';
+import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
 import { plainRefusal, TlsDoor } from './tls.js';
 
@@ -98,7 +100,13 @@ export class ChatServer implements SessionHost, ServerContext {
             for (const session of this.sessions) session.send({ type: 'notice', text });
           },
         })
-      : new LocalBackend(this.rooms, this.nicks, new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')));
+      : new LocalBackend(
+          this.rooms,
+          this.nicks,
+          new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
+          new SqliteModerationStore(dataDir === null ? null : join(dataDir, 'rooms.sqlite')),
+        );
+    this.backend.onRoomControl = (room, payload) => roomControlled(this, room, payload);
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,
       quotaBytes: this.config.fileQuotaBytes,
@@ -158,6 +166,7 @@ export class ChatServer implements SessionHost, ServerContext {
       }
     }
     this.backend.releaseNick(session);
+    void wentAway(this, session);
     if (session.attachToken) this.attachTokens.delete(session.attachToken);
     session.address.release();
     this.sessions.delete(session);

@@ -83,12 +83,23 @@ function program(io: AdminIo, run: (action: (store: AccountStore) => Promise<voi
       for (const account of await store.list()) io.stdout.write(`${account.nick}\t${account.created}\n`);
     }, options),
   );
-  where(root.command('add').description('create an account owning NICK (password from stdin)').argument('<nick>')).action((nick: string, options) =>
+  where(
+    root.command('add').description('create an account owning NICK (password from stdin)').argument('<nick>').option('--admin', 'a server admin: may run every room'),
+  ).action((nick: string, options) =>
     run(async (store) => {
       checkedNick(nick);
       const hash = await hashPassword(await newPassword(io, nick));
       if (!(await store.create(nick, hash))) throw new AdminError(`${nick} already has an account`);
-      io.stdout.write(`account ${nick} created\n`);
+      if (options.admin) await store.setAdmin(nick, true);
+      io.stdout.write(`account ${nick} created${options.admin ? ' (server admin)' : ''}\n`);
+    }, options),
+  );
+  where(
+    root.command('admin').description('make NICK a server admin, who may run every room (--remove: no longer)').argument('<nick>').option('--remove', 'no longer an admin'),
+  ).action((nick: string, options) =>
+    run(async (store) => {
+      if (!(await store.setAdmin(nick, !options.remove))) throw new AdminError(`no account owns ${nick}`);
+      io.stdout.write(`${nick} is ${options.remove ? 'no longer' : 'now'} a server admin\n`);
     }, options),
   );
   where(root.command('remove').description("delete NICK's account and its login tokens").argument('<nick>')).action((nick: string, options) =>
@@ -128,7 +139,7 @@ export async function runAccountsAdmin(args: string[], io: AdminIo): Promise<num
   try {
     program(io, run).parse(args, { from: 'user' });
     if (!pending) {
-      io.stderr.write('usage: chat-server accounts list|add|remove|reset-password [NICK] [--data-dir DIR]\n');
+      io.stderr.write('usage: chat-server accounts list|add|remove|reset-password|admin [NICK] [--data-dir DIR]\n');
       return 2;
     }
     await pending;

@@ -23,6 +23,9 @@ const SCHEMA = `
     created TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS tokens_by_account ON tokens (account_id);
+  CREATE TABLE IF NOT EXISTS admins (
+    account_id TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE
+  );
 `;
 
 interface Row {
@@ -91,6 +94,18 @@ export class SqliteAccountStore implements AccountStore {
 
   async revokeAll(account: Account): Promise<void> {
     this.db.prepare('DELETE FROM tokens WHERE account_id = ?').run(account.id);
+  }
+
+  async setAdmin(nick: string, admin: boolean): Promise<boolean> {
+    const account = await this.find(nick);
+    if (!account) return false;
+    if (admin) this.db.prepare('INSERT OR IGNORE INTO admins (account_id) VALUES (?)').run(account.id);
+    else this.db.prepare('DELETE FROM admins WHERE account_id = ?').run(account.id);
+    return true;
+  }
+
+  async isAdmin(accountId: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM admins WHERE account_id = ?').get(accountId) !== undefined;
   }
 
   close(): void {

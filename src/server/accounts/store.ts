@@ -34,6 +34,10 @@ export interface AccountStore {
   revokeToken(tokenHash: string): Promise<Account | null>;
   /** Revoke every token of the account (a new password). */
   revokeAll(account: Account): Promise<void>;
+  /** Make the account with `nick` a server admin (it may run every room), or not; false when there is no such account. */
+  setAdmin(nick: string, admin: boolean): Promise<boolean>;
+  /** Whether the account (by id) is a server admin. */
+  isAdmin(accountId: string): Promise<boolean>;
   close(): void;
 }
 

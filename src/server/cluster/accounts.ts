@@ -6,6 +6,7 @@
 //   chat:accounts                  set of every account's nick key
 //   chat:token:<sha256>            the account id a token logs in as
 //   chat:account-tokens:<id>       set of the account's token hashes
+//   chat:admins                    set of the ids of the server admins' accounts
 
 import type { Redis } from 'ioredis';
 import { nickKey } from '../../protocol/index.js';
@@ -18,6 +19,7 @@ const k = {
   all: 'chat:accounts',
   token: (hash: string) => `chat:token:${hash}`,
   tokens: (id: string) => `chat:account-tokens:${id}`,
+  admins: 'chat:admins',
 };
 
 /** KEYS account, by id, all; ARGV id, nick, hash, created, nick key. 1 when made, 0 when the nick has an account. */
@@ -106,5 +108,17 @@ export class RedisAccountStore implements AccountStore {
 
   close(): void {
     // The connection is the node's, closed with it.
+  }
+
+  async setAdmin(nick: string, admin: boolean): Promise<boolean> {
+    const account = await this.find(nick);
+    if (!account) return false;
+    if (admin) await this.redis().sadd(k.admins, account.id);
+    else await this.redis().srem(k.admins, account.id);
+    return true;
+  }
+
+  async isAdmin(accountId: string): Promise<boolean> {
+    return (await this.redis().sismember(k.admins, accountId)) === 1;
   }
 }

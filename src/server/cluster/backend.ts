@@ -22,6 +22,7 @@ import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
+import { RedisModerationStore } from './moderation.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
@@ -72,6 +73,9 @@ export class ClusterBackend implements Backend {
   readonly accounts = new RedisAccountStore(() => this.command);
   /** Failed logins counted in Redis: guesses spread over the nodes count together. */
   readonly loginThrottle = new RedisLoginThrottle(() => this.command);
+  /** Room rules and away marks in Redis, each room's rules cached here. */
+  readonly moderation = new RedisModerationStore(() => this.command);
+  onRoomControl: ((room: string, payload: string) => void) | null = null;
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -638,6 +642,7 @@ export class ClusterBackend implements Backend {
     }
     if (!channel.startsWith(ROOM_CHANNEL)) return;
     const roomName = channel.slice(ROOM_CHANNEL.length);
+    if (kind === 'x') return this.onRoomControl?.(roomName, line);
     const room = this.rooms.get(roomName);
     let seq = 0;
     let deliver = true;
@@ -658,6 +663,17 @@ export class ClusterBackend implements Backend {
         entry.resolve(seq);
       }
     }
+  }
+
+  localMembers(room: string): Iterable<Member> {
+    return this.rooms.get(room)?.members ?? [];
+  }
+
+  /** To every node following the room, this one included (here at once while Redis is away). */
+  roomControl(room: string, payload: string): void {
+    const here = () => this.onRoomControl?.(room, payload);
+    if (!this.up) return here();
+    this.command.publish(key.roomChannel(room), `${this.nodeId}\n\nx\n${payload}`).catch(here);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
 import { ensureNick, takeNick } from './identity.js';
+import { admit, joined, marked, mayNotSpeak, tellAway } from './moderation.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -16,7 +17,7 @@ const hello: Handler<'hello'> = async (ctx, session, { nick, id }) => {
   session.reply(id, welcome(ctx, session, session.nick));
 };
 
-const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id }) => {
+const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, key, id }) => {
   const { backend, config } = ctx;
   if (nick !== undefined && !(await takeNick(ctx, session, nick, id))) return;
   await ensureNick(ctx, session);
@@ -37,12 +38,13 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
     return;
   }
   if (session.closed) return;
+  if (!session.rooms.has(name) && !(await admit(ctx, session, name, key, id))) return;
   if (!session.rooms.has(name)) {
     backend.addMember(room, session);
     await announceOrTell(ctx, session, { type: 'join', room: name, nick: session.nick, ts: now() });
   }
   const members = await backend.members(name, config.membersListMax);
-  session.reply(id, membersReply(name, members));
+  session.reply(id, await joined(ctx, session, name, membersReply(name, members)));
   const missed = room.history.since(since ?? 0);
   const replay = newestWithin(missed, config.replyHistoryBytes);
   for (const record of replay) session.send({ ...record, history: true });
@@ -67,7 +69,7 @@ type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
 /** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
 const roomMsg: Handler<'msg'> = (ctx, session, message) => {
   const { room, text, id } = message as RoomMsgRequest;
-  if (!inRoom(session, room, id)) return;
+  if (!inRoom(session, room, id) || mayNotSpeak(ctx, session, room, id)) return;
   const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) };
   return whenReady(ctx.backend.append(room, draft), (seq) => {
     if (id !== undefined) session.send({ type: 'ok', id, seq });
@@ -83,6 +85,7 @@ const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
     session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(to)}`, id);
     return;
   }
+  await tellAway(ctx, session, (event as PrivateMsgEvent).to);
   // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
   // arrived once already.
   if (nickKey((event as PrivateMsgEvent).to) !== nickKey(session.nick)) {
@@ -100,7 +103,7 @@ const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
 };
 
 const who: Handler<'who'> = (ctx, session, { room, id }) =>
-  whenReady(ctx.backend.members(room, ctx.config.membersListMax), (members) => session.reply(id, membersReply(room, members)));
+  whenReady(ctx.backend.members(room, ctx.config.membersListMax), async (members) => session.reply(id, await marked(ctx, room, membersReply(room, members))));
 
 const rooms: Handler<'rooms'> = (ctx, session, { after, limit, id }) =>
   whenReady(ctx.backend.listRooms(after, Math.max(1, Math.min(limit ?? ctx.config.roomsPageMax, ctx.config.roomsPageMax))), (page) =>

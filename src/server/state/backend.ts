@@ -5,6 +5,7 @@
 import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
+import type { ModerationStore } from './moderation-store.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 
 export type Maybe<T> = T | Promise<T>;
@@ -96,4 +97,16 @@ export interface Backend {
   announce(room: string, event: ServerMessage): Maybe<void>;
   /** Up to `limit` records of `room` with seq < before (the newest when before is undefined), oldest first. */
   before(room: string, before: number | undefined, limit: number): Maybe<RoomRecord[]>;
+
+  // ---- running a room (handlers/moderation.ts) ----
+  /** Room rules and away marks: this node's SQLite (or memory), or the cluster's, in Redis. */
+  readonly moderation: ModerationStore;
+  /** This node's members of the room. */
+  localMembers(room: string): Iterable<Member>;
+  /**
+   * Tell every node following the room (this one too) something for its own state, not for the members: new rules,
+   * a member to remove. In order with the room's events. Handled by `onRoomControl`.
+   */
+  roomControl(room: string, payload: string): void;
+  onRoomControl: ((room: string, payload: string) => void) | null;
 }

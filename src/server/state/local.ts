@@ -2,6 +2,7 @@
 
 import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
+import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { NickRegistry } from './nicks.js';
@@ -31,7 +32,10 @@ export class LocalBackend implements Backend {
     private readonly rooms: RoomRegistry,
     private readonly nicks: NickRegistry<Member>,
     readonly accounts: AccountStore,
+    readonly moderation: ModerationStore,
   ) {}
+
+  onRoomControl: ((room: string, payload: string) => void) | null = null;
 
   readonly loginThrottle = new MemoryLoginThrottle();
 
@@ -39,6 +43,7 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     this.accounts.close();
+    this.moderation.close();
   }
 
   claimNick(member: Member, nick: string): boolean {
@@ -130,5 +135,13 @@ export class LocalBackend implements Backend {
     if (room) return room.history.before(before ?? room.lastSeq + 1, limit);
     // A room nobody has joined since the restart: its history is on disk, and opening it would cost a room slot.
     return this.rooms.store?.before(name, before ?? Number.MAX_SAFE_INTEGER, limit) ?? [];
+  }
+
+  localMembers(room: string): Iterable<Member> {
+    return this.rooms.get(room)?.members ?? [];
+  }
+
+  roomControl(room: string, payload: string): void {
+    this.onRoomControl?.(room, payload);
   }
 }

@@ -1,0 +1,85 @@
+// One node's room rules in SQLite: `rooms.sqlite` in the data dir (or memory without one), one row per room that
+// was ever run, its rules as JSON. Who is away lives in memory: it ends with the connection.
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { nickKey } from '../../protocol/index.js';
+import { GUESTS_REMEMBERED, RulesCache, type ModerationStore } from '../state/moderation-store.js';
+import { emptyRules, pruned, type RoomRules } from '../state/room-rules.js';
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS room_rules (room TEXT PRIMARY KEY, rules TEXT NOT NULL)`;
+
+export class SqliteModerationStore implements ModerationStore {
+  private readonly db: Database.Database;
+  private readonly cache = new RulesCache();
+  private readonly guests = new Map<string, string>();
+  private readonly away = new Map<string, { message: string; told: Set<string> }>();
+
+  /** `path` null: in memory, gone when the server stops. */
+  constructor(path: string | null) {
+    if (path !== null) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path ?? ':memory:');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  cached(room: string): RoomRules | null | undefined {
+    return this.cache.get(room);
+  }
+
+  load(room: string): RoomRules | null {
+    const cached = this.cache.get(room);
+    if (cached !== undefined) return cached;
+    const row = this.db.prepare('SELECT rules FROM room_rules WHERE room = ?').get(room) as { rules: string } | undefined;
+    const rules = row ? (JSON.parse(row.rules) as RoomRules) : null;
+    this.cache.set(room, rules);
+    return rules;
+  }
+
+  async update(room: string, change: (rules: RoomRules) => RoomRules | null): Promise<RoomRules | null> {
+    const present = this.load(room);
+    const next = change(pruned(present ?? emptyRules()));
+    if (!next) return present;
+    const stored = { ...next, version: (present?.version ?? 0) + 1 };
+    this.db.prepare('INSERT INTO room_rules (room, rules) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET rules = excluded.rules').run(room, JSON.stringify(stored));
+    this.cache.set(room, stored);
+    return stored;
+  }
+
+  adopt(room: string, rules: RoomRules): void {
+    this.cache.adopt(room, rules);
+  }
+
+  rememberGuest(principal: string, address: string): void {
+    this.guests.delete(principal);
+    this.guests.set(principal, address);
+    if (this.guests.size > GUESTS_REMEMBERED) this.guests.delete(this.guests.keys().next().value!);
+  }
+
+  guestAddress(principal: string): string | null {
+    return this.guests.get(principal) ?? null;
+  }
+
+  setAway(nick: string, message: string | null): void {
+    if (message === null) this.away.delete(nickKey(nick));
+    else this.away.set(nickKey(nick), { message, told: new Set() });
+  }
+
+  awayOf(nicks: string[]): (string | null)[] {
+    if (this.away.size === 0) return nicks.map(() => null);
+    return nicks.map((nick) => this.away.get(nickKey(nick))?.message ?? null);
+  }
+
+  awayNews(nick: string, sender: string): string | null {
+    const away = this.away.get(nickKey(nick));
+    if (!away || away.told.has(sender)) return null;
+    away.told.add(sender);
+    return away.message;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
