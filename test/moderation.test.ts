@@ -31,7 +31,7 @@ async function seen(p: Peer, pattern: Partial<Event>): Promise<Event> {
   return p.received.find((e) => matches(e, pattern)) ?? p.next(pattern);
 }
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = { teardown(fn: () => unknown): void; match: typeof t.match };
 
 /** A guest peer from `localAddress` (127.0.0.1 unless told), with a nick of its choice, in `room`. */
 async function guest(t: Tap, port: number, nick: string, room: string, localAddress?: string): Promise<Peer> {

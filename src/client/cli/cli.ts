@@ -18,6 +18,7 @@ import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
 import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
+import { IgnoreList, ignorePath } from '../core/ignore.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -117,6 +118,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         keepToken: tokenKeeper(io.env),
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
+      client.state.ignore = new IgnoreList(ignorePath(io.env));
       if (lineMode) {
         return runLineMode(client, {
           stdin: io.stdin,

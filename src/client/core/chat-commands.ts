@@ -8,6 +8,7 @@ import type { Request } from './connection.js';
 import { emojify } from './emoji.js';
 import type { FileActions } from './file-actions.js';
 import { checkedNick, checkedRoom } from './names.js';
+import { MODERATION_HANDLERS } from './moderation-commands.js';
 import { helpLines, type Command } from './parse-input.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
 import type { VoiceActions } from './voice/actions.js';
@@ -39,6 +40,7 @@ const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   voice: ({ voice }, buffer) => voice.record(buffer),
   play: ({ voice }, buffer, command) => void voice.play(buffer, command.file), // plays beside the chat
   stop: ({ voice }, buffer) => voice.stop(buffer),
+  ...MODERATION_HANDLERS,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {
@@ -54,10 +56,10 @@ export async function say(context: CommandContext, buffer: ChatBuffer, raw: stri
   else context.state.error(buffer, 'This is the server buffer: /join a room, or /msg NICK TEXT, to talk.');
 }
 
-async function join({ state, request }: CommandContext, buffer: ChatBuffer, command: { room: string }) {
+async function join({ state, request }: CommandContext, buffer: ChatBuffer, command: { room: string; key?: string }) {
   const key = checkedRoom(command.room);
   if (state.buffer(key)?.joined) state.switchTo(key);
-  else if (await request(buffer, { type: 'join', room: key })) state.switchTo(key);
+  else if (await request(buffer, { type: 'join', room: key, ...(command.key !== undefined && { key: command.key }) })) state.switchTo(key);
 }
 
 async function leave({ state, leaveRoom }: CommandContext, buffer: ChatBuffer, command: { target?: string }) {

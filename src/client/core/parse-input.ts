@@ -2,9 +2,10 @@
 
 import { roomProblem } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
+import { MODERATION_COMMANDS, parseModerationCommand, type ModerationCommand } from './moderation-commands.js';
 
 export type Command =
-  | { name: 'join'; room: string }
+  | { name: 'join'; room: string; key?: string }
   | { name: 'leave'; target?: string }
   | { name: 'msg'; nick: string; text: string }
   | { name: 'query'; nick: string }
@@ -24,7 +25,8 @@ export type Command =
   | { name: 'reconnect' }
   | { name: 'login'; nick?: string }
   | { name: 'register'; nick?: string }
-  | { name: 'quit'; reason?: string };
+  | { name: 'quit'; reason?: string }
+  | ModerationCommand;
 
 export type ParsedInput =
   | { kind: 'empty' }
@@ -39,7 +41,7 @@ export interface CommandHelp {
 }
 
 export const COMMANDS: readonly CommandHelp[] = [
-  { name: 'join', usage: '/join ROOM', help: 'join a room (or switch to it) in a new buffer' },
+  { name: 'join', usage: '/join ROOM [+k KEY]', help: 'join a room (or switch to it) in a new buffer' },
   { name: 'leave', usage: '/leave [ROOM]', help: 'leave this room, or close this private conversation' },
   { name: 'msg', usage: '/msg NICK TEXT', help: 'send a private message; opens a private buffer' },
   { name: 'query', usage: '/query NICK', help: 'open a private buffer with NICK' },
@@ -60,6 +62,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'login', usage: '/login [NICK]', help: 'log in as NICK (the password is asked, not shown), or with the kept token' },
   { name: 'register', usage: '/register [NICK]', help: 'register your nick (or NICK) and log in: the password is asked twice, not shown' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
+  ...MODERATION_COMMANDS,
 ];
 
 const ALIASES: Record<string, Command['name']> = {
@@ -118,6 +121,8 @@ export function parseInput(input: string): ParsedInput {
   switch (name) {
     case 'join':
       if (args.length === 1) return { kind: 'command', command: { name, room: args[0]!.replace(/^#/, '') } };
+      // A room with a key (+k), written as /mode sets it.
+      if (args.length === 3 && args[1] === '+k') return { kind: 'command', command: { name, room: args[0]!.replace(/^#/, ''), key: args[2]! } };
       return args.length === 0 ? usage(name) : badRoom(rest.trim());
     case 'leave':
       return { kind: 'command', command: args[0] ? { name, target: args[0].replace(/^#/, '') } : { name } };
@@ -161,7 +166,7 @@ export function parseInput(input: string): ParsedInput {
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };
     default:
-      return { kind: 'error', message: `Unknown command /${word}. Type /help for the list of commands.` };
+      return parseModerationCommand(name, rest) ?? { kind: 'error', message: `Unknown command /${word}. Type /help for the list of commands.` };
   }
 }
 

@@ -12,6 +12,8 @@ import {
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { describeError, fileText } from '../text/wording.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
+import { IgnoreList } from './ignore.js';
+import { applyModeration } from './moderation-state.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
 /** `queued`: a message typed while disconnected, waiting to be sent (removed when it is). */
@@ -111,6 +113,8 @@ export class ClientState {
   private nextEntryId = 1;
   /** Called for every entry added, with its buffer (line mode prints them). */
   onEntry: ((buffer: ChatBuffer, entry: Entry) => void) | null = null;
+  /** Nicks whose messages are not shown (/ignore); the CLI gives it its file in the config dir. */
+  ignore = new IgnoreList();
 
   constructor(private readonly now: () => number = Date.now) {
     this.buffers.push(this.newBuffer(SERVER_KEY, 'server', 'server'));
@@ -252,6 +256,8 @@ export class ClientState {
 
   /** Apply one server event. Replies to our own requests (errors with an id) are the requester's business. */
   apply(message: ServerMessage): ApplyResult {
+    const moderation = applyModeration(this, message);
+    if (moderation) return moderation;
     const ts = 'ts' in message && typeof message.ts === 'string' ? Date.parse(message.ts) || this.now() : this.now();
     switch (message.type) {
       case 'welcome':

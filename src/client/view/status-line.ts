@@ -3,6 +3,7 @@
 // those with mentions or unread lines are kept and the quiet ones folded into `+N`; nothing is cut at the edge.
 
 import type { ChalkInstance } from 'chalk';
+import { topicOf } from '../core/moderation-state.js';
 import type { ChatBuffer } from '../core/state.js';
 import { stringWidth, truncateToWidth } from '../text/width.js';
 
@@ -39,7 +40,13 @@ export function statusLine(client: StatusView, now: number, chalk: ChalkInstance
   const line = head + fitLabels(labels, width - stringWidth(head)).join(' ');
   // Only a terminal too narrow for the active label and its `+N` gets here: plain text, cut.
   if (stringWidth(line) > width) return truncateToWidth(line.replace(/\x1b\[[0-9;]*m/g, ''), width);
-  return line;
+  return line + topicPart(state.active, width - stringWidth(line));
+}
+
+/** The active room's topic after the buffers, in what room is left (none when too little is). */
+function topicPart(buffer: ChatBuffer, room: number): string {
+  const topic = buffer.kind === 'room' ? topicOf(buffer) : '';
+  return topic && room >= 12 ? ` | ${truncateToWidth(topic, room - 3)}` : '';
 }
 
 /** Columns that `shown` take, with a space between and the `+N` for the rest of `total`. */

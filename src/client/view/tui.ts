@@ -19,6 +19,7 @@ import { probeTerminal } from './terminal-probe.js';
 import { progressLine } from './progress-line.js';
 import { recordingLine } from './voice-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
+import { memberLabel, topicOf } from '../core/moderation-state.js';
 
 /** Pastes with more lines or characters than this ask before they are sent. */
 const LONG_PASTE_LINES = 5;
@@ -104,7 +105,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     const cols = screen.width as number;
     const rows = screen.height as number;
     const buffer = state.active;
-    const longest = Math.max(0, ...buffer.members.map((m) => stringWidth(m)));
+    const longest = Math.max(0, ...buffer.members.map((m) => stringWidth(memberLabel(buffer, m))));
     const membersWidth =
       buffer.kind === 'room' && cols >= MEMBERS_MIN_COLUMNS ? Math.min(24, Math.max(12, longest + 3)) : 0;
     const transferLines = Math.min(client.transfers.list.length, MAX_PROGRESS_LINES, Math.max(0, rows - 4));
@@ -144,9 +145,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       membersBox.left = logWidth;
       membersBox.width = membersWidth;
       membersBox.height = logHeight;
-      const names = buffer.members.map((m) => `\u2502 ${truncateToWidth(m, membersWidth - 2)}`);
+      const names = buffer.members.map((m) => `\u2502 ${truncateToWidth(memberLabel(buffer, m), membersWidth - 2)}`);
       const header = `\u2502 ${chalk.bold(`${buffer.members.length} here`)}`;
-      const list = [header, ...names].slice(0, logHeight);
+      const topic = topicOf(buffer);
+      const topicLine = topic ? [`\u2502 ${chalk.italic(truncateToWidth(topic, membersWidth - 2))}`] : [];
+      const list = [header, ...topicLine, ...names].slice(0, logHeight);
       while (list.length < logHeight) list.push('\u2502');
       membersBox.setContent(list.join('\n'));
     } else {

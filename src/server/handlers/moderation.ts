@@ -433,7 +433,7 @@ const mode: Handler<'mode'> = async (ctx, session, message) => {
     '+t': 'topic set by operators only', '-t': 'topic open to all', '+k': 'protected by a key', '-k': 'no longer protected by a key',
     '+l': `limited to ${arg} members`, '-l': 'no longer limited in members',
   };
-  await tell(ctx, room, 'mode', by, `${by} set mode ${shown} on ${room} (${meaning[wanted]}); modes now ${modeString(rules)}`, { mode: shown });
+  await tell(ctx, room, 'mode', by, `${by} set mode ${shown} on ${room} (${meaning[wanted]}); modes now ${modeString(rules) === '+' ? 'none' : modeString(rules)}`, { mode: shown });
   ok(session, id);
 };
 
