@@ -102,8 +102,10 @@ const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
   if ((await takeNick(ctx, session, wanted, id)) && id !== undefined) session.send({ type: 'ok', id });
 };
 
-const who: Handler<'who'> = (ctx, session, { room, id }) =>
-  whenReady(ctx.backend.members(room, ctx.config.membersListMax), async (members) => session.reply(id, await marked(ctx, room, membersReply(room, members))));
+const who: Handler<'who'> = async (ctx, session, { room, id }) => {
+  const members = await ctx.backend.members(room, ctx.config.membersListMax);
+  session.reply(id, await marked(ctx, room, membersReply(room, members)));
+};
 
 const rooms: Handler<'rooms'> = (ctx, session, { after, limit, id }) =>
   whenReady(ctx.backend.listRooms(after, Math.max(1, Math.min(limit ?? ctx.config.roomsPageMax, ctx.config.roomsPageMax))), (page) =>
