@@ -7,6 +7,9 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runAccountsAdmin } from '../src/server/accounts/admin.js';
+import { Captured } from './helpers/client-harness.js';
 import { backendUnderTest, matches, nodeFor, Peer, peer, server, startServer, type Event } from './helpers/wire.js';
 
 const PASSWORD = 'correct horse battery';
@@ -323,5 +326,34 @@ if (backendUnderTest === 'local') {
     t.match(lines.find((e) => e.type === 'topic'), { topic: 'kept' });
     t.match(await ask(aliceAgain, { type: 'mode', room: 'class', id: 9 }), { modes: '+mt' });
     t.match(await ask(aliceAgain, { type: 'kick', room: 'class', nick: 'nobody', id: 10 }), { type: 'error', code: 'no_such_user' }, 'still an operator');
+  });
+
+  t.test('chat-server accounts add NAME --admin (and accounts admin NAME) make a server admin, who runs rooms it does not own', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chat-moderation-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const admin = async (args: string[], stdin = '') => {
+      const io = { stdin: new PassThrough(), stdout: new Captured(), stderr: new Captured() };
+      io.stdin.end(stdin);
+      return { code: await runAccountsAdmin([...args, '--data-dir', dataDir], io), stdout: io.stdout.text };
+    };
+    t.match(await admin(['add', 'root', '--admin'], `${PASSWORD}\n`), { code: 0, stdout: 'account root created (server admin)\n' });
+    t.match(await admin(['add', 'helper'], `${PASSWORD}\n`), { code: 0 });
+    t.match(await admin(['admin', 'nobody']), { code: 1 });
+    const { port, server: node } = await startServer({ dataDir });
+    t.teardown(() => node.close());
+    const alice = await member(t, port, 'alice', 'class');
+    for (const nick of ['root', 'helper']) {
+      const p = await Peer.connect(port);
+      t.teardown(() => p.destroy());
+      await ask(p, { type: 'login', nick, password: PASSWORD, id: 'login' });
+      await p.join('class');
+      const reply = await ask(p, { type: 'mode', room: 'class', change: '+m', id: nick });
+      t.match(reply, nick === 'root' ? { type: 'ok' } : { type: 'error', code: 'not_operator' }, nick);
+    }
+    t.match(await admin(['admin', 'helper']), { code: 0, stdout: 'helper is now a server admin\n' });
+    t.ok(await node.backend.accounts.isAdmin((await node.backend.accounts.find('helper'))!.id));
+    t.match(await admin(['admin', 'root', '--remove']), { code: 0, stdout: 'root is no longer a server admin\n' });
+    t.notOk(await node.backend.accounts.isAdmin((await node.backend.accounts.find('root'))!.id));
+    alice.end();
   });
 }

@@ -103,7 +103,8 @@ export async function marked(ctx: ServerContext, room: string, members: MembersE
 /** The hot path: true (after a `muted` reply) when the sender may not speak in the room now. */
 export function mayNotSpeak(ctx: ServerContext, session: Session, room: string, id: RequestId | undefined): boolean {
   const rules = ctx.backend.moderation.cached(room);
-  if (!rules) return false;
+  // Most rooms: no rules, or none about speaking. One map lookup and two reads.
+  if (!rules || (!rules.moderated && rules.mutes.length === 0)) return false;
   const refusal = speakRefusal(rules, whoNow(session), room);
   if (!refusal) return false;
   session.error(refusal.code, refusal.message, id);
