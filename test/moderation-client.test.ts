@@ -10,6 +10,9 @@ import { parseDuration } from '../src/client/core/moderation-commands.js';
 import { IgnoreList, ignorePath } from '../src/client/core/ignore.js';
 import { memberLabel, topicOf } from '../src/client/core/moderation-state.js';
 import { ClientState } from '../src/client/core/state.js';
+import type { ChatClient } from '../src/client/core/client.js';
+import { connectClient, serve, until } from './helpers/client-harness.js';
+import { Peer } from './helpers/wire.js';
 
 t.test('the commands parse as typed; bad ones get their usage', async (t) => {
   const command = (input: string) => {
@@ -72,4 +75,31 @@ t.test('client state: topic, operators and away marks of a room; ignored nicks\'
   state.ignore.add('alice');
   state.apply({ type: 'msg', room: 'class', from: 'alice', text: 'hidden', ts: '2026-01-01T00:00:02.000Z', seq: 1 });
   t.notOk(room.entries.some((e) => e.text === 'hidden'));
+});
+
+/** Every line of a buffer (notices, info and errors too). */
+const texts = (client: ChatClient, key: string) => (client.state.buffer(key)?.entries ?? []).map((e) => e.text);
+
+t.test('the commands against a server: /mode, /topic, /away and /who with its marks, a refusal said in words', async (t) => {
+  const { port } = await serve(t);
+  const owner = await Peer.connect(port);
+  t.teardown(() => owner.destroy());
+  owner.send({ type: 'register', nick: 'alice', password: 'correct horse battery' });
+  await owner.next({ type: 'ok' });
+  await owner.join('class');
+  const bob = await connectClient(t, port, 'bob', ['class']);
+  const carol = await connectClient(t, port, 'carol', ['class']);
+  await until(() => bob.state.room('class')?.joined && carol.state.room('class')?.joined, 'joined');
+  await carol.submit('/away at lunch');
+  await until(() => texts(bob, 'class').some((x) => x === 'carol is away: at lunch'), 'the away notice');
+  await bob.submit('/who');
+  await until(() => texts(bob, 'class').some((x) => x === 'In class (3): @alice, bob, carol (away)'), 'who with marks');
+  await bob.submit('/mode +m');
+  await until(() => texts(bob, 'class').some((x) => /Only the operators of class may change its modes/.test(x)), 'not_operator in words');
+  await bob.submit('/mode');
+  await until(() => texts(bob, 'class').some((x) => x === 'Modes of class: +t'), 'the modes');
+  owner.send({ type: 'topic', room: 'class', topic: 'Chapter 3' });
+  await until(() => topicOf(bob.state.room('class')!) === 'Chapter 3', 'the topic kept');
+  await bob.submit('/topic');
+  await until(() => texts(bob, 'class').some((x) => x === 'Topic of class: Chapter 3 (set by alice)'), '/topic shows it');
 });

@@ -101,7 +101,9 @@ async function who({ state, request }: CommandContext, buffer: ChatBuffer, comma
   const room = checkedRoom(typed);
   const reply = await request(buffer, { type: 'who', room });
   if (reply?.type !== 'members') return;
-  const nicks = reply.nicks.map(sanitizeLine);
+  const ops = new Set(reply.ops ?? []);
+  const away = new Set(reply.away ?? []);
+  const nicks = reply.nicks.map((nick) => `${ops.has(nick) ? '@' : ''}${sanitizeLine(nick)}${away.has(nick) ? ' (away)' : ''}`);
   state.info(buffer, nicks.length === 0 ? `Nobody is in ${room}.` : `In ${room} (${nicks.length}): ${nicks.join(', ')}`);
 }
 

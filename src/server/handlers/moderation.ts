@@ -139,7 +139,13 @@ interface Control {
 
 /** Another node (or this one) changed the room's rules or removed someone from it. */
 export function roomControlled(ctx: ServerContext, room: string, payload: string): void {
-  const control = JSON.parse(payload) as Control;
+  let control: Control;
+  try {
+    control = JSON.parse(payload) as Control;
+  } catch {
+    ctx.log.warn({ room }, 'unreadable room control message ignored');
+    return;
+  }
   if (control.rules) ctx.backend.moderation.adopt(room, control.rules);
   if (control.remove === undefined) return;
   const leaving: Member[] = [];
@@ -443,6 +449,7 @@ const away: Handler<'away' | 'back'> = async (ctx, session, message) => {
   const user = actingUser(session);
   const isAway = message.type === 'away';
   const text = message.type === 'away' ? message.message ?? 'away' : null;
+  if (text === null && (await ctx.backend.moderation.awayOf([user.nick]))[0] === null) return ok(session, message.id);
   await ctx.backend.moderation.setAway(user.nick, text);
   const ts = now();
   const event = { type: 'away' as const, nick: user.nick, away: isAway, ...(text !== null && { message: text }), ts };
