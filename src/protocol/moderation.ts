@@ -1,7 +1,8 @@
 // Running a room (docs/protocol.md "Running a room"): topic, operators, kick, ban, mute, invitations, room modes,
 // away. The wire shapes and their parsing; pure, no I/O. The rules are in server/handlers/moderation.ts.
 
-import type { RequestId } from './messages.js';
+/** As in messages.ts (which imports this file, so it is not imported back). */
+type RequestId = string | number;
 
 export const ModerationType = {
   topic: 'topic',

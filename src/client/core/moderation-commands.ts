@@ -2,13 +2,26 @@
 // from what was typed, then one small handler each, as in chat-commands.ts. `/voice` is taken by voice messages:
 // a member gets a voice in a moderated room with `/mode +v NICK`.
 
-import { MODE_CHANGES, SANCTION_MAX_SECONDS, type ModeChange } from '../../protocol/index.js';
+import { MODE_CHANGES, SANCTION_MAX_SECONDS, type ModeChange, type ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
-import type { CommandContext } from './chat-commands.js';
+import type { Request } from './connection.js';
 import { checkedNick } from './names.js';
-import type { CommandHelp, ParsedInput } from './parse-input.js';
-import type { ChatBuffer } from './state.js';
+import type { ChatBuffer, ClientState } from './state.js';
 import { topicOf } from './moderation-state.js';
+
+/** What these commands need of the chat client (a part of chat-commands.ts's CommandContext). */
+export interface CommandContext {
+  readonly state: ClientState;
+  request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null>;
+}
+
+/** As parse-input.ts has them (it imports this file). */
+interface CommandHelp {
+  name: string;
+  usage: string;
+  help: string;
+}
+type ParsedInput = { kind: 'command'; command: ModerationCommand } | { kind: 'error'; message: string };
 
 export type ModerationCommand =
   | { name: 'topic'; topic?: string }

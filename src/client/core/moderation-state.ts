@@ -4,7 +4,21 @@
 
 import { nickKey, type ServerMessage } from '../../protocol/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
-import type { ApplyResult, ChatBuffer, ClientState } from './state.js';
+
+/** What this needs of a buffer and of the client state (state.ts, which calls applyModeration). */
+interface MarkedBuffer {
+  name: string;
+  members: string[];
+}
+interface StateView<B extends MarkedBuffer> {
+  nick: string;
+  readonly active: B;
+  ignore: { has(nick: string): boolean };
+  room(name: string): B | undefined;
+  buffer(key: string): B | undefined;
+  add(buffer: B, fields: { kind: 'notice'; text: string }): unknown;
+}
+type ApplyResult = { bell: boolean };
 
 /** A room buffer's marks: kept beside the buffer, by its key. */
 export interface RoomMarks {
@@ -13,16 +27,16 @@ export interface RoomMarks {
   away: Set<string>;
 }
 
-const marks = new WeakMap<ChatBuffer, RoomMarks>();
+const marks = new WeakMap<object, RoomMarks>();
 
-export function marksOf(buffer: ChatBuffer): RoomMarks {
+export function marksOf(buffer: object): RoomMarks {
   let found = marks.get(buffer);
   if (!found) marks.set(buffer, (found = { topic: '', ops: new Set(), away: new Set() }));
   return found;
 }
 
 /** A member as the member pane shows them: `@alice` for an operator, `bob (away)`. */
-export function memberLabel(buffer: ChatBuffer, nick: string): string {
+export function memberLabel(buffer: object, nick: string): string {
   const found = marks.get(buffer);
   if (!found) return nick;
   const key = nickKey(nick);
@@ -30,7 +44,7 @@ export function memberLabel(buffer: ChatBuffer, nick: string): string {
 }
 
 /** The topic of a room buffer ('' when none). */
-export function topicOf(buffer: ChatBuffer): string {
+export function topicOf(buffer: object): string {
   return marks.get(buffer)?.topic ?? '';
 }
 
@@ -38,7 +52,7 @@ export function topicOf(buffer: ChatBuffer): string {
  * Apply what is about running rooms; null for what state.ts handles itself (after noting a members list's marks).
  * A message from an ignored nick is dropped here.
  */
-export function applyModeration(state: ClientState, message: ServerMessage): ApplyResult | null {
+export function applyModeration<B extends MarkedBuffer>(state: StateView<B>, message: ServerMessage): ApplyResult | null {
   switch (message.type) {
     case 'msg':
     case 'file':

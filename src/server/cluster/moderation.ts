@@ -45,7 +45,13 @@ export class RedisModerationStore implements ModerationStore {
 
   /** Read from Redis every time (a join): a node that stopped following the room may have missed changes. */
   async load(room: string): Promise<RoomRules | null> {
-    const text = await this.redis().get(k.rules(room));
+    let text: string | null;
+    try {
+      text = await this.redis().get(k.rules(room));
+    } catch {
+      // Redis away: the node serves its own members (docs/scale-out.md) with the rules it knows.
+      return this.cache.get(room) ?? null;
+    }
     const rules = text === null ? null : (JSON.parse(text) as RoomRules);
     const known = this.cache.get(room);
     if (rules && known && known.version > rules.version) return known;
@@ -77,7 +83,7 @@ export class RedisModerationStore implements ModerationStore {
   }
 
   guestAddress(principal: string): Promise<string | null> {
-    return this.redis().get(k.guest(principal));
+    return this.redis().get(k.guest(principal)).catch(() => null);
   }
 
   async setAway(nick: string, message: string | null): Promise<void> {
@@ -89,14 +95,18 @@ export class RedisModerationStore implements ModerationStore {
 
   async awayOf(nicks: string[]): Promise<(string | null)[]> {
     if (nicks.length === 0) return [];
-    return this.redis().hmget(k.away, ...nicks.map(nickKey));
+    return this.redis().hmget(k.away, ...nicks.map(nickKey)).catch(() => nicks.map(() => null));
   }
 
   async awayNews(nick: string, sender: string): Promise<string | null> {
-    const message = await this.redis().hget(k.away, nickKey(nick));
+    const message = await this.redis().hget(k.away, nickKey(nick)).catch(() => null);
     if (message === null) return null;
-    const [[, added]] = (await this.redis().multi().sadd(k.told(nick), sender).expire(k.told(nick), AWAY_TOLD_TTL_S).exec())! as [[unknown, number]];
-    return added === 1 ? message : null;
+    try {
+      const [[, added]] = (await this.redis().multi().sadd(k.told(nick), sender).expire(k.told(nick), AWAY_TOLD_TTL_S).exec())! as [[unknown, number]];
+      return added === 1 ? message : null;
+    } catch {
+      return null;
+    }
   }
 
   close(): void {}

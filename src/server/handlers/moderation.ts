@@ -51,7 +51,11 @@ function whoNow(session: Session): Who {
 async function whoIs(ctx: ServerContext, session: Session): Promise<Who> {
   const user = actingUser(session);
   const account = user.account?.id ?? null;
-  if (account !== null) adminSeen.set(user, { account, admin: await ctx.backend.accounts.isAdmin(account) });
+  if (account !== null) {
+    // Without an answer (a cluster's Redis away), what was known.
+    const admin = await ctx.backend.accounts.isAdmin(account).catch(() => adminSeen.get(user)?.admin ?? false);
+    adminSeen.set(user, { account, admin });
+  }
   return whoNow(session);
 }
 
@@ -85,7 +89,8 @@ export async function joined(ctx: ServerContext, session: Session, room: string,
   let rules = ctx.backend.moderation.cached(room) ?? null;
   if (!rules && who.account !== null && members.nicks.length === 1 && (members.count ?? 1) === 1) {
     const owner = who.account;
-    rules = await change(ctx, room, (r) => (r.owner ? null : { ...r, owner, ops: { ...r.ops, [owner]: who.nick } }));
+    // Not being able to record it (a cluster's Redis away) does not stop the join: the room stays unowned.
+    rules = await change(ctx, room, (r) => (r.owner ? null : { ...r, owner, ops: { ...r.ops, [owner]: who.nick } })).catch(() => null);
   }
   if (rules?.topic) session.send({ type: 'topic', room, topic: rules.topic.text, by: rules.topic.by, ts: rules.topic.ts });
   return marked(ctx, room, members, rules);

@@ -3,7 +3,8 @@
 // caches every room's rules it has loaded, so that the `msg` hot path reads them at once; a change travels to
 // the other nodes with the new rules in it (Backend.roomControl), so no message costs a round-trip to Redis.
 
-import type { Maybe } from './backend.js';
+/** An answer now (one node) or later (a cluster), as backend.ts's Maybe (backend.ts imports this file). */
+type Maybe<T> = T | Promise<T>;
 import type { RoomRules } from './room-rules.js';
 
 export interface ModerationStore {
