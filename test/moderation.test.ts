@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runAccountsAdmin } from '../src/server/accounts/admin.js';
 import { Captured } from './helpers/client-harness.js';
+import { startRedis } from './helpers/redis.js';
 import { backendUnderTest, matches, nodeFor, Peer, peer, server, startServer, type Event } from './helpers/wire.js';
 
 const PASSWORD = 'correct horse battery';
@@ -355,5 +356,34 @@ if (backendUnderTest === 'local') {
     t.match(await admin(['admin', 'root', '--remove']), { code: 0, stdout: 'root is no longer a server admin\n' });
     t.notOk(await node.backend.accounts.isAdmin((await node.backend.accounts.find('root'))!.id));
     alice.end();
+  });
+}
+
+if (backendUnderTest === 'cluster') {
+  t.test('on a cluster, room messages are checked against the rules each node caches: no Redis read per message', async (t) => {
+    const redis = await startRedis(t);
+    const nodes = [await startServer({ redisUrl: redis.url }), await startServer({ redisUrl: redis.url })];
+    for (const node of nodes) t.teardown(() => node.server.close());
+    const alice = await member(t, nodes[0]!.port, 'alice', 'class');
+    const bob = await Peer.connect(nodes[1]!.port);
+    t.teardown(() => bob.destroy());
+    await bob.join('class', 'bob');
+    const carol = await Peer.connect(nodes[1]!.port, '127.0.0.2');
+    t.teardown(() => carol.destroy());
+    await carol.join('class', 'carol');
+    await ask(alice, { type: 'mute', room: 'class', nick: 'carol', id: 'mute' });
+    await seen(bob, { type: 'moderation', action: 'mute' });
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    t.teardown(() => client.disconnect());
+    const reads = async () => {
+      const stats = await client.info('commandstats');
+      const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      return ['get', 'hget', 'hmget', 'hgetall', 'sismember', 'exists'].reduce((sum, command) => sum + calls(command), 0);
+    };
+    const before = await reads();
+    for (let i = 0; i < 20; i++) t.match(await ask(bob, { type: 'msg', room: 'class', text: `message ${i}`, id: i }), { type: 'ok' });
+    t.match(await ask(carol, { type: 'msg', room: 'class', text: 'muted', id: 'c' }), { type: 'error', code: 'muted' }, 'the mute made on the other node holds here');
+    t.equal(await reads(), before, 'no key was read for any of them');
   });
 }
