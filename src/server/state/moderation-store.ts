@@ -34,16 +34,20 @@ export interface ModerationStore {
 /** Guest connections whose address a node remembers (the oldest are forgotten first). */
 export const GUESTS_REMEMBERED = 100_000;
 
-/** The cache every store keeps in front of its storage: the newest version of each room's rules. */
+/**
+ * The cache every store keeps in front of its storage: the newest version of each room's rules. Rooms without rules
+ * are not kept (any number of room names can be joined): for the checks, unknown is the same as none.
+ */
 export class RulesCache {
-  private readonly rules = new Map<string, RoomRules | null>();
+  private readonly rules = new Map<string, RoomRules>();
 
-  get(room: string): RoomRules | null | undefined {
+  get(room: string): RoomRules | undefined {
     return this.rules.get(room);
   }
 
   set(room: string, rules: RoomRules | null): void {
-    this.rules.set(room, rules);
+    if (rules) this.rules.set(room, rules);
+    else this.rules.delete(room);
   }
 
   /** Keep `rules` unless the cache already has these or newer ones. */

@@ -8,6 +8,9 @@ import { nickKey } from '../../protocol/index.js';
 import { GUESTS_REMEMBERED, RulesCache, type ModerationStore } from '../state/moderation-store.js';
 import { emptyRules, pruned, type RoomRules } from '../state/room-rules.js';
 
+/** Senders remembered as told an away message, per nick. */
+const AWAY_TOLD_MAX = 10_000;
+
 const SCHEMA = `CREATE TABLE IF NOT EXISTS room_rules (room TEXT PRIMARY KEY, rules TEXT NOT NULL)`;
 
 export class SqliteModerationStore implements ModerationStore {
@@ -31,7 +34,7 @@ export class SqliteModerationStore implements ModerationStore {
 
   load(room: string): RoomRules | null {
     const cached = this.cache.get(room);
-    if (cached !== undefined) return cached;
+    if (cached) return cached;
     const row = this.db.prepare('SELECT rules FROM room_rules WHERE room = ?').get(room) as { rules: string } | undefined;
     const rules = row ? (JSON.parse(row.rules) as RoomRules) : null;
     this.cache.set(room, rules);
@@ -75,6 +78,8 @@ export class SqliteModerationStore implements ModerationStore {
   awayNews(nick: string, sender: string): string | null {
     const away = this.away.get(nickKey(nick));
     if (!away || away.told.has(sender)) return null;
+    // Bounded: past this many senders, some may be told twice.
+    if (away.told.size >= AWAY_TOLD_MAX) away.told.clear();
     away.told.add(sender);
     return away.message;
   }
