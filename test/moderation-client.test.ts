@@ -103,3 +103,25 @@ t.test('the commands against a server: /mode, /topic, /away and /who with its ma
   await bob.submit('/topic');
   await until(() => texts(bob, 'class').some((x) => x === 'Topic of class: Chapter 3 (set by alice)'), '/topic shows it');
 });
+
+t.test('/join ROOM +k KEY, and the key is used again to rejoin after the connection drops', async (t) => {
+  const { server: node, port } = await serve(t);
+  const owner = await Peer.connect(port);
+  t.teardown(() => owner.destroy());
+  owner.send({ type: 'register', nick: 'alice', password: 'correct horse battery' });
+  await owner.next({ type: 'ok' });
+  await owner.join('vault');
+  owner.send({ type: 'mode', room: 'vault', change: '+k', arg: 'sesame', id: 1 });
+  await owner.next({ id: 1 });
+  const bob = await connectClient(t, port, 'bob', [], { backoff: { initialMs: 300, maxMs: 300, jitter: 0 } });
+  await bob.submit('/join vault');
+  await until(() => texts(bob, '*').some((x) => /needs its key/.test(x)), 'bad_password in words');
+  await bob.submit('/join vault +k sesame');
+  await until(() => bob.state.room('vault')?.joined, 'joined with the key');
+  [...node.sessions].find((s) => s.nick === 'bob')!.stream.destroy();
+  await until(() => bob.status.phase === 'reconnecting', 'bob to notice');
+  await until(() => bob.status.phase === 'connected', 'bob to reconnect');
+  owner.send({ type: 'msg', room: 'vault', text: 'still here?' });
+  await until(() => texts(bob, 'vault').includes('still here?'), 'bob rejoined with the key');
+  t.notOk(texts(bob, 'vault').some((x) => /Could not rejoin/.test(x)));
+});

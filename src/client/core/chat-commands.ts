@@ -9,6 +9,7 @@ import { emojify } from './emoji.js';
 import type { FileActions } from './file-actions.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { MODERATION_HANDLERS } from './moderation-commands.js';
+import { marksOf } from './moderation-state.js';
 import { helpLines, type Command } from './parse-input.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
 import type { VoiceActions } from './voice/actions.js';
@@ -59,7 +60,10 @@ export async function say(context: CommandContext, buffer: ChatBuffer, raw: stri
 async function join({ state, request }: CommandContext, buffer: ChatBuffer, command: { room: string; key?: string }) {
   const key = checkedRoom(command.room);
   if (state.buffer(key)?.joined) state.switchTo(key);
-  else if (await request(buffer, { type: 'join', room: key, ...(command.key !== undefined && { key: command.key }) })) state.switchTo(key);
+  else if (await request(buffer, { type: 'join', room: key, ...(command.key !== undefined && { key: command.key }) })) {
+    if (command.key !== undefined) marksOf(state.buffer(key)!).key = command.key;
+    state.switchTo(key);
+  }
 }
 
 async function leave({ state, leaveRoom }: CommandContext, buffer: ChatBuffer, command: { target?: string }) {

@@ -21,6 +21,7 @@ import { Transfers } from './transfers.js';
 import { VoiceActions } from './voice/actions.js';
 import type { Env, VoiceToolSettings } from './voice/tools.js';
 import type { TlsSettings } from './tls.js';
+import { keyOf } from './moderation-state.js';
 
 export type Phase = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -250,7 +251,8 @@ export class ChatClient {
         since = 0;
       }
     }
-    const reply = await conn.request({ type: 'join', room: buffer.key, ...(since > 0 ? { since } : {}) });
+    const key = keyOf(buffer);
+    const reply = await conn.request({ type: 'join', room: buffer.key, ...(since > 0 ? { since } : {}), ...(key !== undefined && { key }) });
     if (reply.type === 'error') {
       buffer.joined = false;
       if (initial && reply.code === 'bad_room') throw new ClientError('bad_room', describeError(reply));

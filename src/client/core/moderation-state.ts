@@ -23,6 +23,8 @@ type ApplyResult = { bell: boolean };
 /** A room buffer's marks: kept beside the buffer, by its key. */
 export interface RoomMarks {
   topic: string;
+  /** The key this room was joined with (+k), to join it again after a reconnect. */
+  key?: string;
   ops: Set<string>;
   away: Set<string>;
 }
@@ -41,6 +43,11 @@ export function memberLabel(buffer: object, nick: string): string {
   if (!found) return nick;
   const key = nickKey(nick);
   return `${found.ops.has(key) ? '@' : ''}${nick}${found.away.has(key) ? ' (away)' : ''}`;
+}
+
+/** The key a room buffer was joined with, if any. */
+export function keyOf(buffer: object): string | undefined {
+  return marks.get(buffer)?.key;
 }
 
 /** The topic of a room buffer ('' when none). */
