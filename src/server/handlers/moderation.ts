@@ -8,7 +8,6 @@ import {
   ErrorCode,
   nickKey,
   nickProblem,
-  type ClientMessage,
   type MembersEvent,
   type ModerationAction,
   type ModerationEvent,
