@@ -20,6 +20,7 @@ import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
+import { SqliteConversationStore } from './storage/conversation-sqlite.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import type { HistoryStore } from './storage/store.js';
 import { plainRefusal, TlsDoor } from './tls.js';
@@ -98,7 +99,12 @@ export class ChatServer implements SessionHost, ServerContext {
             for (const session of this.sessions) session.send({ type: 'notice', text });
           },
         })
-      : new LocalBackend(this.rooms, this.nicks, new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')));
+      : new LocalBackend(
+          this.rooms,
+          this.nicks,
+          new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
+          new SqliteConversationStore(dataDir === null ? null : join(dataDir, 'conversations.sqlite')),
+        );
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,
       quotaBytes: this.config.fileQuotaBytes,

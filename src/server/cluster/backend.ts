@@ -22,6 +22,7 @@ import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
+import { RedisConversationStore } from './conversation.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
@@ -72,6 +73,8 @@ export class ClusterBackend implements Backend {
   readonly accounts = new RedisAccountStore(() => this.command);
   /** Failed logins counted in Redis: guesses spread over the nodes count together. */
   readonly loginThrottle = new RedisLoginThrottle(() => this.command);
+  /** Authors, changes and read markers in Redis, beside the room streams. */
+  readonly conversations = new RedisConversationStore(() => this.command, (error) => this.log.debug({ err: error.message }, 'conversation write failed'));
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;

@@ -4,6 +4,7 @@
 import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, type RoomMsgEvent } from '../../protocol/index.js';
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
+import { noteSent, quoteFor, sendMarker, withChanges } from './conversation.js';
 import { ensureNick, takeNick } from './identity.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
@@ -45,7 +46,8 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
   session.reply(id, membersReply(name, members));
   const missed = room.history.since(since ?? 0);
   const replay = newestWithin(missed, config.replyHistoryBytes);
-  for (const record of replay) session.send({ ...record, history: true });
+  for (const record of await withChanges(ctx, name, replay)) session.send({ ...record, history: true });
+  await sendMarker(ctx, session, name, room.lastSeq);
   session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };
 
@@ -66,12 +68,17 @@ type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
 
 /** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
 const roomMsg: Handler<'msg'> = (ctx, session, message) => {
-  const { room, text, id } = message as RoomMsgRequest;
+  const { room, text, id, reply_to } = message as RoomMsgRequest;
   if (!inRoom(session, room, id)) return;
-  const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) };
-  return whenReady(ctx.backend.append(room, draft), (seq) => {
-    if (id !== undefined) session.send({ type: 'ok', id, seq });
-  });
+  const send = (reply?: RoomMsgEvent['reply']) => {
+    const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }), ...(reply && { reply }) };
+    return whenReady(ctx.backend.append(room, draft), (seq) => {
+      noteSent(ctx, session, room, seq);
+      if (id !== undefined) session.send({ type: 'ok', id, seq });
+    });
+  };
+  if (reply_to === undefined) return send();
+  return quoteFor(ctx, session, room, reply_to, id).then((quote) => (quote ? send(quote) : undefined));
 };
 
 const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
@@ -113,7 +120,8 @@ const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) 
   return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {
     const page = older.length > pageSize ? older.slice(1) : older;
     const messages = newestWithin(page, ctx.config.replyHistoryBytes);
-    session.reply(id, { type: 'history', room, messages, more: older.length > pageSize || messages.length < page.length });
+    const more = older.length > pageSize || messages.length < page.length;
+    return whenReady(withChanges(ctx, room, messages), (current) => session.reply(id, { type: 'history', room, messages: current, more }));
   });
 };
 

@@ -4,6 +4,7 @@ import { encode, type RoomRecord, type ServerMessage } from '../../protocol/inde
 import type { AccountStore } from '../accounts/store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
+import type { ConversationStore } from './conversation.js';
 import type { NickRegistry } from './nicks.js';
 import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
@@ -31,6 +32,7 @@ export class LocalBackend implements Backend {
     private readonly rooms: RoomRegistry,
     private readonly nicks: NickRegistry<Member>,
     readonly accounts: AccountStore,
+    readonly conversations: ConversationStore,
   ) {}
 
   readonly loginThrottle = new MemoryLoginThrottle();
@@ -39,6 +41,7 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     this.accounts.close();
+    this.conversations.close();
   }
 
   claimNick(member: Member, nick: string): boolean {
