@@ -15,6 +15,21 @@ const QUOTE_MAX_CHARS = 120;
 /** Records `unread` reads back per room to count unread messages and mentions. */
 const UNREAD_SCAN = 200;
 
+/** Each connection's newest room message still on its way (a cluster numbers them in Redis). */
+const inFlight = new WeakMap<Session, Promise<unknown>>();
+
+/** A room message is on its way (pipelined, handlers/index.ts): what refers to it by seq waits for it. */
+export function pipelined<T>(session: Session, sent: Promise<T>): Promise<T> {
+  inFlight.set(session, sent);
+  return sent;
+}
+
+/** Until the connection's room messages sent so far are numbered and kept: a reply, edit or read may name them. */
+async function sentSoFar(session: Session): Promise<void> {
+  const newest = inFlight.get(session);
+  if (newest) await newest;
+}
+
 /**
  * Whether `actor` may edit or delete a message sent by `author` (a principal): only its author may. The one place
  * this is decided: moderation (room operators deleting any message) belongs here.
@@ -58,6 +73,7 @@ async function messageAt(ctx: ServerContext, session: Session, room: string, seq
 
 /** What a reply to `seq` quotes: its author and first line. Null after an error reply. */
 export async function quoteFor(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id']): Promise<QuotedMessage | null> {
+  await sentSoFar(session);
   const record = await messageAt(ctx, session, room, seq, id);
   if (!record) return null;
   const text = record.type === 'msg' ? record.text : record.name;
@@ -93,6 +109,7 @@ async function change(ctx: ServerContext, session: Session, room: string, seq: n
 /** Checks shared by edit and delete: in the room, the message can be changed, and by this connection. */
 async function mayChange(ctx: ServerContext, session: Session, room: string, seq: number, action: 'edit' | 'delete', id: ClientMessage['id']): Promise<boolean> {
   if (!inRoom(session, room, id)) return false;
+  await sentSoFar(session);
   const author = await authorOf(ctx, session, room, seq, id);
   if (!author) return false;
   if (mayChangeMessage(session, author, action)) return true;
@@ -121,6 +138,7 @@ const deleteMessage: Handler<'delete'> = async (ctx, session, { room, seq, id })
 /** Add one's reaction, or take it back: reactions count people (principals), whatever their nick. */
 const react: Handler<'react'> = async (ctx, session, { room, seq, emoji, id }) => {
   if (!inRoom(session, room, id)) return;
+  await sentSoFar(session);
   if (!(await authorOf(ctx, session, room, seq, id))) return;
   const principal = session.principal;
   const state = await change(ctx, session, room, seq, { op: 'react', emoji, principal, maxEmoji: ctx.config.reactionsPerMessage }, id);
@@ -146,6 +164,7 @@ async function newestSeq(ctx: ServerContext, room: string): Promise<number> {
 /** The account has read up to `seq`: kept, and told to its other connections on every node (it is theirs too). */
 const read: Handler<'read'> = async (ctx, session, { room, seq, id }) => {
   if (guestRefused(session, id) || !inRoom(session, room, id)) return;
+  await sentSoFar(session);
   const principal = session.principal;
   const before = await ctx.backend.conversations.marker(principal, room);
   const marker = await ctx.backend.conversations.markRead(principal, room, Math.min(seq, await newestSeq(ctx, room)), ctx.config.readMarkersPerAccount);

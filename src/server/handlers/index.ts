@@ -4,7 +4,7 @@ import type { ClientMessage, ClientType } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { accountHandlers, refusedToGuest } from './accounts.js';
 import { chatHandlers } from './chat.js';
-import { conversationHandlers } from './conversation.js';
+import { conversationHandlers, pipelined } from './conversation.js';
 import type { Handler, ServerContext } from './context.js';
 import { fileHandlers } from './files.js';
 
@@ -20,7 +20,7 @@ export function dispatch(ctx: ServerContext, session: Session, message: ClientMe
   if (message.type === 'msg' && 'room' in message && message.reply_to === undefined) {
     // Room messages are pipelined (their order is kept by the backend, and each ok follows its own delivery);
     // only the end of input waits for them.
-    session.owe(pending.catch(failed));
+    session.owe(pipelined(session, pending.catch(failed)));
     return;
   }
   // Anything else: the connection's next lines wait, so its requests are answered in order.
