@@ -222,3 +222,17 @@ if (backendUnderTest === 'local') t.test('with a data dir, changes and read mark
   t.match(joined.find((e) => e.type === 'read'), { seq }, 'sending had read it');
   t.match(await ask(again, { type: 'edit', room: 'test', seq, text: 'hello!', id: 'e2' }), { type: 'ok' }, 'still hers');
 });
+
+t.test('a join replay and a history page are measured as the messages are now: edits cannot make them outgrow their budget', async (t) => {
+  const { port } = await server(t, { replyHistoryBytes: 20_000 });
+  const alice = await peer(t, port);
+  await alice.join('test', 'alice');
+  for (let i = 1; i <= 10; i++) await say(alice, 'test', `short ${i}`);
+  for (let seq = 1; seq <= 10; seq++) await ask(alice, { type: 'edit', room: 'test', seq, text: 'x'.repeat(1000), id: `e${seq}` });
+  const bob = await peer(t, port);
+  const replay = (await bob.join('test', 'bob')).filter((e) => e.type === 'msg');
+  t.ok(replay.length >= 1 && replay.length <= 3, `only the newest fit (${replay.length})`);
+  t.ok(replay.every((e) => e.edited && e.text.length === 1000));
+  const page = await ask(bob, { type: 'history', room: 'test', id: 'h' });
+  t.ok(page.messages.length <= 3 && page.more, `a page too (${page.messages.length})`);
+});

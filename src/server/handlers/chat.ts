@@ -44,9 +44,10 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
   }
   const members = await backend.members(name, config.membersListMax);
   session.reply(id, membersReply(name, members));
-  const missed = room.history.since(since ?? 0);
+  // As they are now (edited, reacted to) before they are measured: an edit may have made a message longer.
+  const missed = await withChanges(ctx, name, room.history.since(since ?? 0));
   const replay = newestWithin(missed, config.replyHistoryBytes);
-  for (const record of await withChanges(ctx, name, replay)) session.send({ ...record, history: true });
+  for (const record of replay) session.send({ ...record, history: true });
   await sendMarker(ctx, session, name, room.lastSeq);
   session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };
@@ -119,9 +120,10 @@ const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) 
   // One more than asked: whether there is more is whether it came.
   return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {
     const page = older.length > pageSize ? older.slice(1) : older;
-    const messages = newestWithin(page, ctx.config.replyHistoryBytes);
-    const more = older.length > pageSize || messages.length < page.length;
-    return whenReady(withChanges(ctx, room, messages), (current) => session.reply(id, { type: 'history', room, messages: current, more }));
+    return whenReady(withChanges(ctx, room, page), (current) => {
+      const messages = newestWithin(current, ctx.config.replyHistoryBytes);
+      session.reply(id, { type: 'history', room, messages, more: older.length > pageSize || messages.length < current.length });
+    });
   });
 };
 

@@ -92,6 +92,14 @@ export function current(record: RoomRecord, change: StoredChange | undefined): R
   return now;
 }
 
+/** At most the bytes a record's quote and reactions add on the wire (every character escaped), for reply budgets. */
+export function conversationBytesAtMost(record: RoomRecord): number {
+  if (record.type !== 'msg') return 0;
+  let bytes = record.reply ? 6 * (record.reply.text.length + record.reply.from.length) + 64 : 0;
+  for (const reaction of record.reactions ?? []) bytes += 6 * reaction.emoji.length + 40;
+  return bytes;
+}
+
 /** Parse a stored change; a damaged one counts as no change. */
 export function parseChange(json: string): StoredChange {
   try {
