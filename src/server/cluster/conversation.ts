@@ -1,13 +1,13 @@
 // Conversations of a cluster (state/conversation.ts) in Redis, beside the room streams that hold its history:
 //
-//   chat:authors:<room>      hash seq -> principal of its author (the newest `window` messages only)
+//   chat:authors:<room>      hash seq -> the account (principal) that sent it (the newest `window` messages only)
 //   chat:changes:<room>      hash seq -> the message's change (JSON, as StoredChange)
 //   chat:read:<principal>    hash room -> the account's read marker
 //
 // Each change is one Lua script, so that two nodes changing one message at once (two reactions) both count.
 
 import type { Redis } from 'ioredis';
-import { parseChange, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
+import { parseChange, RecentAuthors, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
 
 export const conversationKey = {
   authors: (room: string) => `chat:authors:${room}`,
@@ -27,12 +27,12 @@ const RAISE = (k: number, m: number) => `
   end`;
 
 const SCRIPTS = {
-  /** KEYS authors, read; ARGV seq, principal, window, room ('' to mark nothing), seq again, maxRooms. */
+  /** KEYS authors, read; ARGV seq, principal, window, room, seq again, maxRooms. */
   noteSent: `${RAISE(2, 4)}
     redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
     local old = tonumber(ARGV[1]) - tonumber(ARGV[3])
     if old > 0 then redis.call('HDEL', KEYS[1], old) end
-    if ARGV[4] ~= '' then raise() end
+    raise()
     return 1`,
   /** KEYS read; ARGV room, seq, maxRooms. */
   markRead: `${RAISE(1, 1)} return raise()`,
@@ -78,6 +78,9 @@ type Scripted = Redis & {
 const defined = new WeakSet<Redis>();
 
 export class RedisConversationStore implements ConversationStore {
+  /** Authors of messages sent from this node: a guest's never go to Redis (only its own connection may change them). */
+  private readonly recent = new RecentAuthors();
+
   /** `redis` is asked for the connection each time: a node makes it in start(). */
   constructor(
     private readonly redis: () => Redis,
@@ -95,14 +98,16 @@ export class RedisConversationStore implements ConversationStore {
     return redis as Scripted;
   }
 
-  noteSent(room: string, seq: number, principal: string, window: number, markRead: { maxRooms: number } | null): void {
+  noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void {
+    this.recent.add(room, seq, principal);
+    if (!account) return;
     this.command
-      .conversationNoteSent(conversationKey.authors(room), conversationKey.read(principal), seq, principal, window, markRead ? room : '', seq, markRead?.maxRooms ?? 0)
+      .conversationNoteSent(conversationKey.authors(room), conversationKey.read(principal), seq, principal, window, room, seq, account.maxRooms)
       .catch(this.onError);
   }
 
   async author(room: string, seq: number): Promise<string | null> {
-    return this.command.hget(conversationKey.authors(room), String(seq));
+    return this.recent.get(room, seq) ?? (await this.command.hget(conversationKey.authors(room), String(seq)));
   }
 
   async changes(room: string, seqs: number[]): Promise<Map<number, StoredChange>> {

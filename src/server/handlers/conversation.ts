@@ -56,8 +56,8 @@ export function withChanges(ctx: ServerContext, room: string, records: RoomRecor
 export function noteSent(ctx: ServerContext, session: Session, room: string, seq: number): void {
   if (seq <= 0) return;
   const { changeableMessages, readMarkersPerAccount } = ctx.config;
-  const markRead = readerOf(session) ? { maxRooms: readMarkersPerAccount } : null;
-  ctx.backend.conversations.noteSent(room, seq, session.principal, changeableMessages, markRead);
+  const account = readerOf(session) ? { maxRooms: readMarkersPerAccount } : null;
+  ctx.backend.conversations.noteSent(room, seq, session.principal, changeableMessages, account);
 }
 
 /** The message at `seq` as it is now, or null after a no_such_message reply. */
@@ -82,13 +82,14 @@ export async function quoteFor(ctx: ServerContext, session: Session, room: strin
 }
 
 /**
- * The author of a message that may still be changed, or null after a no_such_message reply: it was never sent, or
- * is older than the newest --changeable-messages of the room.
+ * The message at `seq` when it may still be changed or reacted to: a message (not a file) among the room's newest
+ * --changeable-messages. Null after a no_such_message reply.
  */
-async function authorOf(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id']): Promise<string | null> {
-  const author = await ctx.backend.conversations.author(room, seq);
-  if (author) return author;
-  session.error(ErrorCode.no_such_message, `${room} has no message ${seq} that can still be changed (only the newest ${ctx.config.changeableMessages} can)`, id);
+async function changeable(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id']): Promise<RoomRecord | null> {
+  const record = await messageAt(ctx, session, room, seq, id);
+  if (!record) return null;
+  if (record.type === 'msg' && seq > (await newestSeq(ctx, room)) - ctx.config.changeableMessages) return record;
+  session.error(ErrorCode.no_such_message, `message ${seq} of ${room} can no longer be changed: only the newest ${ctx.config.changeableMessages} messages can`, id);
   return null;
 }
 
@@ -110,9 +111,10 @@ async function change(ctx: ServerContext, session: Session, room: string, seq: n
 async function mayChange(ctx: ServerContext, session: Session, room: string, seq: number, action: 'edit' | 'delete', id: ClientMessage['id']): Promise<boolean> {
   if (!inRoom(session, room, id)) return false;
   await sentSoFar(session);
-  const author = await authorOf(ctx, session, room, seq, id);
-  if (!author) return false;
-  if (mayChangeMessage(session, author, action)) return true;
+  if (!(await changeable(ctx, session, room, seq, id))) return false;
+  // No author known: a guest's message sent from another node, or before a restart; nobody here may change it.
+  const author = await ctx.backend.conversations.author(room, seq);
+  if (author && mayChangeMessage(session, author, action)) return true;
   session.error(ErrorCode.not_allowed, `only its author may ${action} message ${seq}`, id);
   return false;
 }
@@ -135,11 +137,14 @@ const deleteMessage: Handler<'delete'> = async (ctx, session, { room, seq, id })
   ok(session, id);
 };
 
-/** Add one's reaction, or take it back: reactions count people (principals), whatever their nick. */
+/**
+ * Add one's reaction, or take it back: reactions count people (principals), whatever their nick. Any message of the
+ * room's newest --changeable-messages takes them, whoever sent it.
+ */
 const react: Handler<'react'> = async (ctx, session, { room, seq, emoji, id }) => {
   if (!inRoom(session, room, id)) return;
   await sentSoFar(session);
-  if (!(await authorOf(ctx, session, room, seq, id))) return;
+  if (!(await changeable(ctx, session, room, seq, id))) return;
   const principal = session.principal;
   const state = await change(ctx, session, room, seq, { op: 'react', emoji, principal, maxEmoji: ctx.config.reactionsPerMessage }, id);
   if (!state) return;

@@ -29,10 +29,12 @@ export interface ReadMarker {
 
 export interface ConversationStore {
   /**
-   * A room message was sent by `principal`: remember its author (forgetting the author of the message `window`
-   * seqs older: older messages can no longer be changed), and when `markRead` the sender's account has read it.
+   * A room message was sent by `principal`: remember its author, in memory here (a guest's messages can only be
+   * changed from its own connection, on this node), and for an account (`account` given) where every node and the
+   * next start see it, forgetting the author of the message `window` seqs older (older messages can no longer be
+   * changed); the account has read the room up to it.
    */
-  noteSent(room: string, seq: number, principal: string, window: number, markRead: { maxRooms: number } | null): void;
+  noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void;
   /** The principal that sent a recent message of the room, or null (no such message, or too old to change). */
   author(room: string, seq: number): Maybe<string | null>;
   /** How the given messages were changed, by seq (unchanged ones absent). */
@@ -44,6 +46,26 @@ export interface ConversationStore {
   marker(principal: string, room: string): Maybe<number | null>;
   markers(principal: string): Maybe<ReadMarker[]>;
   close(): void;
+}
+
+/**
+ * The authors of the newest messages this node has numbered or seen sent, by room and seq: edits and deletes right
+ * after sending (the common case) need no lookup, and a guest's authorship never leaves its node. Bounded over all
+ * rooms: the oldest go first.
+ */
+export class RecentAuthors {
+  private readonly authors = new Map<string, string>();
+
+  constructor(private readonly capacity = 200_000) {}
+
+  add(room: string, seq: number, principal: string): void {
+    this.authors.set(`${room}\n${seq}`, principal);
+    if (this.authors.size > this.capacity) this.authors.delete(this.authors.keys().next().value!);
+  }
+
+  get(room: string, seq: number): string | undefined {
+    return this.authors.get(`${room}\n${seq}`);
+  }
 }
 
 /** Apply a change to a stored state: the one rule, which the Redis script (cluster/conversation.ts) repeats in Lua. */

@@ -1,12 +1,13 @@
 // Conversations on one node (state/conversation.ts) in SQLite: `conversations.sqlite` in the data dir, apart from
-// history (whose writer has its own batching and retention), or in memory without a data dir. Authors of sent
-// messages are queued and written once per event-loop turn, like history, so the hot path never waits for the disk;
-// changes and read markers are written at once (each is one user's action, paced by flood control).
+// history (whose writer has its own batching and retention), or in memory without a data dir. Authors of messages
+// sent by accounts are queued and written once per event-loop turn, like history, so the hot path never waits for
+// the disk (guests' stay in memory); changes and read markers are written at once (each is one user's action, paced
+// by flood control).
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { applyChange, parseChange, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
+import { applyChange, parseChange, RecentAuthors, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS authors (
@@ -34,7 +35,7 @@ interface Sent {
   seq: number;
   principal: string;
   window: number;
-  markRead: { maxRooms: number } | null;
+  account: { maxRooms: number };
 }
 
 const sentKey = (room: string, seq: number) => `${room}\n${seq}`;
@@ -43,6 +44,7 @@ export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
   /** Sent messages not written yet, by room and seq: their authors are known all the same. */
   private readonly queued = new Map<string, Sent>();
+  private readonly recent = new RecentAuthors();
   private flushing = false;
   private readonly statements;
 
@@ -70,8 +72,11 @@ export class SqliteConversationStore implements ConversationStore {
     };
   }
 
-  noteSent(room: string, seq: number, principal: string, window: number, markRead: { maxRooms: number } | null): void {
-    this.queued.set(sentKey(room, seq), { room, seq, principal, window, markRead });
+  noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void {
+    this.recent.add(room, seq, principal);
+    // A guest's authorship ends with its connection: only accounts' go to the disk.
+    if (!account) return;
+    this.queued.set(sentKey(room, seq), { room, seq, principal, window, account });
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -85,17 +90,17 @@ export class SqliteConversationStore implements ConversationStore {
     const sent = [...this.queued.values()];
     this.queued.clear();
     this.db.transaction(() => {
-      for (const { room, seq, principal, window, markRead } of sent) {
+      for (const { room, seq, principal, window, account } of sent) {
         this.statements.addAuthor.run(room, seq, principal);
         if (seq > window) this.statements.forgetAuthors.run(room, seq - window);
-        if (markRead) this.raise(principal, room, seq, markRead.maxRooms);
+        this.raise(principal, room, seq, account.maxRooms);
       }
     })();
   }
 
   author(room: string, seq: number): string | null {
-    const queued = this.queued.get(sentKey(room, seq));
-    if (queued) return queued.principal;
+    const recent = this.recent.get(room, seq);
+    if (recent) return recent;
     return (this.statements.author.get(room, seq) as string | undefined) ?? null;
   }
 
