@@ -99,7 +99,7 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void {
-    this.recent.add(room, seq, principal);
+    this.recent.add(room, seq, principal, window);
     if (!account) return;
     this.command
       .conversationNoteSent(conversationKey.authors(room), conversationKey.read(principal), seq, principal, window, room, seq, account.maxRooms)

@@ -49,22 +49,32 @@ export interface ConversationStore {
 }
 
 /**
- * The authors of the newest messages this node has numbered or seen sent, by room and seq: edits and deletes right
- * after sending (the common case) need no lookup, and a guest's authorship never leaves its node. Bounded over all
- * rooms: the oldest go first.
+ * The authors of the newest messages this node has seen sent, by room and seq: edits and deletes right after
+ * sending (the common case) need no lookup, and a guest's authorship never leaves its node. A ring of `window`
+ * per room (no string made per message), for at most `maxRooms` rooms: the room first seen goes first.
  */
 export class RecentAuthors {
-  private readonly authors = new Map<string, string>();
+  private readonly rooms = new Map<string, { seqs: number[]; principals: string[]; size: number }>();
 
-  constructor(private readonly capacity = 200_000) {}
+  constructor(private readonly maxRooms = 10_000) {}
 
-  add(room: string, seq: number, principal: string): void {
-    this.authors.set(`${room}\n${seq}`, principal);
-    if (this.authors.size > this.capacity) this.authors.delete(this.authors.keys().next().value!);
+  add(room: string, seq: number, principal: string, window: number): void {
+    let ring = this.rooms.get(room);
+    if (!ring) {
+      if (this.rooms.size >= this.maxRooms) this.rooms.delete(this.rooms.keys().next().value!);
+      ring = { seqs: [], principals: [], size: Math.max(1, window) };
+      this.rooms.set(room, ring);
+    }
+    const at = seq % ring.size;
+    ring.seqs[at] = seq;
+    ring.principals[at] = principal;
   }
 
   get(room: string, seq: number): string | undefined {
-    return this.authors.get(`${room}\n${seq}`);
+    const ring = this.rooms.get(room);
+    if (!ring) return undefined;
+    const at = seq % ring.size;
+    return ring.seqs[at] === seq ? ring.principals[at] : undefined;
   }
 }
 

@@ -73,7 +73,7 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void {
-    this.recent.add(room, seq, principal);
+    this.recent.add(room, seq, principal, window);
     // A guest's authorship ends with its connection: only accounts' go to the disk.
     if (!account) return;
     this.queued.set(sentKey(room, seq), { room, seq, principal, window, account });
