@@ -814,7 +814,7 @@ t.test('TUI (headless): narrow terminal hides members; keys switch buffers; Page
   await new Promise((resolve) => setTimeout(resolve, 20));
   let lines = screenText(tui.screen as never);
   t.notOk(lines.some((l) => l.includes('│')), 'no member list at 50 columns');
-  t.match(lines[7], /line 40$/);
+  t.match(lines[7], /line 40 #40$/);
   input.write('\x1b[5~'); // PageUp
   await new Promise((resolve) => setTimeout(resolve, 20));
   client.state.apply(event({ type: 'msg', room: 'test', from: 'bob', text: 'line 41', ts: TS, seq: 41 }));
@@ -825,7 +825,7 @@ t.test('TUI (headless): narrow terminal hides members; keys switch buffers; Page
   input.write('\x1b[6~\x1b[6~'); // PageDown
   await new Promise((resolve) => setTimeout(resolve, 20));
   lines = screenText(tui.screen as never);
-  t.match(lines[7], /line 41$/);
+  t.match(lines[7], /line 41 #41$/);
   input.write('\x1b[<64;5;5M'); // mouse wheel up (SGR mouse report)
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.not(client.state.active.scroll, null, 'the wheel scrolls the log back');
@@ -855,16 +855,16 @@ t.test('TUI (headless): running transfers get a progress line under the log, gon
   tui.render();
   let lines = screenText(tui.screen as never);
   t.match(lines[7], /^\u21e3 big\.iso \[[█░]+\]\s+45% 450\/1000 B /, 'the progress line is above the status line');
-  t.match(lines[6], /line 20$/, 'the log ends above it');
+  t.match(lines[6], /line 20 #20$/, 'the log ends above it');
   t.match(lines[8], /localhost:8000/);
   client.transfers.finish(transfer);
   tui.render();
   lines = screenText(tui.screen as never);
-  t.match(lines[7], /line 20$/, 'gone when done; the log takes the line back');
+  t.match(lines[7], /line 20 #20$/, 'gone when done; the log takes the line back');
   const many = ['a', 'b', 'c', 'd'].map((name) => client.transfers.start('up', `${name}.txt`, 'test', 10));
   tui.render();
   lines = screenText(tui.screen as never);
-  t.match(lines[4], /line 20$/);
+  t.match(lines[4], /line 20 #20$/);
   t.match(lines[5], /^\u21e1 a\.txt/);
   t.match(lines[6], /^\u21e1 b\.txt/);
   t.equal(lines[7], '... 2 more transfers running', 'at most three lines');

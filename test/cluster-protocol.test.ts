@@ -8,3 +8,4 @@ await import('./files.test.js');
 await import('./docs.test.js');
 await import('./accounts.test.js');
 await import('./moderation.test.js');
+await import('./conversation.test.js');

@@ -387,3 +387,21 @@ if (backendUnderTest === 'cluster') {
     t.equal(await reads(), before, 'no key was read for any of them');
   });
 }
+
+t.test("operators delete anyone's message, not edit it; a muted member can neither edit nor react", async (t) => {
+  const { port } = await server(t);
+  const alice = await member(t, port, 'alice', 'class');
+  const carol = await member(t, port, 'carol', 'class');
+  const mallory = await member(t, port, 'mallory', 'class');
+  const first = await ask(carol, { type: 'msg', room: 'class', text: 'first', id: 1 });
+  const second = await ask(carol, { type: 'msg', room: 'class', text: 'second', id: 2 });
+  t.match(await ask(mallory, { type: 'delete', room: 'class', seq: first.seq, id: 3 }), { type: 'error', code: 'not_allowed' }, 'a member may not');
+  t.match(await ask(alice, { type: 'edit', room: 'class', seq: first.seq, text: 'my words now', id: 4 }), { type: 'error', code: 'not_allowed' }, 'an owner may not edit');
+  t.match(await ask(alice, { type: 'delete', room: 'class', seq: first.seq, id: 5 }), { type: 'ok', id: 5 }, 'the owner deletes it');
+  t.match(await seen(carol, { type: 'delete' }), { room: 'class', seq: first.seq });
+
+  t.match(await ask(alice, { type: 'mute', room: 'class', nick: 'carol', id: 6 }), { type: 'ok' });
+  t.match(await ask(carol, { type: 'edit', room: 'class', seq: second.seq, text: 'sneaky', id: 7 }), { type: 'error', code: 'muted' });
+  t.match(await ask(carol, { type: 'react', room: 'class', seq: second.seq, emoji: '👍', id: 8 }), { type: 'error', code: 'muted' });
+  t.match(await ask(carol, { type: 'delete', room: 'class', seq: second.seq, id: 9 }), { type: 'ok' }, 'taking back one’s own words is allowed');
+});

@@ -27,6 +27,11 @@ export const ClientType = {
   logout: 'logout',
   passwd: 'passwd',
   ...ModerationType,
+  edit: 'edit',
+  delete: 'delete',
+  react: 'react',
+  read: 'read',
+  unread: 'unread',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -40,7 +45,11 @@ interface Request {
 export interface HelloRequest extends Request { type: 'hello'; nick?: string }
 export interface JoinRequest extends Request { type: 'join'; room: string; nick?: string; since?: number; key?: string }
 export interface LeaveRequest extends Request { type: 'leave'; room: string }
-export interface RoomMsgRequest extends Request { type: 'msg'; room: string; text: string; me?: boolean }
+export interface RoomMsgRequest extends Request {
+  type: 'msg'; room: string; text: string; me?: boolean;
+  /** The seq of the room's message this one replies to (docs/protocol.md "Conversations"). */
+  reply_to?: number;
+}
 export interface PrivateMsgRequest extends Request { type: 'msg'; to: string; text: string; me?: boolean }
 export interface NickRequest extends Request { type: 'nick'; nick: string }
 export interface WhoRequest extends Request { type: 'who'; room: string }
@@ -72,6 +81,16 @@ export interface LoginRequest extends Request { type: 'login'; nick?: string; pa
 export interface LogoutRequest extends Request { type: 'logout'; token?: string }
 export interface PasswdRequest extends Request { type: 'passwd'; old: string; new: string }
 
+/** Change one's own room message (docs/protocol.md "Conversations"). */
+export interface EditRequest extends Request { type: 'edit'; room: string; seq: number; text: string }
+export interface DeleteRequest extends Request { type: 'delete'; room: string; seq: number }
+/** Add one's reaction to a room message, or take it back when it is there already. */
+export interface ReactRequest extends Request { type: 'react'; room: string; seq: number; emoji: string }
+/** The account has read `room` up to `seq` (docs/protocol.md "Read markers"). */
+export interface ReadRequest extends Request { type: 'read'; room: string; seq: number }
+/** The rooms the account reads, with what it has not read yet. */
+export interface UnreadRequest extends Request { type: 'unread' }
+
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
 export type ClientMessage =
@@ -95,7 +114,12 @@ export type ClientMessage =
   | LoginRequest
   | LogoutRequest
   | PasswdRequest
-  | ModerationRequest;
+  | ModerationRequest
+  | EditRequest
+  | DeleteRequest
+  | ReactRequest
+  | ReadRequest
+  | UnreadRequest;
 
 // ---- server to client ----
 
@@ -117,7 +141,26 @@ export interface MembersEvent {
 }
 export interface RoomMsgEvent {
   type: 'msg'; room: string; from: string; text: string; ts: string; seq: number; me?: boolean; history?: boolean;
+  /** The message it replies to: its seq, author and first line (as it read when the reply was sent). */
+  reply?: QuotedMessage;
+  /** In history and join replays, the message as it is now: changed by its author, deleted (text ""), reacted to. */
+  edited?: true;
+  deleted?: true;
+  reactions?: Reaction[];
 }
+export interface QuotedMessage { seq: number; from: string; text: string }
+/** One emoji under a message and how many reacted with it, in the order they were first given. */
+export interface Reaction { emoji: string; count: number }
+/** A room message was changed by its author: its new text. */
+export interface EditEvent { type: 'edit'; room: string; seq: number; text: string; ts: string }
+/** A room message was deleted: shown as deleted from now on. */
+export interface DeleteEvent { type: 'delete'; room: string; seq: number; ts: string }
+/** `nick` added (on) or took back a reaction; `reactions` is the message's whole tally now. */
+export interface ReactEvent { type: 'react'; room: string; seq: number; nick: string; emoji: string; on: boolean; reactions: Reaction[] }
+/** The account's read marker in a room: on join, and whenever another of its connections reads further. */
+export interface ReadEvent { type: 'read'; room: string; seq: number; id?: RequestId }
+export interface UnreadRoom { room: string; seq: number; last: number; unread: number; mentions: number }
+export interface UnreadEvent { type: 'unread'; rooms: UnreadRoom[]; id?: RequestId }
 export interface PrivateMsgEvent { type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean }
 export interface NoticeEvent { type: 'notice'; room?: string; text: string }
 /** A page of the rooms with members, by name; `next` when there are more: ask again with `"after": next`. */
@@ -172,7 +215,12 @@ export type ServerMessage =
   | OkEvent
   | ErrorEvent
   | ByeEvent
-  | ModerationEventMessage;
+  | ModerationEventMessage
+  | EditEvent
+  | DeleteEvent
+  | ReactEvent
+  | ReadEvent
+  | UnreadEvent;
 
 /** Events that are part of a room's numbered history: messages and room files (both with `room` and `seq`). */
 export type RoomRecord = RoomMsgEvent | (FileEvent & { room: string; seq: number });
@@ -221,6 +269,10 @@ export const ErrorCode = {
   muted: 'muted',
   /** The room is full (+l). */
   room_full: 'room_full',
+  /** No message has that seq in the room (or it was deleted, or is too old to change). */
+  no_such_message: 'no_such_message',
+  /** Only a message's author may change or delete it. */
+  not_allowed: 'not_allowed',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

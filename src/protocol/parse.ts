@@ -42,7 +42,16 @@ export const EXAMPLES: Record<ClientType, string> = {
   logout: '{"type":"logout"}',
   passwd: '{"type":"passwd","old":"<password>","new":"<new password>"}',
   ...EXAMPLES_MODERATION,
+  edit: '{"type":"edit","room":"test","seq":12,"text":"fixed"}',
+  delete: '{"type":"delete","room":"test","seq":12}',
+  react: '{"type":"react","room":"test","seq":12,"emoji":"👍"}',
+  read: '{"type":"read","room":"test","seq":12}',
+  unread: '{"type":"unread"}',
 };
+
+/** Longest reaction in UTF-16 units: room for a ZWJ family or a flag with skin tones, not for a sentence. */
+export const EMOJI_MAX_CHARS = 32;
+const NOT_IN_EMOJI = /[\s\u0000-\u001f\u007f-\u009f]/;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const FILE_ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -251,7 +260,8 @@ function readMessage(
       }
       if (!read.has('room')) read.fail(ErrorCode.bad_request, 'a msg needs "room" (or "to" for a private message)');
       const room = read.room();
-      return withId({ type, room, text: read.text(limits), ...me }, id);
+      const replyTo = read.optionalCount('reply_to');
+      return withId({ type, room, text: read.text(limits), ...me, ...(replyTo !== undefined && { reply_to: replyTo }) }, id);
     }
     case 'nick':
       return withId({ type, nick: read.nick('nick', chosenNickProblem) }, id);
@@ -340,6 +350,22 @@ function readMessage(
     }
     case 'passwd':
       return withId({ type, old: read.password('old'), new: read.newPassword('new') }, id);
+    case 'edit':
+      return withId({ type, room: read.room(), seq: read.count('seq'), text: read.text(limits) }, id);
+    case 'delete':
+    case 'read':
+      return withId({ type, room: read.room(), seq: read.count('seq') }, id);
+    case 'react': {
+      const room = read.room();
+      const seq = read.count('seq');
+      const emoji = read.string('emoji');
+      if (emoji.length === 0 || emoji.length > EMOJI_MAX_CHARS || NOT_IN_EMOJI.test(emoji)) {
+        read.fail(ErrorCode.bad_request, `"emoji" must be 1 to ${EMOJI_MAX_CHARS} characters, with no spaces or control characters`);
+      }
+      return withId({ type, room, seq, emoji: emoji.normalize('NFC') }, id);
+    }
+    case 'unread':
+      return withId({ type }, id);
     default:
       return readModeration(read, type, id);
   }

@@ -121,6 +121,15 @@ export interface ServerConfig {
    * milliseconds; one that stalls there (slowloris) would hold a socket for nothing. 0: no limit.
    */
   tlsHandshakeTimeoutMs: number;
+  /**
+   * The newest messages of a room that may still be edited, deleted or reacted to (protocol.md "Conversations"):
+   * their authors are kept, in SQLite or Redis, for this many messages per room and no more.
+   */
+  changeableMessages: number;
+  /** Different emoji under one message: a tally, not a wall. */
+  reactionsPerMessage: number;
+  /** Rooms an account keeps read markers for (protocol.md "Read markers"); `unread` reports on each. */
+  readMarkersPerAccount: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -166,6 +175,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tls: null,
   plain: 'on',
   tlsHandshakeTimeoutMs: 10_000,
+  changeableMessages: 1000,
+  reactionsPerMessage: 20,
+  readMarkersPerAccount: 200,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -20,6 +20,7 @@ import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
+import { SqliteConversationStore } from './storage/conversation-sqlite.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
@@ -105,6 +106,7 @@ export class ChatServer implements SessionHost, ServerContext {
           this.nicks,
           new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
           new SqliteModerationStore(dataDir === null ? null : join(dataDir, 'rooms.sqlite')),
+          new SqliteConversationStore(dataDir === null ? null : join(dataDir, 'conversations.sqlite')),
         );
     this.backend.onRoomControl = (room, payload) => roomControlled(this, room, payload);
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {

@@ -16,6 +16,7 @@ import { sanitizeLine } from '../text/sanitize.js';
 import type { Io } from './io.js';
 import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
+import { addUnreadCommand } from './unread-command.js';
 import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
 import { IgnoreList, ignorePath } from '../core/ignore.js';
@@ -113,6 +114,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         // Interactive, or a nick nobody chose: take another when it is taken. A chosen nick in a script: fail.
         onNickTaken: lineMode && options.nickChosen ? 'fail' : 'suggest',
         holdWhileReconnecting: lineMode,
+        reportReads: !lineMode,
         voice: { env: io.env, tools: voiceSettings(io.env) },
         loginToken: keptTokens(io.env),
         keepToken: tokenKeeper(io.env),
@@ -207,6 +209,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     setAction: (run) => (action = run),
   });
   addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+  addUnreadCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
 
   addAccountCommands(program, {
     io,

@@ -6,6 +6,7 @@ import { sanitizeLine } from '../text/sanitize.js';
 import { loginWithPassword, registerWithPassword, type AccountContext } from './account-actions.js';
 import type { Request } from './connection.js';
 import { emojify } from './emoji.js';
+import { deleteMessage, edit, react, reply } from './conversation-commands.js';
 import type { FileActions } from './file-actions.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { MODERATION_HANDLERS } from './moderation-commands.js';
@@ -42,6 +43,7 @@ const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   play: ({ voice }, buffer, command) => void voice.play(buffer, command.file), // plays beside the chat
   stop: ({ voice }, buffer) => voice.stop(buffer),
   ...MODERATION_HANDLERS,
+  reply, react, edit, delete: deleteMessage,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {

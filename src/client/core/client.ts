@@ -12,6 +12,7 @@ import { ClientError } from './errors.js';
 import { FileActions } from './file-actions.js';
 import { hello } from './handshake.js';
 import { Outbox } from './outbox.js';
+import { ReadReporter } from './read-markers.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { SecretPrompts } from './secret-prompt.js';
@@ -57,6 +58,8 @@ export interface ChatClientOptions {
   keepToken?: (server: { host: string; port: number }, credential: Credential | null) => void;
   /** Every connection (chat and transfers) over TLS. */
   tls?: TlsSettings | undefined;
+  /** Tell the server what the active buffer shows as read (the full-screen client: protocol.md "Read markers"). */
+  reportReads?: boolean;
 }
 
 export class ChatClient {
@@ -115,6 +118,13 @@ export class ChatClient {
     secrets: this.secrets,
     keepToken: (credential) => this.options.keepToken?.(this.server, credential),
   };
+
+  /** Sends `read` for what the active buffer shows (with reportReads). */
+  private readonly reads = new ReadReporter(this.state, (room, seq) => {
+    if (!this.conn) return false;
+    this.conn.send({ type: 'read', room, seq });
+    return true;
+  });
 
   private serverIndex = 0;
   /** The last untrusted certificate reported while reconnecting: said once, not at every retry. */
@@ -183,6 +193,7 @@ export class ChatClient {
         this.nextServer();
       }
     }
+    if (this.options.reportReads) this.reads.start();
     const first = this.options.rooms[0];
     if (first) {
       this.state.switchTo(canonicalRoom(first));
@@ -369,6 +380,7 @@ export class ChatClient {
     if (this.status.phase === 'closed') return;
     this.status = { phase: 'closed' };
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.reads.stop();
     this.wakeWaiters(false);
     this.changed();
     for (const listener of this.closeListeners) listener();

@@ -26,7 +26,11 @@ export type Command =
   | { name: 'login'; nick?: string }
   | { name: 'register'; nick?: string }
   | { name: 'quit'; reason?: string }
-  | ModerationCommand;
+  | ModerationCommand
+  | { name: 'reply'; seq: number; text: string }
+  | { name: 'react'; seq: number; emoji: string }
+  | { name: 'edit'; seq: number; text: string }
+  | { name: 'delete'; seq: number };
 
 export type ParsedInput =
   | { kind: 'empty' }
@@ -63,6 +67,10 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'register', usage: '/register [NICK]', help: 'register your nick (or NICK) and log in: the password is asked twice, not shown' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
   ...MODERATION_COMMANDS,
+  { name: 'reply', usage: '/reply N TEXT', help: 'reply to message #N of this room, quoting its first line' },
+  { name: 'react', usage: '/react N EMOJI', help: 'add (or take back) a reaction to message #N: 👍 or :thumbsup:' },
+  { name: 'edit', usage: '/edit N TEXT', help: 'change your message #N' },
+  { name: 'delete', usage: '/delete N', help: 'delete your message #N' },
 ];
 
 const ALIASES: Record<string, Command['name']> = {
@@ -106,6 +114,18 @@ function fileRef(typed: string): { number: number } | { id: string } {
   const ref = typed.replace(/^#/, '');
   // A file number is short; an id is 22 characters (and could, rarely, be all digits).
   return /^\d{1,9}$/.test(ref) ? { number: Number(ref) } : { id: ref };
+}
+
+/** `/reply N TEXT`, `/edit N TEXT`, `/react N EMOJI`, `/delete N`: N may be written #N. Null when malformed. */
+function conversationCommand(name: 'reply' | 'edit' | 'react' | 'delete', rest: string): ParsedInput | null {
+  const m = /^#?(\d{1,15})(?:\s+([\s\S]*\S))?\s*$/.exec(rest.trim());
+  if (!m) return null;
+  const seq = Number(m[1]);
+  const text = m[2];
+  if (name === 'delete') return text === undefined ? { kind: 'command', command: { name, seq } } : null;
+  if (text === undefined) return null;
+  if (name === 'react') return /\s/.test(text) ? null : { kind: 'command', command: { name, seq, emoji: text } };
+  return { kind: 'command', command: { name, seq, text } };
 }
 
 /** Parse one submitted input. `//text` sends `/text` literally. A multi-line paste is always text. */
@@ -165,6 +185,11 @@ export function parseInput(input: string): ParsedInput {
       return { kind: 'command', command: args[0] ? { name, nick: args[0] } : { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };
+    case 'reply':
+    case 'edit':
+    case 'react':
+    case 'delete':
+      return conversationCommand(name, rest) ?? usage(name);
     default:
       return parseModerationCommand(name, rest) ?? { kind: 'error', message: `Unknown command /${word}. Type /help for the list of commands.` };
   }

@@ -14,10 +14,11 @@ import { describeError, fileText } from '../text/wording.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 import { IgnoreList } from './ignore.js';
 import { applyModeration } from './moderation-state.js';
+import { applyConversationEvent, conversationFields } from './conversation-state.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
 /** `queued`: a message typed while disconnected, waiting to be sent (removed when it is). */
-export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error' | 'queued';
+export type EntryKind = 'msg' | 'action' | 'file' | 'join' | 'leave' | 'nick' | 'notice' | 'info' | 'error' | 'queued' | 'marker';
 
 /** One line of a buffer's log. All text in it is already sanitized. */
 export interface Entry {
@@ -32,6 +33,12 @@ export interface Entry {
   history?: boolean;
   /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
   voice?: VoiceClip & { number: number };
+  /** A room record's seq (shown as #N; /reply, /react, /edit and /delete take it) and what happened to it since. */
+  seq?: number;
+  reply?: { seq: number; from: string; text: string };
+  edited?: boolean;
+  deleted?: boolean;
+  reactions?: { emoji: string; count: number }[];
 }
 
 /** What a voice message carries besides the file: its length and the peak level (0-255) of each slice. */
@@ -69,6 +76,8 @@ export interface ChatBuffer {
   newWhileScrolled: number;
   /** The files shared here, numbered 1, 2, ... in the order this client first saw them (`/get N`). */
   files: SharedFile[];
+  /** The account's read marker in the room (conversation-state.ts); undefined for a guest, or until the join says it. */
+  readMarker?: number;
 }
 
 /** A file shared in a buffer, with its number there. Names are as the server sent them (sanitize to show). */
@@ -228,6 +237,21 @@ export class ClientState {
     return this.add(buffer, { kind: 'error', text: sanitize(text) });
   }
 
+  /** An entry changed (edited, deleted, reacted to): a new id, so that views lay it out again. */
+  changeEntry(buffer: ChatBuffer, entry: Entry, changes: Partial<Entry>): Entry {
+    const changed: Entry = { ...entry, ...changes, id: this.nextEntryId++ };
+    const index = buffer.entries.indexOf(entry);
+    if (index >= 0) buffer.entries[index] = changed;
+    return changed;
+  }
+
+  /** An entry put before the `index`th (the unread marker line). */
+  insertEntry(buffer: ChatBuffer, index: number, fields: Omit<Entry, 'id' | 'ts'> & { ts?: number }): Entry {
+    const entry: Entry = { ...fields, id: this.nextEntryId++, ts: fields.ts ?? this.now() };
+    buffer.entries.splice(index, 0, entry);
+    return entry;
+  }
+
   removeEntry(buffer: ChatBuffer, id: number): void {
     const index = buffer.entries.findIndex((e) => e.id === id);
     if (index >= 0) buffer.entries.splice(index, 1);
@@ -269,7 +293,10 @@ export class ClientState {
         const me = this.isMe(message.nick);
         const buffer = me ? this.openRoom(message.room) : this.room(message.room);
         if (!buffer) return { bell: false };
-        if (me) buffer.joined = true;
+        if (me) {
+          buffer.joined = true;
+          buffer.readMarker = undefined;
+        }
         if (!buffer.members.some((m) => nickKey(m) === nickKey(message.nick))) buffer.members.push(message.nick);
         buffer.members.sort(byNick);
         const who = sanitizeLine(message.nick);
@@ -305,6 +332,12 @@ export class ClientState {
       }
       case 'error':
         if (message.id === undefined) this.error(this.active, describeError(message));
+        return { bell: false };
+      case 'edit':
+      case 'delete':
+      case 'react':
+      case 'read':
+        applyConversationEvent(this, message);
         return { bell: false };
       case 'bye':
         this.info(this.serverBuffer, `The server closed the connection: ${sanitizeLine(message.reason)}`);
@@ -347,6 +380,7 @@ export class ClientState {
     this.add(buffer, {
       kind: message.me ? 'action' : 'msg', ts, from: message.from, text, self, mention,
       ...(message.history ? { history: true } : {}),
+      ...conversationFields(message),
     });
     return { bell: mention && !message.history };
   }
@@ -366,7 +400,7 @@ export class ClientState {
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
     if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
     const shared = this.noteFile(buffer, message);
-    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}) });
+    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}), seq: message.seq });
     return { bell: false };
   }
 
@@ -388,11 +422,11 @@ export class ClientState {
       const ts = Date.parse(r.ts) || this.now();
       if (r.type === 'file') {
         const shared = this.noteFile(buffer, r);
-        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared) };
+        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared), seq: r.seq };
       }
       const text = sanitize(r.text);
       const mention = !self && mentions(text, this.nick);
-      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true };
+      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true, ...conversationFields(r) };
     });
     buffer.entries.unshift(...entries);
     if (page.length > 0) buffer.oldestSeq = page[0]!.seq;

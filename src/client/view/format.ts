@@ -6,6 +6,7 @@ import { sanitizeLine } from '../text/sanitize.js';
 import { clock, day as dayOf } from '../text/time.js';
 import { stringWidth, wrapText } from '../text/width.js';
 import { voiceLine } from './voice-line.js';
+import { decorate, markerRow } from './conversation-format.js';
 import type { Row } from '../core/scrollback.js';
 
 /** Dim text. blessed has no SGR 2 (faint), so dim is a grey. */
@@ -34,6 +35,7 @@ const MARKERS: Record<Entry['kind'], string> = {
   info: '--',
   error: '!!',
   queued: '..',
+  marker: '--',
 };
 
 function oneLine(text: string): string {
@@ -64,6 +66,7 @@ export function makeChalk(colour: boolean): ChalkInstance {
  * indent under itself. Returns styled strings (SGR codes only; the text itself is sanitized already).
  */
 export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): string[] {
+  if (entry.kind === 'marker') return [markerRow(entry.text, width, chalk)];
   const time = clock(entry.ts, false);
   const from = entry.from ? sanitizeLine(entry.from) : '';
   const nickStyle = entry.self ? chalk.bold : chalk.ansi256(nickColour(from));
@@ -105,6 +108,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       bodyStyle = grey(chalk);
   }
   if (entry.mention) bodyStyle = chalk.bgYellow.black;
+  if (entry.deleted) bodyStyle = grey(chalk);
   const body =
     entry.voice ? voiceLine(entry.voice)
     : entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}`
@@ -125,7 +129,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
       rows.push(rows.length === 0 ? prefix + styled : ' '.repeat(indent) + styled);
     }
   }
-  return rows;
+  return decorate(entry, rows, indent, width, chalk);
 }
 
 /**

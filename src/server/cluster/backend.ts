@@ -23,6 +23,7 @@ import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisModerationStore } from './moderation.js';
+import { RedisConversationStore } from './conversation.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
@@ -76,6 +77,8 @@ export class ClusterBackend implements Backend {
   /** Room rules and away marks in Redis, each room's rules cached here. */
   readonly moderation = new RedisModerationStore(() => this.command);
   onRoomControl: ((room: string, payload: string) => void) | null = null;
+  /** Authors, changes and read markers in Redis, beside the room streams. */
+  readonly conversations = new RedisConversationStore(() => this.command, (error) => this.log.debug({ err: error.message }, 'conversation write failed'));
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;

@@ -4,6 +4,7 @@
 import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, type RoomMsgEvent } from '../../protocol/index.js';
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
+import { noteSent, quoteFor, sendMarker, withChanges } from './conversation.js';
 import { ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, tellAway } from './moderation.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
@@ -45,9 +46,11 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, ke
   }
   const members = await backend.members(name, config.membersListMax);
   session.reply(id, await joined(ctx, session, name, membersReply(name, members)));
-  const missed = room.history.since(since ?? 0);
+  // As they are now (edited, reacted to) before they are measured: an edit may have made a message longer.
+  const missed = await withChanges(ctx, name, room.history.since(since ?? 0));
   const replay = newestWithin(missed, config.replyHistoryBytes);
   for (const record of replay) session.send({ ...record, history: true });
+  await sendMarker(ctx, session, name, room.lastSeq);
   session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };
 
@@ -68,12 +71,17 @@ type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
 
 /** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
 const roomMsg: Handler<'msg'> = (ctx, session, message) => {
-  const { room, text, id } = message as RoomMsgRequest;
+  const { room, text, id, reply_to } = message as RoomMsgRequest;
   if (!inRoom(session, room, id) || mayNotSpeak(ctx, session, room, id)) return;
-  const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) };
-  return whenReady(ctx.backend.append(room, draft), (seq) => {
-    if (id !== undefined) session.send({ type: 'ok', id, seq });
-  });
+  const send = (reply?: RoomMsgEvent['reply']) => {
+    const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }), ...(reply && { reply }) };
+    return whenReady(ctx.backend.append(room, draft), (seq) => {
+      noteSent(ctx, session, room, seq);
+      if (id !== undefined) session.send({ type: 'ok', id, seq });
+    });
+  };
+  if (reply_to === undefined) return send();
+  return quoteFor(ctx, session, room, reply_to, id).then((quote) => (quote ? send(quote) : undefined));
 };
 
 const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
@@ -117,8 +125,10 @@ const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) 
   // One more than asked: whether there is more is whether it came.
   return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {
     const page = older.length > pageSize ? older.slice(1) : older;
-    const messages = newestWithin(page, ctx.config.replyHistoryBytes);
-    session.reply(id, { type: 'history', room, messages, more: older.length > pageSize || messages.length < page.length });
+    return whenReady(withChanges(ctx, room, page), (current) => {
+      const messages = newestWithin(current, ctx.config.replyHistoryBytes);
+      session.reply(id, { type: 'history', room, messages, more: older.length > pageSize || messages.length < current.length });
+    });
   });
 };
 

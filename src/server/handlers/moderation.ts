@@ -115,6 +115,12 @@ export function mayNotSpeak(ctx: ServerContext, session: Session, room: string, 
   return true;
 }
 
+/** Whether the session is an operator (or owner, or server admin) of the room: they may delete any message there. */
+export async function operatesRoom(ctx: ServerContext, session: Session, room: string): Promise<boolean> {
+  const who = await whoIs(ctx, session);
+  return rankOf(await ctx.backend.moderation.load(room), who) >= Rank.operator;
+}
+
 /** A private message went to `to`: when they are away, the sender hears so, once. */
 export async function tellAway(ctx: ServerContext, session: Session, to: string): Promise<void> {
   const message = await ctx.backend.moderation.awayNews(to, actingUser(session).principal);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type JoinEvent, type LeaveEvent, type MembersEvent, type RoomRecord, type WelcomeEvent } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import type { MemberList } from '../state/backend.js';
+import { conversationBytesAtMost } from '../state/conversation.js';
 import type { ServerContext } from './context.js';
 
 let stampedAt = 0;
@@ -78,7 +79,7 @@ export function inRoom(session: Session, room: string, id: ClientMessage['id']):
 
 /** At most the bytes a record takes on the wire: every character of its text escaped (\u0001), and the rest. */
 function recordBytesAtMost(record: RoomRecord): number {
-  return 6 * (record.type === 'msg' ? record.text.length : record.name.length) + 256;
+  return 6 * (record.type === 'msg' ? record.text.length : record.name.length) + 256 + conversationBytesAtMost(record);
 }
 
 /** The newest of `records` (oldest first) that fit in `budget` bytes, oldest first; the newest one always. */

@@ -6,6 +6,7 @@ import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
 import type { ModerationStore } from './moderation-store.js';
+import type { ConversationStore } from './conversation.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 
 export type Maybe<T> = T | Promise<T>;
@@ -47,6 +48,8 @@ export interface Backend {
   readonly accounts: AccountStore;
   /** Failed logins per nick and per address: this node's count, or the cluster's in Redis. */
   readonly loginThrottle: LoginThrottle;
+  /** Authors, edits, deletions, reactions and read markers (state/conversation.ts): SQLite here, or Redis. */
+  readonly conversations: ConversationStore;
 
   /** Connect what must be connected before clients come (Redis); resolves when ready or given up waiting. */
   start(): Promise<void>;

@@ -5,6 +5,7 @@ import type { AccountStore } from '../accounts/store.js';
 import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
+import type { ConversationStore } from './conversation.js';
 import type { NickRegistry } from './nicks.js';
 import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
@@ -33,6 +34,7 @@ export class LocalBackend implements Backend {
     private readonly nicks: NickRegistry<Member>,
     readonly accounts: AccountStore,
     readonly moderation: ModerationStore,
+    readonly conversations: ConversationStore,
   ) {}
 
   onRoomControl: ((room: string, payload: string) => void) | null = null;
@@ -44,6 +46,7 @@ export class LocalBackend implements Backend {
   async close(): Promise<void> {
     this.accounts.close();
     this.moderation.close();
+    this.conversations.close();
   }
 
   claimNick(member: Member, nick: string): boolean {

@@ -1,0 +1,53 @@
+// `chat unread`: the rooms the logged-in account reads, with how many messages and mentions it has not read yet
+// (docs/protocol.md "Read markers"), for scripts and status bars: aligned columns, or the raw line with --json.
+
+import type { Command } from 'commander';
+import type { UnreadRoom } from '../../protocol/index.js';
+import { Connection } from '../core/connection.js';
+import { ClientError, ExitCode } from '../core/errors.js';
+import { logInWithToken } from '../core/handshake.js';
+import { expectReply } from '../core/replies.js';
+import { columns } from '../text/columns.js';
+import { sanitizeLine } from '../text/sanitize.js';
+import type { ConnectOptions } from './options.js';
+import type { TransferCommandContext } from './transfer-commands.js';
+
+type Flags = { host?: string; port?: string; nick?: string; json?: boolean };
+
+/** Ask the server: the rooms and the raw protocol line of the reply. Read markers belong to accounts: log in first. */
+export async function unreadRooms(options: ConnectOptions): Promise<{ rooms: UnreadRoom[]; line: string }> {
+  if (!options.token) throw new ClientError('bad_config', 'read markers belong to an account: log in first with chat login');
+  let line = '';
+  const conn = await Connection.connect(options.host, options.port, { message: (m, raw) => m.type === 'unread' && (line = raw) }, options.tls);
+  try {
+    const login = await logInWithToken(conn, options.token);
+    if (!login.ok) throw new ClientError('server_error', `the kept login token was refused (${login.reason}): log in again with chat login`);
+    const reply = expectReply(await conn.request({ type: 'unread' }), 'unread');
+    return { rooms: reply.rooms, line };
+  } finally {
+    await conn.quit();
+  }
+}
+
+/** `room  unread  mentions`, one line per room, aligned (as `chat rooms`: no header, for scripts). */
+export function unreadLines(rooms: readonly UnreadRoom[]): string[] {
+  return columns(rooms.map((r) => [sanitizeLine(r.room), String(r.unread), String(r.mentions)]), ['left', 'right', 'right']);
+}
+
+export function addUnreadCommand(program: Command, context: TransferCommandContext): void {
+  context
+    .withConnectionOptions(
+      program
+        .command('unread')
+        .description('the rooms your account reads, with unread messages and mentions (log in first with chat login)')
+        .option('--json', 'print the raw protocol line'),
+    )
+    .action((flags: Flags) => {
+      context.setAction(async () => {
+        const result = await unreadRooms(context.settings(flags));
+        if (flags.json) context.io.stdout.write(result.line + '\n');
+        else for (const line of unreadLines(result.rooms)) context.io.stdout.write(`${line}\n`);
+        return ExitCode.ok;
+      });
+    });
+}

@@ -1,0 +1,36 @@
+// /reply, /react, /edit and /delete (docs/protocol.md "Conversations"): a room's message by its seq (`#N` beside
+// it in the log). Registered in chat-commands.ts's table.
+
+import { emojify } from './emoji.js';
+import type { CommandContext } from './chat-commands.js';
+import type { ChatBuffer } from './state.js';
+
+/** True in a room buffer; else false, after saying where these work. */
+function inRoomBuffer({ state }: CommandContext, buffer: ChatBuffer, name: string): boolean {
+  if (buffer.kind === 'room') return true;
+  state.error(buffer, `/${name} works in a room: it names a message there by its number (#N beside it).`);
+  return false;
+}
+
+export async function reply(context: CommandContext, buffer: ChatBuffer, command: { seq: number; text: string }) {
+  if (inRoomBuffer(context, buffer, 'reply')) await context.request(buffer, { type: 'msg', room: buffer.key, text: emojify(command.text), reply_to: command.seq });
+}
+
+/** `/react 12 👍` or `/react 12 :thumbsup:`: the same again takes it back. */
+export async function react(context: CommandContext, buffer: ChatBuffer, command: { seq: number; emoji: string }) {
+  if (!inRoomBuffer(context, buffer, 'react')) return;
+  const emoji = emojify(command.emoji);
+  if (/^:[^:\s]+:$/.test(emoji)) {
+    context.state.error(buffer, `There is no emoji called ${emoji}; type the emoji itself, or a name such as :thumbsup: or :tada:.`);
+    return;
+  }
+  await context.request(buffer, { type: 'react', room: buffer.key, seq: command.seq, emoji });
+}
+
+export async function edit(context: CommandContext, buffer: ChatBuffer, command: { seq: number; text: string }) {
+  if (inRoomBuffer(context, buffer, 'edit')) await context.request(buffer, { type: 'edit', room: buffer.key, seq: command.seq, text: emojify(command.text) });
+}
+
+export async function deleteMessage(context: CommandContext, buffer: ChatBuffer, command: { seq: number }) {
+  if (inRoomBuffer(context, buffer, 'delete')) await context.request(buffer, { type: 'delete', room: buffer.key, seq: command.seq });
+}

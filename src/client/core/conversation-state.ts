@@ -1,0 +1,85 @@
+// Conversations in the client's state (docs/protocol.md "Conversations", "Read markers"): a room message's seq,
+// the message it replies to, its edits, deletion and reactions, and the account's read marker with the
+// "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
+
+import type { DeleteEvent, EditEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import { sanitize, sanitizeLine } from '../text/sanitize.js';
+import { clock } from '../text/time.js';
+import type { ChatBuffer, ClientState, Entry } from './state.js';
+
+export const DELETED_TEXT = 'message deleted';
+
+/** What an entry of a room record carries besides its text: its seq, quote, edit, deletion and reactions. */
+export function conversationFields(record: RoomRecord): Partial<Entry> {
+  const fields: Partial<Entry> = { seq: record.seq };
+  if (record.type !== 'msg') return fields;
+  if (record.reply) fields.reply = { seq: record.reply.seq, from: sanitizeLine(record.reply.from), text: sanitizeLine(record.reply.text) };
+  if (record.edited) fields.edited = true;
+  if (record.deleted) {
+    fields.deleted = true;
+    fields.text = DELETED_TEXT;
+  }
+  if (record.reactions?.length) fields.reactions = record.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count }));
+  return fields;
+}
+
+/** The entry of a room message by seq, newest first (a seq comes once per numbering). */
+export function entryBySeq(buffer: ChatBuffer, seq: number): Entry | undefined {
+  for (let i = buffer.entries.length - 1; i >= 0; i--) {
+    const entry = buffer.entries[i]!;
+    if (entry.seq === seq && (entry.kind === 'msg' || entry.kind === 'action' || entry.kind === 'file')) return entry;
+  }
+  return undefined;
+}
+
+export function applyConversationEvent(state: ClientState, event: EditEvent | DeleteEvent | ReactEvent | ReadEvent): void {
+  const buffer = state.room(event.room);
+  if (!buffer) return;
+  if (event.type === 'read') {
+    applyReadMarker(state, buffer, event.seq);
+    return;
+  }
+  const entry = entryBySeq(buffer, event.seq);
+  if (!entry) return;
+  if (event.type === 'edit') state.changeEntry(buffer, entry, { text: sanitize(event.text), edited: true });
+  else if (event.type === 'delete') state.changeEntry(buffer, entry, { text: DELETED_TEXT, deleted: true, reactions: [], mention: false });
+  else state.changeEntry(buffer, entry, { reactions: event.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count })) });
+}
+
+function unreadEntry(entry: Entry, marker: number): boolean {
+  return entry.seq !== undefined && entry.seq > marker && !entry.self && !entry.deleted && (entry.kind === 'msg' || entry.kind === 'action' || entry.kind === 'file');
+}
+
+/**
+ * The account's marker in a room. The first one since joining puts a "N unread since HH:MM" line above the first
+ * unread message and counts from it; later ones (another device read further) lower the count.
+ */
+export function applyReadMarker(state: ClientState, buffer: ChatBuffer, marker: number): void {
+  const first = buffer.readMarker === undefined;
+  buffer.readMarker = Math.max(marker, buffer.readMarker ?? 0);
+  const unread = buffer.entries.filter((entry) => unreadEntry(entry, buffer.readMarker!));
+  if (first) {
+    buffer.entries = buffer.entries.filter((entry) => entry.kind !== 'marker');
+    const oldest = unread[0];
+    if (oldest) {
+      const at = buffer.entries.indexOf(oldest);
+      state.insertEntry(buffer, at, { kind: 'marker', text: `${unread.length} unread since ${clock(oldest.ts, false)}` });
+    }
+  }
+  if (buffer !== state.active) {
+    buffer.unread = unread.length;
+    buffer.mentioned = unread.some((entry) => entry.mention);
+  }
+}
+
+/** The newest seq shown in a room buffer, to tell the server it was read; undefined when nothing new is. */
+export function unreadUpTo(buffer: ChatBuffer): number | undefined {
+  if (buffer.kind !== 'room' || buffer.readMarker === undefined || buffer.scroll !== null) return undefined;
+  const newest = buffer.lastSeen?.seq;
+  return newest !== undefined && newest > buffer.readMarker ? newest : undefined;
+}
+
+/** The reactions line under a message: `👍 3  🎉 1`. */
+export function reactionLine(reactions: readonly { emoji: string; count: number }[]): string {
+  return reactions.map((r) => `${r.emoji} ${r.count}`).join('  ');
+}

@@ -1,0 +1,143 @@
+// What happened to room messages after they were sent (docs/protocol.md "Conversations"): who wrote each recent one
+// (a principal, state/principals.ts, so that only its author may change it), its edits, its deletion and its
+// reactions; and each account's read marker per room. The records in history stay as they were sent: their
+// current state is laid over them when they are replayed or paged (`current`). One node keeps this in SQLite
+// (storage/conversation-sqlite.ts), a cluster in Redis (cluster/conversation.ts).
+
+import type { Reaction, RoomRecord } from '../../protocol/index.js';
+import type { Maybe } from './backend.js';
+
+/** How a message was changed, as stored: new text, deleted (text and reactions gone), reactions by principal. */
+export interface StoredChange {
+  t?: string;
+  d?: 1;
+  r?: { e: string; p: string[] }[];
+}
+
+export type ChangeRequest =
+  | { op: 'edit'; text: string }
+  | { op: 'delete' }
+  | { op: 'react'; emoji: string; principal: string; maxEmoji: number };
+
+/** The change made, or why not: the message is deleted already, or has as many different emoji as it may. */
+export type ChangeOutcome = StoredChange | 'deleted' | 'too_many';
+
+export interface ReadMarker {
+  room: string;
+  seq: number;
+}
+
+export interface ConversationStore {
+  /**
+   * A room message was sent by `principal`: remember its author, in memory here (a guest's messages can only be
+   * changed from its own connection, on this node), and for an account (`account` given) where every node and the
+   * next start see it, forgetting the author of the message `window` seqs older (older messages can no longer be
+   * changed); the account has read the room up to it.
+   */
+  noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void;
+  /** The principal that sent a recent message of the room, or null (no such message, or too old to change). */
+  author(room: string, seq: number): Maybe<string | null>;
+  /** How the given messages were changed, by seq (unchanged ones absent). */
+  changes(room: string, seqs: number[]): Maybe<Map<number, StoredChange>>;
+  /** Apply one change, atomically (two reactions at once both count). */
+  change(room: string, seq: number, request: ChangeRequest): Maybe<ChangeOutcome>;
+  /** Raise the account's marker in `room` to `seq` (never lowers it). The marker now, or -1 when the account has markers for `maxRooms` other rooms. */
+  markRead(principal: string, room: string, seq: number, maxRooms: number): Maybe<number>;
+  marker(principal: string, room: string): Maybe<number | null>;
+  markers(principal: string): Maybe<ReadMarker[]>;
+  close(): void;
+}
+
+/**
+ * The authors of the newest messages this node has seen sent, by room and seq: edits and deletes right after
+ * sending (the common case) need no lookup, and a guest's authorship never leaves its node. A ring of `window`
+ * per room (no string made per message), for at most `maxRooms` rooms: the room first seen goes first.
+ */
+export class RecentAuthors {
+  private readonly rooms = new Map<string, { seqs: number[]; principals: string[]; size: number }>();
+
+  constructor(private readonly maxRooms = 10_000) {}
+
+  add(room: string, seq: number, principal: string, window: number): void {
+    let ring = this.rooms.get(room);
+    if (!ring) {
+      if (this.rooms.size >= this.maxRooms) this.rooms.delete(this.rooms.keys().next().value!);
+      ring = { seqs: [], principals: [], size: Math.max(1, window) };
+      this.rooms.set(room, ring);
+    }
+    const at = seq % ring.size;
+    ring.seqs[at] = seq;
+    ring.principals[at] = principal;
+  }
+
+  get(room: string, seq: number): string | undefined {
+    const ring = this.rooms.get(room);
+    if (!ring) return undefined;
+    const at = seq % ring.size;
+    return ring.seqs[at] === seq ? ring.principals[at] : undefined;
+  }
+}
+
+/** Apply a change to a stored state: the one rule, which the Redis script (cluster/conversation.ts) repeats in Lua. */
+export function applyChange(state: StoredChange, request: ChangeRequest): ChangeOutcome {
+  if (state.d) return 'deleted';
+  if (request.op === 'delete') return { d: 1 };
+  if (request.op === 'edit') return { ...state, t: request.text };
+  const reactions = (state.r ?? []).map((entry) => ({ e: entry.e, p: [...entry.p] }));
+  const entry = reactions.find((candidate) => candidate.e === request.emoji);
+  if (!entry) {
+    if (reactions.length >= request.maxEmoji) return 'too_many';
+    reactions.push({ e: request.emoji, p: [request.principal] });
+  } else {
+    const at = entry.p.indexOf(request.principal);
+    if (at === -1) entry.p.push(request.principal);
+    else entry.p.splice(at, 1);
+    if (entry.p.length === 0) reactions.splice(reactions.indexOf(entry), 1);
+  }
+  const { r: _dropped, ...rest } = state;
+  return reactions.length > 0 ? { ...rest, r: reactions } : rest;
+}
+
+/** The tally shown to clients: each emoji and how many gave it, in the order they were first given. */
+export function tally(state: StoredChange): Reaction[] {
+  return (state.r ?? []).map((entry) => ({ emoji: entry.e, count: entry.p.length }));
+}
+
+/** Whether `principal` has given `emoji` to the message. */
+export function hasReacted(state: StoredChange, emoji: string, principal: string): boolean {
+  return state.r?.some((entry) => entry.e === emoji && entry.p.includes(principal)) ?? false;
+}
+
+/** A record as it is now: its text edited, or deleted (no text, quote or reactions), with its reactions. */
+export function current(record: RoomRecord, change: StoredChange | undefined): RoomRecord {
+  if (!change || record.type !== 'msg') return record;
+  if (change.d) {
+    const { reply: _reply, me: _me, reactions: _reactions, ...rest } = record;
+    return { ...rest, text: '', deleted: true };
+  }
+  const now = { ...record };
+  if (change.t !== undefined) {
+    now.text = change.t;
+    now.edited = true;
+  }
+  if (change.r && change.r.length > 0) now.reactions = tally(change);
+  return now;
+}
+
+/** At most the bytes a record's quote and reactions add on the wire (every character escaped), for reply budgets. */
+export function conversationBytesAtMost(record: RoomRecord): number {
+  if (record.type !== 'msg') return 0;
+  let bytes = record.reply ? 6 * (record.reply.text.length + record.reply.from.length) + 64 : 0;
+  for (const reaction of record.reactions ?? []) bytes += 6 * reaction.emoji.length + 40;
+  return bytes;
+}
+
+/** Parse a stored change; a damaged one counts as no change. */
+export function parseChange(json: string): StoredChange {
+  try {
+    const value = JSON.parse(json) as StoredChange;
+    return typeof value === 'object' && value !== null ? value : {};
+  } catch {
+    return {};
+  }
+}
