@@ -24,6 +24,7 @@ export const ClientType = {
   login: 'login',
   logout: 'logout',
   passwd: 'passwd',
+  post: 'post',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -68,6 +69,8 @@ export interface LoginRequest extends Request { type: 'login'; nick?: string; pa
 /** Revoke the token this connection logged in with (it is a guest again), or the token given. */
 export interface LogoutRequest extends Request { type: 'logout'; token?: string }
 export interface PasswdRequest extends Request { type: 'passwd'; old: string; new: string }
+/** A message to a room without joining it (scripts: `chat send`); every rule of a room `msg` applies. */
+export interface PostRequest extends Request { type: 'post'; room: string; text: string; me?: boolean }
 
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
@@ -91,7 +94,8 @@ export type ClientMessage =
   | RegisterRequest
   | LoginRequest
   | LogoutRequest
-  | PasswdRequest;
+  | PasswdRequest
+  | PostRequest;
 
 // ---- server to client ----
 

@@ -40,6 +40,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   login: '{"type":"login","nick":"alice","password":"<password>"} or {"type":"login","token":"<token>"}',
   logout: '{"type":"logout"}',
   passwd: '{"type":"passwd","old":"<password>","new":"<new password>"}',
+  post: '{"type":"post","room":"ops","text":"deploy done"}',
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -336,5 +337,9 @@ function readMessage(
     }
     case 'passwd':
       return withId({ type, old: read.password('old'), new: read.newPassword('new') }, id);
+    case 'post': {
+      const me = read.optionalBoolean('me') === true ? { me: true } : {};
+      return withId({ type, room: read.room(), text: read.text(limits), ...me }, id);
+    }
   }
 }

@@ -18,6 +18,8 @@ import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
 import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
+import { keptSessionsPath, readKeptSession } from '../core/kept-session.js';
+import { keepWindowSession } from './window-session.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -76,7 +78,8 @@ async function readAll(stream: Readable): Promise<string> {
 export async function main(argv: string[], io: Io): Promise<number> {
   let action: (() => Promise<number>) | null = null;
   const settings = (flags: { host?: string; port?: string; nick?: string } & TlsFlags): ConnectOptions => {
-    const options = withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
+    const resolved = withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
+    const options = { ...resolved, session: readKeptSession(keptSessionsPath(io.env), resolved) };
     if (options.tls) options.tls.onPinned = (note) => io.stderr.write(`chat: ${note}\n`);
     return options;
   };
@@ -117,6 +120,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         keepToken: tokenKeeper(io.env),
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
+      keepWindowSession(client, io.env);
       if (lineMode) {
         return runLineMode(client, {
           stdin: io.stdin,

@@ -96,4 +96,6 @@ export interface Backend {
   announce(room: string, event: ServerMessage): Maybe<void>;
   /** Up to `limit` records of `room` with seq < before (the newest when before is undefined), oldest first. */
   before(room: string, before: number | undefined, limit: number): Maybe<RoomRecord[]>;
+  /** A room opened for a `post` is not needed any more: a cluster stops following it unless members here need it. */
+  releaseRoom(room: string): void;
 }
