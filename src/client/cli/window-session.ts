@@ -8,7 +8,9 @@ import type { Io } from './io.js';
 export function keepWindowSession(client: ChatClient, env: Io['env']): void {
   const path = keptSessionsPath(env);
   let kept: { server: { host: string; port: number }; nick: string; token: string } | null = null;
+  let closed = false;
   client.onChange(() => {
+    if (closed || client.status.phase === 'closed') return;
     const token = client.attachToken;
     const nick = client.state.nick;
     if (!token || !nick || (kept && kept.token === token && kept.nick === nick)) return;
@@ -17,6 +19,7 @@ export function keepWindowSession(client: ChatClient, env: Io['env']): void {
     keepSession(path, kept.server, { nick, token });
   });
   client.onClose(() => {
+    closed = true;
     if (kept) keepSession(path, kept.server, null, kept.token);
     kept = null;
   });
