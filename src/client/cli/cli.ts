@@ -131,9 +131,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
         });
       }
       const pins = options.tls && pinNotesIn(client.state, options.tls);
+      // The full screen's modules load while the client connects.
+      const tui = import('../view/tui.js');
+      tui.catch(() => {});
       await client.start();
       pins?.shown();
-      const { runTui } = await import('../view/tui.js');
+      const { runTui } = await tui;
       return runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
     };
   });

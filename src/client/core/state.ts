@@ -1,6 +1,7 @@
 // The client's state: buffers (the server buffer, rooms, private conversations), their logs, unread counts,
 // mentions, members and scroll positions. Server events in, state out; no sockets and no blessed here.
 
+import { roomAbove, trimScrollback } from './scrollback-bound.js';
 import {
   canonicalRoom,
   nickKey,
@@ -30,6 +31,8 @@ export interface Entry {
   history?: boolean;
   /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
   voice?: VoiceClip & { number: number };
+  /** A room record's seq: where the log starts again once older entries are dropped (scrollback-bound.ts). */
+  seq?: number;
 }
 
 /** What a voice message carries besides the file: its length and the peak level (0-255) of each slice. */
@@ -83,7 +86,6 @@ export interface SharedFile {
 }
 
 export const SERVER_KEY = '*';
-const MAX_ENTRIES = 5000;
 
 export function privateKey(nick: string): string {
   return `@${nickKey(nick)}`;
@@ -205,7 +207,7 @@ export class ClientState {
   add(buffer: ChatBuffer, fields: Omit<Entry, 'id' | 'ts'> & { ts?: number }): Entry {
     const entry: Entry = { ...fields, id: this.nextEntryId++, ts: fields.ts ?? this.now() };
     buffer.entries.push(entry);
-    if (buffer.entries.length > MAX_ENTRIES) buffer.entries.splice(0, buffer.entries.length - MAX_ENTRIES);
+    trimScrollback(buffer);
     const talk = entry.kind === 'msg' || entry.kind === 'action' || entry.kind === 'file';
     if (buffer !== this.active && talk && !entry.self) {
       buffer.unread++;
@@ -340,7 +342,7 @@ export class ClientState {
     const mention = !self && mentions(text, this.nick);
     this.add(buffer, {
       kind: message.me ? 'action' : 'msg', ts, from: message.from, text, self, mention,
-      ...(message.history ? { history: true } : {}),
+      ...(message.history ? { history: true } : {}), seq: message.seq,
     });
     return { bell: mention && !message.history };
   }
@@ -360,7 +362,7 @@ export class ClientState {
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
     if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
     const shared = this.noteFile(buffer, message);
-    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}) });
+    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}), seq: message.seq });
     return { bell: false };
   }
 
@@ -375,18 +377,18 @@ export class ClientState {
   prependHistory(buffer: ChatBuffer, records: readonly RoomRecord[], more: boolean): number {
     const oldest = buffer.oldestSeq ?? Infinity;
     const older = records.filter((r) => r.seq < oldest).sort((a, b) => a.seq - b.seq);
-    const room = MAX_ENTRIES - buffer.entries.length;
+    const room = roomAbove(buffer);
     const page = older.slice(Math.max(0, older.length - room));
     const entries: Entry[] = page.map((r) => {
       const self = this.isMe(r.from);
       const ts = Date.parse(r.ts) || this.now();
       if (r.type === 'file') {
         const shared = this.noteFile(buffer, r);
-        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared) };
+        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared), seq: r.seq };
       }
       const text = sanitize(r.text);
       const mention = !self && mentions(text, this.nick);
-      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true };
+      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true, seq: r.seq };
     });
     buffer.entries.unshift(...entries);
     if (page.length > 0) buffer.oldestSeq = page[0]!.seq;

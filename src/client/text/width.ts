@@ -121,16 +121,24 @@ export function graphemeWidth(grapheme: string): number {
   return width;
 }
 
+/**
+ * Printable ASCII alone: one column and one grapheme per character. Most chat is this, and a busy room measures
+ * every line (issue 18): such text skips the segmenter.
+ */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Columns a string takes (tabs count as one: callers expand them first). Colour codes (SGR) take none. */
 export function stringWidth(text: string): number {
   let width = 0;
   const plain = text.includes('\x1b') ? text.replace(SGR, '') : text;
+  if (PRINTABLE_ASCII.test(plain)) return plain.length;
   for (const { segment } of segmenter.segment(plain)) width += graphemeWidth(segment);
   return width;
 }
 
 /** User-perceived characters: an emoji with a skin tone or a letter with its accent moves as one. */
 export function graphemes(text: string): string[] {
+  if (PRINTABLE_ASCII.test(text)) return text.split('');
   const out: string[] = [];
   for (const { segment } of segmenter.segment(text)) out.push(segment);
   return out;
@@ -142,6 +150,7 @@ export function graphemes(text: string): string[] {
  */
 export function wrapText(text: string, width: number): string[] {
   if (width < 2) width = 2;
+  if (text.length <= width && PRINTABLE_ASCII.test(text)) return [text];
   const rows: string[] = [];
   let row = '';
   let rowWidth = 0;
