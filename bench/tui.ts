@@ -41,8 +41,10 @@ export interface TuiResult {
   startBusyMs: number;
   /** CPU of the client process while the messages arrived, in % of one core. */
   cpuPercent: number;
-  /** Writes to the terminal per second while the messages arrived (each redraw is one). */
-  writesPerSecond: number;
+  /** Redraws per second while the messages arrived, counted in what the client wrote to its terminal. */
+  framesPerSecond: number;
+  /** CPU time per 1000 messages shown: what the work costs, however little CPU a busy machine gave. */
+  cpuMsPer1000: number;
   /** Resident memory of the client: once the room is shown (before the load), at its peak, and at the end, MiB. */
   idleRssMiB: number;
   peakRssMiB: number;
@@ -68,16 +70,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/**
- * Writes (syscalls) the process's main thread has made so far: its redraws, each one write to the terminal (and
- * the rare pong). Not the whole process's: V8's helper threads wake the event loop with writes of their own.
- */
-function writes(pid: number): number {
-  return Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+/** Frames the client has drawn so far: each redraw ends by showing the cursor again (blessed's cnorm). */
+function frames(outputFile: string): number {
+  return readFileSync(outputFile, 'latin1').split('\x1b[?25h').length - 1;
 }
 
 class Pane {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'chat-bench-tui-'));
+  readonly dir = mkdtempSync(join(tmpdir(), 'chat-bench-tui-'));
   private readonly socket = join(this.dir, 'tmux.sock');
 
   constructor(private readonly spec: TuiSpec) {}
@@ -93,8 +92,11 @@ class Pane {
       : '';
     // Experiments only: flags for the client's node (CHAT_BENCH_CLIENT_NODE_ARGS="--max-semi-space-size=1").
     const nodeArgs = (process.env.CHAT_BENCH_CLIENT_NODE_ARGS ?? '').split(' ').filter(Boolean).map(shellQuote).map((a) => `${a} `).join('');
+    // The client runs with the node flags of its #! line, as the installed `chat` does.
+    const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(this.spec.client, 'utf8').split('\n')[0]!)?.[1] ?? '';
+    const clientArgs = shebang.split(' ').filter(Boolean).map((a) => `${shellQuote(a)} `).join('');
     const env = `XDG_CONFIG_HOME=${shellQuote(this.dir)} XDG_RUNTIME_DIR=${shellQuote(this.dir)} LANG=C.UTF-8 TERM=screen-256color`;
-    const command = `exec env -u NO_COLOR ${env} ${shellQuote(process.execPath)} ${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
+    const command = `exec env -u NO_COLOR ${env} ${shellQuote(process.execPath)} ${clientArgs}${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
     await this.tmux('new-session', '-d', '-s', name, '-x', String(this.spec.columns), '-y', String(this.spec.rows), command);
     return Number((await this.tmux('display-message', '-p', '-t', name, '#{pane_pid}')).trim());
   }
@@ -160,12 +162,15 @@ export async function tuiWorkload(target: Target, spec: TuiSpec): Promise<TuiRes
     const pid = await pane.launch(target.port, 'watcher', true);
     await pane.until('watcher', banner, 10);
     const idleRssMiB = memory(pid).rssKiB / 1024;
+    const output = join(pane.dir, 'output');
+    await pane.tmux('pipe-pane', '-O', '-t', 'watcher', `cat > ${shellQuote(output)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const sender = await openSender(target.port);
     const sentAt: number[] = [];
     const total = spec.rate * spec.seconds;
     const padding = 'x'.repeat(40);
     const cpuBefore = cpuSeconds(pid);
-    const writesBefore = writes(pid);
+    const framesBefore = frames(output);
     const began = performance.now();
     // 100 ticks a second, each sending what is due by then (so a late timer catches up instead of slowing down).
     const sending = new Promise<void>((resolve) => {
@@ -208,8 +213,9 @@ export async function tuiWorkload(target: Target, spec: TuiSpec): Promise<TuiRes
     }
     const lastLagMs = lags.at(-1)!;
     const elapsed = (performance.now() - began) / 1000;
-    const cpuPercent = ((cpuSeconds(pid) - cpuBefore) / elapsed) * 100;
-    const writesPerSecond = (writes(pid) - writesBefore) / elapsed;
+    const cpuUsed = cpuSeconds(pid) - cpuBefore;
+    const cpuPercent = (cpuUsed / elapsed) * 100;
+    const framesPerSecond = (frames(output) - framesBefore) / elapsed;
     const { rssKiB, peakKiB } = memory(pid);
     const anonKiB = Number(/^RssAnon:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
     sender.destroy();
@@ -222,7 +228,8 @@ export async function tuiWorkload(target: Target, spec: TuiSpec): Promise<TuiRes
       startCpuMs: median(starts.map((start) => start.cpuMs)),
       startBusyMs,
       cpuPercent,
-      writesPerSecond,
+      cpuMsPer1000: (cpuUsed * 1000 * 1000) / total,
+      framesPerSecond,
       idleRssMiB,
       peakRssMiB: peakKiB / 1024,
       rssMiB: rssKiB / 1024,
