@@ -70,9 +70,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Frames the client has drawn so far: each redraw ends by showing the cursor again (blessed's cnorm). */
+/**
+ * Frames the client has drawn so far: blessed writes each redraw that changes the screen between a save and a
+ * restore of the cursor (sc, ESC 7); a redraw that changes nothing writes nothing.
+ */
 function frames(outputFile: string): number {
-  return readFileSync(outputFile, 'latin1').split('\x1b[?25h').length - 1;
+  return readFileSync(outputFile, 'latin1').split('\x1b7').length - 1;
 }
 
 class Pane {
