@@ -4,7 +4,14 @@
 // server: the buffer's oldest seq moves up to the oldest entry kept, and scrolling above it pages it in again
 // (ChatClient.loadOlder, `history` with `before`).
 
-import type { ChatBuffer } from './state.js';
+/** What the bound needs of a buffer (state.ts's ChatBuffer; named here, as state.ts imports this module). */
+interface Scrollback {
+  kind: string;
+  entries: { seq?: number }[];
+  scroll: object | null;
+  oldestSeq: number | null;
+  moreHistory: boolean;
+}
 
 /** Entries kept while the log follows the newest (a few screens of a tall terminal). */
 export const KEPT_ENTRIES = 1000;
@@ -14,7 +21,7 @@ export const MAX_ENTRIES = 5000;
 const SLACK = 200;
 
 /** Drop the oldest entries past the buffer's bound; a room remembers where its log now starts. */
-export function trimScrollback(buffer: ChatBuffer): void {
+export function trimScrollback(buffer: Scrollback): void {
   const bound = buffer.scroll === null ? KEPT_ENTRIES : MAX_ENTRIES;
   if (buffer.entries.length <= bound + SLACK) return;
   buffer.entries.splice(0, buffer.entries.length - bound);
@@ -26,6 +33,6 @@ export function trimScrollback(buffer: ChatBuffer): void {
 }
 
 /** How many older entries a page of history may add above the log. */
-export function roomAbove(buffer: ChatBuffer): number {
+export function roomAbove(buffer: Scrollback): number {
   return Math.max(0, MAX_ENTRIES - buffer.entries.length);
 }
