@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files, cluster (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files, cluster, tui (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -15,8 +15,10 @@ import os from 'node:os';
 import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind, type Target } from './targets.js';
 import { churn, idle, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
+import { hasTmux, tuiWorkload, type TuiResult } from './tui.js';
+import { fileURLToPath } from 'node:url';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files', 'cluster'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files', 'cluster', 'tui'] as const;
 /** Turns each server takes at the fixed load (1 with --quick). */
 const FIXED_ROUNDS = 3;
 type Workload = (typeof WORKLOADS)[number];
@@ -266,8 +268,55 @@ async function main(): Promise<void> {
       },
     });
   }
+  if (options.only.has('tui') && options.servers.includes('ours')) {
+    if (!hasTmux()) console.error('warning: tmux is not installed (apt-get install -y tmux): no tui run');
+    else {
+      // This build's client, and (CHAT_BENCH_TUI_BASELINE=another build's bin/chat.js) a baseline in the same run.
+      const clients: [string, string][] = [['this build', fileURLToPath(new URL('../../bin/chat.js', import.meta.url))]];
+      if (process.env.CHAT_BENCH_TUI_BASELINE) clients.unshift(['baseline', process.env.CHAT_BENCH_TUI_BASELINE]);
+      const rate = 2000;
+      const tuiSeconds = options.quick ? 2 : 5;
+      for (const [label, client] of clients) {
+        const result = await on('ours', `tui-${label.replace(' ', '-')}`, (target) =>
+          tuiWorkload(target, {
+            client, rate, seconds: tuiSeconds, columns: 120, rows: 35, starts: options.quick ? 3 : 7,
+            cpuProfDir: profileDir, cpuProfName: `tui-client-${label.replace(' ', '-')}`,
+          }),
+        );
+        record({ workload: 'tui', server: 'ours', params: { client: label, rate, seconds: tuiSeconds }, figures: tuiFigures(result), series: { startMs: result.startMsAll.map((ms) => round(ms, 1)) } });
+      }
+    }
+  }
   printTables(`${machine}; ${method}`);
 }
+
+function tuiFigures(r: TuiResult): Record<string, number> {
+  return {
+    startMs: round(r.startMs, 1),
+    startCpuMs: round(r.startCpuMs, 1),
+    startBusyMs: round(r.startBusyMs, 1),
+    cpuPercent: round(r.cpuPercent, 1),
+    cpuMsPer1000: round(r.cpuMsPer1000, 1),
+    framesPerSecond: round(r.framesPerSecond, 1),
+    idleRssMiB: round(r.idleRssMiB, 1),
+    peakRssMiB: round(r.peakRssMiB, 1),
+    anonRssMiB: round(r.anonRssMiB, 1),
+    lagP50Ms: round(r.lagMs.p50, 1),
+    lagP95Ms: round(r.lagMs.p95, 1),
+    lagMaxMs: round(r.lagMs.max, 1),
+    lastLagMs: round(r.lastLagMs, 1),
+    messages: r.messages,
+  };
+}
+
+/** The issue 18 targets of the full-screen client at 2000 msg/s: [figure, target, what it is]. */
+const TUI_TARGETS: [string, number, string][] = [
+  ['cpuPercent', 25, '% of a core'],
+  ['framesPerSecond', 30, 'redraws/s'],
+  ['lastLagMs', 100, 'ms, last message on screen'],
+  ['peakRssMiB', 60, 'MiB peak RSS'],
+  ['startMs', 200, 'ms to the room on screen'],
+];
 
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
@@ -331,6 +380,29 @@ function printTables(machine: string): void {
         `down ${(f.downloadMiBps! / f.relayMiBps!).toFixed(2)}x); server peak RSS ${f.serverPeakRssMiB} MiB`,
     );
   }
+  const tuiRows = rows.filter((r) => r.workload === 'tui');
+  for (const row of tuiRows) {
+    const f = row.figures;
+    out.push(
+      `tui ${row.params.rate} msg/s ${row.params.seconds} s  ${pad(String(row.params.client), 10)} cpu ${f.cpuPercent}% of a core, ` +
+        `${f.cpuMsPer1000} ms of CPU per 1000 messages, ${f.framesPerSecond} redraws/s; on screen after p50 ${f.lagP50Ms} ms, p95 ${f.lagP95Ms} ms, last ${f.lastLagMs} ms; ` +
+        `RSS ${f.idleRssMiB} -> peak ${f.peakRssMiB} MiB (${f.anonRssMiB} anon at the end); room shown ${f.startMs} ms after start (${f.startCpuMs} ms of CPU) ` +
+        `(${f.startBusyMs} ms after the load, with its history)`,
+    );
+  }
+  const tuiNow = tuiRows.find((r) => r.params.client === 'this build');
+  const tuiBase = tuiRows.find((r) => r.params.client === 'baseline');
+  for (const [figure, target, what] of tuiNow ? TUI_TARGETS : []) {
+    const value = tuiNow!.figures[figure]!;
+    out.push(`  ${pad(figure, 15)} ${value} ${what}: ${(value / target).toFixed(2)}x the target of ${target} (at most)`);
+  }
+  // Against the baseline, the figures a starved process does not flatter: CPU per message, CPU to start.
+  for (const figure of tuiNow && tuiBase ? ['cpuMsPer1000', 'startCpuMs', 'lastLagMs', 'peakRssMiB'] : []) {
+    const ratio = tuiNow!.figures[figure]! / tuiBase!.figures[figure]!;
+    out.push(`  ${pad(figure, 15)} this build/baseline ${ratio.toFixed(2)}x (${tuiNow!.figures[figure]} vs ${tuiBase!.figures[figure]}, lower is better)`);
+    if (printJson) console.log(JSON.stringify({ ratio: 'this build/baseline', workload: 'tui', figure, value: round(ratio, 3) }));
+  }
+  if (tuiRows.length) out.push('');
   // Ratios of ours to each reference, on the figure that matters for each workload.
   const find = (workload: string, server: ServerKind, members?: number) =>
     rows.find((r) => r.workload === workload && r.server === server && (members === undefined || r.params.members === members));

@@ -9,3 +9,4 @@ await import('./docs.test.js');
 await import('./accounts.test.js');
 await import('./moderation.test.js');
 await import('./conversation.test.js');
+await import('./post.test.js');

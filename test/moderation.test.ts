@@ -405,3 +405,18 @@ t.test("operators delete anyone's message, not edit it; a muted member can neith
   t.match(await ask(carol, { type: 'react', room: 'class', seq: second.seq, emoji: '👍', id: 8 }), { type: 'error', code: 'muted' });
   t.match(await ask(carol, { type: 'delete', room: 'class', seq: second.seq, id: 9 }), { type: 'ok' }, 'taking back one’s own words is allowed');
 });
+
+t.test('a post (a message without joining) obeys the room as a msg does: muted, banned and moderated are refused', async (t) => {
+  const { port } = await server(t);
+  const alice = await member(t, port, 'alice', 'class');
+  const carol = await member(t, port, 'carol', 'class');
+  t.match(await ask(alice, { type: 'mute', room: 'class', nick: 'carol', id: 1 }), { type: 'ok' });
+  const carolAgain = await peer(t, port);
+  t.match(await ask(carolAgain, { type: 'login', token: carol.token, id: 2 }), { type: 'ok', account: 'carol' });
+  t.match(await ask(carolAgain, { type: 'post', room: 'class', text: 'from a script', id: 3 }), { type: 'error', code: 'muted' });
+  t.match(await ask(alice, { type: 'mode', room: 'class', change: '+m', id: 4 }), { type: 'ok' });
+  const stranger = await peer(t, port);
+  t.match(await ask(stranger, { type: 'hello', nick: 'dave', id: 5 }), { type: 'welcome' });
+  t.match(await ask(stranger, { type: 'post', room: 'class', text: 'hi all', id: 6 }), { type: 'error', code: 'muted' }, '+m: no voice, no post');
+  t.match(await ask(alice, { type: 'post', room: 'class', text: 'the owner may', id: 7 }), { type: 'ok', seq: Number });
+});

@@ -32,6 +32,7 @@ export const ClientType = {
   react: 'react',
   read: 'read',
   unread: 'unread',
+  post: 'post',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -80,6 +81,8 @@ export interface LoginRequest extends Request { type: 'login'; nick?: string; pa
 /** Revoke the token this connection logged in with (it is a guest again), or the token given. */
 export interface LogoutRequest extends Request { type: 'logout'; token?: string }
 export interface PasswdRequest extends Request { type: 'passwd'; old: string; new: string }
+/** A message to a room without joining it (scripts: `chat send`); every rule of a room `msg` applies. */
+export interface PostRequest extends Request { type: 'post'; room: string; text: string; me?: boolean }
 
 /** Change one's own room message (docs/protocol.md "Conversations"). */
 export interface EditRequest extends Request { type: 'edit'; room: string; seq: number; text: string }
@@ -119,7 +122,8 @@ export type ClientMessage =
   | DeleteRequest
   | ReactRequest
   | ReadRequest
-  | UnreadRequest;
+  | UnreadRequest
+  | PostRequest;
 
 // ---- server to client ----
 

@@ -47,6 +47,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   react: '{"type":"react","room":"test","seq":12,"emoji":"👍"}',
   read: '{"type":"read","room":"test","seq":12}',
   unread: '{"type":"unread"}',
+  post: '{"type":"post","room":"ops","text":"deploy done"}',
 };
 
 /** Longest reaction in UTF-16 units: room for a ZWJ family or a flag with skin tones, not for a sentence. */
@@ -366,6 +367,10 @@ function readMessage(
     }
     case 'unread':
       return withId({ type }, id);
+    case 'post': {
+      const me = read.optionalBoolean('me') === true ? { me: true } : {};
+      return withId({ type, room: read.room(), text: read.text(limits), ...me }, id);
+    }
     default:
       return readModeration(read, type, id);
   }

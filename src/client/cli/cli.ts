@@ -20,6 +20,8 @@ import { addUnreadCommand } from './unread-command.js';
 import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
 import { IgnoreList, ignorePath } from '../core/ignore.js';
+import { keptSessionsPath, readKeptSession } from '../core/kept-session.js';
+import { keepWindowSession } from './window-session.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -78,7 +80,8 @@ async function readAll(stream: Readable): Promise<string> {
 export async function main(argv: string[], io: Io): Promise<number> {
   let action: (() => Promise<number>) | null = null;
   const settings = (flags: { host?: string; port?: string; nick?: string } & TlsFlags): ConnectOptions => {
-    const options = withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
+    const resolved = withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
+    const options = { ...resolved, session: readKeptSession(keptSessionsPath(io.env), resolved) };
     if (options.tls) options.tls.onPinned = (note) => io.stderr.write(`chat: ${note}\n`);
     return options;
   };
@@ -121,6 +124,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       client.state.ignore = new IgnoreList(ignorePath(io.env));
+      keepWindowSession(client, io.env);
       if (lineMode) {
         return runLineMode(client, {
           stdin: io.stdin,
@@ -131,9 +135,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
         });
       }
       const pins = options.tls && pinNotesIn(client.state, options.tls);
+      // The full screen's modules load while the client connects.
+      const tui = import('../view/tui.js');
+      tui.catch(() => {});
       await client.start();
       pins?.shown();
-      const { runTui } = await import('../view/tui.js');
+      const { runTui } = await tui;
       return runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
     };
   });

@@ -1,13 +1,14 @@
 // One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
 
-import { nickKey, type FileEvent, type ServerMessage } from '../../protocol/index.js';
+import type { FileEvent, ServerMessage } from '../../protocol/index.js';
 import { Connection } from '../core/connection.js';
-import { hello, logInWithToken } from '../core/handshake.js';
+import { logInWithToken } from '../core/handshake.js';
+import { actAsUser } from '../core/act-as-user.js';
 import { checkedNick, checkedRoom } from '../core/names.js';
 import { expectReply } from '../core/replies.js';
 import { ClientError } from '../core/errors.js';
 import { emojify } from '../core/emoji.js';
-import type { ConnectOptions } from './options.js';
+import { userIdentity, type ConnectOptions } from './options.js';
 
 /** Connect; `each` sees every message (the echo of a sent message arrives before its `ok`). */
 function connect(options: ConnectOptions, each: (m: ServerMessage, line: string) => void = () => {}): Promise<Connection> {
@@ -26,34 +27,24 @@ export interface SendTarget {
   to?: string;
 }
 
-/** Send one message; resolves once the server has echoed it back. */
+/**
+ * Send one message as the user (core/act-as-user.ts): to a room with `post`, which needs no join, so the room sees
+ * no join or leave line; resolves once the server has numbered it (a room) or taken it (a private message).
+ */
 export async function sendOnce(options: ConnectOptions, target: SendTarget, rawText: string): Promise<void> {
   const room = target.room !== undefined ? checkedRoom(target.room) : undefined;
   if (target.to !== undefined) checkedNick(target.to, 'nick to send to');
   checkedNick(options.nick, 'nick');
   const text = emojify(rawText);
   if (text.trim() === '') throw new ClientError('bad_config', 'there is no text to send');
-  let me = '';
-  const echoed = new Set<number | string>();
-  let echoedPrivate = false;
-  const conn = await connect(options, (m) => {
-    if (m.type !== 'msg' || nickKey(m.from) !== nickKey(me)) return;
-    if ('room' in m && m.room === room) echoed.add(m.seq);
-    if ('to' in m && target.to !== undefined && nickKey(m.to) === nickKey(target.to)) echoedPrivate = true;
-  });
+  const conn = await connect(options);
   try {
-    // A nick that was only defaulted to the login name and is taken (by the user's own chat window, most likely)
-    // gives way to the server's suggestion; a chosen one fails with nick_taken.
-    me = (await hello(conn, options.nick, { onNickTaken: options.nickChosen ? 'fail' : 'suggest', token: options.token ?? null })).nick;
+    await actAsUser(conn, userIdentity(options));
     if (room !== undefined) {
-      expectReply(await conn.request({ type: 'join', room }), 'members');
-      const reply = expectReply(await conn.request({ type: 'msg', room, text }), 'ok');
-      if (reply.seq === undefined || !echoed.has(reply.seq)) {
-        throw new ClientError('server_error', 'the server accepted the message but did not echo it');
-      }
+      const reply = expectReply(await conn.request({ type: 'post', room, text }), 'ok');
+      if (reply.seq === undefined) throw new ClientError('server_error', 'the server accepted the message but did not number it');
     } else {
       expectReply(await conn.request({ type: 'msg', to: target.to!, text }), 'ok');
-      if (!echoedPrivate) throw new ClientError('server_error', 'the server accepted the message but did not echo it');
     }
   } finally {
     await conn.quit();

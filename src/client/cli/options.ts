@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { chosenNickProblem } from '../../protocol/index.js';
 import { ClientError } from '../core/errors.js';
 import type { TlsSettings } from '../core/tls.js';
+import type { UserIdentity } from '../core/act-as-user.js';
+import type { KeptSession } from '../core/kept-session.js';
 import { resolveTls, tlsFileConfig, type TlsFlags } from './tls-options.js';
 
 export const DEFAULT_HOST = 'localhost';
@@ -28,6 +30,8 @@ export interface ConnectOptions {
   nickChosen?: boolean;
   /** The login token kept for the first server (`chat login`), if any. */
   token?: string | null;
+  /** The user's chat window on the first server (core/kept-session.ts), if one is open. */
+  session?: KeptSession | null;
   /** Every connection over TLS (tls-options.ts); undefined: plain TCP. */
   tls?: TlsSettings | undefined;
 }
@@ -138,4 +142,9 @@ export function resolveOptions(
   const nick = (chosen ?? loginNick()).normalize('NFC');
   const tls = resolveTls(flags, env, file);
   return { host: servers[0]!.host, port: servers[0]!.port, servers, nick, nickChosen: chosen !== undefined, ...(tls && { tls }) };
+}
+
+/** Who a one-shot command acts as (core/act-as-user.ts). */
+export function userIdentity(options: ConnectOptions): UserIdentity {
+  return { nick: options.nick, nickChosen: options.nickChosen, loginToken: options.token ?? null, session: options.session ?? null };
 }

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { checkedNick, checkedRoom } from '../core/names.js';
-import type { ConnectOptions } from './options.js';
+import { userIdentity, type ConnectOptions } from './options.js';
 import { formatSize } from '../text/size.js';
 import { progressBar } from './progress-bar.js';
 import { downloadFile } from '../core/transfer/download.js';
@@ -91,7 +91,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           const room = 'room' in target ? target.room : undefined;
           const result = await uploadFile({
             endpoint: options,
-            identity: { nick: options.nick, loginToken: options.token ?? null, ...(room !== undefined && { join: room }) },
+            identity: { ...userIdentity(options), ...(room !== undefined && { join: room }) },
             path: file,
             name,
             ...target,
@@ -129,7 +129,7 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
         const bar = progressBar(io, `⇣ ${id.slice(0, 8)}`);
         const result = await downloadFile({
           endpoint: options,
-          identity: { nick: options.nick, loginToken: options.token ?? null },
+          identity: userIdentity(options),
           file: id,
           output: toStdout ? { stream: io.stdout } : isDir ? { dir: target } : { path: target },
           resume: !!flags.continue,

@@ -1,6 +1,14 @@
 // Emoji shortcodes (:smile:, :thumbsup:) turned into emoji when a message is sent.
 
-import { get } from 'node-emoji';
+import { createRequire } from 'node:module';
+
+type EmojiTable = typeof import('node-emoji');
+let table: EmojiTable | null = null;
+
+/** node-emoji's table is loaded on the first shortcode: loading it took as long as blessed, at every start. */
+function emojiTable(): EmojiTable {
+  return (table ??= createRequire(import.meta.url)('node-emoji') as EmojiTable);
+}
 
 // GitHub/Slack names that node-emoji's table (emojilib) spells differently.
 const ALIASES: Record<string, string> = {
@@ -20,9 +28,10 @@ const SHORTCODE = /:([a-z0-9_+-]+):/gi;
 
 /** Replace every known `:name:` with its emoji; unknown ones (and times like 12:30:45) stay as typed. */
 export function emojify(text: string): string {
+  if (!text.includes(':')) return text;
   return text.replace(SHORTCODE, (whole, name: string) => {
     const key = name.toLowerCase();
-    return get(ALIASES[key] ?? key) ?? whole;
+    return emojiTable().get(ALIASES[key] ?? key) ?? whole;
   });
 }
 

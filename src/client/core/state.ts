@@ -1,6 +1,7 @@
 // The client's state: buffers (the server buffer, rooms, private conversations), their logs, unread counts,
 // mentions, members and scroll positions. Server events in, state out; no sockets and no blessed here.
 
+import { roomAbove, trimScrollback } from './scrollback-bound.js';
 import {
   canonicalRoom,
   nickKey,
@@ -33,7 +34,10 @@ export interface Entry {
   history?: boolean;
   /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
   voice?: VoiceClip & { number: number };
-  /** A room record's seq (shown as #N; /reply, /react, /edit and /delete take it) and what happened to it since. */
+  /**
+   * A room record's seq: shown as #N (/reply, /react, /edit and /delete take it), and where the log starts again
+   * once older entries are dropped (scrollback-bound.ts).
+   */
   seq?: number;
   reply?: { seq: number; from: string; text: string };
   edited?: boolean;
@@ -94,7 +98,6 @@ export interface SharedFile {
 }
 
 export const SERVER_KEY = '*';
-const MAX_ENTRIES = 5000;
 
 export function privateKey(nick: string): string {
   return `@${nickKey(nick)}`;
@@ -218,7 +221,7 @@ export class ClientState {
   add(buffer: ChatBuffer, fields: Omit<Entry, 'id' | 'ts'> & { ts?: number }): Entry {
     const entry: Entry = { ...fields, id: this.nextEntryId++, ts: fields.ts ?? this.now() };
     buffer.entries.push(entry);
-    if (buffer.entries.length > MAX_ENTRIES) buffer.entries.splice(0, buffer.entries.length - MAX_ENTRIES);
+    trimScrollback(buffer);
     const talk = entry.kind === 'msg' || entry.kind === 'action' || entry.kind === 'file';
     if (buffer !== this.active && talk && !entry.self) {
       buffer.unread++;
@@ -415,7 +418,7 @@ export class ClientState {
   prependHistory(buffer: ChatBuffer, records: readonly RoomRecord[], more: boolean): number {
     const oldest = buffer.oldestSeq ?? Infinity;
     const older = records.filter((r) => r.seq < oldest).sort((a, b) => a.seq - b.seq);
-    const room = MAX_ENTRIES - buffer.entries.length;
+    const room = roomAbove(buffer);
     const page = older.slice(Math.max(0, older.length - room));
     const entries: Entry[] = page.map((r) => {
       const self = this.isMe(r.from);

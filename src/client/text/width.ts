@@ -42,7 +42,12 @@ function measure(codePoint: number): 0 | 1 | 2 {
   return 1;
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+let segmenter: Intl.Segmenter | null = null;
+
+/** The segmenter is made on first need: making one loads ICU's break rules (20 ms at every start). */
+function segments(text: string): Intl.Segments {
+  return (segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(text);
+}
 const ZWJ = '\u200d';
 const VS16 = '\ufe0f';
 const SKIN_TONE = /[\u{1f3fb}-\u{1f3ff}]/gu;
@@ -121,18 +126,36 @@ export function graphemeWidth(grapheme: string): number {
   return width;
 }
 
+/**
+ * Printable ASCII alone: one column and one grapheme per character. Most chat is this, and a busy room measures
+ * every line (issue 18): such text skips the segmenter.
+ */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/**
+ * Text in which every UTF-16 unit is a grapheme of its own: controls but CR (a CR LF is one cluster), Latin, box
+ * drawing, arrows, punctuation, kana and CJK ideographs, fullwidth forms; none of them a mark, a joiner, a
+ * selector, a surrogate or a Hangul jamo, the things clusters are made of. Such text skips the segmenter too.
+ */
+const SIMPLE = /^[\x00-\x0c\x0e-\u02ff\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2500-\u257f\u3000-\u3029\u3030-\u303f\u3041-\u3096\u30a0-\u30ff\u4e00-\u9fff\uff01-\uff9d\uffa0-\uffef]*$/;
+
 /** Columns a string takes (tabs count as one: callers expand them first). Colour codes (SGR) take none. */
 export function stringWidth(text: string): number {
   let width = 0;
   const plain = text.includes('\x1b') ? text.replace(SGR, '') : text;
-  for (const { segment } of segmenter.segment(plain)) width += graphemeWidth(segment);
+  if (PRINTABLE_ASCII.test(plain)) return plain.length;
+  if (SIMPLE.test(plain)) {
+    for (let i = 0; i < plain.length; i++) width += plain[i] === '\t' ? 1 : charWidth(plain.charCodeAt(i));
+    return width;
+  }
+  for (const { segment } of segments(plain)) width += graphemeWidth(segment);
   return width;
 }
 
 /** User-perceived characters: an emoji with a skin tone or a letter with its accent moves as one. */
 export function graphemes(text: string): string[] {
+  if (SIMPLE.test(text)) return text.split('');
   const out: string[] = [];
-  for (const { segment } of segmenter.segment(text)) out.push(segment);
+  for (const { segment } of segments(text)) out.push(segment);
   return out;
 }
 
@@ -142,6 +165,7 @@ export function graphemes(text: string): string[] {
  */
 export function wrapText(text: string, width: number): string[] {
   if (width < 2) width = 2;
+  if (text.length <= width && PRINTABLE_ASCII.test(text)) return [text];
   const rows: string[] = [];
   let row = '';
   let rowWidth = 0;

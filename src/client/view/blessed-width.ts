@@ -17,6 +17,7 @@ interface BlessedUnicode {
 }
 
 let patched = false;
+const ASCII = /^[\x00-\x0c\x0e-\x7f]*$/; // no CR: CR LF is one cluster, dropped below
 
 export function patchBlessedWidth(): void {
   if (patched) return;
@@ -34,6 +35,8 @@ export function patchBlessedWidth(): void {
   // characters get their filler, and a lone zero-width character joins the cell before it.
   unicode.chars.all = {
     [Symbol.replace](text: string, replacement: string): string {
+      // ASCII alone (colour codes included) has no cluster, no wide character and no mark: nothing to do.
+      if (ASCII.test(text)) return text;
       let out = '';
       for (const grapheme of graphemes(text)) {
         // A stand-in typed by someone is not ours to restore: it is drawn as the replacement character.

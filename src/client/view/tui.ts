@@ -6,7 +6,8 @@ import blessed from 'blessed';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
-import { layoutRows, makeChalk } from './format.js';
+import { makeChalk } from './format.js';
+import { LogLayout } from './log-rows.js';
 import { statusLine } from './status-line.js';
 import { InputLine } from './input-line.js';
 import { SecretLine } from './secret-line.js';
@@ -31,6 +32,8 @@ const MAX_PROGRESS_LINES = 3;
 const PROGRESS_REDRAW_MS = 250;
 /** How often the recording's clock and level meter are redrawn. */
 const RECORDING_REDRAW_MS = 200;
+/** The shortest time between two redraws for what arrives (about 30 a second). */
+const FRAME_MS = 33;
 
 export interface TuiOptions {
   colour: boolean;
@@ -57,7 +60,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   const source = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
   const input = new InputLine();
-  const rowCache = new Map<number, { width: number; rows: string[] }>();
+  const layout = new LogLayout(chalk);
   let confirm: string | null = null;
   /** While the core asks for a password: the masked line that takes the keys instead of `input`. */
   let secret: SecretLine | null = null;
@@ -97,8 +100,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   screen.program.write('\x1b[?2004h'); // bracketed paste on
 
   function logRows(width: number): Row[] {
-    if (rowCache.size > 50_000) rowCache.clear();
-    return layoutRows(state.active.entries, width, chalk, rowCache);
+    return layout.all(state.active.entries, width);
   }
 
   function dimensions() {
@@ -122,14 +124,16 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
 
   let cursor = { x: 0, y: 0 };
 
+  let lastRender = -Infinity;
   function render(): void {
     if (closed) return;
+    lastRender = performance.now();
     const { cols, rows, membersWidth, logWidth, logHeight, transferLines } = dimensions();
     const buffer = state.active;
-    const all = logRows(logWidth);
     const scrolled = buffer.scroll !== null;
     const height = scrolled ? logHeight - 1 : logHeight;
-    const view = visibleRows(all, buffer.scroll, height);
+    // Following the newest messages, only the bottom screenful is laid out.
+    const view = scrolled ? visibleRows(logRows(logWidth), buffer.scroll, height) : { rows: layout.tail(buffer.entries, logWidth, height) };
     const lines = view.rows.map((r) => r.text);
     while (lines.length < height) lines.unshift('');
     if (scrolled) {
@@ -200,14 +204,19 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     screen.program.showCursor();
   });
 
+  // Redraws for what arrives are coalesced: at most one per FRAME_MS (a busy room sends thousands of messages a
+  // second); keys redraw at once.
   let scheduled = false;
   function scheduleRender(): void {
     if (scheduled || closed) return;
     scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       scheduled = false;
       render();
-    });
+    };
+    const wait = lastRender + FRAME_MS - performance.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   function scrollLog(delta: number): void {

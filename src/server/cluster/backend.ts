@@ -420,6 +420,11 @@ export class ClusterBackend implements Backend {
     if (room.members.size === 0) this.unfollow(name);
   }
 
+  releaseRoom(name: string): void {
+    const room = this.rooms.get(name);
+    if (room && room.members.size === 0) this.unfollow(name);
+  }
+
   /** Subscribe to the room and load its recent history and counter from Redis (once per connection). */
   private ensureRoom(room: Room): Promise<void> {
     if (!this.up) return Promise.resolve();

@@ -1,11 +1,12 @@
 // The chat rules, one handler per client message type (docs/protocol.md, "Client to server"), written once for one
 // node and for a cluster: what differs between the two is behind ctx.backend.
 
-import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, type RoomMsgEvent } from '../../protocol/index.js';
+import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, type RequestId, type RoomMsgEvent } from '../../protocol/index.js';
+import type { Session } from '../session.js';
 import { whenReady } from '../state/backend.js';
-import type { Handler } from './context.js';
+import type { Handler, ServerContext } from './context.js';
 import { noteSent, quoteFor, sendMarker, withChanges } from './conversation.js';
-import { ensureNick, takeNick } from './identity.js';
+import { actingUser, ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, tellAway } from './moderation.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
@@ -71,10 +72,25 @@ type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
 
 /** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
 const roomMsg: Handler<'msg'> = (ctx, session, message) => {
-  const { room, text, id, reply_to } = message as RoomMsgRequest;
-  if (!inRoom(session, room, id) || mayNotSpeak(ctx, session, room, id)) return;
+  const request = message as RoomMsgRequest;
+  if (!inRoom(session, request.room, request.id)) return;
+  return speakInRoom(ctx, session, request, session.nick);
+};
+
+/**
+ * A message said in a room by `from`, once the sender may reach the room (a member's `msg`, or a `post` without
+ * joining, handlers/post.ts): every further rule a room message obeys belongs here (muted, moderated, a reply's
+ * quote, its author kept for edits), so that both obey it.
+ */
+export function speakInRoom(
+  ctx: ServerContext,
+  session: Session,
+  { room, text, id, me, reply_to }: { room: string; text: string; id?: RequestId | undefined; me?: boolean | undefined; reply_to?: number | undefined },
+  from: string,
+): void | Promise<void> {
+  if (mayNotSpeak(ctx, session, room, id)) return;
   const send = (reply?: RoomMsgEvent['reply']) => {
-    const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }), ...(reply && { reply }) };
+    const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from, text, ts: now(), ...(me && { me: true as const }), ...(reply && { reply }) };
     return whenReady(ctx.backend.append(room, draft), (seq) => {
       noteSent(ctx, session, room, seq);
       if (id !== undefined) session.send({ type: 'ok', id, seq });
@@ -82,12 +98,14 @@ const roomMsg: Handler<'msg'> = (ctx, session, message) => {
   };
   if (reply_to === undefined) return send();
   return quoteFor(ctx, session, room, reply_to, id).then((quote) => (quote ? send(quote) : undefined));
-};
+}
 
 const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
   const { to, text, id } = message as PrivateMsgRequest;
-  await ensureNick(ctx, session);
-  const make = (nick: string): PrivateMsgEvent => ({ type: 'msg', to: nick, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) });
+  // An attached connection (a one-shot acting for the user's chat window) speaks as the window.
+  const user = actingUser(session);
+  if (!session.owner) await ensureNick(ctx, session);
+  const make = (nick: string): PrivateMsgEvent => ({ type: 'msg', to: nick, from: user.nick, text, ts: now(), ...(message.me && { me: true as const }) });
   const event = await ctx.backend.sendPrivate(to, make);
   if (!event) {
     session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(to)}`, id);
@@ -96,9 +114,9 @@ const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
   await tellAway(ctx, session, (event as PrivateMsgEvent).to);
   // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
   // arrived once already.
-  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(session.nick)) {
-    if (session.account) await ctx.backend.sendPrivate(session.nick, () => event);
-    else session.send(event);
+  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(user.nick)) {
+    if (user.account) await ctx.backend.sendPrivate(user.nick, () => event);
+    else user.send(event);
   }
   if (id !== undefined) session.send({ type: 'ok', id });
 };

@@ -8,11 +8,12 @@ import { conversationHandlers, pipelined } from './conversation.js';
 import type { Handler, ServerContext } from './context.js';
 import { fileHandlers } from './files.js';
 import { moderationHandlers } from './moderation.js';
+import { postHandlers } from './post.js';
 
 export type { ServerContext } from './context.js';
 
 const handlers: { [T in ClientType]: Handler<T> } = {
-  ...chatHandlers, ...fileHandlers, ...accountHandlers, ...moderationHandlers, ...conversationHandlers,
+  ...chatHandlers, ...fileHandlers, ...accountHandlers, ...moderationHandlers, ...conversationHandlers, ...postHandlers,
 };
 
 export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {

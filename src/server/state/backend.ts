@@ -112,4 +112,6 @@ export interface Backend {
    */
   roomControl(room: string, payload: string): void;
   onRoomControl: ((room: string, payload: string) => void) | null;
+  /** A room opened for a `post` is not needed any more: a cluster stops following it unless members here need it. */
+  releaseRoom(room: string): void;
 }

@@ -128,6 +128,10 @@ export class LocalBackend implements Backend {
     return record.seq;
   }
 
+  releaseRoom(): void {
+    // One node follows nothing: an empty room stays in the table until it is forgotten like any other.
+  }
+
   announce(room: string, event: ServerMessage): void {
     const members = this.rooms.get(room)?.members;
     if (members && members.size > 0) fanOut(members, encode(event));

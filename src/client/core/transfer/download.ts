@@ -38,7 +38,7 @@ export interface DownloadResult {
 
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
   const file = checkedFileId(options.file, 'user');
-  const identity = 'token' in options.identity ? options.identity : { nick: options.identity.nick, loginToken: options.identity.loginToken ?? null, guestIfTaken: true };
+  const identity = 'token' in options.identity ? options.identity : { ...options.identity, guestIfTaken: true };
   const { conn, stop } = await openTransfer(options.endpoint, identity, options.signal);
   try {
     // Ask for the header alone first: the name decides where the bytes go, and a partial file where to resume.

@@ -3,7 +3,7 @@
 
 import type { ServerMessage } from '../../../protocol/index.js';
 import { Connection, type Request, type RequestOptions } from '../connection.js';
-import { hello } from '../handshake.js';
+import { actAsUser, type UserIdentity } from '../act-as-user.js';
 import { expectReply } from '../replies.js';
 import type { TlsSettings } from '../tls.js';
 
@@ -11,10 +11,11 @@ import type { TlsSettings } from '../tls.js';
 const TRANSFER_REPLY: RequestOptions = { timeoutMs: 30_000, unaddressedErrors: true };
 
 /**
- * Who the transfer acts for: a nick (with the room to join for a room upload), or a chat session's attach token.
- * `guestIfTaken`: when the nick is in use (the user's own chat is open), go on as a guest (room files need no nick).
+ * Who the transfer acts for: the user (act-as-user.ts), with the room to join for a room upload unless it acts for
+ * the user's chat window (in the room already, or told to join it); or a chat session's attach token.
+ * `guestIfTaken`: when the nick is someone else's, go on as a guest (room files need no nick).
  */
-export type Identity = { nick: string; join?: string; guestIfTaken?: boolean; loginToken?: string | null } | { token: string };
+export type Identity = (UserIdentity & { join?: string; guestIfTaken?: boolean }) | { token: string };
 
 export interface Endpoint {
   host: string;
@@ -53,8 +54,8 @@ export async function openTransfer(
     if ('token' in identity) {
       await ask(conn, { type: 'attach', token: identity.token }, 'welcome');
     } else {
-      await hello(conn, identity.nick, { onNickTaken: identity.guestIfTaken ? 'guest' : 'fail', token: identity.loginToken ?? null });
-      if (identity.join !== undefined) await ask(conn, { type: 'join', room: identity.join }, 'members');
+      const acting = await actAsUser(conn, identity, identity.guestIfTaken);
+      if (identity.join !== undefined && !acting.attached) await ask(conn, { type: 'join', room: identity.join }, 'members');
     }
   } catch (error) {
     stop();

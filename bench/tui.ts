@@ -1,0 +1,257 @@
+// The full-screen client in a busy room (issue 18): the real `chat join` in a tmux pane (a pseudo-terminal, as a
+// user has), fed by a sender at a fixed rate. Read from outside the client: its CPU and memory from /proc/<pid>,
+// its writes to the terminal (/proc/<pid>/io, one write per redraw), and the screen itself with capture-pane:
+// how long after the start the room's banner is on screen, and how long after a message was sent it is.
+
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { cpuSeconds, memory, type Target } from './targets.js';
+
+const run = promisify(execFile);
+
+export interface TuiSpec {
+  /** The `chat` entry point to run (this build's bin/chat.js, or another build's for a comparison). */
+  client: string;
+  /** Messages per second into the room, and for how long. */
+  rate: number;
+  seconds: number;
+  columns: number;
+  rows: number;
+  /** How many times the start-up is measured (the median is reported). */
+  starts: number;
+  /** Directory for `node --cpu-prof` output of the client under load, or undefined. */
+  cpuProfDir?: string | undefined;
+  cpuProfName?: string | undefined;
+}
+
+export interface TuiResult {
+  /** From launching `chat join` until the room's banner is on screen, ms: median over `starts` launches. */
+  startMs: number;
+  startMsAll: number[];
+  /**
+   * CPU time the client used until the room was on screen, ms (median): what the start costs, which a busy machine
+   * does not stretch as it stretches the wall time.
+   */
+  startCpuMs: number;
+  /** The same into the room after the load (a full history replay). */
+  startBusyMs: number;
+  /** CPU of the client process while the messages arrived, in % of one core. */
+  cpuPercent: number;
+  /** Redraws per second while the messages arrived, counted in what the client wrote to its terminal. */
+  framesPerSecond: number;
+  /** CPU time per 1000 messages shown: what the work costs, however little CPU a busy machine gave. */
+  cpuMsPer1000: number;
+  /** Resident memory of the client: once the room is shown (before the load), at its peak, and at the end, MiB. */
+  idleRssMiB: number;
+  peakRssMiB: number;
+  rssMiB: number;
+  /** Of the final RSS, what is not file-backed (node's own binary pages are): the heap and the rest, MiB. */
+  anonRssMiB: number;
+  /** Send to on-screen, ms, sampled by polling the screen every `POLL_MS` (an upper bound, polling included). */
+  lagMs: { p50: number; p95: number; max: number };
+  /** Send of the last message to its appearance on screen, ms. */
+  lastLagMs: number;
+  messages: number;
+}
+
+const POLL_MS = 20;
+const ROOM = 'busy';
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Frames the client has drawn so far: blessed writes each redraw that changes the screen between a save and a
+ * restore of the cursor (sc, ESC 7); a redraw that changes nothing writes nothing.
+ */
+function frames(outputFile: string): number {
+  return readFileSync(outputFile, 'latin1').split('\x1b7').length - 1;
+}
+
+class Pane {
+  readonly dir = mkdtempSync(join(tmpdir(), 'chat-bench-tui-'));
+  private readonly socket = join(this.dir, 'tmux.sock');
+
+  constructor(private readonly spec: TuiSpec) {}
+
+  tmux(...args: string[]): Promise<string> {
+    return run('tmux', ['-S', this.socket, '-f', '/dev/null', ...args]).then((r) => r.stdout);
+  }
+
+  /** Launch `chat join ROOM`; resolves with its pid. */
+  async launch(port: number, name: string, profile: boolean): Promise<number> {
+    const prof = profile && this.spec.cpuProfDir
+      ? `--cpu-prof --cpu-prof-dir=${shellQuote(this.spec.cpuProfDir)} --cpu-prof-name=${shellQuote(`${this.spec.cpuProfName ?? 'chat-tui'}.cpuprofile`)} `
+      : '';
+    // Experiments only: flags for the client's node (CHAT_BENCH_CLIENT_NODE_ARGS="--max-semi-space-size=1").
+    const nodeArgs = (process.env.CHAT_BENCH_CLIENT_NODE_ARGS ?? '').split(' ').filter(Boolean).map(shellQuote).map((a) => `${a} `).join('');
+    // The client runs with the node flags of its #! line, as the installed `chat` does.
+    const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(this.spec.client, 'utf8').split('\n')[0]!)?.[1] ?? '';
+    const clientArgs = shebang.split(' ').filter(Boolean).map((a) => `${shellQuote(a)} `).join('');
+    const env = `XDG_CONFIG_HOME=${shellQuote(this.dir)} XDG_RUNTIME_DIR=${shellQuote(this.dir)} LANG=C.UTF-8 TERM=screen-256color`;
+    const command = `exec env -u NO_COLOR ${env} ${shellQuote(process.execPath)} ${clientArgs}${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
+    await this.tmux('new-session', '-d', '-s', name, '-x', String(this.spec.columns), '-y', String(this.spec.rows), command);
+    return Number((await this.tmux('display-message', '-p', '-t', name, '#{pane_pid}')).trim());
+  }
+
+  screen(name: string): Promise<string> {
+    return this.tmux('capture-pane', '-p', '-t', name);
+  }
+
+  /** Poll the screen until `check` holds; the time it first did. */
+  async until(name: string, check: (screen: string) => boolean, pollMs: number, timeoutMs = 30_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (check(await this.screen(name))) return performance.now();
+      if (performance.now() > deadline) throw new Error(`bench tui: timed out; the screen was:\n${await this.screen(name)}`);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /** Quit the client as a user does (Ctrl+C), so that a --cpu-prof profile is written; wait until it is gone. */
+  async quit(name: string, pid: number): Promise<void> {
+    await this.tmux('send-keys', '-t', name, 'C-c').catch(() => {});
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await this.tmux('kill-session', '-t', name).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.tmux('kill-server').catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A sender that posts to the room (no join, so it reads nothing back) and keeps each message's send time. */
+async function openSender(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('data', () => {});
+  socket.write('{"type":"hello","nick":"sender"}\n');
+  return socket;
+}
+
+const banner = (screen: string) => screen.includes(`Welcome to ${ROOM}`);
+
+/** Wall time from launch to the banner on screen, and the CPU time the client used meanwhile (ms). */
+async function timeStart(pane: Pane, port: number, name: string): Promise<{ wallMs: number; cpuMs: number }> {
+  const started = performance.now();
+  const pid = await pane.launch(port, name, false);
+  const shown = await pane.until(name, banner, 2);
+  const cpuMs = cpuSeconds(pid) * 1000;
+  await pane.quit(name, pid);
+  return { wallMs: shown - started, cpuMs };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export async function tuiWorkload(target: Target, spec: TuiSpec): Promise<TuiResult> {
+  const pane = new Pane(spec);
+  try {
+    const starts: { wallMs: number; cpuMs: number }[] = [];
+    for (let i = 0; i < spec.starts; i++) starts.push(await timeStart(pane, target.port, `start${i}`));
+    const startMsAll = starts.map((start) => start.wallMs);
+
+    const pid = await pane.launch(target.port, 'watcher', true);
+    await pane.until('watcher', banner, 10);
+    const idleRssMiB = memory(pid).rssKiB / 1024;
+    const output = join(pane.dir, 'output');
+    await pane.tmux('pipe-pane', '-O', '-t', 'watcher', `cat > ${shellQuote(output)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const sender = await openSender(target.port);
+    const sentAt: number[] = [];
+    const total = spec.rate * spec.seconds;
+    const padding = 'x'.repeat(40);
+    const cpuBefore = cpuSeconds(pid);
+    const framesBefore = frames(output);
+    const began = performance.now();
+    // 100 ticks a second, each sending what is due by then (so a late timer catches up instead of slowing down).
+    const sending = new Promise<void>((resolve) => {
+      const tick = () => {
+        const due = Math.min(total, Math.ceil(((performance.now() - began) / 1000) * spec.rate));
+        let batch = '';
+        while (sentAt.length < due) {
+          const seq = sentAt.length;
+          batch += `{"type":"post","room":"${ROOM}","text":"~${seq}~ ${padding}"}\n`;
+          sentAt.push(0);
+        }
+        const now = performance.now();
+        for (let seq = sentAt.length - 1; seq >= 0 && sentAt[seq] === 0; seq--) sentAt[seq] = now;
+        if (batch) sender.write(batch);
+        if (sentAt.length >= total) resolve();
+        else setTimeout(tick, 1000 / 100);
+      };
+      tick();
+    });
+    // Meanwhile: which is the newest message on screen, and since when.
+    const lags: number[] = [];
+    let newest = -1;
+    const newestOn = (screen: string) => {
+      let max = -1;
+      for (const match of screen.matchAll(/~(\d+)~/g)) max = Math.max(max, Number(match[1]));
+      return max;
+    };
+    let sendingDone = false;
+    void sending.then(() => (sendingDone = true));
+    while (!sendingDone || newest < total - 1) {
+      const screen = await pane.screen('watcher');
+      const now = performance.now();
+      const seen = newestOn(screen);
+      if (seen > newest) {
+        newest = seen;
+        lags.push(now - sentAt[seen]!);
+      }
+      if (sendingDone && now - sentAt[total - 1]! > 30_000) throw new Error('bench tui: the last message never showed');
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    const lastLagMs = lags.at(-1)!;
+    const elapsed = (performance.now() - began) / 1000;
+    const cpuUsed = cpuSeconds(pid) - cpuBefore;
+    const cpuPercent = (cpuUsed / elapsed) * 100;
+    const framesPerSecond = (frames(output) - framesBefore) / elapsed;
+    const { rssKiB, peakKiB } = memory(pid);
+    const anonKiB = Number(/^RssAnon:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    sender.destroy();
+    await pane.quit('watcher', pid);
+    const startBusyMs = (await timeStart(pane, target.port, 'late')).wallMs;
+    const sorted = [...lags].sort((a, b) => a - b);
+    return {
+      startMs: median(startMsAll),
+      startMsAll,
+      startCpuMs: median(starts.map((start) => start.cpuMs)),
+      startBusyMs,
+      cpuPercent,
+      cpuMsPer1000: (cpuUsed * 1000 * 1000) / total,
+      framesPerSecond,
+      idleRssMiB,
+      peakRssMiB: peakKiB / 1024,
+      rssMiB: rssKiB / 1024,
+      anonRssMiB: anonKiB / 1024,
+      lagMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1)! },
+      lastLagMs,
+      messages: total,
+    };
+  } finally {
+    await pane.close();
+  }
+}
+
+/** `tmux` is needed for this workload (apt-get install -y tmux). */
+export function hasTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,50 @@
+// `post` (docs/protocol.md "post"): a message to a room from a connection that has not joined it, as `chat send`
+// does, so a script adds no join and leave lines. The room is opened as a join would open it (and may be refused
+// the same way); the message then obeys every rule a member's `msg` obeys (speakInRoom).
+
+import { ErrorCode, type RequestId } from '../../protocol/index.js';
+import type { Session } from '../session.js';
+import { speakInRoom } from './chat.js';
+import type { Handler, ServerContext } from './context.js';
+import { actingUser, ensureNick } from './identity.js';
+
+/** Posts under way per room, per server: the last one done lets the room go (a cluster stops following it). */
+const postingIn = new WeakMap<ServerContext, Map<string, number>>();
+
+function posting(ctx: ServerContext): Map<string, number> {
+  let rooms = postingIn.get(ctx);
+  if (!rooms) postingIn.set(ctx, (rooms = new Map()));
+  return rooms;
+}
+
+const post: Handler<'post'> = async (ctx, session, message) => {
+  const { room: name, id } = message;
+  // An attached connection posts as the user it acts for; any other under its own nick (a guest's, if none yet).
+  if (!session.owner) await ensureNick(ctx, session);
+  const rooms = posting(ctx);
+  rooms.set(name, (rooms.get(name) ?? 0) + 1);
+  try {
+    const room = await ctx.backend.openRoom(name, session.address.key);
+    if (typeof room === 'string') return refuse(ctx, session, room, id);
+    if (session.closed) return;
+    await speakInRoom(ctx, session, message, actingUser(session).nick);
+  } finally {
+    const left = rooms.get(name)! - 1;
+    if (left > 0) rooms.set(name, left);
+    else {
+      rooms.delete(name);
+      ctx.backend.releaseRoom(name);
+    }
+  }
+};
+
+function refuse(ctx: ServerContext, session: Session, refusal: 'server_full' | 'creator_full', id: RequestId | undefined): void {
+  if (refusal === 'server_full') {
+    session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; post to an existing room', id);
+    return;
+  }
+  const limit = ctx.config.maxRoomsPerAddress;
+  session.error(ErrorCode.too_many_rooms, `one address may open at most ${limit} rooms; post to an existing room`, id);
+}
+
+export const postHandlers = { post };
