@@ -206,6 +206,7 @@ async function main(): Promise<void> {
         workload: 'idle', server, params: { connections: idleConnections, rooms: 100 },
         figures: {
           joinSeconds: round(result.joinSeconds, 2),
+          joinCpuSeconds: round(result.joinCpuSeconds, 2),
           baseRssMiB: round(result.baseRssMiB, 1),
           joinedRssMiB: round(result.joinedRssMiB, 1),
           rssMiB: round(result.rssMiB, 1),
@@ -312,7 +313,7 @@ function printTables(machine: string): void {
       `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn idle, ` +
         `${f.kibPerConnectionJoined!.toFixed(2)} right after the joins (${f.marginalKibPerConnection!.toFixed(2)} from ` +
         `${Number(row.params.connections) / 2} to ${row.params.connections}), RSS ${f.baseRssMiB} -> ${f.joinedRssMiB} -> ` +
-        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s`,
+        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s (server CPU ${f.joinCpuSeconds} s)`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'churn')) {

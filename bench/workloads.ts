@@ -192,6 +192,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
 export interface IdleResult {
   connections: number;
   joinSeconds: number;
+  /** Server CPU seconds from the first connection to the last join answered. */
+  joinCpuSeconds: number;
   baseRssMiB: number;
   /** 1 s after the last join. */
   joinedRssMiB: number;
@@ -237,6 +239,7 @@ function settledRss(pid: number): Promise<number> {
 export async function idle(target: Target, connections: number, rooms: number): Promise<IdleResult> {
   const tally = newTally();
   const base = memory(target.pid).rssKiB;
+  const cpu0 = cpuSeconds(target.pid);
   const t0 = performance.now();
   const half = Math.floor(connections / 2);
   const open = (offset: number) => (i: number) => {
@@ -245,11 +248,16 @@ export async function idle(target: Target, connections: number, rooms: number): 
     return member;
   };
   const first = await openMembers(half, 256, open(0));
+  const firstSeconds = (performance.now() - t0) / 1000;
+  const firstCpu = cpuSeconds(target.pid) - cpu0;
   await settle(first, 300);
   const halfKiB = memory(target.pid).rssKiB;
   const t1 = performance.now();
+  const cpu1 = cpuSeconds(target.pid);
   const second = await openMembers(connections - half, 256, open(half));
-  const joinSeconds = (t1 - t0 + performance.now() - t1) / 1000;
+  // The pause between the halves (settling, reading RSS) is no join's time.
+  const joinSeconds = firstSeconds + (performance.now() - t1) / 1000;
+  const joinCpuSeconds = firstCpu + cpuSeconds(target.pid) - cpu1;
   const members = first.concat(second);
   await settle(members, 300);
   await sleep(1000);
@@ -260,6 +268,7 @@ export async function idle(target: Target, connections: number, rooms: number): 
   return {
     connections,
     joinSeconds,
+    joinCpuSeconds,
     baseRssMiB: base / 1024,
     joinedRssMiB: joinedKiB / 1024,
     rssMiB: settledKiB / 1024,

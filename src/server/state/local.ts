@@ -12,9 +12,9 @@ import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRe
  * off a slow member, which deletes it from the set, and a Set iterator skips deleted entries and goes on from
  * where it was (ECMAScript Set iteration is live).
  */
-export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer): void {
+export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer, presence = false): void {
   if (!members) return;
-  for (const member of members) member.deliver(bytes);
+  for (const member of members) member.deliver(bytes, presence);
 }
 
 /** A page of this node's rooms with members, by name: those after `after`, at most `limit`. */
@@ -122,7 +122,7 @@ export class LocalBackend implements Backend {
 
   announce(room: string, event: ServerMessage): void {
     const members = this.rooms.get(room)?.members;
-    if (members && members.size > 0) fanOut(members, encode(event));
+    if (members && members.size > 0) fanOut(members, encode(event), true);
   }
 
   before(name: string, before: number | undefined, limit: number): RoomRecord[] {

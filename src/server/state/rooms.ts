@@ -1,7 +1,7 @@
 // The room -> members map, each room's history and seq counter. The one place room state lives.
 
 import { ErrorCode, ProtocolError } from '../../protocol/index.js';
-import { sameAccount } from './principals.js';
+import { isAccountPrincipal, sameAccount } from './principals.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
 
@@ -39,7 +39,8 @@ export interface Member {
   readonly closed: boolean;
   /** Who owns what this member receives in private (state/principals.ts): its account, or itself as a guest. */
   readonly principal: string;
-  deliver(bytes: Buffer): void;
+  /** `presence`: news of others (joins, leaves, nicks), which may wait a little to leave with more of it. */
+  deliver(bytes: Buffer, presence?: boolean): void;
 }
 
 export class Room<M extends Member = Member> {
@@ -90,7 +91,8 @@ export class Room<M extends Member = Member> {
 
 /** Whether another member of the room acts for the same account as `member` (they share its nick there). */
 export function accountAlsoIn(room: Room | undefined, member: Member): boolean {
-  if (!room) return false;
+  // Only an account's connections share a nick; asking a guest's principal of every member would be O(room).
+  if (!room || !isAccountPrincipal(member.principal)) return false;
   for (const other of room.members) if (other !== member && sameAccount(other, member)) return true;
   return false;
 }
