@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files, cluster (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, many, idle, churn, files, cluster (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -16,7 +16,9 @@ import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind, type 
 import { churn, idle, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files', 'cluster'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'idle', 'churn', 'files', 'cluster'] as const;
+/** The many-rooms workload's fixed rate, messages per second per publisher (1000 publishers). */
+const MANY_RATE = 20;
 /** Turns each server takes at the fixed load (1 with --quick). */
 const FIXED_ROUNDS = 3;
 type Workload = (typeof WORKLOADS)[number];
@@ -90,6 +92,7 @@ function trafficFigures(r: TrafficResult): Record<string, number> {
     // Robust to a busy machine: what one core of server time delivers.
     deliveriesPerCpuSecond: Math.round(r.deliveriesPerSec / r.serverCpuShare),
     messagesPerSec: Math.round(r.messagesPerSec),
+    messagesPerCpuSecond: Math.round(r.messagesPerSec / r.serverCpuShare),
     sent: r.sent,
     lost: r.lost,
     p50Ms: round(r.latencyMs.p50, 3),
@@ -199,6 +202,19 @@ async function main(): Promise<void> {
       record({ workload: 'rooms', server, params: { rooms, members: 5, window: 8 }, figures: trafficFigures(result) });
     }
   }
+  if (options.only.has('many')) {
+    // Where real chat happens: many small rooms, one publisher in each (issue 17). As fast as a window of 16
+    // allows, then at a fixed rate (latency); Redis's publishers PUBLISH to 1000 channels.
+    const rooms = options.quick ? 200 : 1000;
+    for (const rate of [undefined, MANY_RATE]) {
+      for (const server of options.servers) {
+        const result = await on(server, rate === undefined ? 'many' : 'many-fixed', (target) =>
+          traffic(target, { rooms, membersPerRoom: 10, publishersPerRoom: 1, window: 16, seconds, rate, textBytes, sampledPerRoom: 1, warmupSeconds: options.warmupSeconds }),
+        );
+        record({ workload: rate === undefined ? 'many' : 'many-fixed', server, params: { rooms, members: 10, window: 16, ...(rate && { ratePerPublisher: rate }) }, figures: trafficFigures(result) });
+      }
+    }
+  }
   if (options.only.has('idle')) {
     for (const server of options.servers) {
       const result = await on(server, 'idle', (target) => idle(target, idleConnections, 100));
@@ -276,7 +292,7 @@ function pad(text: string, width: number, right = false): string {
 
 function printTables(machine: string): void {
   const out: string[] = [''];
-  const traffics = rows.filter((row) => row.params.publishers !== undefined || row.workload === 'rooms');
+  const traffics = rows.filter((row) => row.params.publishers !== undefined || ['rooms', 'many', 'many-fixed'].includes(row.workload));
   // (cluster rows have publishers too, and are labelled by their node count)
   if (traffics.length) {
     const head = ['workload', 'server', 'deliv/s', 'deliv/cpu-s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'srv cpu s', 'srv RSS MiB', 'load cpu'];
@@ -287,6 +303,10 @@ function printTables(machine: string): void {
       const label =
         row.workload === 'rooms'
           ? `rooms ${row.params.rooms}x${row.params.members}`
+          : row.workload === 'many'
+            ? `many ${row.params.rooms}x${row.params.members} w16`
+          : row.workload === 'many-fixed'
+            ? `many ${row.params.rooms}x${row.params.members} ${row.params.ratePerPublisher}/s`
           : row.workload === 'cluster'
             ? `redis+${row.params.nodes} node${row.params.nodes === 1 ? '' : 's'} N=${row.params.members}`
           : row.workload === 'fixed'
@@ -343,7 +363,9 @@ function printTables(machine: string): void {
       const [name, figure, better] =
         row.workload === 'idle'
           ? ['KiB/conn', 'kibPerConnection', 'lower']
-          : row.workload === 'fixed'
+          : row.workload === 'many'
+            ? ['msg/cpu-s', 'messagesPerCpuSecond', 'higher']
+          : row.workload === 'fixed' || row.workload === 'many-fixed'
             ? ['p99 latency', 'p99Ms', 'lower']
             : ['deliveries/s', 'deliveriesPerSec', 'higher'];
       const ratio = row.figures[figure]! / other.figures[figure]!;

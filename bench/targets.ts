@@ -74,7 +74,7 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
   const script =
     kind === 'ours'
       ? [
-          process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--max-per-address', '0', '--connect-rate', '0', '--log-format', 'json', ...(options.extraArgs ?? []),
+          process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--max-per-address', '0', '--max-rooms-per-address', '0', '--connect-rate', '0', '--log-format', 'json', ...(options.extraArgs ?? []),
           // History is persisted as shipped, into a fresh directory that goes with the run (not the user's).
           '--data-dir', join(dir, 'data'),
           // Experiments only, e.g. CHAT_BENCH_SERVER_ARGS=--memory (history not persisted).
