@@ -1,6 +1,6 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
-import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { encode, encodeLine, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
@@ -115,8 +115,9 @@ export class LocalBackend implements Backend {
     if (!room) return 0;
     const record = draft as RoomRecord;
     record.seq = room.nextSeq();
-    room.history.add(record);
-    fanOut(room.members, encode(record));
+    const line = encodeLine(record);
+    room.history.add(record, line);
+    fanOut(room.members, Buffer.from(line, 'utf8'));
     return record.seq;
   }
 

@@ -25,11 +25,18 @@ export class SqliteHistoryStore implements HistoryStore {
   /** The connection; public for maintenance and for tests (`query_only` stands in for a full disk). */
   readonly db: Database.Database;
   private pending: RoomRecord[] = [];
+  /** Each pending record's JSON, as sent (serialised once for the wire and the disk). */
+  private pendingLines: string[] = [];
+  /** The last `ts` parsed and its milliseconds: the records of one millisecond share their stamp. */
+  private lastTs = '';
+  private lastTsMillis = 0;
   private scheduled = false;
+  /** Batches taken for writing so far, and the one the fallback commit was scheduled for. */
+  private batch = 0;
+  private fallbackBatch = -1;
   private closed = false;
   private readonly pruneTimer: NodeJS.Timeout | null;
   private readonly insertRecord: Database.Statement;
-  private readonly bumpSeq: Database.Statement;
   private readonly selectLastSeq: Database.Statement;
   private readonly reserveSeq: Database.Statement;
   private readonly setReserved: Database.Statement;
@@ -38,7 +45,8 @@ export class SqliteHistoryStore implements HistoryStore {
   /** Reservations have been failing since the last one written: the first failure is reported, not every retry. */
   private reserveFailing = false;
   private readonly selectBefore: Database.Statement;
-  private readonly writeBatch: (records: RoomRecord[]) => void;
+  private readonly writeBatch: (records: RoomRecord[], lines: string[]) => void;
+  private readonly syncLastSeqs: Database.Statement;
   private readonly checkpointer: Checkpointer;
   private readonly releaseLock: () => void;
 
@@ -60,9 +68,6 @@ export class SqliteHistoryStore implements HistoryStore {
     }
     this.checkpointer = new Checkpointer(path, (error) => this.onWriteError(error, 0));
     this.insertRecord = this.db.prepare('INSERT OR IGNORE INTO records (room, seq, ts, json) VALUES (?, ?, ?, ?)');
-    this.bumpSeq = this.db.prepare(
-      'INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)',
-    );
     this.selectLastSeq = this.db.prepare('SELECT max(last_seq, reserved) FROM rooms WHERE room = ?').pluck();
     this.reserveSeq = this.db.prepare(
       'INSERT INTO rooms (room, last_seq, reserved) VALUES (?, 0, ?) ON CONFLICT (room) DO UPDATE SET reserved = max(reserved, excluded.reserved)',
@@ -71,14 +76,18 @@ export class SqliteHistoryStore implements HistoryStore {
     this.selectBefore = this.db
       .prepare('SELECT json FROM records WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
       .pluck();
-    this.writeBatch = this.db.transaction((records: RoomRecord[]) => {
-      const highest = new Map<string, number>();
-      for (const record of records) {
-        this.insertRecord.run(record.room, record.seq, Date.parse(record.ts) || Date.now(), JSON.stringify(record));
-        if ((highest.get(record.room) ?? 0) < record.seq) highest.set(record.room, record.seq);
+    // One INSERT per record and nothing else: a room's last_seq is brought up to date by retention and a clean stop
+    // (numbering continues from `reserved`, which is always ahead); bumping it per batch doubled the statements when
+    // a turn's records are spread over many rooms.
+    this.writeBatch = this.db.transaction((records: RoomRecord[], lines: string[]) => {
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        this.insertRecord.run(record.room, record.seq, this.millis(record.ts), lines[i]);
       }
-      for (const [room, seq] of highest) this.bumpSeq.run(room, seq);
     });
+    this.syncLastSeqs = this.db.prepare(
+      'UPDATE rooms SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM records WHERE records.room = rooms.room), 0))',
+    );
     this.prune();
     this.pruneTimer =
       retention.retainMessages > 0 || retention.retainDays > 0
@@ -86,36 +95,60 @@ export class SqliteHistoryStore implements HistoryStore {
         : null;
   }
 
-  add(record: RoomRecord): void {
+  add(record: RoomRecord, line?: string): void {
     if (this.closed) return;
-    // Stored without the per-delivery `history` flag.
-    const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
-    this.pending.push(stored as RoomRecord);
-    if ((this.givenOut.get(record.room) ?? 0) < record.seq) this.givenOut.set(record.room, record.seq);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // Normally the server's output pass commits the batch right after its writes (flush() below); this is for
-      // records with no output, one turn later.
-      setImmediate(() => setImmediate(this.flushSoon));
+    if (line === undefined || 'history' in record) {
+      // Stored without the per-delivery `history` flag.
+      const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
+      line = JSON.stringify(stored);
+    } else if (line.endsWith('\n')) {
+      line = line.slice(0, -1);
     }
+    this.pending.push(record);
+    this.pendingLines.push(line);
+    if ((this.givenOut.get(record.room) ?? 0) < record.seq) this.givenOut.set(record.room, record.seq);
+    if (!this.scheduled) this.scheduleFallback();
+  }
+
+  /**
+   * Normally the server's output pass commits the batch right after its writes (flush() below); this is for
+   * records with no output, one turn later. It commits only a batch no pass has taken: run blindly, it came first in
+   * the next turn's check phase and committed that turn's records before their fan-out was written.
+   */
+  private scheduleFallback(): void {
+    this.scheduled = true;
+    this.fallbackBatch = this.batch;
+    setImmediate(() => setImmediate(this.flushSoon));
   }
 
   private readonly flushSoon = (): void => {
     this.scheduled = false;
-    this.flush();
+    if (this.batch === this.fallbackBatch) this.flush();
+    else if (this.pending.length > 0 && !this.closed) this.scheduleFallback();
   };
 
   flush(): void {
     if (this.pending.length === 0 || this.closed) return;
+    this.batch++;
     const records = this.pending;
+    const lines = this.pendingLines;
     this.pending = [];
+    this.pendingLines = [];
     try {
-      this.writeBatch(records);
+      this.writeBatch(records, lines);
     } catch (error) {
       this.onWriteError(error as Error, records.length);
       return;
     }
     this.checkpointer.wrote();
+  }
+
+  private millis(ts: string): number {
+    if (ts !== this.lastTs) {
+      this.lastTs = ts;
+      this.lastTsMillis = Date.parse(ts) || Date.now();
+    }
+    return this.lastTsMillis;
   }
 
   /** Make sure seqs up to `upTo` are never given out again, even after a crash: committed now, not batched. */
@@ -146,9 +179,11 @@ export class SqliteHistoryStore implements HistoryStore {
   /** Apply the retention policy now (it also runs every minute). */
   prune(): void {
     if (this.closed) return;
-    this.flushSoon();
+    this.flush();
     const { retainMessages, retainDays } = this.retention;
     try {
+      // The counter that survives retention: caught up with the records before any of them go.
+      if (retainMessages > 0 || retainDays > 0) this.syncLastSeqs.run();
       if (retainMessages > 0) {
         this.db
           .prepare(
@@ -182,6 +217,7 @@ export class SqliteHistoryStore implements HistoryStore {
   private keepExactSeqs(): void {
     try {
       this.db.transaction(() => {
+        this.syncLastSeqs.run();
         for (const [room, seq] of this.givenOut) this.setReserved.run(seq, room);
       })();
     } catch (error) {
