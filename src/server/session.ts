@@ -1,7 +1,6 @@
 // One client connection: framing in, batched output out, flood control, keepalive and the one close path.
 // What each message means is in handlers/; what the server knows of everyone is in server.ts.
 
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import {
@@ -24,6 +23,7 @@ import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { Logger } from './log.js';
 import { accountPrincipal, guestPrincipal } from './state/principals.js';
 import type { Member } from './state/rooms.js';
+import { randomKey } from './random-key.js';
 import { TokenBucket } from './rate-limit.js';
 
 /** What a connection needs of its server: the limits, the log, output batching, and where its lines go. */
@@ -166,7 +166,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   get principal(): string {
     if (this.owner) return this.owner.principal;
     if (this.account) return accountPrincipal(this.account.id);
-    this.guestKey ||= randomBytes(16).toString('base64url');
+    this.guestKey ||= randomKey();
     return guestPrincipal(this.guestKey);
   }
 

@@ -43,13 +43,23 @@ export class LocalBackend implements Backend {
 
   claimNick(member: Member, nick: string): boolean {
     if (!this.nicks.claim(nick, member, member.nick === '' ? undefined : member.nick)) return false;
-    member.nick = nick;
+    this.renamed(member, nick);
     return true;
   }
 
   claimGuest(member: Member): void {
     if (member.nick !== '') this.nicks.release(member.nick, member);
-    member.nick = this.nicks.claimGuest(member);
+    this.renamed(member, this.nicks.claimGuest(member));
+  }
+
+  /** The member's nick is now `nick`; its rooms' sorted nick lists follow. */
+  private renamed(member: Member, nick: string): void {
+    for (const name of member.rooms) {
+      const room = this.rooms.get(name);
+      room?.nickWent(member.nick);
+      room?.nickCame(nick);
+    }
+    member.nick = nick;
   }
 
   releaseNick(member: Member): void {
@@ -79,22 +89,29 @@ export class LocalBackend implements Backend {
   }
 
   addMember(room: Room, member: Member): void {
+    if (room.members.has(member)) return;
     room.members.add(member);
     member.rooms.add(room.name);
+    room.nickCame(member.nick);
   }
 
   removeMember(name: string, member: Member): void {
     member.rooms.delete(name);
     const room = this.rooms.get(name);
     if (!room) return;
-    room.members.delete(member);
+    if (room.members.delete(member)) room.nickWent(member.nick);
     room.lastActive = Date.now();
   }
 
   members(name: string, limit: number): MemberList {
     // In a room of more than `limit`, the first `limit` to have joined (sorting them all on every join would cost
     // a join storm the square of the room's size).
-    const nicks = this.rooms.get(name)?.distinctNicks() ?? [];
+    const room = this.rooms.get(name);
+    if (room && room.members.size <= limit) {
+      const nicks = room.sortedNicks();
+      return { nicks: nicks as string[], count: nicks.length };
+    }
+    const nicks = room?.distinctNicks() ?? [];
     return { nicks: sortedNicks(nicks, limit), count: nicks.length };
   }
 
