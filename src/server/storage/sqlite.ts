@@ -16,7 +16,12 @@ import type { HistoryStore, RetentionPolicy } from './store.js';
 /** How often retention runs (it also runs when the store opens). */
 const PRUNE_EVERY_MS = 60_000;
 const DAY_MS = 24 * 3600 * 1000;
-const SCHEMA_VERSION = 2;
+/**
+ * 3: `records` is a rowid table with a unique index on (room, seq), no longer clustered by (room, seq): each insert
+ * appended a row to the room's own leaf page, so a commit spread over 1000 rooms wrote ~1000 pages (80 µs per
+ * record, against 20 µs now; one room: 12 -> 11 µs).
+ */
+const SCHEMA_VERSION = 3;
 /** WAL pages after which the writer checkpoints by itself: only when the checkpoint thread falls behind (16 MiB). */
 const BACKSTOP_CHECKPOINT_PAGES = 4096;
 
@@ -248,15 +253,22 @@ function migrate(db: Database.Database, path: string): void {
     throw new Error(`${path} was written by a newer chat-server (schema ${version}); refusing to touch it`);
   }
   if (version === SCHEMA_VERSION) return; // up to date: nothing to write
+  const hadRecords = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'records'").pluck().get() === 1;
+  db.transaction(() => {
+    if (hadRecords) db.exec('ALTER TABLE records RENAME TO records_v2; DROP INDEX IF EXISTS records_ts;');
+    db.exec(`
+      CREATE TABLE records (
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        json TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX records_room_seq ON records (room, seq);
+      CREATE INDEX records_ts ON records (ts);
+    `);
+    if (hadRecords) db.exec('INSERT INTO records (room, seq, ts, json) SELECT room, seq, ts, json FROM records_v2 ORDER BY room, seq; DROP TABLE records_v2;');
+  })();
   db.exec(`
-    CREATE TABLE IF NOT EXISTS records (
-      room TEXT NOT NULL,
-      seq INTEGER NOT NULL,
-      ts INTEGER NOT NULL,
-      json TEXT NOT NULL,
-      PRIMARY KEY (room, seq)
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS records_ts ON records (ts);
     CREATE TABLE IF NOT EXISTS rooms (
       room TEXT PRIMARY KEY,
       last_seq INTEGER NOT NULL,
