@@ -360,6 +360,14 @@ function printTables(machine: string): void {
     for (const ref of ['floor', 'redis'] as const) {
       const other = find(row.workload, ref, row.params.members as number | undefined);
       if (!other) continue;
+      // Fan-out also per server CPU-second (issue 17's measure; it moves less on a busy machine).
+      if (row.workload === 'fanout') {
+        const ratio = row.figures.deliveriesPerCpuSecond! / other.figures.deliveriesPerCpuSecond!;
+        ratioLines.push(`${pad(`fanout N=${row.params.members}`, 14)} ${pad('deliv/cpu-s', 13)} ours/${ref}: ${ratio.toFixed(2)}x (higher is better)`);
+        if (printJson) {
+          console.log(JSON.stringify({ ratio: `ours/${ref}`, workload: row.workload, members: row.params.members, figure: 'deliveriesPerCpuSecond', value: round(ratio, 3) }));
+        }
+      }
       const [name, figure, better] =
         row.workload === 'idle'
           ? ['KiB/conn', 'kibPerConnection', 'lower']
