@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, many, idle, churn, files, cluster (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, many, idle, resume, churn, files, cluster (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -13,10 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind, type Target } from './targets.js';
-import { churn, idle, traffic, type TrafficResult } from './workloads.js';
+import { churn, idle, resume, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'idle', 'churn', 'files', 'cluster'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'idle', 'resume', 'churn', 'files', 'cluster'] as const;
 /** The many-rooms workload's fixed rate, messages per second per publisher (1000 publishers). */
 const MANY_RATE = 20;
 /** Turns each server takes at the fixed load (1 with --quick). */
@@ -234,6 +234,14 @@ async function main(): Promise<void> {
       });
     }
   }
+  if (options.only.has('resume') && options.servers.includes('ours')) {
+    // 100 rooms of 50 messages; the server restarts; every client had missed the last 10 of its room.
+    const result = await on('ours', 'resume', (target) => resume(target, idleConnections, 100, 50, 10));
+    record({
+      workload: 'resume', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom, missedPerClient: result.missedPerClient },
+      figures: { seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2), lost: result.lost, duplicated: result.duplicated },
+    });
+  }
   if (options.only.has('churn') && options.servers.includes('ours')) {
     const rounds = options.quick ? 4 : 20;
     const result = await on('ours', 'churn', (target) => churn(target, rounds, 1000));
@@ -334,6 +342,14 @@ function printTables(machine: string): void {
         `${f.kibPerConnectionJoined!.toFixed(2)} right after the joins (${f.marginalKibPerConnection!.toFixed(2)} from ` +
         `${Number(row.params.connections) / 2} to ${row.params.connections}), RSS ${f.baseRssMiB} -> ${f.joinedRssMiB} -> ` +
         `${f.rssMiB} MiB, joined in ${f.joinSeconds} s (server CPU ${f.joinCpuSeconds} s)`,
+    );
+  }
+  for (const row of rows.filter((r) => r.workload === 'resume')) {
+    const f = row.figures;
+    out.push(
+      `resume ${row.params.connections} clients / ${row.params.rooms} rooms ${pad(row.server, 6)} after a restart, each joins with since (missed ` +
+        `${row.params.missedPerClient} of ${row.params.messagesPerRoom}): settled in ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ` +
+        `${f.lost} lost, ${f.duplicated} twice`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'churn')) {

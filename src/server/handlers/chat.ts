@@ -5,6 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
 import { ensureNick, takeNick } from './identity.js';
+import { replayBytes } from './replay.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -45,7 +46,7 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, id
   session.reply(id, membersReply(name, members));
   const missed = room.history.since(since ?? 0);
   const replay = newestWithin(missed, config.replyHistoryBytes);
-  for (const record of replay) session.send({ ...record, history: true });
+  for (const record of replay) session.deliver(replayBytes(record));
   session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };
 
