@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, idle, churn, files, cluster, tui (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, many, idle, resume, churn, files, cluster, tui (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -13,12 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind, type Target } from './targets.js';
-import { churn, idle, traffic, type TrafficResult } from './workloads.js';
+import { churn, idle, resume, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 import { hasTmux, tuiWorkload, type TuiResult } from './tui.js';
 import { fileURLToPath } from 'node:url';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'idle', 'churn', 'files', 'cluster', 'tui'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'idle', 'resume', 'churn', 'files', 'cluster', 'tui'] as const;
+/** The many-rooms workload's fixed rate, messages per second per publisher (1000 publishers). */
+const MANY_RATE = 20;
 /** Turns each server takes at the fixed load (1 with --quick). */
 const FIXED_ROUNDS = 3;
 type Workload = (typeof WORKLOADS)[number];
@@ -92,6 +94,7 @@ function trafficFigures(r: TrafficResult): Record<string, number> {
     // Robust to a busy machine: what one core of server time delivers.
     deliveriesPerCpuSecond: Math.round(r.deliveriesPerSec / r.serverCpuShare),
     messagesPerSec: Math.round(r.messagesPerSec),
+    messagesPerCpuSecond: Math.round(r.messagesPerSec / r.serverCpuShare),
     sent: r.sent,
     lost: r.lost,
     p50Ms: round(r.latencyMs.p50, 3),
@@ -201,6 +204,19 @@ async function main(): Promise<void> {
       record({ workload: 'rooms', server, params: { rooms, members: 5, window: 8 }, figures: trafficFigures(result) });
     }
   }
+  if (options.only.has('many')) {
+    // Where real chat happens: many small rooms, one publisher in each (issue 17). As fast as a window of 16
+    // allows, then at a fixed rate (latency); Redis's publishers PUBLISH to 1000 channels.
+    const rooms = options.quick ? 200 : 1000;
+    for (const rate of [undefined, MANY_RATE]) {
+      for (const server of options.servers) {
+        const result = await on(server, rate === undefined ? 'many' : 'many-fixed', (target) =>
+          traffic(target, { rooms, membersPerRoom: 10, publishersPerRoom: 1, window: 16, seconds, rate, textBytes, sampledPerRoom: 1, warmupSeconds: options.warmupSeconds }),
+        );
+        record({ workload: rate === undefined ? 'many' : 'many-fixed', server, params: { rooms, members: 10, window: 16, ...(rate && { ratePerPublisher: rate }) }, figures: trafficFigures(result) });
+      }
+    }
+  }
   if (options.only.has('idle')) {
     for (const server of options.servers) {
       const result = await on(server, 'idle', (target) => idle(target, idleConnections, 100));
@@ -208,6 +224,7 @@ async function main(): Promise<void> {
         workload: 'idle', server, params: { connections: idleConnections, rooms: 100 },
         figures: {
           joinSeconds: round(result.joinSeconds, 2),
+          joinCpuSeconds: round(result.joinCpuSeconds, 2),
           baseRssMiB: round(result.baseRssMiB, 1),
           joinedRssMiB: round(result.joinedRssMiB, 1),
           rssMiB: round(result.rssMiB, 1),
@@ -218,6 +235,14 @@ async function main(): Promise<void> {
         },
       });
     }
+  }
+  if (options.only.has('resume') && options.servers.includes('ours')) {
+    // 100 rooms of 50 messages; the server restarts; every client had missed the last 10 of its room.
+    const result = await on('ours', 'resume', (target) => resume(target, idleConnections, 100, 50, 10));
+    record({
+      workload: 'resume', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom, missedPerClient: result.missedPerClient },
+      figures: { seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2), lost: result.lost, duplicated: result.duplicated },
+    });
   }
   if (options.only.has('churn') && options.servers.includes('ours')) {
     const rounds = options.quick ? 4 : 20;
@@ -324,7 +349,7 @@ function pad(text: string, width: number, right = false): string {
 
 function printTables(machine: string): void {
   const out: string[] = [''];
-  const traffics = rows.filter((row) => row.params.publishers !== undefined || row.workload === 'rooms');
+  const traffics = rows.filter((row) => row.params.publishers !== undefined || ['rooms', 'many', 'many-fixed'].includes(row.workload));
   // (cluster rows have publishers too, and are labelled by their node count)
   if (traffics.length) {
     const head = ['workload', 'server', 'deliv/s', 'deliv/cpu-s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'srv cpu s', 'srv RSS MiB', 'load cpu'];
@@ -335,6 +360,10 @@ function printTables(machine: string): void {
       const label =
         row.workload === 'rooms'
           ? `rooms ${row.params.rooms}x${row.params.members}`
+          : row.workload === 'many'
+            ? `many ${row.params.rooms}x${row.params.members} w16`
+          : row.workload === 'many-fixed'
+            ? `many ${row.params.rooms}x${row.params.members} ${row.params.ratePerPublisher}/s`
           : row.workload === 'cluster'
             ? `redis+${row.params.nodes} node${row.params.nodes === 1 ? '' : 's'} N=${row.params.members}`
           : row.workload === 'fixed'
@@ -361,7 +390,15 @@ function printTables(machine: string): void {
       `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn idle, ` +
         `${f.kibPerConnectionJoined!.toFixed(2)} right after the joins (${f.marginalKibPerConnection!.toFixed(2)} from ` +
         `${Number(row.params.connections) / 2} to ${row.params.connections}), RSS ${f.baseRssMiB} -> ${f.joinedRssMiB} -> ` +
-        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s`,
+        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s (server CPU ${f.joinCpuSeconds} s)`,
+    );
+  }
+  for (const row of rows.filter((r) => r.workload === 'resume')) {
+    const f = row.figures;
+    out.push(
+      `resume ${row.params.connections} clients / ${row.params.rooms} rooms ${pad(row.server, 6)} after a restart, each joins with since (missed ` +
+        `${row.params.missedPerClient} of ${row.params.messagesPerRoom}): settled in ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ` +
+        `${f.lost} lost, ${f.duplicated} twice`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'churn')) {
@@ -411,10 +448,20 @@ function printTables(machine: string): void {
     for (const ref of ['floor', 'redis'] as const) {
       const other = find(row.workload, ref, row.params.members as number | undefined);
       if (!other) continue;
+      // Fan-out also per server CPU-second (issue 17's measure; it moves less on a busy machine).
+      if (row.workload === 'fanout') {
+        const ratio = row.figures.deliveriesPerCpuSecond! / other.figures.deliveriesPerCpuSecond!;
+        ratioLines.push(`${pad(`fanout N=${row.params.members}`, 14)} ${pad('deliv/cpu-s', 13)} ours/${ref}: ${ratio.toFixed(2)}x (higher is better)`);
+        if (printJson) {
+          console.log(JSON.stringify({ ratio: `ours/${ref}`, workload: row.workload, members: row.params.members, figure: 'deliveriesPerCpuSecond', value: round(ratio, 3) }));
+        }
+      }
       const [name, figure, better] =
         row.workload === 'idle'
           ? ['KiB/conn', 'kibPerConnection', 'lower']
-          : row.workload === 'fixed'
+          : row.workload === 'many'
+            ? ['msg/cpu-s', 'messagesPerCpuSecond', 'higher']
+          : row.workload === 'fixed' || row.workload === 'many-fixed'
             ? ['p99 latency', 'p99Ms', 'lower']
             : ['deliveries/s', 'deliveriesPerSec', 'higher'];
       const ratio = row.figures[figure]! / other.figures[figure]!;

@@ -42,6 +42,8 @@ export interface Target {
   nodes?: { pid: number; port: number }[];
   dialect: Dialect;
   stop(): Promise<void>;
+  /** Ours only: stop cleanly and start again on the same data dir (a new pid and port; resume workload). */
+  restart?(): Promise<void>;
 }
 
 /** Where the server runs; the load generator pins itself to the other core. */
@@ -63,36 +65,41 @@ export interface StartOptions {
 export async function startTarget(kind: ServerKind, options: StartOptions = {}): Promise<Target> {
   if (kind === 'redis') return startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
-  const errPath = join(dir, 'stderr');
-  const errFd = openSync(errPath, 'w');
-  const nodeArgs =
-    options.cpuProfDir && kind === 'ours'
-      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${options.cpuProfName ?? 'chat-server'}.cpuprofile`]
-      : [];
-  // For experiments only (GC flags; CHAT_BENCH_SERVER=another build's bin/chat-server.js for A/B runs).
-  if (process.env.CHAT_BENCH_NODE_ARGS) nodeArgs.push(...process.env.CHAT_BENCH_NODE_ARGS.split(' ').filter(Boolean));
-  const script =
-    kind === 'ours'
-      ? [
-          process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--max-per-address', '0', '--connect-rate', '0', '--log-format', 'json', ...(options.extraArgs ?? []),
-          // History is persisted as shipped, into a fresh directory that goes with the run (not the user's).
-          '--data-dir', join(dir, 'data'),
-          // Experiments only, e.g. CHAT_BENCH_SERVER_ARGS=--memory (history not persisted).
-          ...(process.env.CHAT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
-        ]
-      : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
-  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
-    stdio: ['ignore', 'pipe', errFd],
-  });
-  closeSync(errFd);
-  let stdout = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const port = await waitFor(() => {
-    const text = kind === 'ours' ? readFileSync(errPath, 'utf8') : stdout;
-    const match = /"port":(\d+)/.exec(text);
-    return match ? Number(match[1]) : undefined;
-  }, `${kind} server to listen (stderr in ${errPath})`);
-  return {
+  let launches = 0;
+  const launch = async (): Promise<{ child: ChildProcess; port: number }> => {
+    const errPath = join(dir, `stderr${launches++ || ''}`);
+    const errFd = openSync(errPath, 'w');
+    const nodeArgs =
+      options.cpuProfDir && kind === 'ours'
+        ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${options.cpuProfName ?? 'chat-server'}.cpuprofile`]
+        : [];
+    // For experiments only (GC flags; CHAT_BENCH_SERVER=another build's bin/chat-server.js for A/B runs).
+    if (process.env.CHAT_BENCH_NODE_ARGS) nodeArgs.push(...process.env.CHAT_BENCH_NODE_ARGS.split(' ').filter(Boolean));
+    const script =
+      kind === 'ours'
+        ? [
+            process.env.CHAT_BENCH_SERVER ?? join(root, 'bin/chat-server.js'), '--port', '0', '--rate-limit', '0', '--max-per-address', '0', '--max-rooms-per-address', '0', '--connect-rate', '0', '--log-format', 'json', ...(options.extraArgs ?? []),
+            // History is persisted as shipped, into a fresh directory that goes with the run (not the user's).
+            '--data-dir', join(dir, 'data'),
+            // Experiments only, e.g. CHAT_BENCH_SERVER_ARGS=--memory (history not persisted).
+            ...(process.env.CHAT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+          ]
+        : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
+    const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
+      stdio: ['ignore', 'pipe', errFd],
+    });
+    closeSync(errFd);
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const port = await waitFor(() => {
+      const text = kind === 'ours' ? readFileSync(errPath, 'utf8') : stdout;
+      const match = /"port":(\d+)/.exec(text);
+      return match ? Number(match[1]) : undefined;
+    }, `${kind} server to listen (stderr in ${errPath})`);
+    return { child, port };
+  };
+  let { child, port } = await launch();
+  const target: Target = {
     kind,
     pid: child.pid!,
     port,
@@ -102,6 +109,15 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  if (kind === 'ours') {
+    target.restart = async () => {
+      await stopChild(child);
+      ({ child, port } = await launch());
+      target.pid = child.pid!;
+      target.port = port;
+    };
+  }
+  return target;
 }
 
 /** Redis and `nodes` of our servers joined through it (issue 6: deliveries with 1 node vs 2). */

@@ -192,6 +192,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
 export interface IdleResult {
   connections: number;
   joinSeconds: number;
+  /** Server CPU seconds from the first connection to the last join answered. */
+  joinCpuSeconds: number;
   baseRssMiB: number;
   /** 1 s after the last join. */
   joinedRssMiB: number;
@@ -237,6 +239,7 @@ function settledRss(pid: number): Promise<number> {
 export async function idle(target: Target, connections: number, rooms: number): Promise<IdleResult> {
   const tally = newTally();
   const base = memory(target.pid).rssKiB;
+  const cpu0 = cpuSeconds(target.pid);
   const t0 = performance.now();
   const half = Math.floor(connections / 2);
   const open = (offset: number) => (i: number) => {
@@ -245,11 +248,16 @@ export async function idle(target: Target, connections: number, rooms: number): 
     return member;
   };
   const first = await openMembers(half, 256, open(0));
+  const firstSeconds = (performance.now() - t0) / 1000;
+  const firstCpu = cpuSeconds(target.pid) - cpu0;
   await settle(first, 300);
   const halfKiB = memory(target.pid).rssKiB;
   const t1 = performance.now();
+  const cpu1 = cpuSeconds(target.pid);
   const second = await openMembers(connections - half, 256, open(half));
-  const joinSeconds = (t1 - t0 + performance.now() - t1) / 1000;
+  // The pause between the halves (settling, reading RSS) is no join's time.
+  const joinSeconds = firstSeconds + (performance.now() - t1) / 1000;
+  const joinCpuSeconds = firstCpu + cpuSeconds(target.pid) - cpu1;
   const members = first.concat(second);
   await settle(members, 300);
   await sleep(1000);
@@ -260,6 +268,7 @@ export async function idle(target: Target, connections: number, rooms: number): 
   return {
     connections,
     joinSeconds,
+    joinCpuSeconds,
     baseRssMiB: base / 1024,
     joinedRssMiB: joinedKiB / 1024,
     rssMiB: settledKiB / 1024,
@@ -337,4 +346,61 @@ export async function churn(target: Target, rounds: number, perRound: number): P
 /** The process's open handles once they have not changed for 1.5 s (past the first checkpoint; at most 10 s). */
 function steadyHandles(pid: number): Promise<number> {
   return steadyReading(() => openHandles(pid), (since, now) => now !== since, { quietMs: 1500, maxMs: 10_000, everyMs: 50 });
+}
+
+export interface ResumeResult {
+  connections: number;
+  rooms: number;
+  /** Messages each room held before the restart, and how many of the newest each client had missed. */
+  messagesPerRoom: number;
+  missedPerClient: number;
+  /** From the first reconnection to the last missed message delivered. */
+  seconds: number;
+  serverCpuSeconds: number;
+  lost: number;
+  duplicated: number;
+}
+
+/**
+ * A reconnect storm (ours only): rooms hold history, the server restarts (a clean stop, the same data dir), and
+ * every client joins again with `since`, as the client does after a reconnection. Each must get exactly the
+ * messages it missed: none lost, none twice.
+ */
+export async function resume(target: Target, connections: number, rooms: number, messagesPerRoom: number, missedPerClient: number): Promise<ResumeResult> {
+  if (!target.restart) throw new Error('resume needs a server that can restart on its data dir');
+  const tally = newTally();
+  const talkers = await openMembers(rooms, 64, (r) => {
+    const talker = new Member(target.port, tally, false);
+    const says = Array.from({ length: messagesPerRoom }, (_, k) => target.dialect.publish(`r${r}`, benchText(r, k, 100)));
+    talker.socket.write(target.dialect.join(`r${r}`, `t${r}`) + says.join(''));
+    return talker;
+  });
+  const deadline = Date.now() + 30_000;
+  while (talkers.some((talker) => talker.received < messagesPerRoom) && Date.now() < deadline) await sleep(20);
+  for (const talker of talkers) talker.close();
+  await target.restart();
+
+  const since = messagesPerRoom - missedPerClient;
+  const cpu0 = cpuSeconds(target.pid);
+  const t0 = performance.now();
+  const clients = await openMembers(connections, 256, (i) => {
+    const client = new Member(target.port, tally, false);
+    client.socket.write(`{"type":"join","room":"r${i % rooms}","nick":"n${i}","since":${since}}\n`);
+    return client;
+  });
+  const expected = connections * missedPerClient;
+  const received = () => clients.reduce((sum, client) => sum + client.received, 0);
+  const until = Date.now() + 60_000;
+  while (received() < expected && Date.now() < until) await sleep(10);
+  const seconds = (performance.now() - t0) / 1000;
+  const serverCpuSeconds = cpuSeconds(target.pid) - cpu0;
+  await settle(clients, 300); // a message delivered twice would come now
+  let lost = 0;
+  let duplicated = 0;
+  for (const client of clients) {
+    lost += Math.max(0, missedPerClient - client.received);
+    duplicated += Math.max(0, client.received - missedPerClient);
+    client.close();
+  }
+  return { connections, rooms, messagesPerRoom, missedPerClient, seconds, serverCpuSeconds, lost, duplicated };
 }

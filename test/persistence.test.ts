@@ -20,13 +20,30 @@ interface Tap {
 
 function dataDir(t: Tap): string {
   const dir = mkdtempSync(join(tmpdir(), 'chat-persist-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Servers first: one closed by a later teardown could still be starting its checkpoint thread, which would open
+  // (create) history.sqlite again after the directory was emptied.
+  t.teardown(async () => {
+    await Promise.all([...started].map((server) => server.close()));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+        return;
+      } catch (error) {
+        if (attempt === 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  });
   return dir;
 }
 
 
+/** Every in-process server started here, closed before its data directory is removed. */
+const started = new Set<ChatServer>();
+
 async function start(t: Tap, options: ServerOptions): Promise<{ server: ChatServer; port: number }> {
   const server = new ChatServer(options);
+  started.add(server);
   t.teardown(() => server.close());
   const { port } = await server.listen(0, '127.0.0.1');
   return { server, port };

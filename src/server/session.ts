@@ -1,7 +1,6 @@
 // One client connection: framing in, batched output out, flood control, keepalive and the one close path.
 // What each message means is in handlers/; what the server knows of everyone is in server.ts.
 
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import {
@@ -24,6 +23,7 @@ import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { Logger } from './log.js';
 import { accountPrincipal, guestPrincipal } from './state/principals.js';
 import type { Member } from './state/rooms.js';
+import { randomKey } from './random-key.js';
 import { TokenBucket } from './rate-limit.js';
 
 /** What a connection needs of its server: the limits, the log, output batching, and where its lines go. */
@@ -44,6 +44,10 @@ const DOWNLOAD_STALL_MS = 60_000;
 
 /** Pipelined requests (room messages on a cluster) a connection may have in flight before its input waits. */
 const OWED_WINDOW = 64;
+
+const FLUSH_NONE = 0;
+const FLUSH_LATER = 1;
+const FLUSH_NOW = 2;
 
 /** How long a closed connection may stay half-open while the peer reads the last lines. */
 const LINGER_MS = 5000;
@@ -125,6 +129,8 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private rejectedInARow = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Whether a flush pass is due for this connection: this turn's, the next presence pass, or none. */
+  private flushMarked = FLUSH_NONE;
   private inputEnded = false;
   /** Reasons to stop reading: asynchronous work on earlier input (files), and output the peer is not taking. */
   private inputHolds = 0;
@@ -160,13 +166,14 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   get principal(): string {
     if (this.owner) return this.owner.principal;
     if (this.account) return accountPrincipal(this.account.id);
-    this.guestKey ||= randomBytes(16).toString('base64url');
+    this.guestKey ||= randomKey();
     return guestPrincipal(this.guestKey);
   }
 
   // ---- output: the one write path ----
 
-  deliver(bytes: Buffer): void {
+  /** `presence`: news of others (joins, leaves, nicks) that may wait for the next presence pass (flush-scheduler.ts). */
+  deliver(bytes: Buffer, presence = false): void {
     if (this.closed) return;
     // Every byte owed counts, also what this very turn queued: a client that asks for more than it reads
     // (many history pages in one burst, say) is cut off before the server holds megabytes for it.
@@ -176,7 +183,15 @@ export class Session implements Member, Flushable, LineDecoderEvents {
       this.abort(ByeCode.sendq_exceeded, `more than ${this.host.config.sendqBytes} bytes of output were waiting`);
       return;
     }
-    if (this.pendingBytes === 0) this.host.flushScheduler.mark(this);
+    if (this.flushMarked !== FLUSH_NOW) {
+      if (!presence) {
+        this.flushMarked = FLUSH_NOW;
+        this.host.flushScheduler.mark(this);
+      } else if (this.flushMarked === FLUSH_NONE) {
+        this.flushMarked = FLUSH_LATER;
+        this.host.flushScheduler.markPresence(this);
+      }
+    }
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
   }
@@ -194,6 +209,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   }
 
   flush(): void {
+    this.flushMarked = FLUSH_NONE;
     if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
     const bytes = this.pending.length === 1 ? this.pending[0]! : this.host.flushScheduler.join(this.pending, this.pendingBytes);
     this.pending = [];

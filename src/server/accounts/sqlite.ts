@@ -39,6 +39,7 @@ const toRecord = (row: Row): AccountRecord => ({ id: row.id, nick: row.nick, pas
 
 export class SqliteAccountStore implements AccountStore {
   private readonly db: Database.Database;
+  private findStatement: Database.Statement | undefined;
 
   /** `path` null: in memory, gone when the server stops. */
   constructor(path: string | null) {
@@ -51,7 +52,9 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async find(nick: string): Promise<AccountRecord | null> {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE nick_key = ?').get(nickKey(nick)) as Row | undefined;
+    // Asked on every join and nick change with a nick: prepared once.
+    this.findStatement ??= this.db.prepare('SELECT * FROM accounts WHERE nick_key = ?');
+    const row = this.findStatement.get(nickKey(nick)) as Row | undefined;
     return row ? toRecord(row) : null;
   }
 

@@ -623,9 +623,10 @@ export class ClusterBackend implements Backend {
     }
   }
 
-  private deliverLocally(roomName: string, line: string): void {
+  /** `presence`: a join, leave or nick (kind e), which may wait for the next presence pass. */
+  private deliverLocally(roomName: string, line: string, presence = false): void {
     const members = this.rooms.get(roomName)?.members;
-    if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'));
+    if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'), presence);
   }
 
   /** `origin \n token \n kind \n line`: kind r = room record, e = other room event, d = private message (its token: "principal nick" it is for). */
@@ -663,7 +664,7 @@ export class ClusterBackend implements Backend {
         if (seq > room.lastSeq) room.lastSeq = seq;
       }
     }
-    if (deliver) this.deliverLocally(roomName, line);
+    if (deliver) this.deliverLocally(roomName, line, kind === 'e');
     if (origin === this.nodeId && token !== '') {
       const entry = this.pending.get(token);
       if (entry) {

@@ -8,6 +8,7 @@ import type { Handler, ServerContext } from './context.js';
 import { noteSent, quoteFor, sendMarker, withChanges } from './conversation.js';
 import { actingUser, ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, tellAway } from './moderation.js';
+import { replayBytes } from './replay.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -50,7 +51,7 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, ke
   // As they are now (edited, reacted to) before they are measured: an edit may have made a message longer.
   const missed = await withChanges(ctx, name, room.history.since(since ?? 0));
   const replay = newestWithin(missed, config.replyHistoryBytes);
-  for (const record of replay) session.send({ ...record, history: true });
+  for (const record of replay) session.deliver(replayBytes(record));
   await sendMarker(ctx, session, name, room.lastSeq);
   session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };

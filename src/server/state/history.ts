@@ -17,8 +17,9 @@ export class History {
     this.ring = new Array(Math.max(0, capacity));
   }
 
-  add(record: RoomRecord): void {
-    this.backing?.store.add(record);
+  /** `line`: the record as serialised for the wire, if it was (the store keeps it as it is). */
+  add(record: RoomRecord, line?: string): void {
+    this.backing?.store.add(record, line);
     this.remember(record);
   }
 

@@ -1,6 +1,6 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
-import { encode, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { encode, encodeLine, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
@@ -14,9 +14,9 @@ import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRe
  * off a slow member, which deletes it from the set, and a Set iterator skips deleted entries and goes on from
  * where it was (ECMAScript Set iteration is live).
  */
-export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer): void {
+export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer, presence = false): void {
   if (!members) return;
-  for (const member of members) member.deliver(bytes);
+  for (const member of members) member.deliver(bytes, presence);
 }
 
 /** A page of this node's rooms with members, by name: those after `after`, at most `limit`. */
@@ -51,13 +51,23 @@ export class LocalBackend implements Backend {
 
   claimNick(member: Member, nick: string): boolean {
     if (!this.nicks.claim(nick, member, member.nick === '' ? undefined : member.nick)) return false;
-    member.nick = nick;
+    this.renamed(member, nick);
     return true;
   }
 
   claimGuest(member: Member): void {
     if (member.nick !== '') this.nicks.release(member.nick, member);
-    member.nick = this.nicks.claimGuest(member);
+    this.renamed(member, this.nicks.claimGuest(member));
+  }
+
+  /** The member's nick is now `nick`; its rooms' sorted nick lists follow. */
+  private renamed(member: Member, nick: string): void {
+    for (const name of member.rooms) {
+      const room = this.rooms.get(name);
+      room?.nickWent(member.nick);
+      room?.nickCame(nick);
+    }
+    member.nick = nick;
   }
 
   releaseNick(member: Member): void {
@@ -87,22 +97,29 @@ export class LocalBackend implements Backend {
   }
 
   addMember(room: Room, member: Member): void {
+    if (room.members.has(member)) return;
     room.members.add(member);
     member.rooms.add(room.name);
+    room.nickCame(member.nick);
   }
 
   removeMember(name: string, member: Member): void {
     member.rooms.delete(name);
     const room = this.rooms.get(name);
     if (!room) return;
-    room.members.delete(member);
+    if (room.members.delete(member)) room.nickWent(member.nick);
     room.lastActive = Date.now();
   }
 
   members(name: string, limit: number): MemberList {
     // In a room of more than `limit`, the first `limit` to have joined (sorting them all on every join would cost
     // a join storm the square of the room's size).
-    const nicks = this.rooms.get(name)?.distinctNicks() ?? [];
+    const room = this.rooms.get(name);
+    if (room && room.members.size <= limit) {
+      const nicks = room.sortedNicks();
+      return { nicks: nicks as string[], count: nicks.length };
+    }
+    const nicks = room?.distinctNicks() ?? [];
     return { nicks: sortedNicks(nicks, limit), count: nicks.length };
   }
 
@@ -123,8 +140,9 @@ export class LocalBackend implements Backend {
     if (!room) return 0;
     const record = draft as RoomRecord;
     record.seq = room.nextSeq();
-    room.history.add(record);
-    fanOut(room.members, encode(record));
+    const line = encodeLine(record);
+    room.history.add(record, line);
+    fanOut(room.members, Buffer.from(line, 'utf8'));
     return record.seq;
   }
 
@@ -134,7 +152,7 @@ export class LocalBackend implements Backend {
 
   announce(room: string, event: ServerMessage): void {
     const members = this.rooms.get(room)?.members;
-    if (members && members.size > 0) fanOut(members, encode(event));
+    if (members && members.size > 0) fanOut(members, encode(event), true);
   }
 
   before(name: string, before: number | undefined, limit: number): RoomRecord[] {

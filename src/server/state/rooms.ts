@@ -1,7 +1,7 @@
 // The room -> members map, each room's history and seq counter. The one place room state lives.
 
 import { ErrorCode, ProtocolError } from '../../protocol/index.js';
-import { sameAccount } from './principals.js';
+import { isAccountPrincipal, sameAccount } from './principals.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
 
@@ -39,7 +39,8 @@ export interface Member {
   readonly closed: boolean;
   /** Who owns what this member receives in private (state/principals.ts): its account, or itself as a guest. */
   readonly principal: string;
-  deliver(bytes: Buffer): void;
+  /** `presence`: news of others (joins, leaves, nicks), which may wait a little to leave with more of it. */
+  deliver(bytes: Buffer, presence?: boolean): void;
 }
 
 export class Room<M extends Member = Member> {
@@ -53,6 +54,10 @@ export class Room<M extends Member = Member> {
   /** Seqs up to this one are reserved on disk, so none is given out twice across a crash (no limit without a store). */
   private reserved = Number.POSITIVE_INFINITY;
   private readonly store: HistoryStore | undefined;
+  /** The members' nicks: how many members hold each, and each once, sorted (sortedNicks). */
+  private readonly nickCounts = new Map<string, number>();
+  private nickList: string[] = [];
+  private nicksCounted = 0;
 
   constructor(
     readonly name: string,
@@ -86,11 +91,67 @@ export class Room<M extends Member = Member> {
   distinctNicks(): string[] {
     return [...new Set(Array.from(this.members, (member) => member.nick))];
   }
+
+  /**
+   * distinctNicks() sorted; every join is answered with it, so it is kept up to date one nick at a time (a join
+   * storm sorted the whole room per joiner). Never change the array.
+   */
+  sortedNicks(): readonly string[] {
+    // Members added or removed other than through nickCame/nickWent: made again from scratch.
+    if (this.nicksCounted !== this.members.size) this.recountNicks();
+    return this.nickList;
+  }
+
+  /** A member with `nick` came (joined, or took the nick). */
+  nickCame(nick: string): void {
+    this.nicksCounted++;
+    const count = this.nickCounts.get(nick) ?? 0;
+    this.nickCounts.set(nick, count + 1);
+    if (count === 0) this.nickList.splice(this.nickIndex(nick), 0, nick);
+  }
+
+  /** A member with `nick` went (left, or gave the nick up). */
+  nickWent(nick: string): void {
+    const count = this.nickCounts.get(nick);
+    if (count === undefined) return;
+    this.nicksCounted--;
+    if (count > 1) {
+      this.nickCounts.set(nick, count - 1);
+      return;
+    }
+    this.nickCounts.delete(nick);
+    for (let at = this.nickIndex(nick); at < this.nickList.length && byName(this.nickList[at]!, nick) === 0; at++) {
+      if (this.nickList[at] === nick) {
+        this.nickList.splice(at, 1);
+        break;
+      }
+    }
+  }
+
+  /** Where `nick` is or would go in the sorted list (the first place not before it). */
+  private nickIndex(nick: string): number {
+    let low = 0;
+    let high = this.nickList.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (byName(this.nickList[mid]!, nick) < 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  private recountNicks(): void {
+    this.nickCounts.clear();
+    for (const member of this.members) this.nickCounts.set(member.nick, (this.nickCounts.get(member.nick) ?? 0) + 1);
+    this.nickList = sortedNicks([...this.nickCounts.keys()]);
+    this.nicksCounted = this.members.size;
+  }
 }
 
 /** Whether another member of the room acts for the same account as `member` (they share its nick there). */
 export function accountAlsoIn(room: Room | undefined, member: Member): boolean {
-  if (!room) return false;
+  // Only an account's connections share a nick; asking a guest's principal of every member would be O(room).
+  if (!room || !isAccountPrincipal(member.principal)) return false;
   for (const other of room.members) if (other !== member && sameAccount(other, member)) return true;
   return false;
 }
