@@ -121,6 +121,11 @@ export interface ServerConfig {
    * milliseconds; one that stalls there (slowloris) would hold a socket for nothing. 0: no limit.
    */
   tlsHandshakeTimeoutMs: number;
+  /**
+   * Port of the browser gateway (protocol.md "WebSocket": the page at /chat/, /ws, /files/ID), on `host`;
+   * null: no gateway. 0 picks a free port.
+   */
+  webPort: number | null;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -166,6 +171,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tls: null,
   plain: 'on',
   tlsHandshakeTimeoutMs: 10_000,
+  webPort: null,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */
