@@ -98,8 +98,9 @@ function showFile(event: Event): void {
   const parts: (Node | string)[] = [nickSpan(event.from)];
   if (event.to !== undefined) parts.push(element('span', 'to', `→ ${event.to}`), ' ');
   const isVoice = event.kind === 'voice';
-  const button = element('button', 'link', isVoice ? `▶ voice message (${Math.round((event.duration_ms ?? 0) / 1000)} s)` : event.name);
+  const button = element('button', 'link', isVoice ? '▶ play' : event.name);
   button.type = 'button';
+  if (isVoice) parts.push(element('span', 'voice', `voice message, ${Math.max(1, Math.round((event.duration_ms ?? 0) / 1000))} s `));
   parts.push(button, element('span', 'size', ` ${humanBytes(event.size)}`));
   const item = log.add(['file', event.to !== undefined ? 'private' : '', event.history ? 'history' : ''].filter(Boolean).join(' '), event.ts, ...parts);
   button.addEventListener('click', () => {
@@ -170,7 +171,10 @@ function onMessage(event: Event): void {
       myNick = event.nick;
       token = event.token ?? token;
       send({ type: 'join', room, ...(lastSeq > 0 && { since: lastSeq }), id: 'join' });
-      if (event.motd) log.say('notice', event.motd);
+      if (event.motd) {
+        banner.textContent = event.motd;
+        banner.hidden = false;
+      }
       break;
     case 'join':
       if (event.room !== room) break;
@@ -208,10 +212,6 @@ function onMessage(event: Event): void {
       showFile(event);
       break;
     case 'notice':
-      if (event.room === room) {
-        banner.textContent = event.text;
-        banner.hidden = false;
-      }
       log.say('notice', event.text);
       break;
     case 'ok':
