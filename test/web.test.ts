@@ -239,3 +239,39 @@ t.test('with TLS on, the gateway serves https and wss with the same certificate'
   await say(page, 'over wss');
   t.equal((await tcp.next({ type: 'msg', from: 'secure' })).text, 'over wss');
 });
+
+t.test('an account from the page; after a dropped connection the page logs in again with its token and resumes with since', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const tcp = await peer(t, port);
+  await tcp.join('test', 'tcp');
+  await say(page, '/register webacct correct horse battery');
+  await line(page, 'logged in as webacct');
+  await tcp.next({ type: 'nick', old: 'web', nick: 'webacct' });
+  t.equal(await page.locator('#log li', { hasText: 'correct horse' }).count(), 0, 'the password is not shown');
+  tcp.send({ type: 'msg', room: 'test', text: 'before the drop' });
+  await line(page, 'before the drop');
+
+  const [browserSession] = [...chat.sessions].filter((session) => session.nick === 'webacct');
+  browserSession!.stream.destroy();
+  await tcp.next({ type: 'leave', nick: 'webacct' });
+  tcp.send({ type: 'msg', room: 'test', text: 'while you were away' });
+  await tcp.next({ type: 'join', nick: 'webacct' });
+  await line(page, 'while you were away');
+  t.equal(await page.locator('#log li', { hasText: 'before the drop' }).count(), 1, 'since: nothing twice');
+  t.equal(await page.locator('#log li', { hasText: 'while you were away' }).count(), 1);
+  t.match(await page.locator('#status').textContent(), /you are webacct/, 'the account again, by its token');
+});
+
+t.test('with --accounts required the page asks for a login, and joins the room once logged in', async (t) => {
+  const { server: chat } = await server(t, { webPort: 0, accounts: 'required' });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await (await context(t)).newPage();
+  await page.goto(`${base}/chat/test/`);
+  await line(page, 'this server wants you logged in');
+  await say(page, '/register member hunter2hunter2');
+  await line(page, 'logged in as member');
+  await page.locator('#log li.notice', { hasText: 'Welcome to test' }).waitFor();
+  t.same(await page.locator('#members li').allTextContents(), ['member']);
+});

@@ -25,7 +25,13 @@ byId('title').textContent = `#${room}`;
 document.title = `#${room} · chat`;
 
 let myNick = '';
+/** The connection's attach token (its welcome): what lets this page fetch its private files. */
 let token = '';
+/** An account's login token, kept for this tab only: a reconnect logs in again with it, never with the password. */
+const LOGIN_KEY = 'chat-login-token';
+let loginToken = sessionStorage.getItem(LOGIN_KEY) ?? '';
+/** A join was sent on this connection (and not refused): a later login need not send another. */
+let joinAsked = false;
 /** The last room seq seen: a reconnect asks only for what came after it. */
 let lastSeq = 0;
 const members = new Set<string>();
@@ -170,7 +176,7 @@ function onMessage(event: Event): void {
     case 'welcome':
       myNick = event.nick;
       token = event.token ?? token;
-      send({ type: 'join', room, ...(lastSeq > 0 && { since: lastSeq }), id: 'join' });
+      joinRoom();
       if (event.motd) {
         banner.textContent = event.motd;
         banner.hidden = false;
@@ -216,6 +222,17 @@ function onMessage(event: Event): void {
       break;
     case 'ok':
       if (typeof event.id === 'string' && pendingUploads.has(event.id)) pendingUploads.get(event.id)!.resolve();
+      if (event.id === 'login' || event.id === 'relogin') {
+        if (typeof event.token === 'string') {
+          loginToken = event.token;
+          sessionStorage.setItem(LOGIN_KEY, loginToken);
+        }
+        // A login the user typed may come after a join refused with auth_required; a relogin precedes the welcome's join.
+        if (event.id === 'login') {
+          log.say('notice', `logged in as ${event.account}`);
+          if (!joinAsked) joinRoom();
+        }
+      }
       break;
     case 'ping':
       send({ type: 'pong' });
@@ -225,6 +242,15 @@ function onMessage(event: Event): void {
         log.say('error', event.message);
         wantedNick = event.suggest;
         send({ type: 'hello', nick: wantedNick, id: 'hello' });
+        break;
+      }
+      if (event.id === 'relogin') {
+        loginToken = '';
+        sessionStorage.removeItem(LOGIN_KEY);
+      }
+      if (event.id === 'join') joinAsked = false;
+      if (event.code === 'auth_required') {
+        log.say('error', 'this server wants you logged in: /login NICK PASSWORD, or /register NICK PASSWORD');
         break;
       }
       if (typeof event.id === 'string' && pendingUploads.has(event.id)) {
@@ -244,7 +270,9 @@ const connection = new Connection({
   open() {
     status.textContent = 'connected';
     members.clear();
-    send({ type: 'hello', ...(wantedNick && { nick: wantedNick }), id: 'hello' });
+    joinAsked = false;
+    if (loginToken) send({ type: 'login', token: loginToken, id: 'relogin' });
+    send({ type: 'hello', ...(wantedNick && !loginToken && { nick: wantedNick }), id: 'hello' });
   },
   message: onMessage,
   closed(retryInMs) {
@@ -253,7 +281,12 @@ const connection = new Connection({
 });
 connection.connect();
 
-/** What the input line means: a command (/msg, /me, /nick) or a message to the room. */
+function joinRoom(): void {
+  joinAsked = true;
+  send({ type: 'join', room, ...(lastSeq > 0 && { since: lastSeq }), id: 'join' });
+}
+
+/** What the input line means: a command (/msg, /me, /nick, /login, /register, /logout) or a message to the room. */
 function submit(text: string): void {
   const command = /^\/(\w+)\s*(.*)$/s.exec(text);
   if (!command) return send({ type: 'msg', room, text: emojify(text) });
@@ -269,8 +302,18 @@ function submit(text: string): void {
       return send({ type: 'msg', room, text: emojify(rest), me: true });
     case 'nick':
       return send({ type: 'nick', nick: rest.trim() });
+    case 'login':
+    case 'register': {
+      const [, nick, password] = /^(\S+)\s+(.+)$/s.exec(rest) ?? [];
+      if (!nick || !password) return void log.say('error', `usage: /${name} NICK PASSWORD`);
+      return send({ type: name!.toLowerCase(), nick, password, id: 'login' });
+    }
+    case 'logout':
+      loginToken = '';
+      sessionStorage.removeItem(LOGIN_KEY);
+      return send({ type: 'logout' });
     default:
-      log.say('error', `unknown command /${name}: try /msg, /me, /nick`);
+      log.say('error', `unknown command /${name}: try /msg, /me, /nick, /login, /register, /logout`);
   }
 }
 
