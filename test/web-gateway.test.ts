@@ -5,6 +5,8 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { startServerBinary } from './helpers/server-binary.js';
 import { backendUnderTest, peer, server } from './helpers/wire.js';
 import { WsPeer, wsPeer } from './helpers/ws-peer.js';
 import { contentDisposition } from '../src/server/web/files.js';
@@ -187,4 +189,20 @@ t.test('GET /files/ID: an attachment under a safe name; a private file only with
   web.close();
   await sender.next({ type: 'leave', nick: 'webby' });
   t.equal((await get(webPort, `/files/${privateId}`, { Authorization: `Bearer ${token}` })).status, 404, 'a dead connection\'s token opens nothing');
+});
+
+t.test('chat-server --web PORT serves the built page beside the TCP port', { skip: backendUnderTest === 'cluster' && 'one binary' }, async (t) => {
+  const { child, port } = startServerBinary(t, ['--memory', '--web', '0']);
+  const lines = createInterface({ input: child.stderr! });
+  const webPort = await new Promise<number>((resolve) =>
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line);
+      if (typeof entry.msg === 'string' && entry.msg.startsWith('web gateway at')) resolve(entry.port);
+    }),
+  );
+  await port;
+  const page = await get(webPort, '/chat/test/');
+  t.equal(page.status, 200);
+  t.match(page.body.toString(), /<script type="module" src="\/chat\/assets\/room.js">/);
+  t.equal((await get(webPort, '/chat/assets/room.js')).status, 200, 'from dist/web');
 });
