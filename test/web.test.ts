@@ -14,6 +14,9 @@ import { peer, server } from './helpers/wire.js';
 import { Tmux } from './helpers/client-tmux.js';
 import { selfSignedCert } from './helpers/tls.js';
 
+// A real browser opening many pages on a shared machine: more than the default two minutes.
+t.setTimeout(300_000);
+
 const CHAT_BIN = resolve(import.meta.dirname, '../bin/chat.js');
 const shots = process.env.CHAT_WEB_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'chat-web-shots-'));
 t.comment(`screenshots in ${shots}`);
