@@ -6,6 +6,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
+import { readdirSync, readFileSync } from 'node:fs';
 import { startServerBinary } from './helpers/server-binary.js';
 import { backendUnderTest, peer, server } from './helpers/wire.js';
 import { WsPeer, wsPeer } from './helpers/ws-peer.js';
@@ -205,4 +206,11 @@ t.test('chat-server --web PORT serves the built page beside the TCP port', { ski
   t.equal(page.status, 200);
   t.match(page.body.toString(), /<script type="module" src="\/chat\/assets\/room.js">/);
   t.equal((await get(webPort, '/chat/assets/room.js')).status, 200, 'from dist/web');
+});
+
+t.test('the page never turns text into HTML: no innerHTML, outerHTML, insertAdjacentHTML or document.write in src/web', async (t) => {
+  const dir = new URL('../src/web/', import.meta.url);
+  for (const name of readdirSync(dir).filter((file) => file.endsWith('.ts'))) {
+    t.notMatch(readFileSync(new URL(name, dir), 'utf8'), /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, name);
+  }
 });

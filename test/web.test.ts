@@ -278,3 +278,19 @@ t.test('with --accounts required the page asks for a login, and joins the room o
   await page.locator('#log li.notice', { hasText: 'Welcome to test' }).waitFor();
   t.same(await page.locator('#members li').allTextContents(), ['member']);
 });
+
+t.test('a nick that cannot be had: the suggested one when it is taken, a guest nick when it is not a nick', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const holder = await peer(t, port);
+  await holder.join('test', 'taken');
+  const made = await context(t);
+  const second = await made.newPage();
+  await second.goto(`${base}/chat/test/?nick=taken`);
+  await line(second, 'is taken');
+  await second.locator('#status', { hasText: /you are taken\S+/ }).waitFor();
+  const bad = await made.newPage();
+  await bad.goto(`${base}/chat/test/?nick=${encodeURIComponent('no/slash')}`);
+  await bad.locator('#status', { hasText: /you are guest-/ }).waitFor();
+  t.pass('both are in the room');
+});

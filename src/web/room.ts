@@ -238,10 +238,11 @@ function onMessage(event: Event): void {
       send({ type: 'pong' });
       break;
     case 'error':
-      if (event.id === 'hello' && event.code === 'nick_taken' && typeof event.suggest === 'string') {
+      if (event.id === 'hello' && wantedNick) {
+        // The nick asked for cannot be had: take the one suggested, or a guest nick, rather than stay outside.
         log.say('error', event.message);
-        wantedNick = event.suggest;
-        send({ type: 'hello', nick: wantedNick, id: 'hello' });
+        wantedNick = event.code === 'nick_taken' && typeof event.suggest === 'string' ? event.suggest : '';
+        send({ type: 'hello', ...(wantedNick && { nick: wantedNick }), id: 'hello' });
         break;
       }
       if (event.id === 'relogin') {
