@@ -133,6 +133,8 @@ t.test('the page, its files and its headers: a strict CSP, no room for a path fr
   t.notMatch(entry.body.toString(), /<script>|\son\w+=/, 'no inline script in the page');
   t.equal((await get(webPort, '/chat/test/')).status, 200, 'a room');
   t.equal((await get(webPort, '/chat/test')).headers.location, '/chat/test/');
+  t.equal((await get(webPort, '/chat/?room=test&nick=%E6%9D%8E')).headers.location, '/chat/test/?nick=%E6%9D%8E', 'the form without script');
+  t.equal((await get(webPort, '/chat/?room=a%2F..')).status, 200, 'not a room: the form again');
   t.equal((await get(webPort, '/chat/bad%20room/')).status, 404, 'not a room name');
   t.equal((await get(webPort, '/chat/assets/room.js')).status, 200);
   t.match((await get(webPort, '/chat/assets/room.js')).headers['content-type'], /javascript/);

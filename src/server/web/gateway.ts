@@ -106,12 +106,21 @@ export class WebGateway {
       return plain(response, 405, 'only GET and HEAD');
     }
     let path: string;
+    let query: URLSearchParams;
     try {
-      path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+      const url = new URL(request.url ?? '/', 'http://x');
+      path = decodeURIComponent(url.pathname);
+      query = url.searchParams;
     } catch {
       return plain(response, 400, 'bad path');
     }
     if (path === '/' || path === '/chat') return redirect(response, '/chat/');
+    // The entry form, sent without the page's script: on to the room.
+    const asked = query.get('room')?.trim();
+    if (path === '/chat/' && asked && roomProblem(asked) === null) {
+      const nick = query.get('nick')?.trim();
+      return redirect(response, `/chat/${encodeURIComponent(asked)}/${nick ? `?nick=${encodeURIComponent(nick)}` : ''}`);
+    }
     if (path === '/favicon.ico') return void response.writeHead(204).end();
     if (path === '/chat/') return this.asset(request, response, 'index.html');
     const file = /^\/files\/([^/]+)$/.exec(path);
