@@ -4,8 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { search as searchEmoji } from 'node-emoji';
-import { emojify } from '../../client/core/emoji.js';
+import { get as emoji, search as searchEmoji } from 'node-emoji';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,13 +28,30 @@ function webDir(): string | null {
   return null;
 }
 
+/**
+ * The GitHub/Slack names the terminal client also takes (src/client/core/emoji.ts; the server may not import the
+ * client, so the short list is here too).
+ */
+const ALIASES: Record<string, string> = {
+  thumbsup: '+1',
+  thumbs_up: '+1',
+  thumbsdown: '-1',
+  thumbs_down: '-1',
+  lol: 'joy',
+  party: 'tada',
+  partying_face: 'tada',
+  smiling: 'slightly_smiling_face',
+  sad: 'slightly_frowning_face',
+  ok: 'ok_hand',
+};
+
 /** Every shortcode the terminal client knows, for the page to turn `:smile:` into 😄 the same way. */
 function emojiTable(): Buffer {
   const table: Record<string, string> = {};
   for (const { name, emoji } of searchEmoji('')) table[name] = emoji;
-  for (const alias of ['thumbsup', 'thumbs_up', 'thumbsdown', 'thumbs_down', 'lol', 'party', 'partying_face', 'smiling', 'sad', 'ok']) {
-    const emoji = emojify(`:${alias}:`);
-    if (emoji !== `:${alias}:`) table[alias] = emoji;
+  for (const [alias, name] of Object.entries(ALIASES)) {
+    const found = emoji(name);
+    if (found) table[alias] = found;
   }
   return Buffer.from(JSON.stringify(table));
 }

@@ -85,8 +85,9 @@ export class WebGateway {
     socket.on('error', () => socket.destroy());
     const path = (request.url ?? '').split('?')[0];
     const refuse = (status: string) => {
+      socket.once('finish', () => socket.destroy());
+      setTimeout(() => socket.destroy(), 2000).unref();
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      socket.destroy();
     };
     if (path !== '/ws') return refuse('404 Not Found');
     if (!originAllowed(request.headers.origin, request.headers.host, this.tls)) {
