@@ -10,3 +10,4 @@ await import('./accounts.test.js');
 await import('./moderation.test.js');
 await import('./conversation.test.js');
 await import('./post.test.js');
+await import('./web-gateway.test.js');

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What the tests need from the system besides Node: tmux (the TUI tests), redis-server (the cluster tests),
 # OpenBSD nc and jq (the docs examples), openssl (TLS certificates, and s_client in the docs), espeak-ng, sox and
-# opus-tools (speech, durations and Opus for the voice tests and the voice example). Installed with apt when we may
+# opus-tools (speech, durations and Opus for the voice tests and the voice example), chromium with fonts-noto-cjk and
+# fonts-noto-color-emoji (the browser gateway's tests drive Debian's chromium; the fonts draw Chinese and emoji in
+# their screenshots). Installed with apt when we may
 # (root, or sudo without a password);
 # otherwise stop at once with the one line to run, rather than a wall of failing tests.
 set -euo pipefail
@@ -16,6 +18,12 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 { command -v sox >/dev/null && command -v soxi >/dev/null; } || missing+=(sox)
 { command -v opusenc >/dev/null && command -v opusdec >/dev/null; } || missing+=(opus-tools)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Fonts are no commands: ask dpkg (fc-list may be missing too), on Debian and its kin.
+if command -v dpkg >/dev/null; then
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+  dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 as_root=()

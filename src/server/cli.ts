@@ -84,6 +84,7 @@ export function buildProgram(): Command {
       wholeNumber,
       d.tlsHandshakeTimeoutMs / 1000,
     )
+    .option('--web <port>', 'serve the browser gateway on this port too: the page at /chat/, WebSockets at /ws (https and wss with TLS on)', port)
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addHelpText(
@@ -168,6 +169,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       tls: tls && { cert: tls.cert, key: tls.key },
       plain: o.plain as 'on' | 'loopback',
       tlsHandshakeTimeoutMs: o.tlsHandshakeTimeout * 1000,
+      webPort: (o.web as number | undefined) ?? null,
     });
   } catch (error) {
     // Most likely the history database: a data dir that cannot be written, or a file that is not SQLite.

@@ -130,6 +130,11 @@ export interface ServerConfig {
   reactionsPerMessage: number;
   /** Rooms an account keeps read markers for (protocol.md "Read markers"); `unread` reports on each. */
   readMarkersPerAccount: number;
+  /**
+   * Port of the browser gateway (protocol.md "WebSocket": the page at /chat/, /ws, /files/ID), on `host`;
+   * null: no gateway. 0 picks a free port.
+   */
+  webPort: number | null;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -178,6 +183,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   changeableMessages: 1000,
   reactionsPerMessage: 20,
   readMarkersPerAccount: 200,
+  webPort: null,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -26,6 +26,7 @@ import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
 import { plainRefusal, TlsDoor } from './tls.js';
+import { WebGateway } from './web/gateway.js';
 
 const FILE_SWEEP_MS = 3600_000;
 /** How long a refused connection may stay open to read its `bye`. */
@@ -70,6 +71,9 @@ export class ChatServer implements SessionHost, ServerContext {
   private listener: net.Server | null = null;
   /** With TLS on: where new connections wait for their first byte (and their handshake). */
   private door: TlsDoor | null = null;
+  /** With --web: the browser gateway, and where it listens. */
+  private web: WebGateway | null = null;
+  webAddress: net.AddressInfo | null = null;
   private nextSessionId = 1;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -209,6 +213,10 @@ export class ChatServer implements SessionHost, ServerContext {
     // Failing to listen is the caller's to report; errors after that are logged.
     listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
     const address = listener.address() as net.AddressInfo;
+    if (this.config.webPort !== null) {
+      this.web = new WebGateway(this);
+      this.webAddress = await this.web.listen(this.config.webPort, host);
+    }
     this.log.info({ host: address.address, port: address.port, ...(tls && { tls: true, plain: this.config.plain }) }, 'listening');
     return address;
   }
@@ -225,6 +233,7 @@ export class ChatServer implements SessionHost, ServerContext {
       ? new Promise<void>((resolve) => this.listener!.close(() => resolve()))
       : Promise.resolve();
     this.door?.close();
+    const webClosed = this.web?.close();
     const streams = [...this.sessions].map((session) => session.stream);
     for (const session of [...this.sessions]) session.close(ByeCode.shutdown, reason);
     const graceTimer = setTimeout(() => {
@@ -232,6 +241,7 @@ export class ChatServer implements SessionHost, ServerContext {
     }, this.config.shutdownGraceMs);
     await Promise.all([
       listenerClosed,
+      webClosed,
       ...streams.map((stream) =>
         stream.destroyed ? undefined : new Promise<void>((resolve) => stream.once('close', () => resolve())),
       ),

@@ -1,0 +1,343 @@
+// /chat/ROOM/: one room, talked to over /ws like any client (docs/protocol.md).
+
+import { Connection, type Event } from './connection.js';
+import { element, humanBytes, Log, progressLine } from './view.js';
+
+const UPLOAD_SLICE = 64 * 1024;
+/** Bytes the socket may hold unsent during an upload before the next slice waits. */
+const UPLOAD_WINDOW = 1024 * 1024;
+/** Bye codes after which reconnecting cannot help. */
+const FINAL_BYES = new Set(['quit', 'flood', 'throttled', 'too_many_connections']);
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const room = decodeURIComponent(location.pathname.split('/')[2] ?? '').toLowerCase();
+const params = new URLSearchParams(location.search);
+let wantedNick = params.get('nick')?.trim() ?? '';
+
+const log = new Log(byId<HTMLOListElement>('log'));
+const membersList = byId<HTMLUListElement>('members');
+const status = byId<HTMLSpanElement>('status');
+const banner = byId<HTMLDivElement>('banner');
+const line = byId<HTMLInputElement>('line');
+const transfers = byId<HTMLDivElement>('transfers');
+
+byId('title').textContent = `#${room}`;
+document.title = `#${room} · chat`;
+
+let myNick = '';
+/** The connection's attach token (its welcome): what lets this page fetch its private files. */
+let token = '';
+/** An account's login token, kept for this tab only: a reconnect logs in again with it, never with the password. */
+const LOGIN_KEY = 'chat-login-token';
+let loginToken = sessionStorage.getItem(LOGIN_KEY) ?? '';
+/** A join was sent on this connection (and not refused): a later login need not send another. */
+let joinAsked = false;
+/** The last room seq seen: a reconnect asks only for what came after it. */
+let lastSeq = 0;
+const members = new Set<string>();
+let emoji: Record<string, string> = {};
+void fetch('/chat/assets/emoji.json')
+  .then((response) => response.json())
+  .then((table: Record<string, string>) => (emoji = table))
+  .catch(() => {});
+
+function emojify(text: string): string {
+  return text.replace(/:([a-z0-9_+-]+):/gi, (whole, name: string) => emoji[name.toLowerCase()] ?? whole);
+}
+
+// While an upload's bytes are going out, any other line would be taken for file bytes: lines wait for it.
+let uploading: Promise<void> = Promise.resolve();
+let sendingBytes = false;
+const waitingLines: object[] = [];
+function send(message: object): void {
+  if (sendingBytes) waitingLines.push(message);
+  else connection.send(message);
+}
+
+function drawMembers(): void {
+  membersList.replaceChildren(
+    ...[...members].sort((a, b) => a.localeCompare(b)).map((nick) => element('li', nick === myNick ? 'self' : undefined, nick)),
+  );
+  status.textContent = `${myNick ? `you are ${myNick} · ` : ''}${members.size} here`;
+}
+
+function nickSpan(nick: string): HTMLSpanElement {
+  return element('span', 'nick', nick);
+}
+
+function showMessage(event: Event): void {
+  const isPrivate = event.to !== undefined;
+  const classes = ['msg', isPrivate ? 'private' : '', event.me ? 'me' : '', event.history ? 'history' : ''].filter(Boolean).join(' ');
+  const parts: (Node | string)[] = [];
+  if (isPrivate) {
+    parts.push(nickSpan(event.from), element('span', 'to', `→ ${event.to}`), ' ');
+  } else {
+    parts.push(nickSpan(event.me ? `* ${event.from}` : event.from));
+  }
+  parts.push(element('span', 'text', event.text));
+  log.add(classes, event.ts, ...parts);
+}
+
+/** Fetch a file with the connection's token (a private file needs it), showing progress. */
+async function fetchFile(file: Event): Promise<Blob> {
+  const progress = progressLine(transfers, `↓ ${file.name}`);
+  try {
+    const response = await fetch(`/files/${encodeURIComponent(file.file)}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok || !response.body) throw new Error(`${response.status} ${await response.text()}`);
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received += value.length;
+      progress.update(received, file.size);
+    }
+    return new Blob(chunks as BlobPart[]);
+  } finally {
+    progress.done();
+  }
+}
+
+function showFile(event: Event): void {
+  const parts: (Node | string)[] = [nickSpan(event.from)];
+  if (event.to !== undefined) parts.push(element('span', 'to', `→ ${event.to}`), ' ');
+  const isVoice = event.kind === 'voice';
+  const button = element('button', 'link', isVoice ? '▶ play' : event.name);
+  button.type = 'button';
+  if (isVoice) parts.push(element('span', 'voice', `voice message, ${Math.max(1, Math.round((event.duration_ms ?? 0) / 1000))} s `));
+  parts.push(button, element('span', 'size', ` ${humanBytes(event.size)}`));
+  const item = log.add(['file', event.to !== undefined ? 'private' : '', event.history ? 'history' : ''].filter(Boolean).join(' '), event.ts, ...parts);
+  button.addEventListener('click', () => {
+    fetchFile(event)
+      .then((blob) => {
+        const url = URL.createObjectURL(blob);
+        if (isVoice) {
+          const audio = element('audio');
+          audio.controls = true;
+          audio.src = url;
+          button.replaceWith(audio);
+          void audio.play().catch(() => {});
+          return;
+        }
+        const link = element('a');
+        link.href = url;
+        link.download = event.name;
+        item.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      })
+      .catch((error: Error) => log.say('error', `could not fetch ${event.name}: ${error.message}`));
+  });
+}
+
+const pendingUploads = new Map<string, { resolve(): void; reject(error: Error): void }>();
+let uploadCount = 0;
+
+function upload(file: File): void {
+  uploading = uploading.then(() => uploadOne(file)).catch((error: Error) => {
+    log.say('error', `${file.name}: ${error.message}`);
+  });
+}
+
+async function uploadOne(file: File): Promise<void> {
+  const id = `upload-${++uploadCount}`;
+  const progress = progressLine(transfers, `↑ ${file.name}`);
+  const answered = new Promise<void>((resolve, reject) => pendingUploads.set(id, { resolve, reject }));
+  try {
+    connection.send({ type: 'upload', room, name: file.name || 'file', size: file.size, id });
+    sendingBytes = true;
+    let sent = 0;
+    while (sent < file.size) {
+      if (!connection.open) throw new Error('the connection dropped during the upload');
+      if (connection.buffered > UPLOAD_WINDOW) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } else {
+        const slice = new Uint8Array(await file.slice(sent, sent + UPLOAD_SLICE).arrayBuffer());
+        connection.sendBytes(slice);
+        sent += slice.length;
+      }
+      progress.update(sent - connection.buffered, file.size);
+    }
+    sendingBytes = false;
+    for (const message of waitingLines.splice(0)) connection.send(message);
+    await answered;
+  } finally {
+    sendingBytes = false;
+    pendingUploads.delete(id);
+    progress.done();
+  }
+}
+
+function onMessage(event: Event): void {
+  switch (event.type) {
+    case 'welcome':
+      myNick = event.nick;
+      token = event.token ?? token;
+      joinRoom();
+      if (event.motd) {
+        banner.textContent = event.motd;
+        banner.hidden = false;
+      }
+      break;
+    case 'join':
+      if (event.room !== room) break;
+      if (!myNick && members.size === 0) myNick = event.nick;
+      members.add(event.nick);
+      log.add('event', event.ts, `→ ${event.nick} joined`);
+      drawMembers();
+      break;
+    case 'leave':
+      if (event.room !== room) break;
+      members.delete(event.nick);
+      log.add('event', event.ts, `← ${event.nick} left${event.reason ? ` (${event.reason})` : ''}`);
+      drawMembers();
+      break;
+    case 'nick':
+      if (members.delete(event.old)) members.add(event.nick);
+      if (event.old === myNick) myNick = event.nick;
+      log.add('event', event.ts, `${event.old} is now ${event.nick}`);
+      drawMembers();
+      break;
+    case 'members':
+      if (event.room !== room) break;
+      members.clear();
+      for (const nick of event.nicks as string[]) members.add(nick);
+      drawMembers();
+      break;
+    case 'msg':
+      if (event.room !== undefined && event.room !== room) break;
+      if (typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
+      showMessage(event);
+      break;
+    case 'file':
+      if (event.room !== undefined && event.room !== room) break;
+      if (typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
+      showFile(event);
+      break;
+    case 'notice':
+      log.say('notice', event.text);
+      break;
+    case 'ok':
+      if (typeof event.id === 'string' && pendingUploads.has(event.id)) pendingUploads.get(event.id)!.resolve();
+      if (event.id === 'login' || event.id === 'relogin') {
+        if (typeof event.token === 'string') {
+          loginToken = event.token;
+          sessionStorage.setItem(LOGIN_KEY, loginToken);
+        }
+        // A login the user typed may come after a join refused with auth_required; a relogin precedes the welcome's join.
+        if (event.id === 'login') {
+          log.say('notice', `logged in as ${event.account}`);
+          if (!joinAsked) joinRoom();
+        }
+      }
+      break;
+    case 'ping':
+      send({ type: 'pong' });
+      break;
+    case 'error':
+      if (event.id === 'hello' && wantedNick) {
+        // The nick asked for cannot be had: take the one suggested, or a guest nick, rather than stay outside.
+        log.say('error', event.message);
+        wantedNick = event.code === 'nick_taken' && typeof event.suggest === 'string' ? event.suggest : '';
+        send({ type: 'hello', ...(wantedNick && { nick: wantedNick }), id: 'hello' });
+        break;
+      }
+      if (event.id === 'relogin') {
+        loginToken = '';
+        sessionStorage.removeItem(LOGIN_KEY);
+      }
+      if (event.id === 'join') joinAsked = false;
+      if (event.code === 'auth_required') {
+        log.say('error', 'this server wants you logged in: /login NICK PASSWORD, or /register NICK PASSWORD');
+        break;
+      }
+      if (typeof event.id === 'string' && pendingUploads.has(event.id)) {
+        pendingUploads.get(event.id)!.reject(new Error(event.message));
+        break;
+      }
+      log.say('error', event.message);
+      break;
+    case 'bye':
+      log.say('error', `disconnected: ${event.reason}`);
+      if (FINAL_BYES.has(event.code)) connection.stop();
+      break;
+  }
+}
+
+const connection = new Connection({
+  open() {
+    status.textContent = 'connected';
+    members.clear();
+    joinAsked = false;
+    if (loginToken) send({ type: 'login', token: loginToken, id: 'relogin' });
+    send({ type: 'hello', ...(wantedNick && !loginToken && { nick: wantedNick }), id: 'hello' });
+  },
+  message: onMessage,
+  closed(retryInMs) {
+    status.textContent = `disconnected; retrying in ${Math.round(retryInMs / 1000)} s`;
+  },
+});
+connection.connect();
+
+function joinRoom(): void {
+  joinAsked = true;
+  send({ type: 'join', room, ...(lastSeq > 0 && { since: lastSeq }), id: 'join' });
+}
+
+/** What the input line means: a command (/msg, /me, /nick, /login, /register, /logout) or a message to the room. */
+function submit(text: string): void {
+  const command = /^\/(\w+)\s*(.*)$/s.exec(text);
+  if (!command) return send({ type: 'msg', room, text: emojify(text) });
+  const [, name, rest = ''] = command;
+  switch (name!.toLowerCase()) {
+    case 'msg':
+    case 'query': {
+      const [, to, words] = /^(\S+)\s+(.+)$/s.exec(rest) ?? [];
+      if (!to || !words) return void log.say('error', 'usage: /msg NICK TEXT');
+      return send({ type: 'msg', to, text: emojify(words) });
+    }
+    case 'me':
+      return send({ type: 'msg', room, text: emojify(rest), me: true });
+    case 'nick':
+      return send({ type: 'nick', nick: rest.trim() });
+    case 'login':
+    case 'register': {
+      const [, nick, password] = /^(\S+)\s+(.+)$/s.exec(rest) ?? [];
+      if (!nick || !password) return void log.say('error', `usage: /${name} NICK PASSWORD`);
+      return send({ type: name!.toLowerCase(), nick, password, id: 'login' });
+    }
+    case 'logout':
+      loginToken = '';
+      sessionStorage.removeItem(LOGIN_KEY);
+      return send({ type: 'logout' });
+    default:
+      log.say('error', `unknown command /${name}: try /msg, /me, /nick, /login, /register, /logout`);
+  }
+}
+
+byId<HTMLFormElement>('say').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = line.value;
+  if (!text.trim()) return;
+  submit(text);
+  line.value = '';
+});
+
+const fileInput = byId<HTMLInputElement>('file');
+fileInput.addEventListener('change', () => {
+  for (const file of fileInput.files ?? []) upload(file);
+  fileInput.value = '';
+});
+document.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+document.addEventListener('drop', (event) => {
+  event.preventDefault();
+  document.body.classList.remove('dragging');
+  for (const file of event.dataTransfer?.files ?? []) upload(file);
+});

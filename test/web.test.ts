@@ -1,0 +1,296 @@
+// The browser gateway in a real headless browser (Debian's chromium driven by playwright-core): the seed's demo,
+// a browser and a terminal talking both ways, files up from the page and down to it, user text shown as text,
+// dark mode at a phone's width, and https/wss. Screenshots go to a temporary directory named in the output.
+
+import t, { type Test } from 'tap';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { peer, server } from './helpers/wire.js';
+import { Tmux } from './helpers/client-tmux.js';
+import { selfSignedCert } from './helpers/tls.js';
+
+// A real browser opening many pages on a shared machine: more than the default two minutes.
+t.setTimeout(300_000);
+
+const CHAT_BIN = resolve(import.meta.dirname, '../bin/chat.js');
+const shots = process.env.CHAT_WEB_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'chat-web-shots-'));
+t.comment(`screenshots in ${shots}`);
+
+const browser: Browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+t.teardown(() => browser.close());
+
+async function context(t: Test, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+  const made = await browser.newContext({ viewport: { width: 900, height: 560 }, ...options });
+  t.teardown(() => made.close());
+  return made;
+}
+
+/** A page in ROOM as NICK, opened through the entry form at /chat/, once the room's welcome line shows. */
+async function enter(t: Test, made: BrowserContext, base: string, room: string, nick: string): Promise<Page> {
+  const page = await made.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/favicon/.test(message.text())) problems.push(message.text());
+  });
+  (page as Page & { problems: string[] }).problems = problems;
+  await page.goto(`${base}/chat/`);
+  await page.fill('#room', room);
+  await page.fill('#nick', nick);
+  await page.click('#enter button');
+  await page.waitForURL(`${base}/chat/${room}/**`);
+  await page.locator('#log li.notice', { hasText: `Welcome to ${room}` }).waitFor();
+  t.equal(await page.locator('#banner').textContent(), 'Welcome to chat-server! Join a room to start talking.', 'the banner');
+  return page;
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#line', text);
+  await page.press('#line', 'Enter');
+}
+
+/** The log line holding `text`, once it shows. */
+async function line(page: Page, text: string) {
+  const found = page.locator('#log li', { hasText: text });
+  await found.first().waitFor();
+  return found;
+}
+
+t.test('the seed\'s demo: "Hello world!" in test shows in both test pages with a time, and not in anothertest', async (t) => {
+  const { nodes } = await server(t, { webPort: 0 });
+  // On a cluster each page is served by another node.
+  const bases = nodes.map((node) => `http://127.0.0.1:${node.webAddress!.port}`);
+  const made = await context(t);
+  const alice = await enter(t, made, bases[0]!, 'test', 'alice');
+  const bob = await enter(t, made, bases.at(-1)!, 'test', 'bob');
+  const carol = await enter(t, made, bases[0]!, 'anothertest', 'carol');
+  await line(alice, 'bob joined');
+  await say(alice, 'Hello world!');
+  for (const page of [alice, bob]) {
+    const hello = await line(page, 'Hello world!');
+    t.equal(await hello.count(), 1);
+    t.match(await hello.locator('time').textContent(), /^\d\d:\d\d$/, 'with a time');
+    t.equal(await hello.locator('.nick').textContent(), 'alice');
+  }
+  t.same(await bob.locator('#members li').allTextContents(), ['alice', 'bob'], 'the member list');
+  // carol's own later message arrives after anything sent to her before it.
+  await say(carol, 'only anothertest hears this');
+  await line(carol, 'only anothertest hears this');
+  t.equal(await carol.locator('#log li', { hasText: 'Hello world!' }).count(), 0, 'anothertest heard nothing');
+  t.equal(await alice.locator('#log li', { hasText: 'only anothertest' }).count(), 0);
+  await say(bob, 'emoji :smile: :thumbsup: and 中文，你好');
+  await line(alice, 'emoji 😄 👍 and 中文，你好');
+  await alice.screenshot({ path: join(shots, 'demo-alice.png') });
+  await carol.screenshot({ path: join(shots, 'demo-carol.png') });
+  for (const page of [alice, bob, carol]) t.same((page as Page & { problems: string[] }).problems, [], 'no script errors, no CSP violations');
+});
+
+t.test('a terminal user and a browser user talk both ways; a private message from the page', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const tmux = new Tmux(t);
+  const tui = await tmux.chat('tui', ['join', 'test', '--host', '127.0.0.1', '--port', String(port), '--nick', 'tui']);
+  await tui.waitFor((lines) => lines.at(-2)!.includes('| connected |'));
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  await tui.waitFor('web joined test');
+  await say(page, 'hi from the browser 你好 :wave:');
+  await tui.waitFor('<web> hi from the browser 你好 👋');
+  await tui.type('hi from the terminal 😀');
+  await tui.keys('Enter');
+  await line(page, 'hi from the terminal 😀');
+  const raw = await peer(t, port);
+  raw.send({ type: 'hello', nick: 'raw' });
+  await raw.next({ type: 'welcome' });
+  await say(page, '/msg raw psst 秘密');
+  t.equal((await raw.next({ type: 'msg', from: 'web' })).text, 'psst 秘密');
+  raw.send({ type: 'msg', to: 'web', text: 'psst back' });
+  t.match(await (await line(page, 'psst back')).getAttribute('class'), /private/);
+  await page.screenshot({ path: join(shots, 'with-terminal.png') });
+});
+
+t.test('a file uploaded from the page (file input, and dropped on it) is fetched with `chat get`: the same sha256', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-web-files-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const { port, server: chat } = await server(t, { webPort: 0, dataDir });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const watcher = await peer(t, port);
+  await watcher.join('test', 'watcher');
+  const bytes = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 251;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  await page.setInputFiles('#file', { name: 'photo 照片.bin', mimeType: 'application/octet-stream', buffer: bytes });
+  const shared = await watcher.next({ type: 'file', name: 'photo 照片.bin' }, 30_000);
+  t.equal(shared.sha256, sha256, 'the server has the same bytes');
+  await line(page, 'photo 照片.bin');
+  const out = mkdtempSync(join(tmpdir(), 'chat-web-get-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  await promisify(execFile)(process.execPath, [CHAT_BIN, 'get', shared.file, '--host', '127.0.0.1', '--port', String(port), '--nick', 'getter', '-o', out]);
+  const [name] = readdirSync(out);
+  t.equal(createHash('sha256').update(readFileSync(join(out, name!))).digest('hex'), sha256, '`chat get` saved the same bytes');
+
+  // Dropped on the page.
+  // (Page functions are strings here: the tests are typed without the DOM's types.)
+  const dropped = await page.evaluateHandle(`(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['dropped 文件\\n'], 'dropped.txt', { type: 'text/plain' }));
+    return transfer;
+  })()`);
+  await page.dispatchEvent('#log', 'drop', { dataTransfer: dropped });
+  const fromDrop = await watcher.next({ type: 'file', name: 'dropped.txt' });
+  t.equal(fromDrop.size, Buffer.byteLength('dropped 文件\n'));
+  await line(page, 'dropped.txt');
+});
+
+t.test('a private file sent to the browser user downloads from the page as an attachment; nobody else can fetch it', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const sender = await peer(t, port);
+  sender.send({ type: 'hello', nick: 'sender' });
+  await sender.next({ type: 'welcome' });
+  const body = Buffer.from('only for web 只给你\n');
+  sender.send({ type: 'upload', to: 'web', name: 'for you.txt', size: body.length, id: 'p' });
+  sender.write(body);
+  const { file } = await sender.next({ type: 'ok', id: 'p' });
+  const entry = await line(page, 'for you.txt');
+  const [download] = await Promise.all([page.waitForEvent('download'), entry.locator('button').click()]);
+  t.equal(download.suggestedFilename(), 'for you.txt');
+  const saved = await download.path();
+  t.ok(readFileSync(saved).equals(body), 'the page saved the bytes');
+  // Another page (another guest) that knows the id gets nothing.
+  const stranger = await enter(t, await context(t), base, 'test', 'stranger');
+  const status = await stranger.evaluate(async (id) => (await fetch(`/files/${id}`)).status, file);
+  t.equal(status, 404);
+});
+
+t.test('a voice message plays in the page', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const sender = await peer(t, port);
+  await sender.join('test', 'talker');
+  const dir = mkdtempSync(join(tmpdir(), 'chat-web-voice-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await promisify(execFile)('espeak-ng', ['-w', join(dir, 'hi.wav'), 'hello from the terminal']);
+  await promisify(execFile)('opusenc', ['--quiet', join(dir, 'hi.wav'), join(dir, 'hi.opus')]);
+  const voice = readFileSync(join(dir, 'hi.opus'));
+  sender.send({ type: 'upload', room: 'test', name: 'voice.opus', size: voice.length, kind: 'voice', duration_ms: 1500, waveform: [10, 200, 90, 40, 120, 250, 60, 5], id: 'v' });
+  sender.write(voice);
+  await sender.next({ type: 'ok', id: 'v' });
+  const entry = await line(page, 'voice message');
+  await entry.locator('button').click();
+  const audio = entry.locator('audio');
+  await audio.waitFor();
+  await page.waitForFunction(`(() => {
+    const player = document.querySelector('#log audio');
+    return player !== null && player.readyState >= 1 && Number.isFinite(player.duration) && player.duration > 0;
+  })()`);
+  t.ok(await page.evaluate(`document.querySelector('#log audio').duration > 0.5`), 'the browser decoded it');
+});
+
+t.test('user text is shown as text: no HTML, no blessed tags', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const attacker = await peer(t, port);
+  await attacker.join('test', 'mallory');
+  const html = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+  attacker.send({ type: 'msg', room: 'test', text: html });
+  attacker.send({ type: 'msg', room: 'test', text: '{red-fg}red?{/red-fg} {bold}no{/bold}' });
+  attacker.send({ type: 'upload', room: 'test', name: '<b onmouseover=alert(1)>x</b>.txt', size: 1 });
+  attacker.write('x');
+  t.equal(await (await line(page, 'onerror')).locator('.text').textContent(), html);
+  t.equal(await (await line(page, '{red-fg}')).locator('.text').textContent(), '{red-fg}red?{/red-fg} {bold}no{/bold}');
+  await line(page, '<b onmouseover');
+  t.equal(await page.locator('#log img, #log script, #log b').count(), 0, 'no element from user text');
+  t.equal(await page.evaluate('typeof window.pwned'), 'undefined', 'nothing ran');
+  await page.screenshot({ path: join(shots, 'as-text.png') });
+});
+
+t.test('a phone\'s width in dark mode: dark colours, nothing wider than the screen, the input line at hand', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const phone = await context(t, { viewport: { width: 390, height: 760 }, colorScheme: 'dark', isMobile: true, hasTouch: true });
+  const page = await enter(t, phone, base, 'test', '李雷');
+  const friend = await peer(t, port);
+  await friend.join('test', 'hanmeimei');
+  friend.send({ type: 'msg', room: 'test', text: '你好，李雷！今天下午三点在图书馆见面吧。 https://example.com/a/very/long/link/that/must/wrap/somewhere/and/not/widen/the/page' });
+  await line(page, '图书馆');
+  await say(page, '好的 :thumbsup:');
+  await line(page, '好的 👍');
+  const background = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+  const [r, g, b] = background.match(/\d+/g)!.map(Number);
+  t.ok(r! + g! + b! < 150, `a dark background (${background})`);
+  t.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'no sideways scrolling');
+  t.ok(await page.locator('#line').isVisible(), 'the input line is on screen');
+  await page.screenshot({ path: join(shots, 'phone-dark.png') });
+});
+
+t.test('with TLS on, the gateway serves https and wss with the same certificate', async (t) => {
+  const tls = await selfSignedCert(t);
+  const { port, server: chat } = await server(t, { webPort: 0, tls });
+  const base = `https://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t, { ignoreHTTPSErrors: true }), base, 'test', 'secure');
+  const tcp = await peer(t, port);
+  await tcp.join('test', 'tcp');
+  await say(page, 'over wss');
+  t.equal((await tcp.next({ type: 'msg', from: 'secure' })).text, 'over wss');
+});
+
+t.test('an account from the page; after a dropped connection the page logs in again with its token and resumes with since', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const tcp = await peer(t, port);
+  await tcp.join('test', 'tcp');
+  await say(page, '/register webacct correct horse battery');
+  await line(page, 'logged in as webacct');
+  await tcp.next({ type: 'nick', old: 'web', nick: 'webacct' });
+  t.equal(await page.locator('#log li', { hasText: 'correct horse' }).count(), 0, 'the password is not shown');
+  tcp.send({ type: 'msg', room: 'test', text: 'before the drop' });
+  await line(page, 'before the drop');
+
+  const [browserSession] = [...chat.sessions].filter((session) => session.nick === 'webacct');
+  browserSession!.stream.destroy();
+  await tcp.next({ type: 'leave', nick: 'webacct' });
+  tcp.send({ type: 'msg', room: 'test', text: 'while you were away' });
+  await tcp.next({ type: 'join', nick: 'webacct' });
+  await line(page, 'while you were away');
+  t.equal(await page.locator('#log li', { hasText: 'before the drop' }).count(), 1, 'since: nothing twice');
+  t.equal(await page.locator('#log li', { hasText: 'while you were away' }).count(), 1);
+  t.match(await page.locator('#status').textContent(), /you are webacct/, 'the account again, by its token');
+});
+
+t.test('with --accounts required the page asks for a login, and joins the room once logged in', async (t) => {
+  const { server: chat } = await server(t, { webPort: 0, accounts: 'required' });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await (await context(t)).newPage();
+  await page.goto(`${base}/chat/test/`);
+  await line(page, 'this server wants you logged in');
+  await say(page, '/register member hunter2hunter2');
+  await line(page, 'logged in as member');
+  await page.locator('#log li.notice', { hasText: 'Welcome to test' }).waitFor();
+  t.same(await page.locator('#members li').allTextContents(), ['member']);
+});
+
+t.test('a nick that cannot be had: the suggested one when it is taken, a guest nick when it is not a nick', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const holder = await peer(t, port);
+  await holder.join('test', 'taken');
+  const made = await context(t);
+  const second = await made.newPage();
+  await second.goto(`${base}/chat/test/?nick=taken`);
+  await line(second, 'is taken');
+  await second.locator('#status', { hasText: /you are taken\S+/ }).waitFor();
+  const bad = await made.newPage();
+  await bad.goto(`${base}/chat/test/?nick=${encodeURIComponent('no/slash')}`);
+  await bad.locator('#status', { hasText: /you are guest-/ }).waitFor();
+  t.pass('both are in the room');
+});
