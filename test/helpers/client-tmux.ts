@@ -18,7 +18,7 @@ function shellQuote(word: string): string {
 
 /** One tmux server (own socket) per test; each pane is a terminal running `chat`. */
 export class Tmux {
-  /** The terminal's XDG_CONFIG_HOME. */
+  /** The terminal's XDG_CONFIG_HOME and XDG_STATE_HOME (the logs are in chat/logs under it). */
   readonly dir: string;
   private readonly socket: string;
 
@@ -40,6 +40,7 @@ export class Tmux {
   async chat(name: string, args: string[], size = { columns: 100, rows: 24 }, extraEnv: Record<string, string> = {}): Promise<Pane> {
     const env = [
       `XDG_CONFIG_HOME=${shellQuote(this.dir)}`,
+      `XDG_STATE_HOME=${shellQuote(this.dir)}`,
       'NCURSES_NO_UTF8_ACS=1',
       'LANG=C.UTF-8',
       'TERM=screen',

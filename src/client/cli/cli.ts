@@ -18,6 +18,7 @@ import { addTransferCommands } from './transfer-commands.js';
 import { addVoiceCommands, voiceSettings } from './voice-commands.js';
 import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
+import { logBuffers } from './logging.js';
 
 const ENV_HELP = `
 Connection settings come from, in order: the flags, the environment variables
@@ -101,8 +102,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .description('join rooms: full-screen on a terminal; line mode when stdin or stdout is not a terminal')
       .argument('<rooms...>', 'rooms to join (the first one is shown)')
       .option('--json', 'line mode, printing the raw protocol lines')
-      .option('--line', 'line mode even on a terminal'),
-  ).action((rooms: string[], flags: { host?: string; port?: string; nick?: string; json?: boolean; line?: boolean }) => {
+      .option('--line', 'line mode even on a terminal')
+      .option('--no-log', 'do not log the buffers to $XDG_STATE_HOME/chat/logs (config file: "log": false)'),
+  ).action((rooms: string[], flags: { host?: string; port?: string; nick?: string; json?: boolean; line?: boolean; log?: boolean }) => {
     action = async () => {
       const options = settings(flags);
       const lineMode = !!flags.json || !!flags.line || !io.stdin.isTTY || !io.stdout.isTTY;
@@ -126,11 +128,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
           json: !!flags.json,
         });
       }
-      const pins = options.tls && pinNotesIn(client.state, options.tls);
-      await client.start();
-      pins?.shown();
-      const { runTui } = await import('../view/tui.js');
-      return runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
+      const logs = flags.log !== false && readConfigFile(configPath(io.env)).log !== false ? logBuffers(client, io.env) : null;
+      try {
+        const pins = options.tls && pinNotesIn(client.state, options.tls);
+        await client.start();
+        pins?.shown();
+        const { runTui } = await import('../view/tui.js');
+        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
+      } finally {
+        await logs?.close();
+      }
     };
   });
 

@@ -36,6 +36,12 @@ export interface FileConfig extends TlsFlags {
   host?: string;
   port?: number;
   nick?: string;
+  /** `"log": false` turns the buffer logs off (as --no-log). */
+  log?: boolean;
+  /** `"notifySend": true` also shows notifications with notify-send, when it is installed. */
+  notifySend?: boolean;
+  /** The language of the interface (`en`, `zh-CN`), before LC_ALL/LC_MESSAGES/LANG. */
+  lang?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -75,6 +81,15 @@ export function readConfigFile(path: string): FileConfig {
   if (fields.nick !== undefined) {
     if (typeof fields.nick !== 'string') throw new ClientError('bad_config', `"nick" in ${path} must be a string`);
     config.nick = fields.nick;
+  }
+  for (const name of ['log', 'notifySend'] as const) {
+    if (fields[name] === undefined) continue;
+    if (typeof fields[name] !== 'boolean') throw new ClientError('bad_config', `"${name}" in ${path} must be true or false`);
+    config[name] = fields[name];
+  }
+  if (fields.lang !== undefined) {
+    if (typeof fields.lang !== 'string') throw new ClientError('bad_config', `"lang" in ${path} must be a string like "zh-CN"`);
+    config.lang = fields.lang;
   }
   return { ...config, ...tlsFileConfig(fields, path) };
 }

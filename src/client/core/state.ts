@@ -111,6 +111,8 @@ export class ClientState {
   private nextEntryId = 1;
   /** Called for every entry added, with its buffer (line mode prints them). */
   onEntry: ((buffer: ChatBuffer, entry: Entry) => void) | null = null;
+  /** Also called for every entry added (the logs, notifications). */
+  readonly entryListeners = new Set<(buffer: ChatBuffer, entry: Entry) => void>();
 
   constructor(private readonly now: () => number = Date.now) {
     this.buffers.push(this.newBuffer(SERVER_KEY, 'server', 'server'));
@@ -213,6 +215,7 @@ export class ClientState {
     }
     if (buffer.scroll !== null && talk) buffer.newWhileScrolled++;
     this.onEntry?.(buffer, entry);
+    for (const listener of this.entryListeners) listener(buffer, entry);
     return entry;
   }
 

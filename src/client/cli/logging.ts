@@ -1,0 +1,14 @@
+// The full-screen client's buffer logs (core/chat-logs.ts), wired to a client: every entry added is logged.
+
+import type { ChatClient } from '../core/client.js';
+import { ChatLogs, logsDir } from '../core/chat-logs.js';
+import type { Io } from './io.js';
+
+export function logBuffers(client: ChatClient, env: Io['env']): ChatLogs {
+  const state = client.state;
+  const logs = new ChatLogs(logsDir(env), client.server, (error) =>
+    state.error(state.serverBuffer, `The buffers cannot be logged: ${error.message}`),
+  );
+  state.entryListeners.add((buffer, entry) => logs.write(buffer, entry));
+  return logs;
+}
