@@ -80,6 +80,7 @@ async function readAll(stream: Readable): Promise<string> {
 export async function main(argv: string[], io: Io): Promise<number> {
   const lang = langFlag(argv);
   if (lang !== undefined && parseLanguage(lang) === null) {
+    setLanguage(chooseLanguage(undefined, io.env, configuredLanguage(io.env)));
     io.stderr.write(t('cli.error', { message: t('cli.badLang', { value: sanitizeLine(lang) }) }) + '\n');
     return ExitCode.usage;
   }

@@ -108,6 +108,6 @@ export function roomWelcome(room: string, text: string): string | null {
   if (!m || m[1]!.toLowerCase() !== room.toLowerCase()) return null;
   const others = m[2] === undefined ? 0 : Number(m[2]);
   const who = others === 0 ? t('event.nobodyElse') : others === 1 ? t('event.othersOne') : t('event.othersMany', { count: others });
-  const older = m[3] !== undefined ? ' ' + t('event.notReplayed', { count: Number(m[3]) }) : '';
-  return `${t('event.roomWelcome', { room })} ${who}${older}`;
+  const older = m[3] !== undefined ? t('event.notReplayed', { count: Number(m[3]) }) : '';
+  return t('event.roomBanner', { welcome: t('event.roomWelcome', { room }), who }) + older;
 }

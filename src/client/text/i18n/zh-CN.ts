@@ -15,6 +15,7 @@ export const zhCN: { readonly [K in MessageKey]: string } = {
   'event.nobodyElse': '这里还没有其他人。',
   'event.othersOne': '这里还有 1 个人。',
   'event.othersMany': '这里还有 {count} 个人。',
+  'event.roomBanner': '{welcome}{who}',
   'event.notReplayed': '更早的 {count} 条消息没有显示：按 PageUp 查看。',
   'event.bye': '服务器关闭了连接：{reason}',
   'event.fileShared': '分享了 #{number} {name}（{size}），文件 {file}',
