@@ -75,6 +75,16 @@ export class Pane {
     await this.tmux.tmux('paste-buffer', '-p', '-d', '-b', 'paste', '-t', this.name);
   }
 
+  /** From now on, append every byte the program in the pane writes (escapes included, as sent) to `file`. */
+  async recordOutput(file: string): Promise<void> {
+    await this.tmux.tmux('pipe-pane', '-O', '-t', this.name, `cat >> ${shellQuote(file)}`);
+  }
+
+  /** Bytes to the program in the pane, as a terminal would send them (`1b 5b 4f` is focus out). */
+  async sendBytes(...hex: string[]): Promise<void> {
+    await this.tmux.tmux('send-keys', '-t', this.name, '-H', ...hex);
+  }
+
   async lines(): Promise<string[]> {
     return (await this.tmux.tmux('capture-pane', '-p', '-t', this.name)).replace(/\n$/, '').split('\n');
   }
