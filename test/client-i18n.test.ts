@@ -11,7 +11,7 @@ import { describeError } from '../src/client/text/wording.js';
 import { statusLine } from '../src/client/view/status-line.js';
 import { makeChalk } from '../src/client/view/format.js';
 import { main } from '../src/client/cli/cli.js';
-import { stringWidth } from '../src/client/text/width.js';
+import { stringWidth, wrapText } from '../src/client/text/width.js';
 import { fakeIo, serve } from './helpers/client-harness.js';
 import { columnOf, Tmux } from './helpers/client-tmux.js';
 
@@ -139,6 +139,12 @@ t.test('chat --help and errors on the command line follow the language; a --lang
   t.equal(await main(['node', 'chat', '--lang', 'fr', 'rooms'], io), 2);
   t.match(io.stderr.text, '--lang fr is not a language chat speaks');
   setLanguage('en');
+});
+
+t.test('Chinese wraps beside any Han character, never before closing punctuation; English at spaces', async (t) => {
+  t.same(wrapText('以 NICK 登录（询问密码，不显示）', 16), ['以 NICK 登录（询', '问密码，不显示）']);
+  t.same(wrapText('你好世界，再见', 8), ['你好世', '界，再见']);
+  t.same(wrapText('the quick brown fox', 10), ['the quick', 'brown fox']);
 });
 
 const connectedZh = (lines: string[]) => lines.at(-2)!.includes('| 已连接 |');

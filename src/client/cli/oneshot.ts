@@ -1,5 +1,6 @@
 // One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
 
+import { t } from '../text/i18n/index.js';
 import { nickKey, type FileEvent, type ServerMessage } from '../../protocol/index.js';
 import { Connection } from '../core/connection.js';
 import { hello, logInWithToken } from '../core/handshake.js';
@@ -32,7 +33,7 @@ export async function sendOnce(options: ConnectOptions, target: SendTarget, rawT
   if (target.to !== undefined) checkedNick(target.to, 'nick to send to');
   checkedNick(options.nick, 'nick');
   const text = emojify(rawText);
-  if (text.trim() === '') throw new ClientError('bad_config', 'there is no text to send');
+  if (text.trim() === '') throw new ClientError('bad_config', t('cli.noText'));
   let me = '';
   const echoed = new Set<number | string>();
   let echoedPrivate = false;
@@ -49,11 +50,11 @@ export async function sendOnce(options: ConnectOptions, target: SendTarget, rawT
       expectReply(await conn.request({ type: 'join', room }), 'members');
       const reply = expectReply(await conn.request({ type: 'msg', room, text }), 'ok');
       if (reply.seq === undefined || !echoed.has(reply.seq)) {
-        throw new ClientError('server_error', 'the server accepted the message but did not echo it');
+        throw new ClientError('server_error', t('cli.notEchoed'));
       }
     } else {
       expectReply(await conn.request({ type: 'msg', to: target.to!, text }), 'ok');
-      if (!echoedPrivate) throw new ClientError('server_error', 'the server accepted the message but did not echo it');
+      if (!echoedPrivate) throw new ClientError('server_error', t('cli.notEchoed'));
     }
   } finally {
     await conn.quit();
