@@ -3,7 +3,8 @@
 // kept in the config directory; nothing in a message can make its own escape.
 
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -168,3 +169,31 @@ async function waitUntil(check: () => boolean, ms = 15000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 40));
   }
 }
+
+t.test('in tmux: a hostile private message cannot forge or break out of the notification; notify-send gets it as arguments', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  // A notify-send of our own, first on the PATH: it writes its arguments, one per line, where the test reads them.
+  const bin = join(tmux.dir, 'bin');
+  mkdirSync(bin);
+  const calls = join(tmux.dir, 'notify-send.calls');
+  writeFileSync(join(bin, 'notify-send'), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >> '${calls}'\necho --- >> '${calls}'\n`, { mode: 0o755 });
+  mkdirSync(join(tmux.dir, 'chat'), { recursive: true });
+  writeFileSync(join(tmux.dir, 'chat', 'config.json'), '{"notifySend": true}');
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'), undefined, { PATH: `${bin}:${process.env.PATH}` });
+  const out = join(tmux.dir, 'alice.out');
+  await alice.recordOutput(out);
+  await alice.waitFor(connected);
+
+  const mallory = net.connect({ host: '127.0.0.1', port });
+  t.teardown(() => mallory.destroy());
+  mallory.on('error', () => {});
+  const attack = 'hi\x07\x1b]777;notify;forged;pwned\x07\x1b\\; $(touch /tmp/x) `id`\nsecond line';
+  mallory.write(JSON.stringify({ type: 'hello', nick: 'mallory' }) + '\n');
+  mallory.write(JSON.stringify({ type: 'msg', to: 'alice', text: attack }) + '\n');
+  await waitUntil(() => existsSync(calls) && readFileSync(calls, 'utf8').includes('---'));
+  const raw = readFileSync(out, 'utf8');
+  t.same(notifications(raw), ['mallory (private);hi, $(touch /tmp/x) `id` second line']);
+  t.notMatch(raw, 'forged', 'the message made no escape of its own');
+  t.equal(readFileSync(calls, 'utf8'), '--app-name=chat\n--\nmallory (private)\nhi, $(touch /tmp/x) `id` second line\n---\n');
+});
