@@ -129,6 +129,12 @@ t.test('chat --help and errors on the command line follow the language; a --lang
   io = fakeIo({ LANG: 'zh_CN.UTF-8' });
   await main(['node', 'chat', 'join', 'test', '--help'], io);
   t.match(io.stdout.text, '不把窗口记录到');
+  t.match(io.stdout.text, /^用法： chat join/, 'commander\'s titles too');
+  t.match(io.stdout.text, '-h, --help         显示命令的帮助');
+  for (const line of io.stdout.text.split('\n')) t.ok(stringWidth(line) <= 80, `help fits 80 columns: ${line}`);
+  io = fakeIo({ LANG: 'zh_CN.UTF-8' });
+  t.equal(await main(['node', 'chat', 'join', '--bogus'], io), 2);
+  t.match(io.stderr.text, "错误：未知选项 '--bogus'");
   io = fakeIo({ LANG: 'zh_CN.UTF-8' });
   await main(['node', 'chat', 'send', '--lang', 'en', '--help'], io);
   t.match(io.stdout.text, 'send one message and exit');

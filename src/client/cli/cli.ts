@@ -20,6 +20,7 @@ import { addVoiceCommands, voiceSettings } from './voice-commands.js';
 import { addAccountCommands, keptTokens, tokenKeeper, withKeptToken } from './account-commands.js';
 import { pinNotesIn, type TlsFlags } from './tls-options.js';
 import { logBuffers } from './logging.js';
+import { commanderError, inOurWords } from './commander-words.js';
 import { NotifyLevels, notifyLevelsPath } from '../core/notify.js';
 import { serverKey } from '../core/known-servers.js';
 
@@ -92,13 +93,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return options;
   };
 
-  const program = new Command('chat')
+  const program = inOurWords(new Command('chat'))
     .description(t('cli.description'))
-    .version(`chat ${version()}`, '-v, --version')
+    .version(`chat ${version()}`, '-v, --version', t('cli.versionOption'))
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(commanderError(text)),
     })
     .option('--lang <lang>', t('cli.lang'))
     .showHelpAfterError(t('cli.helpAfterError'))
@@ -233,6 +235,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   for (const sub of program.commands) sub.exitOverride().configureOutput({
     writeOut: (text) => io.stdout.write(text),
     writeErr: (text) => io.stderr.write(text),
+    outputError: (text, write) => write(commanderError(text)),
   });
 
   try {

@@ -317,6 +317,18 @@ name or bad nick, 3 no server at host:port, 4 nick taken.`,
   'tls.changed': 'the TLS certificate of {key} has CHANGED: it now shows the SHA-256 fingerprint {fingerprint}, but line {line} of {file} pins {pinned}. Someone may be intercepting the connection, or the server has a new certificate. Check the fingerprint chat-server logged when it started ("TLS certificate SHA-256 fingerprint ..."); if the new one is right, remove line {line} ({key}) from {file} and connect again to pin it.',
   'tls.untrustedCa': 'the TLS certificate of {where} is not trusted with --tls-ca {ca}: {why}. Give the CA that signed it, or leave --tls-ca out to pin the certificate on first use instead.',
   'tls.noTls': 'no TLS from {where} ({reason}): is that chat-server started with --tls (or --tls-cert)? Without them, leave --tls out',
+  'cli.titleUsage': 'Usage:',
+  'cli.titleOptions': 'Options:',
+  'cli.titleCommands': 'Commands:',
+  'cli.titleArguments': 'Arguments:',
+  'cli.titleGlobalOptions': 'Global Options:',
+  'cli.helpOption': 'display help for command',
+  'cli.versionOption': 'output the version number',
+  'cli.unknownOption': "error: unknown option '{option}'",
+  'cli.unknownCommand': "error: unknown command '{command}'",
+  'cli.missingArgument': "error: missing required argument '{argument}'",
+  'cli.optionArgumentMissing': "error: option '{option}' argument missing",
+  'cli.tooManyArguments': 'error: too many arguments',
 } as const;
 
 export type MessageKey = keyof typeof en;

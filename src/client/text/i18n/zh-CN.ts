@@ -227,15 +227,17 @@ export const zhCN: { readonly [K in MessageKey]: string } = {
     '\n示例：\n  chat join test                 在房间 "test" 中全屏聊天\n  echo hi | chat join test       逐行模式：发送标准输入的行，输出事件\n  chat send test "build passed"  发送一条消息，服务器回显后以 0 退出\n  chat send --to bob "psst"      一条私信\n  chat rooms; chat who test\n',
   'cli.envHelp': `
 连接设置的来源依次是：命令行选项，环境变量 CHAT_HOST、CHAT_PORT、CHAT_NICK、
-CHAT_TLS=1 和 CHAT_TLS_CA，配置文件，然后是默认值（localhost，端口 8000，你的登录名，
-普通 TCP）。配置文件是 $CHAT_CONFIG，否则 $XDG_CONFIG_HOME/chat/config.json，
-否则 ~/.config/chat/config.json，例如：{"host": "localhost", "port": 8000, "nick": "alice", "tls": true}
-NO_COLOR 关闭颜色。界面语言是 --lang，否则配置文件的 "lang"，否则 LC_ALL、LC_MESSAGES、LANG。
+CHAT_TLS=1 和 CHAT_TLS_CA，配置文件，然后是默认值（localhost，端口 8000，你的
+登录名，普通 TCP）。配置文件是 $CHAT_CONFIG，否则
+$XDG_CONFIG_HOME/chat/config.json，否则 ~/.config/chat/config.json，例如：
+{"host": "localhost", "port": 8000, "nick": "alice", "tls": true}
+NO_COLOR 关闭颜色。界面语言是 --lang，否则配置文件的 "lang"，否则 LC_ALL、
+LC_MESSAGES、LANG。
 
-TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-server 启动时记录的比较），
-并像 ssh 一样固定在 $XDG_CONFIG_HOME/chat/known_servers（否则 ~/.config/chat/known_servers）中。
-证书改变了的服务器会被拒绝；如果改变是预期的，请从那个文件中删除它的行。
---tls-ca 文件 改为用那个 CA 验证服务器。
+TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-server 启动时记录的
+比较），并像 ssh 一样固定在 $XDG_CONFIG_HOME/chat/known_servers（否则
+~/.config/chat/known_servers）中。证书改变了的服务器会被拒绝；如果改变是预期的，
+请从那个文件中删除它的行。--tls-ca 文件 改为用那个 CA 验证服务器。
 
 退出码：0 成功，1 失败（服务器错误，连接断开），2 用法错误、房间名或昵称无效，
 3 host:port 上没有服务器，4 昵称已被占用。`,
@@ -305,4 +307,16 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
   'tls.changed': '{key} 的 TLS 证书已经改变：现在的 SHA-256 指纹是 {fingerprint}，但 {file} 第 {line} 行固定的是 {pinned}。可能有人在拦截连接，或者服务器换了新证书。请核对 chat-server 启动时记录的指纹（"TLS certificate SHA-256 fingerprint ..."）；如果新的是对的，请从 {file} 中删除第 {line} 行（{key}），再连接一次以固定它。',
   'tls.untrustedCa': '用 --tls-ca {ca} 无法信任 {where} 的 TLS 证书：{why}。请给出签发它的 CA，或去掉 --tls-ca，改为首次使用时固定证书。',
   'tls.noTls': '{where} 没有 TLS（{reason}）：那个 chat-server 是用 --tls（或 --tls-cert）启动的吗？如果不是，请去掉 --tls',
+  'cli.titleUsage': '用法：',
+  'cli.titleOptions': '选项：',
+  'cli.titleCommands': '命令：',
+  'cli.titleArguments': '参数：',
+  'cli.titleGlobalOptions': '全局选项：',
+  'cli.helpOption': '显示命令的帮助',
+  'cli.versionOption': '显示版本号',
+  'cli.unknownOption': "错误：未知选项 '{option}'",
+  'cli.unknownCommand': "错误：未知命令 '{command}'",
+  'cli.missingArgument': "错误：缺少必需的参数 '{argument}'",
+  'cli.optionArgumentMissing': "错误：选项 '{option}' 缺少参数",
+  'cli.tooManyArguments': '错误：参数太多',
 };
