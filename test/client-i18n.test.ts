@@ -177,7 +177,7 @@ t.test('chat join with LANG=zh_CN.UTF-8: the full screen in Chinese, the join no
   t.ok(border > 0, 'the member list is shown');
   for (const line of lines.slice(0, -2)) t.equal(columnOf(line, '│'), border, `the border is in its column: ${line}`);
   const status = lines.at(-2)!;
-  t.match(status, /127\.0\.0\.1:\d+ \| alice \| test \| 已连接 \| 1:server \[2:test\]/);
+  t.match(status, /127\.0\.0\.1:\d+ \| alice \| test \| 已连接 \| 1:服务器 \[2:test\]/);
   t.ok(stringWidth(status.trimEnd()) <= 100);
 
   await alice.type('/who');

@@ -116,7 +116,7 @@ export class ClientState {
   readonly entryListeners = new Set<(buffer: ChatBuffer, entry: Entry) => void>();
 
   constructor(private readonly now: () => number = Date.now) {
-    this.buffers.push(this.newBuffer(SERVER_KEY, 'server', 'server'));
+    this.buffers.push(this.newBuffer(SERVER_KEY, 'server', t('buffer.server')));
   }
 
   private newBuffer(key: string, kind: BufferKind, name: string): ChatBuffer {

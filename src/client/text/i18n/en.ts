@@ -3,6 +3,7 @@
 
 export const en = {
   // Events from the server, rendered from their fields (core/state.ts).
+  'buffer.server': 'server',
   'event.welcome': 'Connected to {server} as {nick}.',
   'event.joinedSelf': 'You joined {room}',
   'event.joined': '{nick} joined {room}',

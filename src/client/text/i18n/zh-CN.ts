@@ -3,6 +3,7 @@
 import type { MessageKey } from './en.js';
 
 export const zhCN: { readonly [K in MessageKey]: string } = {
+  'buffer.server': '服务器',
   'event.welcome': '已连接到 {server}，昵称 {nick}。',
   'event.joinedSelf': '你加入了 {room}',
   'event.joined': '{nick} 加入了 {room}',
