@@ -612,7 +612,8 @@ t.test('format: plain lines for pipes, and wrapped rows with the nick coloured',
   t.match(plainLine(msg!, room, false, makeChalk(true)), SGR);
   t.equal(nickColour('bob'), nickColour('BOB'), 'a stable colour per nick');
   const wrapped = entryRows({ id: 1, ts: Date.parse(TS), kind: 'msg', from: 'bob', text: '你好，世界你好，世界你好，世界' }, 24, plain);
-  t.same(wrapped, [`${hh}:04 <bob> 你好，世界你`, '            好，世界你好', '            ，世界']);
+  // No row starts with closing punctuation: `，` goes down with the character before it.
+  t.same(wrapped, [`${hh}:04 <bob> 你好，世界你`, '            好，世界你', '            好，世界']);
   const coloured = entryRows({ id: 2, ts: 0, kind: 'msg', from: 'bob', text: 'hi' }, 40, makeChalk(true));
   t.match(coloured[0], `\x1b[38;5;${nickColour('bob')}mbob`);
 });

@@ -18,7 +18,7 @@ function shellQuote(word: string): string {
 
 /** One tmux server (own socket) per test; each pane is a terminal running `chat`. */
 export class Tmux {
-  /** The terminal's XDG_CONFIG_HOME and XDG_RUNTIME_DIR. */
+  /** The terminal's XDG_CONFIG_HOME, XDG_RUNTIME_DIR and XDG_STATE_HOME (the logs are in chat/logs under it). */
   readonly dir: string;
   private readonly socket: string;
 
@@ -41,6 +41,7 @@ export class Tmux {
     const env = [
       `XDG_CONFIG_HOME=${shellQuote(this.dir)}`,
       `XDG_RUNTIME_DIR=${shellQuote(this.dir)}`,
+      `XDG_STATE_HOME=${shellQuote(this.dir)}`,
       'NCURSES_NO_UTF8_ACS=1',
       'LANG=C.UTF-8',
       'TERM=screen',
@@ -73,6 +74,16 @@ export class Pane {
   async paste(text: string): Promise<void> {
     await this.tmux.tmux('set-buffer', '-b', 'paste', text);
     await this.tmux.tmux('paste-buffer', '-p', '-d', '-b', 'paste', '-t', this.name);
+  }
+
+  /** From now on, append every byte the program in the pane writes (escapes included, as sent) to `file`. */
+  async recordOutput(file: string): Promise<void> {
+    await this.tmux.tmux('pipe-pane', '-O', '-t', this.name, `cat >> ${shellQuote(file)}`);
+  }
+
+  /** Bytes to the program in the pane, as a terminal would send them (`1b 5b 4f` is focus out). */
+  async sendBytes(...hex: string[]): Promise<void> {
+    await this.tmux.tmux('send-keys', '-t', this.name, '-H', ...hex);
   }
 
   async lines(): Promise<string[]> {

@@ -2,6 +2,7 @@
 // token the server gives, never the password (core/credentials.ts), and `chat join`, the one-shots and file
 // transfers log in with it by themselves.
 
+import { t } from '../text/i18n/index.js';
 import type { Command } from 'commander';
 import { passwordProblem, type ServerMessage } from '../../protocol/index.js';
 import { Connection, type Request } from '../core/connection.js';
@@ -53,7 +54,7 @@ export function addAccountCommands(program: Command, context: TransferCommandCon
   const { io } = context;
   const where = (options: ConnectOptions) => `${options.host}:${options.port}`;
   const keep = (options: ConnectOptions, reply: Extract<ServerMessage, { type: 'ok' }>) => {
-    if (!reply.account || !reply.token) throw new ClientError('server_error', 'the server gave no login token');
+    if (!reply.account || !reply.token) throw new ClientError('server_error', t('cli.noToken'));
     saveCredential(credentialsPath(io.env), options, { account: reply.account, token: reply.token });
   };
   /** A command with the connection options whose action, given the settings, says what it did on stdout. */
@@ -67,41 +68,41 @@ export function addAccountCommands(program: Command, context: TransferCommandCon
         });
       });
 
-  command('register', 'create an account that owns your nick (--nick), and log in: the password is asked, or read as a line of stdin', async (options) => {
+  command('register', t('cli.register'), async (options) => {
     const nick = checkedNick(options.nick, 'nick');
-    const password = checkedPassword(await readNewPassword(io, `Password for ${nick}: `));
+    const password = checkedPassword(await readNewPassword(io, t('cli.passwordFor', { nick })));
     const reply = await requestOk(options, { type: 'register', nick, password });
     keep(options, reply);
-    return `Registered ${reply.account} on ${where(options)}; logged in.`;
+    return t('cli.registered', { account: reply.account ?? nick, where: where(options) });
   });
 
-  command('login', 'log in as the account of your nick (--nick) and keep its token: the password is asked, or read from stdin', async (options) => {
+  command('login', t('cli.login'), async (options) => {
     const nick = checkedNick(options.nick, 'nick');
-    const [password] = await readPasswords(io, [`Password for ${nick}: `]);
+    const [password] = await readPasswords(io, [t('cli.passwordFor', { nick })]);
     const reply = await requestOk(options, { type: 'login', nick, password: password! });
     keep(options, reply);
-    return `Logged in as ${reply.account} on ${where(options)}.`;
+    return t('cli.loggedIn', { account: reply.account ?? nick, where: where(options) });
   });
 
-  command('passwd', 'change the password of the account you are logged in as (old and new: asked, or two lines of stdin)', async (options) => {
+  command('passwd', t('cli.passwd'), async (options) => {
     const token = options.token;
-    if (!token) throw new ClientError('bad_config', `you are not logged in on ${where(options)}: chat login --nick NAME first`);
+    if (!token) throw new ClientError('bad_config', t('cli.notLoggedIn', { where: where(options) }));
     // On a terminal each is asked; from a script they are the first two lines of stdin.
     const [old, fresh] = io.stdin.isTTY
-      ? [(await readPasswords(io, ['Old password: ']))[0]!, await readNewPassword(io, 'New password: ')]
+      ? [(await readPasswords(io, [t('cli.oldPassword')]))[0]!, await readNewPassword(io, t('cli.newPassword'))]
       : await readPasswords(io, ['', '']);
     const reply = await requestOk(options, { type: 'passwd', old: old!, new: checkedPassword(fresh!) }, async (conn) => {
       const login = await logInWithToken(conn, token);
-      if (!login.ok) throw new ClientError('server_error', `the kept login token was refused (${login.reason}): chat login --nick NAME again`);
+      if (!login.ok) throw new ClientError('server_error', t('cli.tokenRefused', { reason: login.reason }));
     });
     keep(options, reply);
-    return `Password of ${reply.account} changed; other clients must log in again.`;
+    return t('cli.passwordChanged', { account: reply.account ?? '' });
   });
 
-  command('logout', 'revoke the kept login token on the server, and forget it', async (options) => {
+  command('logout', t('cli.logout'), async (options) => {
     const path = credentialsPath(io.env);
     const kept = readCredential(path, options);
-    if (!kept) return `Not logged in on ${where(options)}.`;
+    if (!kept) return t('cli.notLoggedInShort', { where: where(options) });
     const conn = await Connection.connect(options.host, options.port);
     try {
       const reply = await conn.request({ type: 'logout', token: kept.token });
@@ -111,6 +112,6 @@ export function addAccountCommands(program: Command, context: TransferCommandCon
       await conn.quit();
     }
     saveCredential(path, options, null);
-    return `Logged out of ${kept.account} on ${where(options)}.`;
+    return t('cli.loggedOut', { account: kept.account, where: where(options) });
   });
 }

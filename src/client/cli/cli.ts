@@ -1,6 +1,7 @@
 // `chat`: the command line. Thin: main() builds the program, picks the full-screen TUI, line mode or a one-shot
 // command, and turns errors into words on stderr and an exit code. bin/chat.js only calls run(process.argv).
 
+import { chooseLanguage, parseLanguage, setLanguage, t } from '../text/i18n/index.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -22,36 +23,40 @@ import { pinNotesIn, type TlsFlags } from './tls-options.js';
 import { IgnoreList, ignorePath } from '../core/ignore.js';
 import { keptSessionsPath, readKeptSession } from '../core/kept-session.js';
 import { keepWindowSession } from './window-session.js';
+import { logBuffers } from './logging.js';
+import { commanderError, inOurWords } from './commander-words.js';
+import { NotifyLevels, notifyLevelsPath } from '../core/notify.js';
+import { serverKey } from '../core/known-servers.js';
 
-const ENV_HELP = `
-Connection settings come from, in order: the flags, the environment variables
-CHAT_HOST, CHAT_PORT, CHAT_NICK, CHAT_TLS=1 and CHAT_TLS_CA, the config file, then
-the defaults (localhost, port 8000, your login name, plain TCP). The config file is
-$CHAT_CONFIG, else $XDG_CONFIG_HOME/chat/config.json, else ~/.config/chat/config.json,
-for example: {"host": "localhost", "port": 8000, "nick": "alice", "tls": true}
-NO_COLOR turns colours off.
+/** The --lang value in the command line (before or after the command), read before the program is built in it. */
+function langFlag(argv: readonly string[]): string | undefined {
+  let lang: string | undefined;
+  for (let i = 2; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '--lang') lang = argv[++i] ?? '';
+    else if (argv[i]!.startsWith('--lang=')) lang = argv[i]!.slice('--lang='.length);
+  }
+  return lang;
+}
 
-TLS: the first connection to a server shows its certificate's SHA-256 fingerprint
-(compare it with the one chat-server logs at start) and pins it in
-$XDG_CONFIG_HOME/chat/known_servers (else ~/.config/chat/known_servers), as ssh does.
-A server whose certificate changed is refused; if the change is expected, remove
-its line from that file. --tls-ca FILE verifies the server with that CA instead.
-
-Exit codes: 0 ok, 1 failed (server error, connection lost), 2 bad usage, bad room
-name or bad nick, 3 no server at host:port, 4 nick taken.`;
+/** The config file's "lang"; a config file with mistakes is said later, when its settings are needed. */
+function configuredLanguage(env: Io['env']): string | undefined {
+  try {
+    return readConfigFile(configPath(env)).lang;
+  } catch {
+    return undefined;
+  }
+}
 
 function connectionOptions(command: Command): Command {
   return command
-    .option(
-      '-H, --host <host>',
-      'chat-server HOST or HOST:PORT; several (repeat it, or a,b:8001) for the full-screen client to fail over (default: localhost; env CHAT_HOST)',
-      (value: string, previous?: string) => (previous ? `${previous},${value}` : value),
-    )
-    .option('-p, --port <port>', 'chat-server port (default: 8000; env CHAT_PORT)')
-    .option('-n, --nick <nick>', 'your nick (default: config file, else login name; env CHAT_NICK)')
-    .option('--tls', 'connect over TLS, pinning the server\'s certificate on first use (see TLS below; env CHAT_TLS=1)')
-    .option('--tls-ca <file>', 'connect over TLS, verifying the server with this CA (PEM) instead of pinning (env CHAT_TLS_CA)')
-    .addHelpText('after', ENV_HELP);
+    .option('-H, --host <host>', t('cli.host'), (value: string, previous?: string) => (previous ? `${previous},${value}` : value))
+    .option('-p, --port <port>', t('cli.port'))
+    .option('-n, --nick <nick>', t('cli.nick'))
+    .option('--tls', t('cli.tls'))
+    .option('--tls-ca <file>', t('cli.tlsCa'))
+    .option('--lang <lang>', t('cli.lang'))
+    .addHelpText('after', t('cli.envHelp'));
 }
 
 function isColourTerminal(stream: { isTTY?: boolean }, env: Io['env']): boolean {
@@ -78,36 +83,43 @@ async function readAll(stream: Readable): Promise<string> {
 
 /** Run the CLI; resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
+  const lang = langFlag(argv);
+  if (lang !== undefined && parseLanguage(lang) === null) {
+    setLanguage(chooseLanguage(undefined, io.env, configuredLanguage(io.env)));
+    io.stderr.write(t('cli.error', { message: t('cli.badLang', { value: sanitizeLine(lang) }) }) + '\n');
+    return ExitCode.usage;
+  }
+  setLanguage(chooseLanguage(lang, io.env, configuredLanguage(io.env)));
   let action: (() => Promise<number>) | null = null;
   const settings = (flags: { host?: string; port?: string; nick?: string } & TlsFlags): ConnectOptions => {
     const resolved = withKeptToken(resolveOptions(flags, io.env, readConfigFile(configPath(io.env))), io.env);
     const options = { ...resolved, session: readKeptSession(keptSessionsPath(io.env), resolved) };
-    if (options.tls) options.tls.onPinned = (note) => io.stderr.write(`chat: ${note}\n`);
+    if (options.tls) options.tls.onPinned = (note) => io.stderr.write(t('cli.error', { message: note }) + '\n');
     return options;
   };
 
-  const program = new Command('chat')
-    .description('Chat in rooms on a chat-server, full-screen in a terminal or line by line in scripts.')
-    .version(`chat ${version()}`, '-v, --version')
+  const program = inOurWords(new Command('chat'))
+    .description(t('cli.description'))
+    .version(`chat ${version()}`, '-v, --version', t('cli.versionOption'))
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(commanderError(text)),
     })
-    .showHelpAfterError('(chat --help for usage)')
-    .addHelpText(
-      'after',
-      `\nExamples:\n  chat join test                 full-screen chat in the room "test"\n  echo hi | chat join test       line mode: send stdin lines, print events\n  chat send test "build passed"  one message, exit 0 once the server echoed it\n  chat send --to bob "psst"      a private message\n  chat rooms; chat who test\n${ENV_HELP}`,
-    );
+    .option('--lang <lang>', t('cli.lang'))
+    .showHelpAfterError(t('cli.helpAfterError'))
+    .addHelpText('after', `${t('cli.examples')}${t('cli.envHelp')}`);
 
   connectionOptions(
     program
       .command('join')
-      .description('join rooms: full-screen on a terminal; line mode when stdin or stdout is not a terminal')
-      .argument('<rooms...>', 'rooms to join (the first one is shown)')
-      .option('--json', 'line mode, printing the raw protocol lines')
-      .option('--line', 'line mode even on a terminal'),
-  ).action((rooms: string[], flags: { host?: string; port?: string; nick?: string; json?: boolean; line?: boolean }) => {
+      .description(t('cli.join'))
+      .argument('<rooms...>', t('cli.joinRooms'))
+      .option('--json', t('cli.joinJson'))
+      .option('--line', t('cli.joinLine'))
+      .option('--no-log', t('cli.joinNoLog')),
+  ).action((rooms: string[], flags: { host?: string; port?: string; nick?: string; json?: boolean; line?: boolean; log?: boolean }) => {
     action = async () => {
       const options = settings(flags);
       const lineMode = !!flags.json || !!flags.line || !io.stdin.isTTY || !io.stdout.isTTY;
@@ -121,6 +133,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         voice: { env: io.env, tools: voiceSettings(io.env) },
         loginToken: keptTokens(io.env),
         keepToken: tokenKeeper(io.env),
+        notifyLevels: new NotifyLevels(notifyLevelsPath(io.env), serverKey(options.host, options.port)),
         ...(flags.json ? { onRawLine: (line: string) => io.stdout.write(line + '\n') } : {}),
       });
       client.state.ignore = new IgnoreList(ignorePath(io.env));
@@ -134,29 +147,35 @@ export async function main(argv: string[], io: Io): Promise<number> {
           json: !!flags.json,
         });
       }
-      const pins = options.tls && pinNotesIn(client.state, options.tls);
-      // The full screen's modules load while the client connects.
-      const tui = import('../view/tui.js');
-      tui.catch(() => {});
-      await client.start();
-      pins?.shown();
-      const { runTui } = await tui;
-      return runTui(client, { colour: isColourTerminal(io.stdout, io.env) });
+      const config = readConfigFile(configPath(io.env));
+      const logs = flags.log !== false && config.log !== false ? logBuffers(client, io.env) : null;
+      try {
+        const pins = options.tls && pinNotesIn(client.state, options.tls);
+        // The full screen's modules load while the client connects.
+        const tui = import('../view/tui.js');
+        tui.catch(() => {});
+        await client.start();
+        pins?.shown();
+        const { runTui } = await tui;
+        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false });
+      } finally {
+        await logs?.close();
+      }
     };
   });
 
   connectionOptions(
     program
       .command('send')
-      .description('send one message and exit once the server has echoed it (the text is read from stdin when not given)')
-      .argument('[words...]', 'ROOM TEXT..., or TEXT... with --to')
-      .option('--to <nick>', 'send a private message to NICK instead of a room'),
+      .description(t('cli.send'))
+      .argument('[words...]', t('cli.sendWords'))
+      .option('--to <nick>', t('cli.sendTo')),
   ).action((words: string[], flags: { host?: string; port?: string; nick?: string; to?: string }) => {
     action = async () => {
       const options = settings(flags);
       const room = flags.to === undefined ? words[0] : undefined;
       if (flags.to === undefined && room === undefined) {
-        throw new ClientError('bad_config', 'usage: chat send ROOM TEXT... or chat send --to NICK TEXT...');
+        throw new ClientError('bad_config', t('cli.sendUsage'));
       }
       let text = (flags.to === undefined ? words.slice(1) : words).join(' ');
       if (text === '' && !io.stdin.isTTY) text = await readAll(io.stdin);
@@ -166,7 +185,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   });
 
   connectionOptions(
-    program.command('rooms').description('list the rooms on the server and how many are in each').option('--json', 'print the raw protocol line'),
+    program.command('rooms').description(t('cli.rooms')).option('--json', t('cli.json')),
   ).action((flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
       const result = await listRooms(settings(flags));
@@ -183,9 +202,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   connectionOptions(
     program
       .command('files')
-      .description('list the files shared in a room (or, without one, your private files): id, size, sender, name')
+      .description(t('cli.files'))
       .argument('[room]')
-      .option('--json', 'print the raw protocol line'),
+      .option('--json', t('cli.json')),
   ).action((room: string | undefined, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
       const result = await listFiles(settings(flags), room);
@@ -199,7 +218,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   });
 
   connectionOptions(
-    program.command('who').description("list a room's members, one per line").argument('<room>').option('--json', 'print the raw protocol line'),
+    program.command('who').description(t('cli.who')).argument('<room>').option('--json', t('cli.json')),
   ).action((room: string, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
       const result = await whoIsIn(settings(flags), room);
@@ -228,6 +247,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   for (const sub of program.commands) sub.exitOverride().configureOutput({
     writeOut: (text) => io.stdout.write(text),
     writeErr: (text) => io.stderr.write(text),
+    outputError: (text, write) => write(commanderError(text)),
   });
 
   try {
@@ -242,10 +262,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (error instanceof ClientError) {
-      io.stderr.write(`chat: ${error.message}\n`);
+      io.stderr.write(t('cli.error', { message: error.message }) + '\n');
       return error.exitCode;
     }
-    io.stderr.write(`chat: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(t('cli.error', { message: error instanceof Error ? error.message : String(error) }) + '\n');
     return ExitCode.failed;
   }
 }

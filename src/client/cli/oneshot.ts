@@ -1,5 +1,6 @@
 // One-shot commands for scripts: `chat send`, `chat rooms`, `chat who`. Connect, do one thing, say how it went.
 
+import { t } from '../text/i18n/index.js';
 import type { FileEvent, ServerMessage } from '../../protocol/index.js';
 import { Connection } from '../core/connection.js';
 import { logInWithToken } from '../core/handshake.js';
@@ -36,7 +37,7 @@ export async function sendOnce(options: ConnectOptions, target: SendTarget, rawT
   if (target.to !== undefined) checkedNick(target.to, 'nick to send to');
   checkedNick(options.nick, 'nick');
   const text = emojify(rawText);
-  if (text.trim() === '') throw new ClientError('bad_config', 'there is no text to send');
+  if (text.trim() === '') throw new ClientError('bad_config', t('cli.noText'));
   const conn = await connect(options);
   try {
     await actAsUser(conn, userIdentity(options));

@@ -1,6 +1,7 @@
 // Where host, port and nick come from: flags, then CHAT_HOST/CHAT_PORT/CHAT_NICK, then the config file, then
 // defaults (localhost, 8000, the login name).
 
+import { t } from '../text/i18n/index.js';
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,12 @@ export interface FileConfig extends TlsFlags {
   host?: string;
   port?: number;
   nick?: string;
+  /** `"log": false` turns the buffer logs off (as --no-log). */
+  log?: boolean;
+  /** `"notifySend": true` also shows notifications with notify-send, when it is installed. */
+  notifySend?: boolean;
+  /** The language of the interface (`en`, `zh-CN`), before LC_ALL/LC_MESSAGES/LANG. */
+  lang?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -58,27 +65,36 @@ export function readConfigFile(path: string): FileConfig {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ClientError('bad_config', `cannot read the config file ${path}: ${(error as Error).message}`);
+    throw new ClientError('bad_config', t('config.cannotRead', { path, why: (error as Error).message }));
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ClientError('bad_config', `the config file ${path} is not valid JSON; expected {"host": "...", "port": 8000, "nick": "..."}`);
+    throw new ClientError('bad_config', t('config.notJson', { path }));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ClientError('bad_config', `the config file ${path} must hold a JSON object like {"nick": "alice"}`);
+    throw new ClientError('bad_config', t('config.notObject', { path }));
   }
   const fields = value as Record<string, unknown>;
   const config: FileConfig = {};
   if (fields.host !== undefined) {
-    if (typeof fields.host !== 'string') throw new ClientError('bad_config', `"host" in ${path} must be a string`);
+    if (typeof fields.host !== 'string') throw new ClientError('bad_config', t('config.notString', { name: 'host', path }));
     config.host = fields.host;
   }
   if (fields.port !== undefined) config.port = parsePort(String(fields.port), `"port" in ${path}`);
   if (fields.nick !== undefined) {
-    if (typeof fields.nick !== 'string') throw new ClientError('bad_config', `"nick" in ${path} must be a string`);
+    if (typeof fields.nick !== 'string') throw new ClientError('bad_config', t('config.notString', { name: 'nick', path }));
     config.nick = fields.nick;
+  }
+  for (const name of ['log', 'notifySend'] as const) {
+    if (fields[name] === undefined) continue;
+    if (typeof fields[name] !== 'boolean') throw new ClientError('bad_config', t('config.notBoolean', { name, path }));
+    config[name] = fields[name];
+  }
+  if (fields.lang !== undefined) {
+    if (typeof fields.lang !== 'string') throw new ClientError('bad_config', t('config.notLang', { path }));
+    config.lang = fields.lang;
   }
   return { ...config, ...tlsFileConfig(fields, path) };
 }
@@ -91,25 +107,25 @@ export function parseServers(value: string, defaultPort: number): Server[] {
   for (const item of value.split(/[\s,]+/).filter(Boolean)) {
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(item);
     if (bracketed) {
-      servers.push({ host: bracketed[1]!, port: bracketed[2] ? parsePort(bracketed[2], `the port in ${item}`) : defaultPort });
+      servers.push({ host: bracketed[1]!, port: bracketed[2] ? parsePort(bracketed[2], t('config.portIn', { item })) : defaultPort });
       continue;
     }
     const colons = item.split(':').length - 1;
     if (colons === 1) {
       const [host, port] = item.split(':');
-      servers.push({ host: host || DEFAULT_HOST, port: parsePort(port!, `the port in ${item}`) });
+      servers.push({ host: host || DEFAULT_HOST, port: parsePort(port!, t('config.portIn', { item })) });
     } else {
       servers.push({ host: item, port: defaultPort }); // a name, an IPv4 address, or a bare IPv6 address
     }
   }
-  if (servers.length === 0) throw new ClientError('bad_config', 'no server given: --host HOST[:PORT][,HOST[:PORT]...]');
+  if (servers.length === 0) throw new ClientError('bad_config', t('config.noServer'));
   return servers;
 }
 
-export function parsePort(value: string, what = 'the port'): number {
+export function parsePort(value: string, what = t('config.port')): number {
   const port = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(port) || port < 1 || port > 65535) {
-    throw new ClientError('bad_config', `${what} must be a number from 1 to 65535, not ${JSON.stringify(value)}`);
+    throw new ClientError('bad_config', t('config.badPort', { what, value: JSON.stringify(value) }));
   }
   return port;
 }

@@ -1,6 +1,7 @@
 // Passwords from the person or the script: asked without echo on a terminal, else read as lines of stdin (one per
 // password: `chat passwd` reads the old and the new one as two lines). Never printed, never kept.
 
+import { t } from '../text/i18n/index.js';
 import type { Readable } from 'node:stream';
 import { ClientError } from '../core/errors.js';
 import type { Io } from './io.js';
@@ -18,7 +19,7 @@ function readLines(stdin: Readable, count: number): Promise<string[]> {
       stdin.pause();
       const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
       if (text.endsWith('\n')) lines.pop();
-      if (lines.length < count) reject(new ClientError('bad_config', `expected ${count === 1 ? 'the password' : `${count} passwords`} on stdin, one per line`));
+      if (lines.length < count) reject(new ClientError('bad_config', t('cli.passwordsOnStdin', { count })));
       else resolve(lines.slice(0, count));
     };
     const onData = (chunk: Buffer | string) => {
@@ -49,7 +50,7 @@ function askHidden(stdin: RawInput, stderr: Io['stderr'], prompt: string): Promi
     const onData = (chunk: Buffer | string) => {
       for (const char of String(chunk)) {
         if (char === '\r' || char === '\n') return finish();
-        if (char === '\u0003') return finish(new ClientError('bad_config', 'cancelled'));
+        if (char === '\u0003') return finish(new ClientError('bad_config', t('cli.cancelled')));
         if (char === '\u0004' && typed === '') return finish();
         if (char === '\u007f' || char === '\b') typed = [...typed].slice(0, -1).join('');
         else if (char >= ' ') typed += char;
@@ -73,6 +74,6 @@ export async function readPasswords(io: Io, prompts: string[]): Promise<string[]
 export async function readNewPassword(io: Io, prompt: string): Promise<string> {
   if (!io.stdin.isTTY) return (await readPasswords(io, [prompt]))[0]!;
   const [first, again] = await readPasswords(io, [prompt, 'Again: ']);
-  if (first !== again) throw new ClientError('bad_config', 'the two passwords differ; nothing was changed');
+  if (first !== again) throw new ClientError('bad_config', t('cli.passwordsDiffer'));
   return first!;
 }

@@ -1,6 +1,7 @@
 // Whether and how `chat` uses TLS: --tls and --tls-ca FILE, else CHAT_TLS=1 and CHAT_TLS_CA, else "tls": true
 // and "tlsCa" in the config file. Pins go to $XDG_CONFIG_HOME/chat/known_servers (~/.config/chat/known_servers).
 
+import { t } from '../text/i18n/index.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ClientError } from '../core/errors.js';
@@ -18,11 +19,11 @@ export interface TlsFlags {
 export function tlsFileConfig(fields: Record<string, unknown>, path: string): TlsFlags {
   const config: TlsFlags = {};
   if (fields.tls !== undefined) {
-    if (typeof fields.tls !== 'boolean') throw new ClientError('bad_config', `"tls" in ${path} must be true or false`);
+    if (typeof fields.tls !== 'boolean') throw new ClientError('bad_config', t('config.notBoolean', { name: 'tls', path }));
     config.tls = fields.tls;
   }
   if (fields.tlsCa !== undefined) {
-    if (typeof fields.tlsCa !== 'string') throw new ClientError('bad_config', `"tlsCa" in ${path} must be the path of a PEM file`);
+    if (typeof fields.tlsCa !== 'string') throw new ClientError('bad_config', t('config.notPem', { path }));
     config.tlsCa = fields.tlsCa;
   }
   return config;

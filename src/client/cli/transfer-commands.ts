@@ -1,5 +1,6 @@
 // `chat send-file` and `chat get`: files from and to the shell, with a progress bar on a terminal.
 
+import { t } from '../text/i18n/index.js';
 import type { Command } from 'commander';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,8 +53,8 @@ export async function withUploadSource<T>(
   if (args.length > 2) throw new ClientError('bad_config', usage);
   const [room, path] = args.length === 1 ? [undefined, args[0]] : [args[0], args[1]];
   if (path === undefined) throw new ClientError('bad_config', usage);
-  if (to === undefined && room === undefined) throw new ClientError('bad_config', 'say which room, or --to NICK');
-  if (room !== undefined && to !== undefined) throw new ClientError('bad_config', 'a room or --to NICK, not both');
+  if (to === undefined && room === undefined) throw new ClientError('bad_config', t('cli.whichRoom'));
+  if (room !== undefined && to !== undefined) throw new ClientError('bad_config', t('cli.roomOrTo'));
   const target = to !== undefined ? { to: checkedNick(to) } : { room: checkedRoom(room!) };
   const spooled = path === '-' ? await spoolStdin(io) : null;
   const file = spooled?.path ?? path;
@@ -61,7 +62,7 @@ export async function withUploadSource<T>(
     try {
       statSync(file);
     } catch {
-      throw new ClientError('bad_config', `cannot read ${path}: no such file`);
+      throw new ClientError('bad_config', t('cli.noSuchFile', { path }));
     }
     return await work({ target, path, file, fromStdin: spooled !== null });
   } finally {
@@ -76,15 +77,15 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
     .withConnectionOptions(
       program
         .command('send-file')
-        .description('share a file into a room (or privately with --to); prints its id. Resumes an interrupted upload by itself')
-        .argument('<args...>', 'ROOM PATH, or PATH with --to (PATH - reads stdin)')
-        .option('--to <nick>', 'send the file privately to NICK')
-        .option('--name <name>', 'the name others see (default: the file name; "stdin" for -)'),
+        .description(t('cli.sendFile'))
+        .argument('<args...>', t('cli.sendFileArgs'))
+        .option('--to <nick>', t('cli.sendFileTo'))
+        .option('--name <name>', t('cli.sendFileName')),
     )
     .action((args: string[], flags: Flags & { to?: string; name?: string }) => {
       context.setAction(async () => {
         const options = context.settings(flags);
-        const usage = 'usage: chat send-file ROOM PATH, or chat send-file --to NICK PATH';
+        const usage = t('cli.sendFileUsage');
         return withUploadSource(io, args, flags.to, usage, async ({ target, path, file, fromStdin }) => {
           const name = flags.name ?? (fromStdin ? 'stdin' : basename(path));
           const bar = progressBar(io, `⇡ ${name}`);
@@ -98,8 +99,8 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
             onProgress: (p) => bar.update(p),
           }).finally(() => bar.stop());
           io.stdout.write(`${result.file}\n`);
-          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
-          io.stderr.write(`shared ${name} (${formatSize(result.size)}${resumed}) as ${result.file}\n`);
+          const resumed = result.resumedFrom > 0 ? t('cli.resumed', { size: formatSize(result.resumedFrom) }) : '';
+          io.stderr.write(t('cli.shared', { name, size: formatSize(result.size), resumed, file: result.file }) + '\n');
           return ExitCode.ok;
         });
       });
@@ -109,10 +110,10 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
     .withConnectionOptions(
       program
         .command('get')
-        .description('download a shared file by its id, verified by its sha256; never overwrites a file')
-        .argument('<id>', 'the file id (shown in the room, or printed by chat send-file)')
-        .option('-o, --output <path>', 'a directory, a file name, or - for stdout (default: the current directory)')
-        .option('-c, --continue', 'resume an interrupted download from its .part file'),
+        .description(t('cli.get'))
+        .argument('<id>', t('cli.getId'))
+        .option('-o, --output <path>', t('cli.getOutput'))
+        .option('-c, --continue', t('cli.getContinue')),
     )
     .action((id: string, flags: Flags & { output?: string; continue?: boolean }) => {
       context.setAction(async () => {
@@ -136,8 +137,8 @@ export function addTransferCommands(program: Command, context: TransferCommandCo
           onProgress: (p) => bar.update(p),
         }).finally(() => bar.stop());
         if (result.path) {
-          const resumed = result.resumedFrom > 0 ? `, resumed after ${formatSize(result.resumedFrom)}` : '';
-          io.stderr.write(`saved ${result.path} (${formatSize(result.size)}, sha256 verified${resumed})\n`);
+          const resumed = result.resumedFrom > 0 ? t('cli.resumed', { size: formatSize(result.resumedFrom) }) : '';
+          io.stderr.write(t('cli.saved', { path: result.path, size: formatSize(result.size), resumed }) + '\n');
         }
         return ExitCode.ok;
       });

@@ -1,5 +1,6 @@
 // `chat send-voice` and `chat play`: voice messages from and to the shell (docs/protocol.md "Voice messages").
 
+import { t } from '../text/i18n/index.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ClientError, ExitCode } from '../core/errors.js';
@@ -35,14 +36,14 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
     .withConnectionOptions(
       program
         .command('send-voice')
-        .description('send an audio file as a voice message into a room (or privately with --to); encoded as Opus when opusenc or ffmpeg is here. Prints its id')
-        .argument('<args...>', 'ROOM FILE, or FILE with --to (FILE - reads stdin)')
-        .option('--to <nick>', 'send the voice message privately to NICK'),
+        .description(t('cli.sendVoice'))
+        .argument('<args...>', t('cli.sendVoiceArgs'))
+        .option('--to <nick>', t('cli.sendVoiceTo')),
     )
     .action((args: string[], flags: Flags & { to?: string }) => {
       context.setAction(async () => {
         const options = context.settings(flags);
-        const usage = 'usage: chat send-voice ROOM FILE, or chat send-voice --to NICK FILE';
+        const usage = t('cli.sendVoiceUsage');
         return withUploadSource(io, args, flags.to, usage, async ({ target, file }) => {
           const bar = progressBar(io, '⇡ voice');
           const room = 'room' in target ? target.room : undefined;
@@ -54,10 +55,11 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
             env: io.env,
             onProgress: (p) => bar.update(p),
           }).finally(() => bar.stop());
-          if (result.note) io.stderr.write(`chat: ${result.note}\n`);
+          if (result.note) io.stderr.write(t('cli.error', { message: result.note }) + '\n');
           io.stdout.write(`${result.file}\n`);
           const what = result.format === 'opus' ? 'Opus' : 'WAV';
-          io.stderr.write(`sent a voice message of ${formatDuration(result.durationMs / 1000)} (${what}, ${formatSize(result.size)}) as ${result.file}\n`);
+          const duration = formatDuration(result.durationMs / 1000);
+          io.stderr.write(t('cli.sentVoice', { duration, format: what, size: formatSize(result.size), file: result.file }) + '\n');
           return ExitCode.ok;
         });
       });
@@ -67,8 +69,8 @@ export function addVoiceCommands(program: Command, context: TransferCommandConte
     .withConnectionOptions(
       program
         .command('play')
-        .description('play a voice message (or any audio file shared) by its id: downloaded once into a cache, then played')
-        .argument('<id>', 'the file id (shown in the room, or printed by chat send-voice)'),
+        .description(t('cli.play'))
+        .argument('<id>', t('cli.playId')),
     )
     .action((id: string, flags: Flags) => {
       context.setAction(async () => {

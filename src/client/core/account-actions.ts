@@ -1,6 +1,7 @@
 // /register and /login in the chat window: the password is asked through SecretPrompts (the view reads it
 // without echo), sent once, and forgotten; the token the server gives is kept like `chat register` keeps it.
 
+import { t } from '../text/i18n/index.js';
 import { passwordProblem, type ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { sentence } from '../text/wording.js';
@@ -18,31 +19,30 @@ export interface AccountContext {
   keepToken(credential: Credential): void;
 }
 
-const NO_SECRETS = 'Passwords cannot be typed here: run chat register --nick NAME in a shell (or chat login --nick NAME), then /login.';
 
 /** /register [NICK]: the password twice, then the account is created and this connection logged in. */
 export async function registerWithPassword(context: AccountContext, buffer: ChatBuffer, typedNick?: string): Promise<void> {
   const { state, secrets } = context;
   const nick = checkedNick(typedNick ?? state.nick, 'nick');
   if (!secrets.available) {
-    state.info(buffer, NO_SECRETS);
+    state.info(buffer, t('account.noSecrets'));
     return;
   }
-  const password = await secrets.ask(`Password for ${nick}:`);
+  const password = await secrets.ask(t('account.passwordFor', { nick }));
   if (password === null) return cancelled(state, buffer);
   const problem = passwordProblem(password);
   if (problem) {
-    state.error(buffer, `${sentence(problem)} Nothing was sent.`);
+    state.error(buffer, t('account.nothingSent', { problem: sentence(problem) }));
     return;
   }
-  const again = await secrets.ask('Again:');
+  const again = await secrets.ask(t('account.passwordAgain'));
   if (again === null) return cancelled(state, buffer);
   if (again !== password) {
-    state.error(buffer, 'The passwords are not the same; nothing was sent. /register to try again.');
+    state.error(buffer, t('account.notSame'));
     return;
   }
   const reply = await context.request(buffer, { type: 'register', nick, password });
-  if (keep(context, reply)) state.info(buffer, `Registered and logged in as ${sanitizeLine(state.nick)}.`);
+  if (keep(context, reply)) state.info(buffer, t('account.registered', { nick: sanitizeLine(state.nick) }));
 }
 
 /** /login NICK: the password once; the connection is then the account's. */
@@ -50,17 +50,17 @@ export async function loginWithPassword(context: AccountContext, buffer: ChatBuf
   const { state, secrets } = context;
   const nick = checkedNick(typedNick, 'nick');
   if (!secrets.available) {
-    state.info(buffer, NO_SECRETS);
+    state.info(buffer, t('account.noSecrets'));
     return;
   }
-  const password = await secrets.ask(`Password for ${nick}:`);
+  const password = await secrets.ask(t('account.passwordFor', { nick }));
   if (password === null) return cancelled(state, buffer);
   const reply = await context.request(buffer, { type: 'login', nick, password });
-  if (keep(context, reply)) state.info(buffer, `Logged in as ${sanitizeLine(state.nick)}.`);
+  if (keep(context, reply)) state.info(buffer, t('account.loggedIn', { nick: sanitizeLine(state.nick) }));
 }
 
 function cancelled(state: ClientState, buffer: ChatBuffer): void {
-  state.info(buffer, 'Cancelled; nothing was sent.');
+  state.info(buffer, t('account.cancelled'));
 }
 
 /** An `ok` with a token: kept, and the nick is the account's. False when the server refused (said already). */
@@ -68,6 +68,6 @@ function keep(context: AccountContext, reply: ServerMessage | null): boolean {
   if (reply?.type !== 'ok' || !reply.account) return false;
   context.state.nick = reply.account;
   if (reply.token) context.keepToken({ account: reply.account, token: reply.token });
-  else context.state.error(context.state.active, 'The server gave no login token: you will have to log in again next time.');
+  else context.state.error(context.state.active, t('account.noToken'));
   return true;
 }

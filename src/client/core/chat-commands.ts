@@ -1,6 +1,7 @@
 // The slash commands: one small handler each, routed from one table by the command's name. A handler that throws
 // (a bad room name, a lost connection) has its error said in the buffer by ChatClient.submit.
 
+import { t } from '../text/i18n/index.js';
 import type { ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { loginWithPassword, registerWithPassword, type AccountContext } from './account-actions.js';
@@ -14,6 +15,7 @@ import { marksOf } from './moderation-state.js';
 import { helpLines, type Command } from './parse-input.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
 import type { VoiceActions } from './voice/actions.js';
+import type { NotifyLevel, NotifyLevels } from './notify.js';
 
 /** What the handlers need from the chat client. */
 export interface CommandContext extends AccountContext {
@@ -29,6 +31,8 @@ export interface CommandContext extends AccountContext {
   reconnect(buffer: ChatBuffer): void;
   /** The login token kept for this server (by `chat login` or `chat register`), or null. */
   keptToken(): string | null;
+  /** The /notify level of each buffer. */
+  notifyLevels(): NotifyLevels;
 }
 
 type Handler<N extends Command['name']> = (
@@ -38,7 +42,7 @@ type Handler<N extends Command['name']> = (
 ) => Promise<unknown> | unknown;
 
 const HANDLERS: { [N in Command['name']]: Handler<N> } = {
-  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, login, register, quit,
+  join, leave, msg, query, nick, me, who, rooms, buffer, send, files, get, clear, help, reconnect, login, register, quit, notify,
   voice: ({ voice }, buffer) => voice.record(buffer),
   play: ({ voice }, buffer, command) => void voice.play(buffer, command.file), // plays beside the chat
   stop: ({ voice }, buffer) => voice.stop(buffer),
@@ -56,7 +60,7 @@ export async function say(context: CommandContext, buffer: ChatBuffer, raw: stri
   const flag = me ? { me: true } : {};
   if (buffer.kind === 'room') await context.request(buffer, { type: 'msg', room: buffer.key, text, ...flag });
   else if (buffer.kind === 'private') await context.request(buffer, { type: 'msg', to: buffer.name, text, ...flag });
-  else context.state.error(buffer, 'This is the server buffer: /join a room, or /msg NICK TEXT, to talk.');
+  else context.state.error(buffer, t('cmd.serverBuffer'));
 }
 
 async function join({ state, request }: CommandContext, buffer: ChatBuffer, command: { room: string; key?: string }) {
@@ -70,8 +74,8 @@ async function join({ state, request }: CommandContext, buffer: ChatBuffer, comm
 
 async function leave({ state, leaveRoom }: CommandContext, buffer: ChatBuffer, command: { target?: string }) {
   const target = command.target ? state.room(command.target) ?? state.buffer(privateKey(command.target)) : buffer;
-  if (!target) state.error(buffer, `There is no buffer called ${command.target}.`);
-  else if (target.kind === 'server') state.error(buffer, 'The server buffer stays open; /quit to leave chat.');
+  if (!target) state.error(buffer, t('cmd.noSuchBuffer', { name: command.target ?? '' }));
+  else if (target.kind === 'server') state.error(buffer, t('cmd.serverBufferStays'));
   else {
     if (target.kind === 'room' && target.joined) await leaveRoom(target.key);
     state.close(target.key);
@@ -101,7 +105,7 @@ function me(context: CommandContext, buffer: ChatBuffer, command: { text: string
 async function who({ state, request }: CommandContext, buffer: ChatBuffer, command: { room?: string }) {
   const typed = command.room ?? (buffer.kind === 'room' ? buffer.key : undefined);
   if (!typed) {
-    state.error(buffer, 'Usage: /who ROOM (or /who in a room buffer).');
+    state.error(buffer, t('cmd.whoUsage'));
     return;
   }
   const room = checkedRoom(typed);
@@ -110,20 +114,20 @@ async function who({ state, request }: CommandContext, buffer: ChatBuffer, comma
   const ops = new Set(reply.ops ?? []);
   const away = new Set(reply.away ?? []);
   const nicks = reply.nicks.map((nick) => `${ops.has(nick) ? '@' : ''}${sanitizeLine(nick)}${away.has(nick) ? ' (away)' : ''}`);
-  state.info(buffer, nicks.length === 0 ? `Nobody is in ${room}.` : `In ${room} (${nicks.length}): ${nicks.join(', ')}`);
+  state.info(buffer, nicks.length === 0 ? t('cmd.nobodyIn', { room }) : t('cmd.membersIn', { room, count: nicks.length, nicks: nicks.join(', ') }));
 }
 
 async function rooms({ state, request }: CommandContext, buffer: ChatBuffer) {
   const reply = await request(buffer, { type: 'rooms' });
   if (reply?.type !== 'rooms') return;
-  if (reply.rooms.length === 0) state.info(buffer, 'No rooms are open on the server.');
-  else state.info(buffer, `Rooms: ${reply.rooms.map((r) => `${sanitizeLine(r.room)} (${r.members})`).join(', ')}`);
+  if (reply.rooms.length === 0) state.info(buffer, t('cmd.noRooms'));
+  else state.info(buffer, t('cmd.rooms', { rooms: reply.rooms.map((r) => `${sanitizeLine(r.room)} (${r.members})`).join(', ') }));
 }
 
 function buffer({ state }: CommandContext, current: ChatBuffer, command: { number: number }) {
   const count = state.buffers.length;
   if (command.number >= 1 && command.number <= count) state.switchToNumber(command.number);
-  else state.error(current, `There is no buffer ${command.number}: they are numbered 1 to ${count} in the status line.`);
+  else state.error(current, t('cmd.noBufferNumber', { number: command.number, count }));
 }
 
 function send({ files }: CommandContext, buffer: ChatBuffer, command: { path: string }) {
@@ -156,13 +160,13 @@ async function login(context: CommandContext, buffer: ChatBuffer, command: { nic
   const { state, request, keptToken } = context;
   const token = keptToken();
   if (!token) {
-    state.info(buffer, 'No login token is kept for this server: /login NICK (or /register) asks your password.');
+    state.info(buffer, t('cmd.noKeptToken'));
     return;
   }
   const reply = await request(buffer, { type: 'login', token });
   if (reply?.type !== 'ok' || !reply.account) return;
   state.nick = reply.account;
-  state.info(buffer, `Logged in as ${sanitizeLine(reply.account)}.`);
+  state.info(buffer, t('cmd.loggedIn', { nick: sanitizeLine(reply.account) }));
 }
 
 function register(context: CommandContext, buffer: ChatBuffer, command: { nick?: string }) {
@@ -171,4 +175,16 @@ function register(context: CommandContext, buffer: ChatBuffer, command: { nick?:
 
 function quit(context: CommandContext, _buffer: ChatBuffer, command: { reason?: string }) {
   return context.quit(command.reason);
+}
+
+/** /notify [all|mentions|off]: say or set this buffer's level (kept for the next session). */
+function notify({ state, notifyLevels: levels }: CommandContext, buffer: ChatBuffer, command: { level?: NotifyLevel }) {
+  const notifyLevels = levels();
+  const name = buffer.kind === 'private' ? `@${buffer.name}` : buffer.name;
+  if (command.level === undefined) {
+    state.info(buffer, t('cmd.notifyIs', { buffer: name, level: t(`notify.${notifyLevels.level(buffer.key)}`) }));
+    return;
+  }
+  notifyLevels.set(buffer.key, command.level); // a file that cannot be written is said by submit()
+  state.info(buffer, t('cmd.notifySet', { buffer: name, level: t(`notify.${command.level}`) }));
 }

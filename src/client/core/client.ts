@@ -2,6 +2,7 @@
 // and nothing is shown twice. Slash commands are in chat-commands.ts, /send /get /files in file-actions.ts. The TUI
 // and line mode are views over this.
 
+import { t } from '../text/i18n/index.js';
 import { canonicalRoom, nickKey, type ServerMessage } from '../../protocol/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { describeError, sentence } from '../text/wording.js';
@@ -11,6 +12,7 @@ import { Connection, type Request } from './connection.js';
 import { ClientError } from './errors.js';
 import { FileActions } from './file-actions.js';
 import { hello } from './handshake.js';
+import { NotifyLevels } from './notify.js';
 import { Outbox } from './outbox.js';
 import { ReadReporter } from './read-markers.js';
 import { checkedNick, checkedRoom } from './names.js';
@@ -60,12 +62,16 @@ export interface ChatClientOptions {
   tls?: TlsSettings | undefined;
   /** Tell the server what the active buffer shows as read (the full-screen client: protocol.md "Read markers"). */
   reportReads?: boolean;
+  /** The /notify level of each buffer (default: kept for the session only). */
+  notifyLevels?: NotifyLevels;
 }
 
 export class ChatClient {
   readonly state = new ClientState();
   /** Passwords asked by /register and /login NICK: the TUI registers itself to read them without echo. */
   readonly secrets = new SecretPrompts();
+  /** Which buffers notify, and of what (/notify). */
+  readonly notifyLevels: NotifyLevels;
   /** Command names for Tab completion. */
   readonly commandNames = COMMANDS.map((c) => c.name);
   status: ConnectionStatus = { phase: 'connecting' };
@@ -117,6 +123,7 @@ export class ChatClient {
     keptToken: () => this.options.loginToken?.(this.server) ?? null,
     secrets: this.secrets,
     keepToken: (credential) => this.options.keepToken?.(this.server, credential),
+    notifyLevels: () => this.notifyLevels,
   };
 
   /** Sends `read` for what the active buffer shows (with reportReads). */
@@ -142,6 +149,7 @@ export class ChatClient {
   }
 
   constructor(readonly options: ChatClientOptions) {
+    this.notifyLevels = options.notifyLevels ?? new NotifyLevels();
     this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
     this.transfers.onChange(() => this.changed());
   }
@@ -200,7 +208,7 @@ export class ChatClient {
       if (nickKey(this.state.nick) !== nickKey(this.options.nick)) {
         this.state.error(
           this.state.active,
-          `The nick ${this.options.nick} is taken; you are ${this.state.nick} instead. Type /nick NAME to pick another.`,
+          t('client.nickTakenInstead', { taken: this.options.nick, instead: this.state.nick }),
         );
       }
     }
@@ -228,7 +236,7 @@ export class ChatClient {
       conn.destroy();
       throw error;
     }
-    if (conn.closed) throw new ClientError('connection_lost', 'the connection was lost while joining');
+    if (conn.closed) throw new ClientError('connection_lost', t('client.lostWhileJoining'));
     this.conn = conn;
     this.status = { phase: 'connected' };
     this.backoff.reset();
@@ -239,10 +247,10 @@ export class ChatClient {
     const welcome = await hello(conn, this.state.nick || this.options.nick, {
       onNickTaken: this.options.onNickTaken === 'suggest' || !initial ? 'suggest' : 'fail',
       token: this.options.loginToken?.(this.server) ?? null,
-      onTokenRefused: (reason) => this.state.error(this.state.serverBuffer, `The kept login token was refused (${reason}); you are a guest. Log in again with chat login.`),
+      onTokenRefused: (reason) => this.state.error(this.state.serverBuffer, t('client.tokenRefused', { reason })),
       onSuggested: (taken, instead) => {
-        this.state.error(this.state.serverBuffer, `The nick ${taken} is taken; you are ${instead} instead. Type /nick NAME to pick another.`);
-        for (const buffer of this.state.rooms()) this.state.error(buffer, `The nick ${taken} is taken; you are ${instead} instead.`);
+        this.state.error(this.state.serverBuffer, t('client.nickTakenInstead', { taken, instead }));
+        for (const buffer of this.state.rooms()) this.state.error(buffer, t('client.nickTakenInsteadShort', { taken, instead }));
       },
     });
     this.token = welcome.token ?? null;
@@ -268,7 +276,7 @@ export class ChatClient {
       buffer.joined = false;
       if (initial && reply.code === 'bad_room') throw new ClientError('bad_room', describeError(reply));
       if (initial) throw new ClientError('server_error', describeError(reply));
-      this.state.error(buffer, `Could not rejoin ${buffer.name}: ${describeError(reply)}`);
+      this.state.error(buffer, t('client.rejoinFailed', { room: buffer.name, why: describeError(reply) }));
     }
   }
 
@@ -291,7 +299,7 @@ export class ChatClient {
       return;
     }
     this.nextServer();
-    const text = `Disconnected (${sanitizeLine(reason)}); reconnecting to ${this.server.host}:${this.server.port}...`;
+    const text = t('client.disconnected', { reason: sanitizeLine(reason), where: `${this.server.host}:${this.server.port}` });
     this.state.error(this.state.serverBuffer, text);
     for (const buffer of this.state.rooms()) this.state.error(buffer, text);
     this.scheduleReconnect();
@@ -310,7 +318,7 @@ export class ChatClient {
     this.changed();
     this.establish(false).then(
       () => {
-        const text = 'Reconnected.';
+        const text = t('client.reconnected');
         this.state.info(this.state.serverBuffer, text);
         for (const buffer of this.state.rooms()) this.state.info(buffer, text);
         this.changed();
@@ -331,12 +339,12 @@ export class ChatClient {
 
   /** /reconnect: while waiting for the next attempt, make it now (and start the back-off again). */
   private reconnectNow(buffer: ChatBuffer): void {
-    if (this.conn) this.state.info(buffer, `Connected to ${this.server.host}:${this.server.port} already.`);
-    else if (!this.retryTimer) this.state.info(buffer, 'Reconnecting now...');
+    if (this.conn) this.state.info(buffer, t('client.connectedAlready', { where: `${this.server.host}:${this.server.port}` }));
+    else if (!this.retryTimer) this.state.info(buffer, t('client.reconnectingNow'));
     else {
       clearTimeout(this.retryTimer);
       this.backoff.reset();
-      this.state.info(buffer, `Reconnecting to ${this.server.host}:${this.server.port} now...`);
+      this.state.info(buffer, t('client.reconnectingTo', { where: `${this.server.host}:${this.server.port}` }));
       this.attemptReconnect();
     }
   }
@@ -367,7 +375,7 @@ export class ChatClient {
           const reply = await conn.request(item.message);
           if (reply.type === 'error') this.state.error(buffer, describeError(reply));
         } catch (error) {
-          this.state.error(buffer, `A queued message may not have been sent: ${error instanceof Error ? error.message : String(error)}`);
+          this.state.error(buffer, t('client.queuedMayNotBeSent', { why: error instanceof Error ? error.message : String(error) }));
         }
       }
     } finally {
@@ -481,7 +489,7 @@ export class ChatClient {
       return null;
     }
     if (!this.conn) {
-      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      this.state.error(buffer, t('client.notConnected'));
       return null;
     }
     const reply = await this.conn.request(message);
@@ -495,11 +503,11 @@ export class ChatClient {
   /** The attach token for a new transfer, or null after saying in `buffer` why there is none. */
   private transferToken(buffer: ChatBuffer): string | null {
     if (!this.conn) {
-      this.state.error(buffer, 'Not connected to the server; try again when the status line says connected.');
+      this.state.error(buffer, t('client.notConnected'));
       return null;
     }
     if (!this.token) {
-      this.state.error(buffer, 'This server cannot take file transfers beside the chat (its welcome has no attach token); use chat send-file and chat get.');
+      this.state.error(buffer, t('client.noAttachToken'));
       return null;
     }
     return this.token;

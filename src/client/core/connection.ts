@@ -1,6 +1,7 @@
 // One TCP connection to a chat-server, for chat and for file transfers alike: lines framed by the protocol's
 // LineDecoder, requests matched to replies by id, and a file's raw bytes both ways (docs/protocol.md "Files").
 
+import { t } from '../text/i18n/index.js';
 import net from 'node:net';
 import {
   decodeServerLine,
@@ -48,7 +49,7 @@ export class Connection {
   private readonly decoder: LineDecoder;
   private nextId = 1;
   private readonly waiters = new Set<Waiter>();
-  private closeReason = 'connection closed';
+  private closeReason = t('conn.closed');
 
   private constructor(
     private readonly socket: net.Socket,
@@ -108,12 +109,12 @@ export class Connection {
 
   /** Send with a fresh id; resolves with the reply that carries it (an `error` reply too). */
   request(message: Request, { timeoutMs = REQUEST_TIMEOUT_MS, unaddressedErrors = false }: RequestOptions = {}): Promise<ServerMessage> {
-    if (this.closed) return Promise.reject(new ClientError('connection_lost', `not connected (${this.closeReason})`));
+    if (this.closed) return Promise.reject(new ClientError('connection_lost', t('conn.notConnected', { reason: this.closeReason })));
     const id = this.nextId++;
     const reply = new Promise<ServerMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new ClientError('timeout', `no reply from the server to ${message.type} in ${timeoutMs / 1000} s`));
+        reject(new ClientError('timeout', t('conn.noReply', { type: message.type, seconds: timeoutMs / 1000 })));
       }, timeoutMs);
       const settle = () => {
         clearTimeout(timer);
@@ -142,7 +143,7 @@ export class Connection {
       const watchdog = setInterval(() => {
         // Our own pause (a slow disk) is not a stall.
         if (arrived === seen && !this.socket.isPaused()) {
-          this.closeReason = `no data from the server for ${stallTimeoutMs / 1000} s`;
+          this.closeReason = t('conn.stalled', { seconds: stallTimeoutMs / 1000 });
           this.socket.destroy();
         }
         seen = arrived;
@@ -158,7 +159,7 @@ export class Connection {
         },
         abort: () => {
           clearInterval(watchdog);
-          reject(new ClientError('connection_lost', `the connection was lost (${this.closeReason})`));
+          reject(new ClientError('connection_lost', t('conn.lost', { reason: this.closeReason })));
         },
       });
       this.decoder.resume();
@@ -167,7 +168,7 @@ export class Connection {
 
   /** Raw bytes (an upload's body). Resolves at once, or once the socket has room again when its buffer is full. */
   async sendRaw(chunk: Buffer): Promise<void> {
-    if (this.closed) throw new ClientError('connection_lost', `the connection was lost (${this.closeReason})`);
+    if (this.closed) throw new ClientError('connection_lost', t('conn.lost', { reason: this.closeReason }));
     if (this.socket.write(chunk)) return;
     // Both listeners go when either fires: one pair per full buffer would pile up (and warn) on a long upload.
     await new Promise<void>((resolve, reject) => {
@@ -177,7 +178,7 @@ export class Connection {
       };
       const onClose = () => {
         this.socket.off('drain', onDrain);
-        reject(new ClientError('connection_lost', 'the connection was lost during the upload'));
+        reject(new ClientError('connection_lost', t('conn.lostUpload')));
       };
       this.socket.once('drain', onDrain);
       this.socket.once('close', onClose);
@@ -234,7 +235,7 @@ export class Connection {
     this.closed = true;
     this.decoder.discard();
     for (const waiter of [...this.waiters]) {
-      waiter.reject(new ClientError('connection_lost', `the connection was lost (${this.closeReason})`));
+      waiter.reject(new ClientError('connection_lost', t('conn.lost', { reason: this.closeReason })));
     }
     this.handlers.close?.(this.closeReason);
   }

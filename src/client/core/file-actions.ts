@@ -1,6 +1,7 @@
 // /send, /get and /files in the chat: each transfer runs beside the chat on a connection of its own, attached to
 // the chat session (so a file is from us), tracked for the progress lines, its end reported in its buffer.
 
+import { t } from '../text/i18n/index.js';
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { nickKey, type ServerMessage } from '../../protocol/index.js';
@@ -50,7 +51,7 @@ export class FileActions {
   send(buffer: ChatBuffer, typed: string): Promise<void> | null {
     const { state } = this.host;
     if (buffer.kind === 'server') {
-      state.error(buffer, 'Files are shared in a room or a private buffer: /join a room or /query NICK first.');
+      state.error(buffer, t('files.notHere'));
       return null;
     }
     const path = resolve(expandHome(typed));
@@ -60,7 +61,7 @@ export class FileActions {
       if (stat.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
       size = stat.size;
     } catch (error) {
-      state.error(buffer, `Cannot send ${typed}: ${fsProblem(error)}.`);
+      state.error(buffer, t('files.cannotSend', { path: typed, why: fsProblem(error) }));
       return null;
     }
     const token = this.host.transferToken(buffer);
@@ -76,9 +77,9 @@ export class FileActions {
           endpoint: this.host.server(), identity: { token }, path, name, ...target, onProgress, signal: this.abort.signal,
           onHashProgress: (p) => this.host.transfers.hashing(transfer, p.done, p.total),
         });
-        return `Sent ${shown} (${formatSize(result.size)}${resumedAfter(result.resumedFrom)}).`;
+        return t('files.sent', { name: shown, size: formatSize(result.size), resumed: resumedAfter(result.resumedFrom) });
       },
-      `Could not send ${shown}`,
+      t('files.couldNotSend', { name: shown }),
     );
   }
 
@@ -87,19 +88,18 @@ export class FileActions {
     const { state } = this.host;
     const shared = state.findFile(buffer, ref);
     if (!shared && 'number' in ref) {
-      const where = buffer.kind === 'server' ? 'in the server buffer' : 'here';
-      state.error(buffer, `There is no file #${ref.number} ${where}; /files lists the files of this buffer.`);
+      state.error(buffer, t(buffer.kind === 'server' ? 'files.noNumberServer' : 'files.noNumberHere', { number: ref.number }));
       return null;
     }
     const id = shared?.file ?? (ref as { id: string }).id;
     const target = dir !== undefined ? resolve(expandHome(dir)) : this.host.downloadDir() ?? defaultDownloadDir();
     try {
       if (!statSync(target).isDirectory()) {
-        state.error(buffer, `Cannot save into ${dir ?? target}: it is not a directory.`);
+        state.error(buffer, t('files.notADirectory', { dir: dir ?? target }));
         return null;
       }
     } catch (error) {
-      state.error(buffer, `Cannot save into ${dir ?? target}: ${fsProblem(error)}.`);
+      state.error(buffer, t('files.cannotSave', { dir: dir ?? target, why: fsProblem(error) }));
       return null;
     }
     const token = this.host.transferToken(buffer);
@@ -113,9 +113,11 @@ export class FileActions {
           endpoint: this.host.server(), identity: { token }, file: id, output: { dir: target }, resume: true, onProgress,
           signal: this.abort.signal,
         });
-        return `Saved ${sanitizeLine(result.name)} to ${sanitizeLine(result.path ?? target)} (${formatSize(result.size)}, sha256 verified${resumedAfter(result.resumedFrom)}).`;
+        return t('files.saved', {
+          name: sanitizeLine(result.name), path: sanitizeLine(result.path ?? target), size: formatSize(result.size), resumed: resumedAfter(result.resumedFrom),
+        });
       },
-      `Could not download ${shown}`,
+      t('files.couldNotDownload', { name: shown }),
     );
   }
 
@@ -123,7 +125,7 @@ export class FileActions {
   async list(buffer: ChatBuffer): Promise<void> {
     const { state } = this.host;
     if (buffer.kind === 'server') {
-      state.error(buffer, 'Files are shared in rooms and private buffers: /files there.');
+      state.error(buffer, t('files.listWhere'));
       return;
     }
     const reply = this.host.connected()
@@ -135,12 +137,12 @@ export class FileActions {
       const files = [...reply.files].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
       for (const file of files) if (buffer.kind === 'room' || mine(file)) state.noteFile(buffer, file);
     }
-    const where = buffer.kind === 'room' ? buffer.name : `your conversation with ${buffer.name}`;
+    const where = buffer.kind === 'room' ? buffer.name : t('files.conversationWith', { nick: buffer.name });
     if (buffer.files.length === 0) {
-      state.info(buffer, `No files have been shared in ${where}. /send PATH shares one.`);
+      state.info(buffer, t('files.none', { where }));
       return;
     }
-    state.info(buffer, `Files in ${where} (${buffer.files.length}); /get N [DIR] downloads one:`);
+    state.info(buffer, t('files.header', { where, count: buffer.files.length }));
     for (const line of fileTable(buffer.files)) state.info(buffer, `  ${line}`);
   }
 
@@ -155,7 +157,7 @@ export class FileActions {
       (error: unknown) => {
         if (this.abort.signal.aborted) return;
         const target = state.buffer(transfer.bufferKey) ?? state.serverBuffer;
-        state.error(target, `${failure}: ${fsProblem(error)}`);
+        state.error(target, t('files.failed', { what: failure, why: fsProblem(error) }));
       },
     ).finally(() => {
       this.jobs.delete(job);
@@ -167,5 +169,5 @@ export class FileActions {
 }
 
 function resumedAfter(bytes: number): string {
-  return bytes > 0 ? `, resumed after ${formatSize(bytes)}` : '';
+  return bytes > 0 ? t('files.resumed', { size: formatSize(bytes) }) : '';
 }

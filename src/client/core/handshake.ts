@@ -3,6 +3,7 @@
 // `welcome`, or `nick_taken` / `nick_registered` (take the server's suggestion, go on as a guest, or fail), or
 // another error.
 
+import { t } from '../text/i18n/index.js';
 import { nickProblem, type WelcomeEvent } from '../../protocol/index.js';
 import type { Connection } from './connection.js';
 import { ClientError } from './errors.js';
@@ -53,9 +54,9 @@ export async function hello(conn: Connection, nick: string, options: HelloOption
     if (options.onNickTaken === 'guest') return expectReply(await conn.request({ type: 'hello' }), 'welcome');
     if (options.onNickTaken === 'fail' || tries >= MAX_SUGGESTIONS) {
       if (reply.code === 'nick_registered') {
-        throw new ClientError('nick_taken', `the nick ${asked} belongs to an account: log in with chat login --nick ${asked}, or choose another with --nick NAME`);
+        throw new ClientError('nick_taken', t('cli.nickTakenAccount', { nick: asked }));
       }
-      throw new ClientError('nick_taken', `the nick ${asked} is taken; choose another with --nick NAME or CHAT_NICK`);
+      throw new ClientError('nick_taken', t('cli.nickTaken', { nick: asked }));
     }
     const instead = suggestedNick(reply.message, asked);
     options.onSuggested?.(asked, instead);

@@ -1,5 +1,6 @@
 // What the user typed, parsed: a message to send or one of the slash commands. Pure.
 
+import { hasMessage, t } from '../text/i18n/index.js';
 import { roomProblem } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { MODERATION_COMMANDS, parseModerationCommand, type ModerationCommand } from './moderation-commands.js';
@@ -30,7 +31,8 @@ export type Command =
   | { name: 'reply'; seq: number; text: string }
   | { name: 'react'; seq: number; emoji: string }
   | { name: 'edit'; seq: number; text: string }
-  | { name: 'delete'; seq: number };
+  | { name: 'delete'; seq: number }
+  | { name: 'notify'; level?: 'all' | 'mentions' | 'off' };
 
 export type ParsedInput =
   | { kind: 'empty' }
@@ -71,7 +73,14 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'react', usage: '/react N EMOJI', help: 'add (or take back) a reaction to message #N: 👍 or :thumbsup:' },
   { name: 'edit', usage: '/edit N TEXT', help: 'change your message #N' },
   { name: 'delete', usage: '/delete N', help: 'delete your message #N' },
+  { name: 'notify', usage: '/notify [all|mentions|off]', help: 'notifications for this buffer: every message, mentions (and private messages), or none' },
 ];
+
+/** A command's help in the interface's language (the catalogue's `help.NAME`, else the English above). */
+export function commandHelp(command: CommandHelp): string {
+  const key = `help.${command.name}`;
+  return hasMessage(key) ? t(key as 'help.join') : command.help;
+}
 
 const ALIASES: Record<string, Command['name']> = {
   j: 'join',
@@ -95,7 +104,7 @@ function unquote(text: string): string {
 
 function usage(name: string): ParsedInput {
   const command = COMMANDS.find((c) => c.name === name)!;
-  return { kind: 'error', message: `Usage: ${command.usage} (${command.help})` };
+  return { kind: 'error', message: t('command.usage', { usage: command.usage, help: commandHelp(command) }) };
 }
 
 /** `@bob`, as private buffers are written, is bob. */
@@ -105,8 +114,8 @@ function withoutAt(nick: string): string {
 
 /** A room name typed with spaces in it: what is wrong with it, then how /join is used. */
 function badRoom(typed: string): ParsedInput {
-  const problem = roomProblem(typed) ?? 'a room name is one word';
-  return { kind: 'error', message: `Bad room name ${JSON.stringify(sanitizeLine(typed))}: ${problem}. Usage: /join ROOM` };
+  const problem = roomProblem(typed) ?? t('command.roomOneWord');
+  return { kind: 'error', message: t('command.badRoom', { name: JSON.stringify(sanitizeLine(typed)), problem }) };
 }
 
 /** `2`, `#2` or an id: a file by its number in the buffer, or by its id. */
@@ -190,8 +199,13 @@ export function parseInput(input: string): ParsedInput {
     case 'react':
     case 'delete':
       return conversationCommand(name, rest) ?? usage(name);
+    case 'notify': {
+      const level = args[0]?.toLowerCase();
+      if (args.length === 0) return { kind: 'command', command: { name } };
+      return args.length === 1 && (level === 'all' || level === 'mentions' || level === 'off') ? { kind: 'command', command: { name, level } } : usage(name);
+    }
     default:
-      return parseModerationCommand(name, rest) ?? { kind: 'error', message: `Unknown command /${word}. Type /help for the list of commands.` };
+      return parseModerationCommand(name, rest) ?? { kind: 'error', message: t('command.unknown', { word }) };
   }
 }
 
@@ -199,11 +213,11 @@ export function parseInput(input: string): ParsedInput {
 export function helpLines(): string[] {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
   return [
-    'Commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
-    'Keys: Alt+1..9 (/buffer N past 9) or Ctrl+N/Ctrl+P switch buffers; Alt+A the next with activity;',
-    '  PageUp/PageDown or the mouse wheel scroll;',
-    '  Up/Down recall input; Tab completes nicks, commands and paths (/send, /get); :smile: becomes an emoji;',
-    '  Ctrl+C quits. File transfers run beside the chat, with their progress at the bottom of the log.',
+    t('help.title'),
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${commandHelp(c)}`),
+    t('help.keys1'),
+    t('help.keys2'),
+    t('help.keys3'),
+    t('help.keys4'),
   ];
 }

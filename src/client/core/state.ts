@@ -11,7 +11,8 @@ import {
   type ServerMessage,
 } from '../../protocol/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
-import { describeError, fileText } from '../text/wording.js';
+import { describeBye, describeError, fileText, roomWelcome } from '../text/wording.js';
+import { t } from '../text/i18n/index.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 import { IgnoreList } from './ignore.js';
 import { applyModeration } from './moderation-state.js';
@@ -127,9 +128,11 @@ export class ClientState {
   onEntry: ((buffer: ChatBuffer, entry: Entry) => void) | null = null;
   /** Nicks whose messages are not shown (/ignore); the CLI gives it its file in the config dir. */
   ignore = new IgnoreList();
+  /** Also called for every entry added (the logs, notifications). */
+  readonly entryListeners = new Set<(buffer: ChatBuffer, entry: Entry) => void>();
 
   constructor(private readonly now: () => number = Date.now) {
-    this.buffers.push(this.newBuffer(SERVER_KEY, 'server', 'server'));
+    this.buffers.push(this.newBuffer(SERVER_KEY, 'server', t('buffer.server')));
   }
 
   private newBuffer(key: string, kind: BufferKind, name: string): ChatBuffer {
@@ -229,6 +232,7 @@ export class ClientState {
     }
     if (buffer.scroll !== null && talk) buffer.newWhileScrolled++;
     this.onEntry?.(buffer, entry);
+    for (const listener of this.entryListeners) listener(buffer, entry);
     return entry;
   }
 
@@ -289,7 +293,7 @@ export class ClientState {
     switch (message.type) {
       case 'welcome':
         this.nick = message.nick;
-        this.info(this.serverBuffer, `Connected to ${message.server} as ${message.nick}.`);
+        this.info(this.serverBuffer, t('event.welcome', { server: message.server, nick: message.nick }));
         if (message.motd) this.add(this.serverBuffer, { kind: 'notice', text: sanitize(message.motd) });
         return { bell: false };
       case 'join': {
@@ -303,7 +307,8 @@ export class ClientState {
         if (!buffer.members.some((m) => nickKey(m) === nickKey(message.nick))) buffer.members.push(message.nick);
         buffer.members.sort(byNick);
         const who = sanitizeLine(message.nick);
-        this.add(buffer, { kind: 'join', ts, from: message.nick, text: me ? `You joined ${buffer.name}` : `${who} joined ${buffer.name}` });
+        const text = me ? t('event.joinedSelf', { room: buffer.name }) : t('event.joined', { nick: who, room: buffer.name });
+        this.add(buffer, { kind: 'join', ts, from: message.nick, text });
         return { bell: false };
       }
       case 'leave': {
@@ -312,9 +317,11 @@ export class ClientState {
         buffer.members = buffer.members.filter((m) => nickKey(m) !== nickKey(message.nick));
         const me = this.isMe(message.nick);
         if (me) buffer.joined = false;
-        const reason = message.reason ? ` (${sanitizeLine(message.reason)})` : '';
-        const who = me ? 'You' : sanitizeLine(message.nick);
-        this.add(buffer, { kind: 'leave', ts, from: message.nick, text: `${who} left ${buffer.name}${reason}` });
+        const reason = message.reason ? t('event.reason', { reason: sanitizeLine(message.reason) }) : '';
+        const text = me
+          ? t('event.leftSelf', { room: buffer.name, reason })
+          : t('event.left', { nick: sanitizeLine(message.nick), room: buffer.name, reason });
+        this.add(buffer, { kind: 'leave', ts, from: message.nick, text });
         return { bell: false };
       }
       case 'nick':
@@ -330,7 +337,9 @@ export class ClientState {
         return this.applyFile(message, ts);
       case 'notice': {
         const buffer = (message.room !== undefined && this.room(message.room)) || this.serverBuffer;
-        this.add(buffer, { kind: 'notice', text: sanitize(message.text) });
+        // The room's welcome banner is said in our words (and language), from what we know of the room.
+        const welcome = buffer.kind === 'room' ? roomWelcome(buffer.name, message.text) : null;
+        this.add(buffer, { kind: 'notice', text: welcome ?? sanitize(message.text) });
         return { bell: false };
       }
       case 'error':
@@ -343,7 +352,7 @@ export class ClientState {
         applyConversationEvent(this, message);
         return { bell: false };
       case 'bye':
-        this.info(this.serverBuffer, `The server closed the connection: ${sanitizeLine(message.reason)}`);
+        this.info(this.serverBuffer, t('event.bye', { reason: describeBye(message) }));
         return { bell: false };
       default:
         return { bell: false };
@@ -353,7 +362,7 @@ export class ClientState {
   private applyNick(old: string, nick: string, room: string | undefined, ts: number): ApplyResult {
     const me = this.isMe(old);
     if (me) this.nick = nick;
-    const text = me ? `You are now known as ${sanitizeLine(nick)}` : `${sanitizeLine(old)} is now known as ${sanitizeLine(nick)}`;
+    const text = me ? t('event.nickSelf', { nick: sanitizeLine(nick) }) : t('event.nick', { old: sanitizeLine(old), nick: sanitizeLine(nick) });
     const peer = this.buffer(privateKey(old));
     if (peer && !me && privateKey(old) !== privateKey(nick)) {
       peer.key = privateKey(nick);

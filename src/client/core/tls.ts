@@ -3,6 +3,7 @@
 // fingerprint in known_servers on the first connection and any other certificate is refused afterwards. Nothing is
 // sent before the check has passed.
 
+import { t } from '../text/i18n/index.js';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -34,7 +35,7 @@ function readCa(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ClientError('bad_config', `cannot read the CA file ${file} (--tls-ca): ${(error as Error).message}`);
+    throw new ClientError('bad_config', t('tls.cannotReadCa', { file, why: (error as Error).message }));
   }
 }
 
@@ -50,20 +51,11 @@ export function checkServer(socket: tls.TLSSocket, host: string, port: number, s
   const pin = findPin(file, key);
   if (!pin) {
     addPin(file, key, fingerprint);
-    settings.onPinned?.(
-      `${key} is new: its TLS certificate, SHA-256 fingerprint ${fingerprint}, is now pinned in ${file}. ` +
-        'Check it against the fingerprint chat-server logged when it started.',
-    );
+    settings.onPinned?.(t('tls.pinned', { key, fingerprint, file }));
     return;
   }
   if (pin.fingerprint === fingerprint.toUpperCase()) return;
-  throw new ClientError(
-    'tls_untrusted',
-    `the TLS certificate of ${key} has CHANGED: it now shows the SHA-256 fingerprint ${fingerprint}, but line ${pin.line} ` +
-      `of ${file} pins ${pin.fingerprint}. Someone may be intercepting the connection, or the server has a new ` +
-      'certificate. Check the fingerprint chat-server logged when it started ("TLS certificate SHA-256 fingerprint ..."); ' +
-      `if the new one is right, remove line ${pin.line} (${key}) from ${file} and connect again to pin it.`,
-  );
+  throw new ClientError('tls_untrusted', t('tls.changed', { key, fingerprint, line: pin.line, file, pinned: pin.fingerprint }));
 }
 
 /** A failed TLS connection in words, when TLS is why; null for the errors plain TCP has too. */
@@ -73,8 +65,7 @@ export function describeTlsFailure(host: string, port: number, error: NodeJS.Err
   if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED|ALTNAME/.test(code)) {
     return new ClientError(
       'tls_untrusted',
-      `the TLS certificate of ${where} is not trusted with --tls-ca ${settings.caFile ?? ''}: ${error.message}. ` +
-        'Give the CA that signed it, or leave --tls-ca out to pin the certificate on first use instead.',
+      t('tls.untrustedCa', { where, ca: settings.caFile ?? '', why: error.message }),
       { cause: error },
     );
   }
@@ -83,7 +74,7 @@ export function describeTlsFailure(host: string, port: number, error: NodeJS.Err
     const reason = (error as { reason?: string }).reason ?? error.message;
     return new ClientError(
       'connect_failed',
-      `no TLS from ${where} (${reason}): is that chat-server started with --tls (or --tls-cert)? Without them, leave --tls out`,
+      t('tls.noTls', { where, reason }),
       { cause: error },
     );
   }

@@ -163,30 +163,42 @@ export function graphemes(text: string): string[] {
  * Break one line of text into pieces at most `width` columns wide, preferring breaks after spaces.
  * CJK text has no spaces and breaks anywhere; a wide character never straddles the edge.
  */
+/** Punctuation a line must not start with (a line break goes before the character in front of it). */
+const CLOSING_PUNCTUATION = /^[，。、；：！？）」』》〉】〕…,.;:!?)\]}]$/u;
+
 export function wrapText(text: string, width: number): string[] {
   if (width < 2) width = 2;
   if (text.length <= width && PRINTABLE_ASCII.test(text)) return [text];
   const rows: string[] = [];
   let row = '';
   let rowWidth = 0;
-  let lastSpace = -1; // index in `row` just after the last space
+  let lastBreak = -1; // index in `row` where it may be broken: after a space, or beside a wide character
+  let previousWide = false;
   for (const g of graphemes(text)) {
     const w = graphemeWidth(g);
+    // CJK text has no spaces: a line may break before or after any wide character, but not before closing punctuation.
+    const breakBefore = g !== ' ' && (w === 2 || previousWide) && !CLOSING_PUNCTUATION.test(g);
     if (rowWidth + w > width) {
-      if (lastSpace > 0 && lastSpace < row.length) {
-        rows.push(row.slice(0, lastSpace).trimEnd());
-        row = row.slice(lastSpace);
+      if (breakBefore && row !== '') {
+        rows.push(row.trimEnd());
+        row = '';
+      } else if (lastBreak > 0 && lastBreak < row.length) {
+        rows.push(row.slice(0, lastBreak).trimEnd());
+        row = row.slice(lastBreak);
       } else {
         rows.push(row.trimEnd());
         row = '';
       }
       rowWidth = stringWidth(row);
-      lastSpace = -1;
+      lastBreak = -1;
       if (g === ' ' && row === '') continue;
+    } else if (breakBefore && row !== '') {
+      lastBreak = row.length;
     }
     row += g;
     rowWidth += w;
-    if (g === ' ') lastSpace = row.length;
+    previousWide = w === 2;
+    if (g === ' ') lastBreak = row.length;
   }
   rows.push(row);
   return rows;

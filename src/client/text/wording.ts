@@ -5,14 +5,17 @@ import { sanitizeLine } from './sanitize.js';
 import { formatSize } from './size.js';
 import { clock } from './time.js';
 import { truncateToWidth } from './width.js';
+import { hasMessage, language, t } from './i18n/index.js';
 
 /** A file name in /files takes at most this many columns. */
 const MAX_NAME_COLUMNS = 40;
 
 /** A server error in words: without the JSON examples the server adds for people typing raw protocol. */
 export function describeError(error: { code: string; message: string }): string {
-  if (error.code === 'not_in_room') return 'You are not in that room: /join it first.';
-  if (error.code === 'rate_limited') return 'You are sending too fast; slow down a little.';
+  if (error.code === 'not_in_room' || error.code === 'rate_limited') return t(`error.${error.code}`);
+  // The server words its errors in English: in another language, say the code's meaning in that language.
+  const key = `error.${error.code}`;
+  if (language() !== 'en') return hasMessage(key) ? t(key as 'error.bad_room') : t('error.unknown', { code: sanitizeLine(error.code) });
   let text = sanitizeLine(error.message)
     .replace(/;?\s*(for example|e\.g\.)?\s*\{.*$/s, '')
     .replace(/:\s*$/, '')
@@ -31,14 +34,14 @@ export function describeConnectError(host: string, port: number, error: NodeJS.E
   const where = `${host}:${port}`;
   switch (error.code) {
     case 'ECONNREFUSED':
-      return `no chat-server is running at ${where} (connection refused). Start one with: chat-server --port ${port}`;
+      return t('connect.refused', { where, port });
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `cannot find the host ${host} (${error.code}); check --host or CHAT_HOST`;
+      return t('connect.notFound', { host, code: error.code });
     case 'ETIMEDOUT':
-      return `no answer from ${where} (timed out); is a chat-server running there?`;
+      return t('connect.timedOut', { where });
     default:
-      return `cannot connect to ${where}: ${error.message}`;
+      return t('connect.failed', { where, message: error.message });
   }
 }
 
@@ -47,18 +50,14 @@ export function fsProblem(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT':
-      return 'no such file or directory';
     case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
     case 'EISDIR':
-      return 'it is a directory';
     case 'ENOTDIR':
-      return 'a part of the path is not a directory';
     case 'ENOSPC':
-      return 'no space left on the disk';
     case 'EROFS':
-      return 'the file system is read-only';
+      return t(`fs.${code}`);
+    case 'EPERM':
+      return t('fs.EACCES');
     default:
       return error instanceof Error ? error.message : String(error);
   }
@@ -77,7 +76,7 @@ interface NumberedFile {
 
 /** A file's log line after the nick: `shared #2 notes.txt (1.5 KiB), file <id>`. */
 export function fileText(file: Omit<NumberedFile, 'from' | 'ts'>): string {
-  return `shared #${file.number} ${sanitizeLine(file.name)} (${formatSize(file.size)}), file ${sanitizeLine(file.file)}`;
+  return t('event.fileShared', { number: file.number, name: sanitizeLine(file.name), size: formatSize(file.size), file: sanitizeLine(file.file) });
 }
 
 /** The lines of /files, in columns: `#2  notes.txt  1.5 KiB  from bob at 12:01  <id>`; long names are cut. */
@@ -87,9 +86,28 @@ export function fileTable(files: readonly NumberedFile[]): string[] {
       `#${f.number}`,
       truncateToWidth(sanitizeLine(f.name), MAX_NAME_COLUMNS),
       formatSize(f.size),
-      `from ${sanitizeLine(f.from)} at ${clock(f.ts, false)}`,
+      t('files.fromAt', { nick: sanitizeLine(f.from), time: clock(f.ts, false) }),
       sanitizeLine(f.file),
     ]),
     ['right', 'left', 'right'],
   );
+}
+
+/** Why the server closed the connection (`bye`), by its code; the server's own words for a code we do not know. */
+export function describeBye(bye: { code: string; reason: string }): string {
+  const key = `bye.${bye.code}`;
+  return hasMessage(key) ? t(key as 'bye.quit') : sanitizeLine(bye.reason);
+}
+
+/**
+ * The room's welcome banner (the last line of a join reply, `Welcome to ROOM! 2 others are here.`), said in our
+ * words; null for any other notice, which is shown as the server wrote it.
+ */
+export function roomWelcome(room: string, text: string): string | null {
+  const m = /^Welcome to (\S+)! (?:Nobody else is here yet\.|(\d+) others? (?:is|are) here\.)(?: (\d+) earlier messages are not repeated here)?/.exec(text);
+  if (!m || m[1]!.toLowerCase() !== room.toLowerCase()) return null;
+  const others = m[2] === undefined ? 0 : Number(m[2]);
+  const who = others === 0 ? t('event.nobodyElse') : others === 1 ? t('event.othersOne') : t('event.othersMany', { count: others });
+  const older = m[3] !== undefined ? t('event.notReplayed', { count: Number(m[3]) }) : '';
+  return t('event.roomBanner', { welcome: t('event.roomWelcome', { room }), who }) + older;
 }

@@ -1,5 +1,6 @@
 // How entries look: one plain line each for pipes, and coloured, wrapped rows for the full-screen log. Pure.
 
+import { t } from '../text/i18n/index.js';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ChatBuffer, Entry } from '../core/state.js';
 import { sanitizeLine } from '../text/sanitize.js';
@@ -112,7 +113,7 @@ export function entryRows(entry: Entry, width: number, chalk: ChalkInstance): st
   const body =
     entry.voice ? voiceLine(entry.voice)
     : entry.kind === 'action' || entry.kind === 'file' ? `${from} ${entry.text}`
-    : entry.kind === 'queued' ? `${entry.text} (queued: sent when connected)`
+    : entry.kind === 'queued' ? t('event.queued', { text: entry.text })
     : entry.text;
   let indent = stringWidth(prefixPlain);
   if (width - indent < 12) indent = 0;
@@ -147,7 +148,7 @@ export function layoutRows(
   let day = dayOf(now);
   for (const entry of entries) {
     const entryDay = dayOf(entry.ts);
-    if (entryDay !== day) rows.push({ entryId: entry.id, part: -1, text: grey(chalk)(`-- ${entryDay} --`) });
+    if (entryDay !== day) rows.push({ entryId: entry.id, part: -1, text: grey(chalk)(t('event.dayChanged', { day: entryDay })) });
     day = entryDay;
     let texts = cache?.get(entry.id);
     if (!texts || texts.width !== width) {

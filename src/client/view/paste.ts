@@ -10,7 +10,11 @@ const END = '\x1b[201~';
 export class PasteFilter extends Transform {
   private pasting: string | null = null;
 
-  constructor(private readonly onPaste: (text: string) => void) {
+  constructor(
+    private readonly onPaste: (text: string) => void,
+    /** Focus events (CSI I, CSI O, after CSI ?1004h): taken out of the keys, or blessed would see stray keys. */
+    private readonly onFocus: (focused: boolean) => void = () => {},
+  ) {
     super();
   }
 
@@ -41,6 +45,10 @@ export class PasteFilter extends Transform {
         }
       }
     }
+    keys = keys.replace(/\x1b\[([IO])/g, (_whole, which: string) => {
+      this.onFocus(which === 'I');
+      return '';
+    });
     if (keys !== '' && !keys.includes('\x1b') && /[\r\n]./.test(keys)) {
       this.onPaste(keys);
       keys = '';

@@ -1,5 +1,6 @@
 // A running transfer drawn as one line under the log.
 
+import { t } from '../text/i18n/index.js';
 import type { Figures, Transfer } from '../core/transfers.js';
 import { formatSize, inUnitOf } from '../text/size.js';
 import { formatDuration } from '../text/time.js';
@@ -14,7 +15,7 @@ export function progressLine(transfer: Transfer, figures: Figures, width: number
   if (!transfer.begun && transfer.hashing) {
     const { done, total } = transfer.hashing;
     const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
-    return truncateToWidth(`${arrow} ${transfer.name}: computing its sha256 before sending, ${percent}% of ${formatSize(total)}`, width);
+    return truncateToWidth(t('tui.hashing', { arrow, name: transfer.name, percent, size: formatSize(total) }), width);
   }
   const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatSize(transfer.total)}`;
   const speed = figures.speed > 0 ? `${formatSize(Math.round(figures.speed))}/s` : '-/s';

@@ -2,6 +2,7 @@
 // terminal's width in display columns (colour codes take none). When the buffers do not all fit, the active one and
 // those with mentions or unread lines are kept and the quiet ones folded into `+N`; nothing is cut at the edge.
 
+import { t } from '../text/i18n/index.js';
 import type { ChalkInstance } from 'chalk';
 import { topicOf } from '../core/moderation-state.js';
 import type { ChatBuffer } from '../core/state.js';
@@ -26,7 +27,7 @@ interface Label {
 export function statusLine(client: StatusView, now: number, chalk: ChalkInstance, width = Infinity): string {
   const { state } = client;
   const where = bufferName(state.active);
-  const phase = phaseText(client.status, now) + (client.queued ? `, ${client.queued} queued` : '');
+  const phase = phaseText(client.status, now) + (client.queued ? t('status.queued', { count: client.queued }) : '');
   const heads = [
     ` ${client.server.host}:${client.server.port} | ${state.nick || '?'} | ${where} | ${phase} | `,
     ` ${state.nick || '?'} | ${where} | ${phase} | `,
@@ -58,9 +59,18 @@ function labelsWidth(shown: readonly Label[], total: number): number {
 function phaseText(status: StatusView['status'], now: number): string {
   if (status.phase === 'reconnecting' && status.retryAt !== undefined) {
     const seconds = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
-    return seconds > 0 ? `reconnecting in ${seconds}s` : 'reconnecting...';
+    return seconds > 0 ? t('status.reconnectingIn', { seconds }) : t('status.reconnectingNow');
   }
-  return status.phase === 'closed' ? 'disconnected' : status.phase;
+  switch (status.phase) {
+    case 'closed':
+      return t('status.disconnected');
+    case 'connecting':
+    case 'connected':
+    case 'reconnecting':
+      return t(`status.${status.phase}`);
+    default:
+      return status.phase;
+  }
 }
 
 function bufferName(buffer: ChatBuffer): string {

@@ -2,6 +2,7 @@
 // modules (core/, input-line, keys, format). Content is set with tags off and sanitized text, so
 // nothing another user sends can become markup or an escape sequence.
 
+import { t } from '../text/i18n/index.js';
 import blessed from 'blessed';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
@@ -18,6 +19,7 @@ import { normalizePaste, PasteFilter } from './paste.js';
 import { padToWidth, stringWidth, truncateToWidth, useTerminalWidths } from '../text/width.js';
 import { probeTerminal } from './terminal-probe.js';
 import { progressLine } from './progress-line.js';
+import { Notifier } from './notifier.js';
 import { recordingLine } from './voice-line.js';
 import { visibleRows, type Row } from '../core/scrollback.js';
 import { memberLabel, topicOf } from '../core/moderation-state.js';
@@ -40,6 +42,10 @@ export interface TuiOptions {
   /** For tests: a fake terminal. */
   input?: Readable & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
   output?: Writable & { isTTY?: boolean; columns?: number; rows?: number };
+  /** For notifications: TMUX, TERM_PROGRAM, PATH (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** Also notify with notify-send when it is installed. */
+  notifySend?: boolean;
 }
 
 export interface Tui {
@@ -67,7 +73,10 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   let closed = false;
 
   // blessed reads keys from the filter; raw mode is still the real terminal's.
-  const filter = new PasteFilter((text) => onPaste(text)) as PasteFilter & {
+  const filter = new PasteFilter(
+    (text) => onPaste(text),
+    (focused) => (notifier.focused = focused),
+  ) as PasteFilter & {
     isTTY?: boolean;
     isRaw?: boolean;
     setRawMode?(mode: boolean): void;
@@ -98,6 +107,12 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   const statusBox = box({ left: 0, height: 1, style: { bg: options.colour ? 'blue' : 'default', fg: 'white', inverse: !options.colour } });
   const inputBox = box({ left: 0, height: 1 });
   screen.program.write('\x1b[?2004h'); // bracketed paste on
+  screen.program.write('\x1b[?1004h'); // focus events on: notifications while the terminal is in the background
+  const notifier = new Notifier(client, {
+    write: (data) => screen.program.write(data),
+    env: options.env ?? process.env,
+    notifySend: options.notifySend ?? false,
+  });
 
   function logRows(width: number): Row[] {
     return layout.all(state.active.entries, width);
@@ -118,7 +133,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   function progressLines(count: number, width: number): string[] {
     const list = client.transfers.list;
     const lines = list.slice(0, count).map((t) => progressLine(t, client.transfers.figures(t), width));
-    if (list.length > count && count > 0) lines[count - 1] = truncateToWidth(`... ${list.length - count + 1} more transfers running`, width);
+    if (list.length > count && count > 0) lines[count - 1] = truncateToWidth(t('tui.moreTransfers', { count: list.length - count + 1 }), width);
     return lines;
   }
 
@@ -137,8 +152,8 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     const lines = view.rows.map((r) => r.text);
     while (lines.length < height) lines.unshift('');
     if (scrolled) {
-      const note = buffer.newWhileScrolled > 0 ? ` ${buffer.newWhileScrolled} new ` : ' more below ';
-      lines.push(chalk.inverse(`--${note}(PageDown) --`));
+      const note = buffer.newWhileScrolled > 0 ? t('tui.newBelow', { count: buffer.newWhileScrolled }) : t('tui.moreBelow');
+      lines.push(chalk.inverse(t('tui.scrolled', { note })));
     }
     logBox.width = logWidth;
     logBox.height = logHeight;
@@ -150,7 +165,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       membersBox.width = membersWidth;
       membersBox.height = logHeight;
       const names = buffer.members.map((m) => `\u2502 ${truncateToWidth(memberLabel(buffer, m), membersWidth - 2)}`);
-      const header = `\u2502 ${chalk.bold(`${buffer.members.length} here`)}`;
+      const header = `\u2502 ${chalk.bold(truncateToWidth(t('tui.members', { count: buffer.members.length }), membersWidth - 2))}`;
       const topic = topicOf(buffer);
       const topicLine = topic ? [`\u2502 ${chalk.italic(truncateToWidth(topic, membersWidth - 2))}`] : [];
       const list = [header, ...topicLine, ...names].slice(0, logHeight);
@@ -185,7 +200,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       cursor = { x: view.cursorColumn, y: rows - 1 };
     } else if (confirm !== null) {
       const lineCount = confirm.split('\n').length;
-      const question = `Send the pasted ${lineCount} lines (${confirm.length} characters) as one message? [y/N] `;
+      const question = t('tui.pasteQuestion', { lines: lineCount, chars: confirm.length });
       inputBox.setContent(truncateToWidth(question, cols));
       cursor = { x: Math.min(cols - 1, stringWidth(question)), y: rows - 1 };
     } else {
@@ -281,7 +296,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
         send(text);
       } else if (ch === 'n' || ch === 'N' || name === 'escape' || name === 'return' || name === 'enter') {
         confirm = null;
-        state.info(state.active, 'The paste was not sent.');
+        state.info(state.active, t('tui.pasteNotSent'));
         render();
       }
       return;
@@ -372,6 +387,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     if (progressTicker) clearInterval(progressTicker);
     if (recordingTicker) clearInterval(recordingTicker);
     screen.program.write('\x1b[?2004l');
+    screen.program.write('\x1b[?1004l');
     screen.destroy();
     source.unpipe(filter);
   }

@@ -1,6 +1,7 @@
 // Voice messages as the log and the status line show them: `▶ 0:07 ▁▂▅▇▆▃▂▁` for a message, `● REC 0:03 ████░░░░`
 // while recording. Pure.
 
+import { t } from '../text/i18n/index.js';
 import type { VoiceClip } from '../core/state.js';
 import { formatDuration } from '../text/time.js';
 
@@ -35,5 +36,5 @@ export function voiceLine(clip: VoiceClip & { number?: number }): string {
 export function recordingLine(elapsedMs: number, level: number): string {
   const filled = Math.max(0, Math.min(METER_CELLS, Math.round(level * METER_CELLS)));
   const meter = '█'.repeat(filled) + '░'.repeat(METER_CELLS - filled);
-  return `● REC ${formatDuration(Math.floor(elapsedMs / 1000))} ${meter} Enter sends, Esc cancels`;
+  return `● REC ${formatDuration(Math.floor(elapsedMs / 1000))} ${meter} ${t('voice.recLine')}`;
 }

@@ -1,5 +1,6 @@
 // Download a file: saved under a safe, new name, resumable from a `.part` file, kept only when its sha256 matches.
 
+import { t } from '../../text/i18n/index.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -60,7 +61,7 @@ async function downloadToFile(
   const partial = partialPath(output, meta);
   const offset = resume ? existingSize(partial, meta.size) : 0;
   const { length } = checkedHeader(await ask(conn, { type: 'download', file, offset }, 'file_data'), file);
-  if (length > meta.size - offset) throw new ClientError('server_error', `the server offered ${length} bytes from ${offset} of a ${meta.size}-byte file; nothing was saved`);
+  if (length > meta.size - offset) throw new ClientError('server_error', t('download.tooLong', { length, offset, size: meta.size }));
   const sink = createWriteStream(partial, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
   sink.on('drain', () => conn.resumeReading());
   let done = offset;
@@ -119,12 +120,12 @@ function checkedHeader(meta: FileDataEvent, asked: string): FileDataEvent {
   checkedFileId(meta.file, 'server');
   const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   const problem =
-    meta.file !== asked ? `answered for the file ${meta.file}, not ${asked}`
-    : typeof meta.name !== 'string' ? 'sent a file without a name'
-    : !count(meta.size) || !count(meta.length) || !count(meta.offset) ? 'sent a bad size'
-    : !/^[0-9a-f]{64}$/.test(meta.sha256) ? 'sent a bad sha256'
+    meta.file !== asked ? t('download.otherFile', { file: meta.file, asked })
+    : typeof meta.name !== 'string' ? t('download.noName')
+    : !count(meta.size) || !count(meta.length) || !count(meta.offset) ? t('download.badSize')
+    : !/^[0-9a-f]{64}$/.test(meta.sha256) ? t('download.badSha')
     : null;
-  if (problem) throw new ClientError('server_error', `the server ${problem}; nothing was saved`);
+  if (problem) throw new ClientError('server_error', t('download.serverProblem', { problem }));
   return meta;
 }
 

@@ -2,6 +2,7 @@
 // they are checked before anything touches the file system: 22 base64url characters, never starting with `-`
 // (docs/protocol.md "Files").
 
+import { t } from '../../text/i18n/index.js';
 import { sanitizeLine } from '../../text/sanitize.js';
 import { ClientError } from '../errors.js';
 
@@ -15,6 +16,6 @@ export function isFileId(id: unknown): id is string {
 export function checkedFileId(id: unknown, from: 'server' | 'user'): string {
   if (isFileId(id)) return id;
   const shown = sanitizeLine(JSON.stringify(String(id)).slice(0, 80));
-  if (from === 'user') throw new ClientError('bad_config', `${shown} is not a file id (22 letters, digits, - or _)`);
-  throw new ClientError('server_error', `the server sent a bad file id ${shown}; nothing was saved`);
+  if (from === 'user') throw new ClientError('bad_config', t('download.notFileId', { id: shown }));
+  throw new ClientError('server_error', t('download.badFileId', { id: shown }));
 }

@@ -1,6 +1,7 @@
 // /voice, /play and /stop in the chat: one recording and one playback at a time. The recording is sent into the
 // buffer it was started in (a room, or the person of a private buffer) once the user stops it (Enter in the TUI).
 
+import { t } from '../../text/i18n/index.js';
 import { sanitizeLine } from '../../text/sanitize.js';
 import { formatDuration } from '../../text/time.js';
 import { fsProblem, sentence } from '../../text/wording.js';
@@ -51,24 +52,24 @@ export class VoiceActions {
   record(buffer: ChatBuffer): void {
     const { state } = this.host;
     if (buffer.kind === 'server') {
-      state.error(buffer, 'Voice messages are sent in a room or a private buffer: /join a room or /query NICK first.');
+      state.error(buffer, t('voice.notHere'));
       return;
     }
     if (this.current) {
-      state.error(buffer, 'Already recording: Enter sends it, Escape cancels it.');
+      state.error(buffer, t('voice.already'));
       return;
     }
     const recording = new Recording(findRecorder(this.host.env(), this.host.tools()), this.host.env());
     this.current = { recording, bufferKey: buffer.key };
-    state.info(buffer, 'Recording a voice message: Enter stops and sends it, Escape cancels it.');
+    state.info(buffer, t('voice.recording'));
     this.host.changed();
     // A recorder that ends by itself (no microphone, a bad command) has nothing to send.
     void recording.ended.then((code) => {
       if (this.current?.recording !== recording) return;
       this.current = null;
       recording.discard();
-      const why = recording.error?.message ?? `${recording.recorder.program} stopped by itself (exit code ${code ?? 'a signal'}); is there a microphone? CHAT_RECORDER names another recorder`;
-      state.error(buffer, `Not recording: ${why}.`);
+      const why = recording.error?.message ?? t('voice.stoppedByItself', { program: recording.recorder.program, code: code ?? t('voice.aSignal') });
+      state.error(buffer, t('voice.notRecording', { why }));
       this.host.changed();
     });
   }
@@ -100,7 +101,7 @@ export class VoiceActions {
       } finally {
         current.recording.discard();
       }
-    }, 'Could not send the voice message');
+    }, t('voice.couldNotSend'));
   }
 
   /** Escape while recording: stop and throw it away. */
@@ -109,9 +110,9 @@ export class VoiceActions {
     if (!current) return null;
     this.current = null;
     const buffer = this.host.state.buffer(current.bufferKey) ?? this.host.state.serverBuffer;
-    this.host.state.info(buffer, 'The voice message was not sent.');
+    this.host.state.info(buffer, t('voice.notSent'));
     this.host.changed();
-    return this.track(buffer, () => current.recording.cancel(), 'Could not stop the recorder');
+    return this.track(buffer, () => current.recording.cancel(), t('voice.couldNotStop'));
   }
 
   /** /play [N|ID]: the given voice message of this buffer, or its latest; downloaded once into the cache. */
@@ -121,7 +122,7 @@ export class VoiceActions {
       ? state.findFile(buffer, ref)
       : buffer.files.filter((f) => f.voice).at(-1);
     if (!clip && !(ref && 'id' in ref)) {
-      state.error(buffer, ref ? `There is no file #${(ref as { number: number }).number} here.` : 'No voice message here yet; /voice records one.');
+      state.error(buffer, ref ? t('voice.noFile', { number: (ref as { number: number }).number }) : t('voice.noneYet'));
       return null;
     }
     const player = findPlayer(this.host.env(), this.host.tools());
@@ -136,7 +137,7 @@ export class VoiceActions {
       const playback = await startPlayer(player, path, this.host.env());
       this.playback = playback;
       const what = clip ? `#${clip.number}${clip.voice ? ` (${formatDuration(clip.voice.durationMs / 1000)})` : ''} from ${sanitizeLine(clip.from)}` : sanitizeLine(id);
-      state.info(buffer, `Playing ${what}; /stop stops it.`);
+      state.info(buffer, t('voice.playing', { what }));
       this.host.changed();
       try {
         const failure = playerFailure(player.program, await playback.ended);
@@ -145,12 +146,12 @@ export class VoiceActions {
         if (this.playback === playback) this.playback = null;
         this.host.changed();
       }
-    }, 'Could not play it');
+    }, t('voice.couldNotPlay'));
   }
 
   /** /stop: stop playing. */
   stop(buffer: ChatBuffer): void {
-    if (!this.stopPlaying()) this.host.state.info(buffer, 'Nothing is playing.');
+    if (!this.stopPlaying()) this.host.state.info(buffer, t('voice.nothingPlaying'));
   }
 
   private stopPlaying(): boolean {
@@ -171,7 +172,7 @@ export class VoiceActions {
   private track(buffer: ChatBuffer, work: () => Promise<void>, failure: string): Promise<void> {
     const job = work()
       .catch((error: unknown) => {
-        if (!this.abort.signal.aborted) this.host.state.error(buffer, `${failure}: ${fsProblem(error)}`);
+        if (!this.abort.signal.aborted) this.host.state.error(buffer, t('files.failed', { what: failure, why: fsProblem(error) }));
       })
       .finally(() => {
         this.jobs.delete(job);

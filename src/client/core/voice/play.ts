@@ -1,6 +1,7 @@
 // Playing a voice message: downloaded once into a cache (~/.cache/chat/voice/<id>.<ext>), then handed to the
 // player as its last argument. Opus is decoded to WAV first for a player that takes WAV only (aplay).
 
+import { t } from '../../text/i18n/index.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -68,9 +69,9 @@ function decodedForWavPlayer(path: string, env: Env): Promise<string> {
     : which('ffmpeg', env)
       ? ['ffmpeg', ['-v', 'error', '-y', '-i', path, wav]]
       : null;
-  if (!decoder) throw new ClientError('missing_tool', 'the player takes WAV only and nothing here decodes Opus: install opus-tools or ffmpeg');
+  if (!decoder) throw new ClientError('missing_tool', t('voice.noOpusDecoder'));
   return new Promise((resolve, reject) =>
-    execFile(decoder[0], decoder[1], (error) => (error ? reject(new Error(`${decoder[0]} could not decode the voice message`)) : resolve(wav))),
+    execFile(decoder[0], decoder[1], (error) => (error ? reject(new Error(t('voice.couldNotDecode', { program: decoder[0] }))) : resolve(wav))),
   );
 }
 
@@ -85,8 +86,8 @@ export interface Playback {
 /** Why a player's end was a failure, or null when it played (or was stopped by /stop). */
 export function playerFailure(program: string, ended: number | NodeJS.Signals): string | null {
   if (ended === 0 || ended === 'SIGTERM') return null;
-  const how = typeof ended === 'number' ? `exit code ${ended}` : ended;
-  return `the player ${program} failed (${how}); is there a sound device? CHAT_PLAYER names another player`;
+  const how = typeof ended === 'number' ? t('voice.exitCode', { code: ended }) : ended;
+  return t('voice.playerFailed', { program, how });
 }
 
 /** Run the player on a cached file. */
@@ -95,7 +96,7 @@ export async function startPlayer(player: ToolCommand, path: string, env: Env = 
   const child: ChildProcess = spawn(player.program, [...player.args, file], { stdio: 'ignore', env: env as NodeJS.ProcessEnv });
   const ended = new Promise<number | NodeJS.Signals>((resolve, reject) => {
     child.once('error', (error) =>
-      reject(new ClientError('missing_tool', `cannot run the player ${player.program}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : error.message}`)),
+      reject(new ClientError('missing_tool', t('voice.cannotRunPlayer', { program: player.program, why: (error as NodeJS.ErrnoException).code === 'ENOENT' ? t('voice.notFound') : error.message }))),
     );
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 0));
   });

@@ -1,6 +1,7 @@
 // A voice message from any audio file: decoded to WAV to measure it (duration and waveform), encoded as Opus in Ogg
 // with opusenc or ffmpeg (sent as it is when it is Ogg/Opus already), or sent as WAV when there is no encoder.
 
+import { t } from '../../text/i18n/index.js';
 import { execFile } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,18 +96,18 @@ export async function prepareVoice(input: string, env: Env = process.env): Promi
     const wavPath = await asWav(input, dir, env);
     const wav = readWav(readFileSync(wavPath))!;
     const durationMs = wavDurationMs(wav);
-    if (durationMs < 1) throw new ClientError('bad_config', `${input} has no sound in it`);
+    if (durationMs < 1) throw new ClientError('bad_config', t('voice.noSound', { input }));
     if (durationMs > VOICE_LIMITS.maxDurationMs) {
-      throw new ClientError('bad_config', `a voice message may last ${formatDuration(VOICE_LIMITS.maxDurationMs / 1000)} at most; this one lasts ${formatDuration(durationMs / 1000)} (send it with send-file)`);
+      throw new ClientError('bad_config', t('voice.tooLong', { max: formatDuration(VOICE_LIMITS.maxDurationMs / 1000), duration: formatDuration(durationMs / 1000) }));
     }
     const levels = waveform(wav);
     if (isOggOpus(head(input))) return { path: input, format: 'opus', durationMs, waveform: levels, cleanup };
     const opus = await toOpus(wavPath, dir, env);
     if (opus) return { path: opus, format: 'opus', durationMs, waveform: levels, cleanup };
     if (statSync(wavPath).size > VOICE_LIMITS.maxBytes) {
-      throw new ClientError('missing_tool', 'this recording is too big to send as WAV: install opus-tools (or ffmpeg) to encode it as Opus');
+      throw new ClientError('missing_tool', t('voice.tooBigWav'));
     }
-    const note = 'No Opus encoder (opusenc or ffmpeg) here: sending WAV, ten or more times bigger. Install opus-tools to send Opus.';
+    const note = t('voice.wavNote');
     return { path: wavPath, format: 'wav', durationMs, waveform: levels, note, cleanup };
   } catch (error) {
     cleanup();

@@ -1,6 +1,7 @@
 // Which programs record, play and convert audio here: the first one found on PATH of a list of common tools, or the
 // command the user named (CHAT_RECORDER / CHAT_PLAYER, or "recorder" / "player" in the config file).
 
+import { t } from '../../text/i18n/index.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { ClientError } from '../errors.js';
@@ -40,10 +41,6 @@ const PLAYERS: ToolCommand[] = [
   { program: 'paplay', args: [] },
 ];
 
-/** What to install, said when nothing is found. */
-const INSTALL_HINT =
-  'install sox (Debian/Ubuntu: sudo apt-get install sox libsox-fmt-all; macOS: brew install sox), ' +
-  'or alsa-utils, ffmpeg, mpv or pulseaudio-utils';
 
 /** A program's full path when it is on PATH (or is a path itself) and executable. */
 export function which(program: string, env: Env = process.env): string | null {
@@ -70,7 +67,7 @@ export function splitCommand(text: string): string[] {
 function chosen(text: string | undefined, where: string, env: Env): ToolCommand | null {
   const words = text ? splitCommand(text) : [];
   if (words.length === 0) return null;
-  if (!which(words[0]!, env)) throw new ClientError('missing_tool', `${where} names ${words[0]}, which is not installed (or not on PATH)`);
+  if (!which(words[0]!, env)) throw new ClientError('missing_tool', t('voice.notInstalled', { where, program: words[0]! }));
   return { program: words[0]!, args: words.slice(1) };
 }
 
@@ -81,14 +78,14 @@ function firstFound(list: readonly ToolCommand[], env: Env): ToolCommand | null 
 
 /** The recorder to run: CHAT_RECORDER, the config file's, else the first found. Throws missing_tool. */
 export function findRecorder(env: Env = process.env, settings: VoiceToolSettings = {}): ToolCommand {
-  const tool = chosen(env.CHAT_RECORDER, 'CHAT_RECORDER', env) ?? chosen(settings.recorder, 'the config file\'s "recorder"', env) ?? firstFound(RECORDERS, env);
-  if (!tool) throw new ClientError('missing_tool', `no audio recorder found (rec, arecord, ffmpeg or parecord): ${INSTALL_HINT}, or set CHAT_RECORDER`);
+  const tool = chosen(env.CHAT_RECORDER, 'CHAT_RECORDER', env) ?? chosen(settings.recorder, t('voice.configRecorder'), env) ?? firstFound(RECORDERS, env);
+  if (!tool) throw new ClientError('missing_tool', t('voice.noRecorder', { hint: t('voice.installHint') }));
   return tool;
 }
 
 /** The player to run: CHAT_PLAYER, the config file's, else the first found. Throws missing_tool. */
 export function findPlayer(env: Env = process.env, settings: VoiceToolSettings = {}): ToolCommand {
-  const tool = chosen(env.CHAT_PLAYER, 'CHAT_PLAYER', env) ?? chosen(settings.player, 'the config file\'s "player"', env) ?? firstFound(PLAYERS, env);
-  if (!tool) throw new ClientError('missing_tool', `no audio player found (play, aplay, ffplay, mpv or paplay): ${INSTALL_HINT}, or set CHAT_PLAYER`);
+  const tool = chosen(env.CHAT_PLAYER, 'CHAT_PLAYER', env) ?? chosen(settings.player, t('voice.configPlayer'), env) ?? firstFound(PLAYERS, env);
+  if (!tool) throw new ClientError('missing_tool', t('voice.noPlayer', { hint: t('voice.installHint') }));
   return tool;
 }

@@ -1,0 +1,195 @@
+// The client in Chinese: the catalogue (text/i18n) is complete, the language is chosen from --lang and the locale,
+// server events are rendered by the client in the chosen language, and the full screen lays Chinese out in tmux.
+
+import t from 'tap';
+import { en } from '../src/client/text/i18n/en.js';
+import { zhCN } from '../src/client/text/i18n/zh-CN.js';
+import { chooseLanguage, languageOf, parseLanguage, setLanguage, t as tr } from '../src/client/text/i18n/index.js';
+import { ClientState } from '../src/client/core/state.js';
+import { parseInput, helpLines } from '../src/client/core/parse-input.js';
+import { describeError } from '../src/client/text/wording.js';
+import { statusLine } from '../src/client/view/status-line.js';
+import { makeChalk } from '../src/client/view/format.js';
+import { main } from '../src/client/cli/cli.js';
+import { stringWidth, wrapText } from '../src/client/text/width.js';
+import { fakeIo, serve } from './helpers/client-harness.js';
+import { columnOf, Tmux } from './helpers/client-tmux.js';
+
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
+const HAN = /\p{Script=Han}/u;
+/** Keys whose Chinese is rightly the same as the English: marks and formats only. */
+const SAME_IN_BOTH = new Set(['event.dayChanged', 'tui.scrolled', 'event.reason', 'event.roomBanner', 'files.failed', 'cli.error']);
+
+t.test('zh-CN has every key of en, no others, each translated, with no placeholder en does not fill', async (t) => {
+  t.same(Object.keys(zhCN).sort(), Object.keys(en).sort());
+  for (const [key, english] of Object.entries(en)) {
+    const chinese = zhCN[key as keyof typeof en];
+    t.ok(chinese.trim().length > 0, `${key} is not empty`);
+    for (const name of placeholders(chinese)) t.ok(placeholders(english).includes(name), `${key}: {${name}} is one that en fills`);
+    if (!SAME_IN_BOTH.has(key)) t.match(chinese, HAN, `${key} is in Chinese`);
+  }
+});
+
+t.test('the language: --lang, then the config file, then LC_ALL, LC_MESSAGES, LANG; any Chinese locale is zh-CN', async (t) => {
+  t.equal(chooseLanguage(undefined, { LANG: 'zh_CN.UTF-8' }), 'zh-CN');
+  t.equal(chooseLanguage(undefined, { LANG: 'zh_TW.UTF-8' }), 'zh-CN', 'zh_TW is zh-CN for now');
+  t.equal(chooseLanguage(undefined, { LANG: 'en_US.UTF-8' }), 'en');
+  t.equal(chooseLanguage(undefined, {}), 'en');
+  t.equal(chooseLanguage(undefined, { LANG: 'C.UTF-8' }), 'en');
+  t.equal(chooseLanguage(undefined, { LC_ALL: 'C', LANG: 'zh_CN.UTF-8' }), 'en', 'LC_ALL before LANG');
+  t.equal(chooseLanguage(undefined, { LC_MESSAGES: 'zh_CN.UTF-8', LANG: 'en_GB.UTF-8' }), 'zh-CN', 'LC_MESSAGES before LANG');
+  t.equal(chooseLanguage(undefined, { LC_ALL: '', LC_MESSAGES: '', LANG: 'zh_CN.UTF-8' }), 'zh-CN', 'empty means unset');
+  t.equal(chooseLanguage('en', { LANG: 'zh_CN.UTF-8' }), 'en', '--lang first');
+  t.equal(chooseLanguage('zh-CN', { LC_ALL: 'en_US.UTF-8' }), 'zh-CN');
+  t.equal(chooseLanguage(undefined, { LANG: 'zh_CN.UTF-8' }, 'en'), 'en', 'the config file before the locale');
+  t.equal(chooseLanguage('zh', { LANG: 'C' }, 'en'), 'zh-CN', '--lang before the config file');
+  t.equal(languageOf('zh'), 'zh-CN');
+  t.equal(languageOf('zhx_YY'), 'en');
+  t.equal(parseLanguage('fr'), null);
+  t.equal(parseLanguage('zh_CN.UTF-8'), 'zh-CN');
+});
+
+t.test('t() fills placeholders; a key is the same call in every language', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  setLanguage('en');
+  t.equal(tr('event.joined', { nick: 'bob', room: 'test' }), 'bob joined test');
+  setLanguage('zh-CN');
+  t.equal(tr('event.joined', { nick: 'bob', room: 'test' }), 'bob 加入了 test');
+  t.equal(tr('status.connected'), '已连接');
+});
+
+t.test('in Chinese, what the server sends is said by the client from its fields: welcome, joins, leaves, nicks, errors, the room banner', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  setLanguage('zh-CN');
+  const state = new ClientState();
+  state.apply({ type: 'welcome', server: 'chat-server', nick: 'me', motd: 'Welcome!' } as never);
+  t.equal(state.serverBuffer.entries[0]!.text, '已连接到 chat-server，昵称 me。');
+  state.apply({ type: 'join', room: 'test', nick: 'me', ts: new Date().toISOString() } as never);
+  state.apply({ type: 'join', room: 'test', nick: 'bob', ts: new Date().toISOString() } as never);
+  state.apply({ type: 'notice', room: 'test', text: 'Welcome to test! 1 other is here. 5 earlier messages are not repeated here: page back with {"type":"history","room":"test","before":6}.' });
+  state.apply({ type: 'nick', old: 'bob', nick: 'Bobby', room: 'test', ts: new Date().toISOString() } as never);
+  state.apply({ type: 'leave', room: 'test', nick: 'Bobby', reason: 'quit', ts: new Date().toISOString() } as never);
+  state.apply({ type: 'error', code: 'not_in_room', message: 'you are not in room "x"' } as never);
+  state.apply({ type: 'error', code: 'no_such_user', message: 'nobody is called "zed"' } as never);
+  state.apply({ type: 'error', code: 'a_new_code', message: 'something new' } as never);
+  const room = state.room('test')!;
+  t.same(
+    room.entries.map((e) => e.text),
+    [
+      '你加入了 test',
+      'bob 加入了 test',
+      '欢迎来到 test！这里还有 1 个人。更早的 5 条消息没有显示：按 PageUp 查看。',
+      'bob 改名为 Bobby',
+      'Bobby 离开了 test（quit）',
+    ],
+  );
+  t.same(state.serverBuffer.entries.slice(-3).map((e) => e.text), ['你不在那个房间：请先 /join 加入。', '没有使用这个昵称的在线用户。', '服务器回复：a_new_code。']);
+  state.apply({ type: 'notice', room: 'test', text: 'Something the operator wrote' });
+  t.equal(room.entries.at(-1)!.text, 'Something the operator wrote', 'other notices are shown as sent');
+  state.apply({ type: 'bye', code: 'shutdown', reason: 'server shutting down' } as never);
+  t.equal(state.serverBuffer.entries.at(-1)!.text, '服务器关闭了连接：服务器正在关闭');
+  t.equal(parseInput('/nope').kind === 'error' && (parseInput('/nope') as { message: string }).message, '未知命令 /nope。输入 /help 查看命令列表。');
+  t.match(helpLines().join('\n'), '/notify [all|mentions|off]  这个窗口的通知');
+  t.equal(describeError({ code: 'rate_limited', message: 'slow down' }), '你发送得太快了，请慢一点。');
+});
+
+t.test('in English, the banner and errors keep the server\'s own detail', async (t) => {
+  setLanguage('en');
+  const state = new ClientState();
+  state.nick = 'me';
+  state.apply({ type: 'join', room: 'test', nick: 'me', ts: new Date().toISOString() } as never);
+  state.apply({ type: 'notice', room: 'test', text: 'Welcome to test! Nobody else is here yet.' });
+  t.equal(state.room('test')!.entries.at(-1)!.text, 'Welcome to test! Nobody else is here yet.');
+  t.equal(describeError({ code: 'no_such_user', message: 'nobody is called "zed"' }), 'Nobody is called "zed".');
+});
+
+t.test('the status line in Chinese fits its columns: wide characters count two', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  setLanguage('zh-CN');
+  const state = new ClientState();
+  state.nick = '小明';
+  for (const name of ['测试', 'room2', 'room3', 'room4', 'room5', 'room6']) state.openRoom(name);
+  state.switchTo('测试');
+  const line = statusLine(
+    { server: { host: '127.0.0.1', port: 8000 }, status: { phase: 'reconnecting', retryAt: 5000 }, queued: 2, state },
+    1000,
+    makeChalk(false),
+    60,
+  );
+  t.ok(stringWidth(line) <= 60, line);
+  t.match(line, '4 秒后重新连接，2 条排队');
+  t.match(line, '[2:测试]');
+});
+
+t.test('chat --help and errors on the command line follow the language; a --lang chat does not speak is refused', async (t) => {
+  let io = fakeIo({ LANG: 'zh_CN.UTF-8' });
+  await main(['node', 'chat', '--help'], io);
+  t.match(io.stdout.text, '在 chat-server 的房间里聊天');
+  t.match(io.stdout.text, '退出码：0 成功');
+  io = fakeIo({ LANG: 'zh_CN.UTF-8' });
+  await main(['node', 'chat', 'join', 'test', '--help'], io);
+  t.match(io.stdout.text, '不把窗口记录到');
+  t.match(io.stdout.text, /^用法： chat join/, 'commander\'s titles too');
+  t.match(io.stdout.text, '-h, --help         显示命令的帮助');
+  for (const line of io.stdout.text.split('\n')) t.ok(stringWidth(line) <= 80, `help fits 80 columns: ${line}`);
+  io = fakeIo({ LANG: 'zh_CN.UTF-8' });
+  t.equal(await main(['node', 'chat', 'join', '--bogus'], io), 2);
+  t.match(io.stderr.text, "错误：未知选项 '--bogus'");
+  io = fakeIo({ LANG: 'zh_CN.UTF-8' });
+  await main(['node', 'chat', 'send', '--lang', 'en', '--help'], io);
+  t.match(io.stdout.text, 'send one message and exit');
+  io = fakeIo({});
+  t.equal(await main(['node', 'chat', 'join', 'bad room', '--lang=zh-CN', '--host', '127.0.0.1', '--port', '1'], io), 2);
+  t.match(io.stderr.text, /^chat：房间名 "bad room" 无效/);
+  io = fakeIo({});
+  t.equal(await main(['node', 'chat', '--lang', 'fr', 'rooms'], io), 2);
+  t.match(io.stderr.text, '--lang fr is not a language chat speaks');
+  setLanguage('en');
+});
+
+t.test('Chinese wraps beside any Han character, never before closing punctuation; English at spaces', async (t) => {
+  t.same(wrapText('以 NICK 登录（询问密码，不显示）', 16), ['以 NICK 登录（询', '问密码，不显示）']);
+  t.same(wrapText('你好世界，再见', 8), ['你好世', '界，再见']);
+  t.same(wrapText('the quick brown fox', 10), ['the quick', 'brown fox']);
+});
+
+const connectedZh = (lines: string[]) => lines.at(-2)!.includes('| 已连接 |');
+const args = (port: number, nick: string, ...rooms: string[]) => ['join', ...rooms, '--host', '127.0.0.1', '--port', String(port), '--nick', nick];
+const ZH = { LANG: 'zh_CN.UTF-8', LC_ALL: '', LC_MESSAGES: '' };
+
+t.test('chat join with LANG=zh_CN.UTF-8: the full screen in Chinese, the join notice translated, the columns aligned', async (t) => {
+  const { port } = await serve(t);
+  const tmux = new Tmux(t);
+  const alice = await tmux.chat('alice', args(port, 'alice', 'test'), { columns: 100, rows: 24 }, ZH);
+  let lines = await alice.waitFor(connectedZh);
+  await alice.waitFor('欢迎来到 test！这里还没有其他人。');
+  const bob = await tmux.chat('bob', args(port, '鲍勃', 'test'), { columns: 100, rows: 24 }, ZH);
+  await bob.waitFor(connectedZh);
+  await bob.waitFor('欢迎来到 test！这里还有 1 个人。');
+  lines = await alice.waitFor('鲍勃 加入了 test');
+  await alice.waitFor((l) => l.some((x) => x.includes('│ 2 人在线')));
+
+  await bob.type('你好 alice，我是鲍勃');
+  await bob.waitFor((l) => l.at(-1)!.endsWith('我是鲍勃'));
+  await bob.keys('Enter');
+  lines = await alice.waitFor('<鲍勃> 你好 alice，我是鲍勃');
+  const border = columnOf(lines[0]!, '│');
+  t.ok(border > 0, 'the member list is shown');
+  for (const line of lines.slice(0, -2)) t.equal(columnOf(line, '│'), border, `the border is in its column: ${line}`);
+  const status = lines.at(-2)!;
+  t.match(status, /127\.0\.0\.1:\d+ \| alice \| test \| 已连接 \| 1:服务器 \[2:test\]/);
+  t.ok(stringWidth(status.trimEnd()) <= 100);
+
+  await alice.type('/who');
+  await alice.keys('Enter');
+  await alice.waitFor('test 里有（2）：alice, 鲍勃');
+  await alice.type('/join bad room');
+  await alice.keys('Enter');
+  await alice.waitFor('房间名 "bad room" 无效');
+
+  // --lang en wins over LANG.
+  const carol = await tmux.chat('carol', [...args(port, 'carol', 'test'), '--lang', 'en'], { columns: 100, rows: 24 }, ZH);
+  await carol.waitFor((l) => l.at(-2)!.includes('| connected |'));
+  await carol.waitFor('Welcome to test! 2 others are here.');
+  await alice.waitFor('carol 加入了 test');
+});
