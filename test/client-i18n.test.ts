@@ -89,7 +89,7 @@ t.test('in Chinese, what the server sends is said by the client from its fields:
   state.apply({ type: 'bye', code: 'shutdown', reason: 'server shutting down' } as never);
   t.equal(state.serverBuffer.entries.at(-1)!.text, '服务器关闭了连接：服务器正在关闭');
   t.equal(parseInput('/nope').kind === 'error' && (parseInput('/nope') as { message: string }).message, '未知命令 /nope。输入 /help 查看命令列表。');
-  t.match(helpLines().join('\n'), '/notify [all|mentions|off]  这个窗口的通知');
+  t.match(helpLines().join('\n'), /\/notify \[all\|mentions\|off\] +这个窗口的通知/);
   t.equal(describeError({ code: 'rate_limited', message: 'slow down' }), '你发送得太快了，请慢一点。');
 });
 
