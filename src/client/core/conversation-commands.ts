@@ -1,9 +1,16 @@
 // /reply, /react, /edit and /delete (docs/protocol.md "Conversations"): a room's message by its seq (`#N` beside
 // it in the log). Registered in chat-commands.ts's table.
 
+import type { ServerMessage } from '../../protocol/index.js';
+import type { Request } from './connection.js';
 import { emojify } from './emoji.js';
-import type { CommandContext } from './chat-commands.js';
-import type { ChatBuffer } from './state.js';
+import type { ChatBuffer, ClientState } from './state.js';
+
+/** What these commands need of chat-commands.ts's CommandContext. */
+interface CommandContext {
+  readonly state: ClientState;
+  request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null>;
+}
 
 /** True in a room buffer; else false, after saying where these work. */
 function inRoomBuffer({ state }: CommandContext, buffer: ChatBuffer, name: string): boolean {

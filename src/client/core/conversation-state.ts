@@ -5,13 +5,47 @@
 import type { DeleteEvent, EditEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
-import type { ChatBuffer, ClientState, Entry } from './state.js';
+
+// The shapes this module reads and changes, given structurally (state.ts's Entry, ChatBuffer and ClientState have
+// them) so that state.ts may call in here without an import circle.
+interface Entry {
+  kind: string;
+  ts: number;
+  text: string;
+  seq?: number;
+  self?: boolean;
+  mention?: boolean;
+  deleted?: boolean;
+}
+interface ChatBuffer {
+  kind: string;
+  entries: Entry[];
+  readMarker?: number;
+  unread: number;
+  mentioned: boolean;
+  scroll: unknown;
+  lastSeen: { seq: number } | null;
+}
+/** What an entry of a room record carries besides its text: its seq, quote, edit, deletion and reactions. */
+export interface RecordFields {
+  seq: number;
+  text?: string;
+  reply?: { seq: number; from: string; text: string };
+  edited?: boolean;
+  deleted?: boolean;
+  reactions?: { emoji: string; count: number }[];
+}
+interface ClientState {
+  readonly active: ChatBuffer;
+  room(name: string): ChatBuffer | undefined;
+  changeEntry(buffer: ChatBuffer, entry: Entry, changes: Omit<RecordFields, 'seq'> & { mention?: boolean }): unknown;
+  insertEntry(buffer: ChatBuffer, index: number, fields: { kind: 'marker'; text: string }): unknown;
+}
 
 export const DELETED_TEXT = 'message deleted';
 
-/** What an entry of a room record carries besides its text: its seq, quote, edit, deletion and reactions. */
-export function conversationFields(record: RoomRecord): Partial<Entry> {
-  const fields: Partial<Entry> = { seq: record.seq };
+export function conversationFields(record: RoomRecord): RecordFields {
+  const fields: RecordFields = { seq: record.seq };
   if (record.type !== 'msg') return fields;
   if (record.reply) fields.reply = { seq: record.reply.seq, from: sanitizeLine(record.reply.from), text: sanitizeLine(record.reply.text) };
   if (record.edited) fields.edited = true;

@@ -9,13 +9,9 @@ import type { ModerationStore } from './moderation-store.js';
 import type { ConversationStore } from './conversation.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 
-export type Maybe<T> = T | Promise<T>;
+import type { Maybe } from './maybe.js';
 
-/** Run `next` with the value now when it is here, or once it arrives. */
-export function whenReady<T>(value: Maybe<T>, next: (value: T) => void): void | Promise<void> {
-  if (value instanceof Promise) return value.then(next);
-  next(value);
-}
+export { whenReady, type Maybe } from './maybe.js';
 
 /** A room record before it is numbered: the backend gives it its seq. */
 export type RecordDraft = RoomRecord extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;

@@ -5,7 +5,7 @@
 // (storage/conversation-sqlite.ts), a cluster in Redis (cluster/conversation.ts).
 
 import type { Reaction, RoomRecord } from '../../protocol/index.js';
-import type { Maybe } from './backend.js';
+import type { Maybe } from './maybe.js';
 
 /** How a message was changed, as stored: new text, deleted (text and reactions gone), reactions by principal. */
 export interface StoredChange {
