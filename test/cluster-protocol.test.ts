@@ -7,3 +7,4 @@ await import('./server.test.js');
 await import('./files.test.js');
 await import('./docs.test.js');
 await import('./accounts.test.js');
+await import('./private.test.js');

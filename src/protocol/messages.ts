@@ -24,6 +24,7 @@ export const ClientType = {
   login: 'login',
   logout: 'logout',
   passwd: 'passwd',
+  search: 'search',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -69,6 +70,14 @@ export interface LoginRequest extends Request { type: 'login'; nick?: string; pa
 export interface LogoutRequest extends Request { type: 'logout'; token?: string }
 export interface PasswdRequest extends Request { type: 'passwd'; old: string; new: string }
 
+/**
+ * A page of a private conversation (docs/protocol.md "Private conversations"): the one with `with` (an online nick
+ * or a registered account): records with seq < before (the newest first when absent), or with seq > since.
+ */
+export interface PrivateHistoryRequest extends Request { type: 'history'; with: string; before?: number; since?: number; limit?: number }
+/** Search the rooms and one's own private conversations (docs/protocol.md "Search"). */
+export interface SearchRequest extends Request { type: 'search'; text: string; room?: string; from?: string; limit?: number }
+
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
 export type ClientMessage =
@@ -91,7 +100,9 @@ export type ClientMessage =
   | RegisterRequest
   | LoginRequest
   | LogoutRequest
-  | PasswdRequest;
+  | PasswdRequest
+  | PrivateHistoryRequest
+  | SearchRequest;
 
 // ---- server to client ----
 
@@ -110,7 +121,14 @@ export interface MembersEvent { type: 'members'; room: string; nicks: string[]; 
 export interface RoomMsgEvent {
   type: 'msg'; room: string; from: string; text: string; ts: string; seq: number; me?: boolean; history?: boolean;
 }
-export interface PrivateMsgEvent { type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean }
+export interface PrivateMsgEvent {
+  type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean;
+  /** Its number in the private conversation (docs/protocol.md "Private conversations"). */
+  seq?: number;
+  /** Sent while the account was offline: delivered at its login. */
+  missed?: boolean;
+  history?: boolean;
+}
 export interface NoticeEvent { type: 'notice'; room?: string; text: string }
 /** A page of the rooms with members, by name; `next` when there are more: ask again with `"after": next`. */
 export interface RoomsEvent { type: 'rooms'; rooms: { room: string; members: number }[]; next?: string; id?: RequestId }
@@ -163,7 +181,24 @@ export type ServerMessage =
   | PongEvent
   | OkEvent
   | ErrorEvent
-  | ByeEvent;
+  | ByeEvent
+  | PrivateHistoryEvent
+  | SearchEvent;
+
+/** A private message as its conversation keeps it: numbered. */
+export type PrivateRecord = PrivateMsgEvent & { seq: number };
+export interface PrivateHistoryEvent { type: 'history'; with: string; messages: PrivateRecord[]; more: boolean; id?: RequestId }
+/** One search hit, with the records just before and after it in its room or conversation. */
+export interface SearchHit {
+  /** The room, or for a private conversation the other party's nick (`with`). */
+  room?: string;
+  with?: string;
+  record: RoomRecord | PrivateRecord;
+  before?: RoomRecord | PrivateRecord;
+  after?: RoomRecord | PrivateRecord;
+}
+/** Hits newest first; `more` when there were more than the page holds. */
+export interface SearchEvent { type: 'search'; hits: SearchHit[]; more: boolean; id?: RequestId }
 
 /** Events that are part of a room's numbered history: messages and room files (both with `room` and `seq`). */
 export type RoomRecord = RoomMsgEvent | (FileEvent & { room: string; seq: number });
@@ -202,6 +237,8 @@ export const ErrorCode = {
   auth_required: 'auth_required',
   /** The server has no accounts (--accounts off). */
   accounts_off: 'accounts_off',
+  /** The offline account's mailbox holds as many waiting messages as it may (from this sender, or from all). */
+  mailbox_full: 'mailbox_full',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -40,6 +40,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   login: '{"type":"login","nick":"alice","password":"<password>"} or {"type":"login","token":"<token>"}',
   logout: '{"type":"logout"}',
   passwd: '{"type":"passwd","old":"<password>","new":"<new password>"}',
+  search: '{"type":"search","text":"exam","room":"test","from":"alice"}',
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -252,6 +253,7 @@ function readMessage(
     case 'nick':
       return withId({ type, nick: read.nick('nick', chosenNickProblem) }, id);
     case 'history': {
+      if (read.has('with')) return readPrivateHistory(read, id);
       const room = read.room();
       const before = read.optionalCount('before');
       const limit = read.optionalCount('limit');
@@ -336,5 +338,49 @@ function readMessage(
     }
     case 'passwd':
       return withId({ type, old: read.password('old'), new: read.newPassword('new') }, id);
+    case 'search':
+      return readSearch(read, id);
   }
+}
+
+/** Longest search text, in characters: a search costs per word. */
+export const SEARCH_TEXT_MAX = 200;
+
+function readPrivateHistory(read: FieldReader, id: RequestId | undefined): ClientMessage {
+  if (read.has('room')) read.fail(ErrorCode.bad_request, 'a history has "room" or "with", not both');
+  const peer = read.nick('with');
+  const before = read.optionalCount('before');
+  const since = read.optionalCount('since');
+  if (before !== undefined && since !== undefined) read.fail(ErrorCode.bad_request, 'a history has "before" or "since", not both');
+  const limit = read.optionalCount('limit');
+  return withId(
+    {
+      type: 'history' as const,
+      with: peer,
+      ...(before !== undefined && { before }),
+      ...(since !== undefined && { since }),
+      ...(limit !== undefined && { limit }),
+    },
+    id,
+  );
+}
+
+function readSearch(read: FieldReader, id: RequestId | undefined): ClientMessage {
+  const text = read.string('text').normalize('NFC').trim();
+  if (text.length === 0) read.fail(ErrorCode.bad_request, '"text" cannot be empty');
+  if (text.length > SEARCH_TEXT_MAX) read.fail(ErrorCode.bad_request, `"text" is longer than ${SEARCH_TEXT_MAX} characters`);
+  if (CONTROL_CHARACTERS.test(text)) read.fail(ErrorCode.bad_request, '"text" cannot contain control characters');
+  const room = read.has('room') ? read.room() : undefined;
+  const from = read.has('from') ? read.nick('from') : undefined;
+  const limit = read.optionalCount('limit');
+  return withId(
+    {
+      type: 'search' as const,
+      text,
+      ...(room !== undefined && { room }),
+      ...(from !== undefined && { from }),
+      ...(limit !== undefined && { limit }),
+    },
+    id,
+  );
 }

@@ -12,6 +12,7 @@ import { resolveConfig, type ServerConfig } from './config.js';
 import { FileStore } from './files/store.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { dispatch, type ServerContext } from './handlers/index.js';
+import { forgetGuestConversations } from './handlers/private.js';
 import { now } from './handlers/replies.js';
 import { silentLogger, type Logger } from './log.js';
 import { Session, type SessionHost } from './session.js';
@@ -20,6 +21,7 @@ import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
+import { localConversations } from './storage/local-conversations.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import type { HistoryStore } from './storage/store.js';
 import { plainRefusal, TlsDoor } from './tls.js';
@@ -98,7 +100,12 @@ export class ChatServer implements SessionHost, ServerContext {
             for (const session of this.sessions) session.send({ type: 'notice', text });
           },
         })
-      : new LocalBackend(this.rooms, this.nicks, new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')));
+      : new LocalBackend(
+          this.rooms,
+          this.nicks,
+          new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
+          ...localConversations(this.config, this.historyStore),
+        );
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,
       quotaBytes: this.config.fileQuotaBytes,
@@ -158,6 +165,7 @@ export class ChatServer implements SessionHost, ServerContext {
       }
     }
     this.backend.releaseNick(session);
+    forgetGuestConversations(this, session);
     if (session.attachToken) this.attachTokens.delete(session.attachToken);
     session.address.release();
     this.sessions.delete(session);

@@ -401,7 +401,7 @@ export class ChatClient {
         limit,
         ...(buffer.oldestSeq !== null ? { before: buffer.oldestSeq } : {}),
       });
-      if (reply.type !== 'history') return 0;
+      if (reply.type !== 'history' || !('room' in reply)) return 0;
       const added = this.state.prependHistory(buffer, reply.messages, reply.more);
       if (added > 0) this.changed();
       return added;

@@ -22,6 +22,8 @@ import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
+import { RedisConversationStore } from './private.js';
+import { RedisSearcher } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
@@ -58,7 +60,7 @@ interface Pending {
 export interface ClusterDeps {
   rooms: RoomRegistry;
   nicks: NickRegistry<Member>;
-  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory'>;
+  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory' | 'mailboxPerRecipient' | 'mailboxPerSender' | 'mailboxKeepMs'>;
   log: Logger;
   /** Tell every client of this node something about the cluster (the link to the others is down, or back). */
   noticeAll(text: string): void;
@@ -72,6 +74,9 @@ export class ClusterBackend implements Backend {
   readonly accounts = new RedisAccountStore(() => this.command);
   /** Failed logins counted in Redis: guesses spread over the nodes count together. */
   readonly loginThrottle = new RedisLoginThrottle(() => this.command);
+  /** Private conversations, mailboxes and search in Redis (cluster/private.ts, cluster/search.ts). */
+  readonly conversations: RedisConversationStore;
+  readonly searcher: RedisSearcher;
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -98,6 +103,10 @@ export class ClusterBackend implements Backend {
     ({ rooms: this.rooms, nicks: this.nicks, config: this.config, log: this.log } = deps);
     this.channels.add(key.nodeChannel(this.nodeId));
     this.nicks.guestPrefix = `guest-${this.nodeId.slice(0, 4)}-`;
+    const { mailboxPerRecipient, mailboxPerSender, mailboxKeepMs, clusterHistory } = deps.config;
+    const limits = { perRecipient: mailboxPerRecipient, perSender: mailboxPerSender, keepMs: mailboxKeepMs };
+    this.conversations = new RedisConversationStore(() => this.command, limits, clusterHistory);
+    this.searcher = new RedisSearcher(() => this.command, this.conversations);
   }
 
   private async connectRedis(): Promise<void> {

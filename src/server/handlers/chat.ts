@@ -5,6 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import { whenReady } from '../state/backend.js';
 import type { Handler } from './context.js';
 import { ensureNick, takeNick } from './identity.js';
+import { privateHistory, sendPrivate } from './private.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -62,7 +63,6 @@ const leave: Handler<'leave'> = (ctx, session, { room, id }) => {
 };
 
 type RoomMsgRequest = Extract<ClientMessage, { type: 'msg'; room: string }>;
-type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
 
 /** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
 const roomMsg: Handler<'msg'> = (ctx, session, message) => {
@@ -74,26 +74,8 @@ const roomMsg: Handler<'msg'> = (ctx, session, message) => {
   });
 };
 
-const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
-  const { to, text, id } = message as PrivateMsgRequest;
-  await ensureNick(ctx, session);
-  const make = (nick: string): PrivateMsgEvent => ({ type: 'msg', to: nick, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) });
-  const event = await ctx.backend.sendPrivate(to, make);
-  if (!event) {
-    session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(to)}`, id);
-    return;
-  }
-  // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
-  // arrived once already.
-  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(session.nick)) {
-    if (session.account) await ctx.backend.sendPrivate(session.nick, () => event);
-    else session.send(event);
-  }
-  if (id !== undefined) session.send({ type: 'ok', id });
-};
-
 const msg: Handler<'msg'> = (ctx, session, message) =>
-  'to' in message ? privateMsg(ctx, session, message) : roomMsg(ctx, session, message);
+  'to' in message ? sendPrivate(ctx, session, message) : roomMsg(ctx, session, message);
 
 const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
   if ((await takeNick(ctx, session, wanted, id)) && id !== undefined) session.send({ type: 'ok', id });
@@ -107,7 +89,9 @@ const rooms: Handler<'rooms'> = (ctx, session, { after, limit, id }) =>
     session.reply(id, { type: 'rooms', ...page }),
   );
 
-const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) => {
+const history: Handler<'history'> = (ctx, session, message) => {
+  if ('with' in message) return privateHistory(ctx, session, message);
+  const { room, before, limit, id } = message;
   const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
   // One more than asked: whether there is more is whether it came.
   return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {

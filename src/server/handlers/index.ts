@@ -6,10 +6,11 @@ import { accountHandlers, refusedToGuest } from './accounts.js';
 import { chatHandlers } from './chat.js';
 import type { Handler, ServerContext } from './context.js';
 import { fileHandlers } from './files.js';
+import { search } from './search.js';
 
 export type { ServerContext } from './context.js';
 
-const handlers: { [T in ClientType]: Handler<T> } = { ...chatHandlers, ...fileHandlers, ...accountHandlers };
+const handlers: { [T in ClientType]: Handler<T> } = { ...chatHandlers, ...fileHandlers, ...accountHandlers, search };
 
 export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {
   if (refusedToGuest(ctx, session, message)) return;

@@ -5,7 +5,9 @@
 import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
+import type { ConversationStore } from './conversations.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
+import type { Searcher } from './search.js';
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -96,4 +98,9 @@ export interface Backend {
   announce(room: string, event: ServerMessage): Maybe<void>;
   /** Up to `limit` records of `room` with seq < before (the newest when before is undefined), oldest first. */
   before(room: string, before: number | undefined, limit: number): Maybe<RoomRecord[]>;
+
+  // ---- private conversations and search ----
+  /** Private conversations and offline mailboxes: SQLite on one node, Redis on a cluster. */
+  readonly conversations: ConversationStore;
+  readonly searcher: Searcher;
 }

@@ -40,6 +40,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly selectBefore: Database.Statement;
   private readonly writeBatch: (records: RoomRecord[]) => void;
   private readonly checkpointer: Checkpointer;
+  /** Search (storage/search.ts): indexes each batch inside its transaction. Set by the server; null: no index. */
+  onBatch: ((records: RoomRecord[]) => void) | null = null;
   private readonly releaseLock: () => void;
 
   constructor(
@@ -78,6 +80,7 @@ export class SqliteHistoryStore implements HistoryStore {
         if ((highest.get(record.room) ?? 0) < record.seq) highest.set(record.room, record.seq);
       }
       for (const [room, seq] of highest) this.bumpSeq.run(room, seq);
+      this.onBatch?.(records); // search index hook
     });
     this.prune();
     this.pruneTimer =

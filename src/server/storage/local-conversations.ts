@@ -1,0 +1,19 @@
+// One node's private conversations and search index: in the history database of the data dir (the search index
+// fed by the history writer, in its transactions), or without a data dir in a database in memory (private
+// conversations only: room history is then not stored, so it is not searched either).
+
+import Database from 'better-sqlite3';
+import type { ServerConfig } from '../config.js';
+import type { ConversationStore } from '../state/conversations.js';
+import { SqliteConversationStore } from './private.js';
+import { SearchIndex } from './search.js';
+import { SqliteHistoryStore } from './sqlite.js';
+import type { HistoryStore } from './store.js';
+
+export function localConversations(config: ServerConfig, historyStore: HistoryStore | undefined): [ConversationStore, SearchIndex] {
+  const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
+  const index = new SearchIndex(db);
+  if (historyStore instanceof SqliteHistoryStore) historyStore.onBatch = (records) => index.addRoomRecords(records);
+  const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
+  return [new SqliteConversationStore(db, limits, index), index];
+}
