@@ -8,3 +8,4 @@ await import('./files.test.js');
 await import('./docs.test.js');
 await import('./accounts.test.js');
 await import('./private.test.js');
+await import('./search.test.js');
