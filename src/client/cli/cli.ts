@@ -9,6 +9,7 @@ import { ClientError, ExitCode } from '../core/errors.js';
 import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runLineMode } from './line-mode.js';
 import { listFiles, listRooms, sendOnce, whoIsIn } from './oneshot.js';
+import { addSearchCommand } from './search-command.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { columns } from '../text/columns.js';
 import { formatSize } from '../text/size.js';
@@ -205,6 +206,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     setAction: (run) => (action = run),
   });
   addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+
+  addSearchCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
 
   addAccountCommands(program, {
     io,

@@ -10,6 +10,7 @@ import type { FileActions } from './file-actions.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { helpLines, type Command } from './parse-input.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
+import { jump, search } from './search-actions.js';
 import type { VoiceActions } from './voice/actions.js';
 
 /** What the handlers need from the chat client. */
@@ -39,6 +40,8 @@ const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   voice: ({ voice }, buffer) => voice.record(buffer),
   play: ({ voice }, buffer, command) => void voice.play(buffer, command.file), // plays beside the chat
   stop: ({ voice }, buffer) => voice.stop(buffer),
+  search,
+  jump,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {

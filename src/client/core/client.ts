@@ -12,6 +12,7 @@ import { ClientError } from './errors.js';
 import { FileActions } from './file-actions.js';
 import { hello } from './handshake.js';
 import { Outbox } from './outbox.js';
+import { resumePrivate } from './private-resume.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { SecretPrompts } from './secret-prompt.js';
@@ -212,6 +213,7 @@ export class ChatClient {
       // shutdown must not keep us out of the room afterwards.)
       const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
       for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
+      if (!initial) await resumePrivate(conn, this.state);
     } catch (error) {
       conn.destroy();
       throw error;

@@ -24,7 +24,9 @@ export type Command =
   | { name: 'reconnect' }
   | { name: 'login'; nick?: string }
   | { name: 'register'; nick?: string }
-  | { name: 'quit'; reason?: string };
+  | { name: 'quit'; reason?: string }
+  | { name: 'search'; words: string; room?: string; from?: string }
+  | { name: 'jump'; number: number };
 
 export type ParsedInput =
   | { kind: 'empty' }
@@ -60,6 +62,8 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'login', usage: '/login [NICK]', help: 'log in as NICK (the password is asked, not shown), or with the kept token' },
   { name: 'register', usage: '/register [NICK]', help: 'register your nick (or NICK) and log in: the password is asked twice, not shown' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
+  { name: 'search', usage: '/search WORDS [in:ROOM] [from:NICK]', help: 'search the rooms and your private messages, newest first' },
+  { name: 'jump', usage: '/jump N', help: 'show search hit N in its log' },
 ];
 
 const ALIASES: Record<string, Command['name']> = {
@@ -160,9 +164,29 @@ export function parseInput(input: string): ParsedInput {
       return { kind: 'command', command: args[0] ? { name, nick: args[0] } : { name } };
     case 'quit':
       return { kind: 'command', command: rest.trim() ? { name, reason: rest.trim() } : { name } };
+    case 'search':
+      return parseSearch(args) ?? usage(name);
+    case 'jump':
+      return args.length === 1 && /^#?\d{1,4}$/.test(args[0]!) ? { kind: 'command', command: { name, number: Number(args[0]!.replace('#', '')) } } : usage(name);
     default:
       return { kind: 'error', message: `Unknown command /${word}. Type /help for the list of commands.` };
   }
+}
+
+/** `/search WORDS [in:ROOM] [from:NICK]`: the filters anywhere among the words. */
+function parseSearch(args: string[]): ParsedInput | null {
+  const words: string[] = [];
+  let room: string | undefined;
+  let from: string | undefined;
+  for (const arg of args) {
+    const filter = /^(in|from):(.+)$/i.exec(arg);
+    if (filter && filter[1]!.toLowerCase() === 'in') room = filter[2]!.replace(/^#/, '');
+    else if (filter) from = withoutAt(filter[2]!);
+    else words.push(arg);
+  }
+  if (words.length === 0) return null;
+  const filters = { ...(room !== undefined && { room }), ...(from !== undefined && { from }) };
+  return { kind: 'command', command: { name: 'search', words: words.join(' '), ...filters } };
 }
 
 /** Help text, one line per command. */

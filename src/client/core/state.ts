@@ -5,6 +5,7 @@ import {
   canonicalRoom,
   nickKey,
   type FileEvent,
+  type PrivateMsgEvent,
   type RoomMsgEvent,
   type RoomRecord,
   type ServerMessage,
@@ -28,6 +29,8 @@ export interface Entry {
   self?: boolean;
   mention?: boolean;
   history?: boolean;
+  /** Its number in its room or private conversation, when it has one (a search hit is found by it). */
+  seq?: number;
   /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
   voice?: VoiceClip & { number: number };
 }
@@ -289,7 +292,7 @@ export class ClientState {
         return { bell: false };
       }
       case 'msg':
-        return 'room' in message ? this.applyRoomMsg(message, ts) : this.applyPrivateMsg(message.from, message.to, message.text, !!message.me, ts);
+        return 'room' in message ? this.applyRoomMsg(message, ts) : this.applyPrivateMsg(message, ts);
       case 'file':
         return this.applyFile(message, ts);
       case 'notice': {
@@ -339,7 +342,7 @@ export class ClientState {
     const text = sanitize(message.text);
     const mention = !self && mentions(text, this.nick);
     this.add(buffer, {
-      kind: message.me ? 'action' : 'msg', ts, from: message.from, text, self, mention,
+      kind: message.me ? 'action' : 'msg', ts, from: message.from, text, self, mention, seq: message.seq,
       ...(message.history ? { history: true } : {}),
     });
     return { bell: mention && !message.history };
@@ -364,12 +367,31 @@ export class ClientState {
     return { bell: false };
   }
 
-  private applyPrivateMsg(from: string, to: string, rawText: string, action: boolean, ts: number): ApplyResult {
+  /**
+   * A private message: numbered in its conversation, so one that came before (missed messages come to each login
+   * for a while, and a resume may overlap) is not shown twice. Missed ones are said to be so, once per batch.
+   */
+  private applyPrivateMsg(message: PrivateMsgEvent, ts: number): ApplyResult {
+    const { from, to, seq } = message;
     const self = this.isMe(from);
     const buffer = this.openPrivate(self ? to : from);
-    this.add(buffer, { kind: action ? 'action' : 'msg', ts, from, text: sanitize(rawText), self, mention: !self });
-    return { bell: !self };
+    const old = message.missed || message.history;
+    if (seq !== undefined) {
+      if (old && seq <= (buffer.lastSeen?.seq ?? 0)) return { bell: false };
+      if (seq > (buffer.lastSeen?.seq ?? 0)) buffer.lastSeen = { seq, ts: message.ts, from };
+      if (buffer.oldestSeq === null || seq < buffer.oldestSeq) buffer.oldestSeq = seq;
+    }
+    if (message.missed && !this.missedSaid.has(buffer)) {
+      this.missedSaid.add(buffer);
+      this.info(buffer, 'Sent while you were offline:');
+    } else if (!message.missed) this.missedSaid.delete(buffer);
+    const kind = message.me ? 'action' : 'msg';
+    this.add(buffer, { kind, ts, from, text: sanitize(message.text), self, mention: !self && !old, seq, ...(old ? { history: true } : {}) });
+    return { bell: !self && !message.history };
   }
+
+  /** Private buffers whose last message so far was a missed one (the next missed one needs no heading). */
+  private readonly missedSaid = new WeakSet<ChatBuffer>();
 
   /** A page of older history (`history` reply), put above what the log already has. */
   prependHistory(buffer: ChatBuffer, records: readonly RoomRecord[], more: boolean): number {
@@ -386,7 +408,7 @@ export class ClientState {
       }
       const text = sanitize(r.text);
       const mention = !self && mentions(text, this.nick);
-      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true };
+      return { id: this.nextEntryId++, ts, kind: r.me ? 'action' : 'msg', from: r.from, text, self, mention, history: true, seq: r.seq };
     });
     buffer.entries.unshift(...entries);
     if (page.length > 0) buffer.oldestSeq = page[0]!.seq;
