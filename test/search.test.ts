@@ -109,3 +109,18 @@ t.test('the cost is bounded: words, their length, the text, the rate', async (t)
   t.match(await ask(p, { type: 'search', text: 'exam', id: 6 }), { type: 'error', code: 'rate_limited' }, 'past the burst');
   t.match(await ask(p, { type: 'ping', id: 7 }), { type: 'pong' }, 'the connection lives on');
 });
+
+t.test('attack: FTS5 syntax in a search is only text; no query breaks the server', async (t) => {
+  const { port } = await withDataDir(t, { searchBurst: 100 });
+  const p = await peer(t, port);
+  await p.join('test', 'p');
+  await say(p, 'test', 'say "hi" NEAR(x y) a*b OR c', 'plain words');
+  const weird = ['"hi"', 'NEAR(x', 'a*b', 'OR', '**', '""', '^^', ')(', "'; DROP TABLE records; --", '\\\\', 'a"b', '🇨🇳🇨🇳', '作"业'];
+  for (const text of weird) {
+    const reply = await ask(p, { type: 'search', text, id: text });
+    t.equal(reply.type, 'search', `${JSON.stringify(text)} is searched as text`);
+  }
+  t.same(texts(await ask(p, { type: 'search', text: 'NEAR(x', id: 'n' })), ['say "hi" NEAR(x y) a*b OR c']);
+  t.same(texts(await ask(p, { type: 'search', text: 'a*b', id: 's' })), ['say "hi" NEAR(x y) a*b OR c']);
+  t.same(texts(await ask(p, { type: 'search', text: 'plain', id: 'p' })), ['plain words'], 'the index is whole');
+});
