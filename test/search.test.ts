@@ -7,7 +7,8 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { peer, server, type Event, type Peer } from './helpers/wire.js';
+import { SqliteHistoryStore } from '../src/server/storage/sqlite.js';
+import { backendUnderTest, peer, server, type Event, type Peer } from './helpers/wire.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -123,4 +124,19 @@ t.test('attack: FTS5 syntax in a search is only text; no query breaks the server
   t.same(texts(await ask(p, { type: 'search', text: 'NEAR(x', id: 'n' })), ['say "hi" NEAR(x y) a*b OR c']);
   t.same(texts(await ask(p, { type: 'search', text: 'a*b', id: 's' })), ['say "hi" NEAR(x y) a*b OR c']);
   t.same(texts(await ask(p, { type: 'search', text: 'plain', id: 'p' })), ['plain words'], 'the index is whole');
+});
+
+t.test('history written before the index existed is indexed at start (an upgraded data dir)', { skip: backendUnderTest === 'cluster' && 'one node: a cluster reads Redis' }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-search-old-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const old = new SqliteHistoryStore(join(dataDir, 'history.sqlite'));
+  for (let seq = 1; seq <= 4500; seq++) {
+    old.add({ type: 'msg', room: 'old', from: 'li', text: seq === 4321 ? '旧的作业' : `line ${seq}`, ts: new Date().toISOString(), seq });
+  }
+  old.close();
+  const { port } = await server(t, { dataDir });
+  const p = await peer(t, port);
+  await p.join('old', 'p');
+  const reply = await ask(p, { type: 'search', text: '作业', id: 1 });
+  t.match(reply.hits, [{ room: 'old', record: { seq: 4321, text: '旧的作业' }, before: { text: 'line 4320' }, after: { text: 'line 4322' } }]);
 });

@@ -14,7 +14,10 @@ import type { HistoryStore } from './store.js';
 export function localConversations(config: ServerConfig, historyStore: HistoryStore | undefined): [ConversationStore, Searcher] {
   const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
   const index = new SearchIndex(db);
-  if (historyStore instanceof SqliteHistoryStore) historyStore.onBatch = (records) => index.addRoomRecords(records);
+  if (historyStore instanceof SqliteHistoryStore) {
+    historyStore.onBatch = (records) => index.addRoomRecords(records);
+    index.backfillRooms();
+  }
   const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
   // What this turn said is searched too: the writer's pending batch is committed first.
   const searcher: Searcher = { search: (query) => (historyStore?.flush(), index.search(query)) };

@@ -20,7 +20,11 @@ const SCHEMA = `
   CREATE UNIQUE INDEX IF NOT EXISTS search_docs_conv ON search_docs (conv, seq) WHERE conv IS NOT NULL;
   CREATE VIRTUAL TABLE IF NOT EXISTS search_trigram USING fts5 (text, tokenize = 'trigram', content = '', contentless_delete = 1);
   CREATE VIRTUAL TABLE IF NOT EXISTS search_pairs USING fts5 (text, tokenize = 'unicode61', content = '', contentless_delete = 1);
+  CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
+
+/** Room records indexed per turn while history written before search existed is indexed. */
+const BACKFILL_CHUNK = 2000;
 
 const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
 const CJK_ONLY = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+$/u;
@@ -65,6 +69,36 @@ export class SearchIndex implements Searcher {
   /** Index a private record: called inside the conversation store's transaction (storage/private.ts). */
   addPrivate(conv: string, record: PrivateRecord): void {
     this.add(null, conv, record);
+  }
+
+  /**
+   * Index the room history written before this index existed (an upgraded data dir): a chunk per event-loop turn,
+   * so that the server serves meanwhile; once done, never again (the writer indexes every new batch).
+   */
+  backfillRooms(onDone: (records: number) => void = () => {}): void {
+    const done = this.db.prepare("SELECT value FROM search_meta WHERE key = 'rooms_backfilled'").pluck();
+    if (done.get() !== undefined) return;
+    const chunk = this.db.prepare('SELECT room, seq, json FROM records WHERE (room, seq) > (?, ?) ORDER BY room, seq LIMIT ?');
+    let after: [string, number] = ['', 0];
+    let indexed = 0;
+    const step = this.db.transaction(() => {
+      const rows = chunk.all(...after, BACKFILL_CHUNK) as { room: string; seq: number; json: string }[];
+      for (const row of rows) this.add(row.room, null, JSON.parse(row.json) as RoomRecord);
+      indexed += rows.length;
+      if (rows.length > 0) after = [rows.at(-1)!.room, rows.at(-1)!.seq];
+      if (rows.length < BACKFILL_CHUNK) this.db.prepare("INSERT OR REPLACE INTO search_meta VALUES ('rooms_backfilled', '1')").run();
+      return rows.length === BACKFILL_CHUNK;
+    });
+    const next = () => {
+      if (!this.db.open) return;
+      try {
+        if (step()) setImmediate(next).unref?.();
+        else onDone(indexed);
+      } catch {
+        // A full disk: the next start tries again.
+      }
+    };
+    next();
   }
 
   forgetConversations(convs: string[]): void {
