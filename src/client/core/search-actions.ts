@@ -2,12 +2,19 @@
 // the records before and after it; /jump N opens hit N's room or private buffer, pages its history back until the
 // hit is in the log, and scrolls there.
 
-import type { PrivateRecord, RoomRecord, SearchHit } from '../../protocol/index.js';
+import type { PrivateRecord, RoomRecord, SearchHit, ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { clock, day } from '../text/time.js';
-import type { CommandContext } from './chat-commands.js';
+import type { Request } from './connection.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
+
+/** What /search and /jump need of the chat client (chat-commands.ts's CommandContext has it). */
+export interface SearchContext {
+  readonly state: ClientState;
+  /** A request for `buffer`: null after saying an error reply there. */
+  request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null>;
+}
 
 /** The hits of the last search, per client, for /jump. */
 const lastHits = new WeakMap<ClientState, SearchHit[]>();
@@ -43,7 +50,7 @@ export function hitLines(query: string, hits: readonly SearchHit[], more: boolea
 }
 
 export async function search(
-  { state, request }: CommandContext,
+  { state, request }: SearchContext,
   buffer: ChatBuffer,
   command: { words: string; room?: string; from?: string },
 ): Promise<void> {
@@ -55,7 +62,7 @@ export async function search(
   for (const line of hitLines(command.words, reply.hits, reply.more)) state.info(buffer, line);
 }
 
-export async function jump(context: CommandContext, buffer: ChatBuffer, command: { number: number }): Promise<void> {
+export async function jump(context: SearchContext, buffer: ChatBuffer, command: { number: number }): Promise<void> {
   const { state, request } = context;
   const hits = lastHits.get(state) ?? [];
   const hit = hits[command.number - 1];

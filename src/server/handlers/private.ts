@@ -5,7 +5,7 @@
 
 import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord } from '../../protocol/index.js';
 import type { Session } from '../session.js';
-import { accountPrincipal } from '../state/principals.js';
+import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
 import { now } from './replies.js';
@@ -59,7 +59,7 @@ export async function sendPrivate(ctx: ServerContext, session: Session, message:
   const record = await backend.conversations.append(actingUser(session).principal, target.principal, draft);
   const delivered = target.online ? await backend.sendPrivate(target.nick, (nick) => ({ ...record, to: nick })) : null;
   // Offline, or gone since the lookup: an account gets it at its next login (a guest's conversation is over).
-  if (!delivered && target.principal.startsWith('a:')) await backend.conversations.enqueue(target.principal, sender, record);
+  if (!delivered && isAccountPrincipal(target.principal)) await backend.conversations.enqueue(target.principal, sender, record);
   // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
   // arrived once already.
   const copy = delivered ?? record;

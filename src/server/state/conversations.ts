@@ -3,7 +3,9 @@
 // node (storage/private.ts), Redis on a cluster (cluster/private.ts).
 
 import type { PrivateRecord } from '../../protocol/index.js';
-import type { Maybe } from './backend.js';
+
+/** An answer now (one node) or later (a cluster): as backend.ts's, not imported to keep the imports one-way. */
+type Maybe<T> = T | Promise<T>;
 
 /** The key of the conversation between two principals: the same whichever of them asks. */
 export function conversationKey(a: string, b: string): string {

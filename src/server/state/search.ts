@@ -2,7 +2,9 @@
 // streams on a cluster (cluster/search.ts, docs/scale-out.md "Search").
 
 import type { SearchHit } from '../../protocol/index.js';
-import type { Maybe } from './backend.js';
+
+/** An answer now (one node) or later (a cluster): as backend.ts's, not imported to keep the imports one-way. */
+type Maybe<T> = T | Promise<T>;
 
 export interface SearchQuery {
   /** The words, each of at least 2 characters; a record matches when it has every one. */
