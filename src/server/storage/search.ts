@@ -122,8 +122,21 @@ export class SearchIndex implements Searcher {
 
   /** Newest first: what `query.principal` may read (every room; its own private conversations) that has every word. */
   search(query: SearchQuery): SearchResult {
-    const args: unknown[] = [];
-    const where: string[] = [];
+    // The words of each index in one MATCH (AND); the first index drives the query newest first (FTS5 reads its
+    // rowids in descending order and stops at the LIMIT), the other one, when used, is a filter.
+    const byTable = new Map<string, string[]>();
+    for (const word of query.words) {
+      const table = [...word].length >= 3 ? 'search_trigram' : 'search_pairs';
+      const match = table === 'search_pairs' && CJK_ONLY.test(word) ? phrase(cjkPairs(word).trim()) : phrase(word);
+      byTable.set(table, [...(byTable.get(table) ?? []), match]);
+    }
+    const [[driver, driverWords], ...others] = [...byTable] as [string, string[]][];
+    const args: unknown[] = [driverWords.join(' AND ')];
+    const where: string[] = [`${driver} MATCH ?`];
+    for (const [table, words] of others) {
+      where.push(`d.id IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?)`);
+      args.push(words.join(' AND '));
+    }
     if (query.room !== undefined) {
       where.push('d.room = ?');
       args.push(query.room);
@@ -135,15 +148,9 @@ export class SearchIndex implements Searcher {
       where.push('d.sender = ?');
       args.push(nickKey(query.from));
     }
-    const shape: string[] = [];
-    for (const word of query.words) {
-      const table = [...word].length >= 3 ? 'search_trigram' : 'search_pairs';
-      shape.push(table);
-      where.push(`d.id IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?)`);
-      args.push(table === 'search_pairs' && CJK_ONLY.test(word) ? phrase(cjkPairs(word).trim()) : phrase(word));
-    }
-    const sql = `SELECT d.room, d.conv, d.seq FROM search_docs d WHERE ${where.join(' AND ')} ORDER BY d.id DESC LIMIT ?`;
-    const cacheKey = `${query.room !== undefined}/${query.from !== undefined}/${shape.join(',')}`;
+    const sql = `SELECT d.room, d.conv, d.seq FROM ${driver} JOIN search_docs d ON d.id = ${driver}.rowid
+      WHERE ${where.join(' AND ')} ORDER BY ${driver}.rowid DESC LIMIT ?`;
+    const cacheKey = `${query.room !== undefined}/${query.from !== undefined}/${[...byTable.keys()].join(',')}`;
     let statement = this.queries.get(cacheKey);
     if (!statement) this.queries.set(cacheKey, (statement = this.db.prepare(sql)));
     const rows = statement.all(...args, query.limit + 1) as { room: string | null; conv: string | null; seq: number }[];
