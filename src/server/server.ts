@@ -21,7 +21,7 @@ import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
-import { localConversations } from './storage/local-conversations.js';
+import { localPrivates } from './storage/local-privates.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import type { HistoryStore } from './storage/store.js';
 import { plainRefusal, TlsDoor } from './tls.js';
@@ -104,7 +104,7 @@ export class ChatServer implements SessionHost, ServerContext {
           this.rooms,
           this.nicks,
           new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
-          ...localConversations(this.config, this.historyStore),
+          ...localPrivates(this.config, this.historyStore),
         );
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
       maxFileBytes: this.config.maxFileBytes,

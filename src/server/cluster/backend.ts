@@ -22,7 +22,7 @@ import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
-import { RedisConversationStore } from './private.js';
+import { RedisPrivateStore } from './private.js';
 import { RedisSearcher } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
@@ -75,7 +75,7 @@ export class ClusterBackend implements Backend {
   /** Failed logins counted in Redis: guesses spread over the nodes count together. */
   readonly loginThrottle = new RedisLoginThrottle(() => this.command);
   /** Private conversations, mailboxes and search in Redis (cluster/private.ts, cluster/search.ts). */
-  readonly conversations: RedisConversationStore;
+  readonly privates: RedisPrivateStore;
   readonly searcher: RedisSearcher;
   private subscriber!: Redis;
   private up = false;
@@ -105,8 +105,8 @@ export class ClusterBackend implements Backend {
     this.nicks.guestPrefix = `guest-${this.nodeId.slice(0, 4)}-`;
     const { mailboxPerRecipient, mailboxPerSender, mailboxKeepMs, clusterHistory } = deps.config;
     const limits = { perRecipient: mailboxPerRecipient, perSender: mailboxPerSender, keepMs: mailboxKeepMs };
-    this.conversations = new RedisConversationStore(() => this.command, limits, clusterHistory);
-    this.searcher = new RedisSearcher(() => this.command, this.conversations);
+    this.privates = new RedisPrivateStore(() => this.command, limits, clusterHistory);
+    this.searcher = new RedisSearcher(() => this.command, this.privates);
   }
 
   private async connectRedis(): Promise<void> {

@@ -1,4 +1,4 @@
-// A cluster's private conversations and mailboxes, in Redis (state/conversations.ts): each conversation a counter
+// A cluster's private conversations and mailboxes, in Redis (state/privates.ts): each conversation a counter
 // and a capped stream (entry id = seq), each principal a set of its conversations; each offline account a list of
 // waiting records, a count per sender, and a list of those delivered once, kept for its other devices.
 
@@ -7,11 +7,11 @@ import { isAccountPrincipal } from '../state/principals.js';
 import {
   conversationKey,
   partiesOf,
-  type ConversationStore,
+  type PrivateStore,
   type MailboxLimits,
   type MailboxRefusal,
   type PageRequest,
-} from '../state/conversations.js';
+} from '../state/privates.js';
 import type { Scripted } from './scripts.js';
 
 export const privateKey = {
@@ -46,7 +46,7 @@ const TAKE_WAITING = `
   if #fresh > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
   return old`;
 
-export class RedisConversationStore implements ConversationStore {
+export class RedisPrivateStore implements PrivateStore {
   constructor(
     private readonly redis: () => Scripted,
     private readonly limits: MailboxLimits,

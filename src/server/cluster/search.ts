@@ -6,7 +6,7 @@
 import { nickKey, type PrivateRecord, type RoomRecord, type SearchHit } from '../../protocol/index.js';
 import { textMatcher, type Searcher, type SearchQuery, type SearchResult } from '../state/search.js';
 import { searchableText } from '../storage/search.js';
-import type { RedisConversationStore } from './private.js';
+import type { RedisPrivateStore } from './private.js';
 import { privateKey } from './private.js';
 import { key, type Scripted } from './scripts.js';
 
@@ -19,12 +19,12 @@ type Kept = RoomRecord | PrivateRecord;
 export class RedisSearcher implements Searcher {
   constructor(
     private readonly redis: () => Scripted,
-    private readonly conversations: RedisConversationStore,
+    private readonly privates: RedisPrivateStore,
   ) {}
 
   async search(query: SearchQuery): Promise<SearchResult> {
     const rooms = query.room !== undefined ? [query.room] : query.rooms;
-    const convs = query.room !== undefined ? [] : await this.conversations.conversationsOf(query.principal);
+    const convs = query.room !== undefined ? [] : await this.privates.conversationsOf(query.principal);
     const streams = [
       ...rooms.map((room) => ({ stream: key.history(room), room })),
       ...convs.map((conv) => ({ stream: privateKey.history(conv), room: undefined })),

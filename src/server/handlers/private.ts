@@ -48,7 +48,7 @@ export async function sendPrivate(ctx: ServerContext, session: Session, message:
   if (!target) return noSuchUser(session, to, id);
   const sender = mailboxSender(session);
   if (!target.online) {
-    const refusal = await backend.conversations.mailboxRefusal(target.principal, sender);
+    const refusal = await backend.privates.mailboxRefusal(target.principal, sender);
     if (refusal) {
       const whose = refusal === 'sender_full' ? 'from you ' : '';
       session.error(ErrorCode.mailbox_full, `${target.nick} is offline and has as many messages ${whose}waiting as it may; try again once they have read them`, id);
@@ -56,10 +56,10 @@ export async function sendPrivate(ctx: ServerContext, session: Session, message:
     }
   }
   const draft = { type: 'msg' as const, to: target.nick, from: session.nick, text, ts: now(), ...(message.me && { me: true as const }) };
-  const record = await backend.conversations.append(actingUser(session).principal, target.principal, draft);
+  const record = await backend.privates.append(actingUser(session).principal, target.principal, draft);
   const delivered = target.online ? await backend.sendPrivate(target.nick, (nick) => ({ ...record, to: nick })) : null;
   // Offline, or gone since the lookup: an account gets it at its next login (a guest's conversation is over).
-  if (!delivered && isAccountPrincipal(target.principal)) await backend.conversations.enqueue(target.principal, sender, record);
+  if (!delivered && isAccountPrincipal(target.principal)) await backend.privates.enqueue(target.principal, sender, record);
   // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
   // arrived once already.
   const copy = delivered ?? record;
@@ -89,7 +89,7 @@ export async function privateHistory(ctx: ServerContext, session: Session, messa
   if (!target) return noSuchUser(session, peer, id);
   const pageSize = Math.max(1, Math.min(limit ?? 50, HISTORY_PAGE_MAX));
   const request = since !== undefined ? { since, limit: pageSize + 1 } : { ...(before !== undefined && { before }), limit: pageSize + 1 };
-  const found = await ctx.backend.conversations.page(actingUser(session).principal, target.principal, request);
+  const found = await ctx.backend.privates.page(actingUser(session).principal, target.principal, request);
   const page = found.length <= pageSize ? found : since !== undefined ? found.slice(0, pageSize) : found.slice(1);
   const messages = within(page, ctx.config.replyHistoryBytes, since !== undefined ? 'oldest' : 'newest');
   session.reply(id, { type: 'history', with: target.nick, messages, more: found.length > pageSize || messages.length < page.length });
@@ -98,7 +98,7 @@ export async function privateHistory(ctx: ServerContext, session: Session, messa
 /** After a login: what was sent to the account while it was offline, marked missed. */
 export async function deliverWaiting(ctx: ServerContext, session: Session): Promise<void> {
   if (!session.account) return;
-  for (const record of await ctx.backend.conversations.waiting(session.principal)) session.send({ ...record, missed: true });
+  for (const record of await ctx.backend.privates.waiting(session.principal)) session.send({ ...record, missed: true });
 }
 
 /** A guest connection is gone: so are its private conversations. */
@@ -106,6 +106,6 @@ export function forgetGuestConversations(ctx: ServerContext, session: Session): 
   const guest = session.guestPrincipal;
   if (!guest) return;
   Promise.resolve()
-    .then(() => ctx.backend.conversations.forget(guest))
+    .then(() => ctx.backend.privates.forget(guest))
     .catch((error: unknown) => ctx.log.warn({ err: String(error) }, 'could not forget a guest\'s conversations'));
 }

@@ -5,7 +5,7 @@
 import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
-import type { ConversationStore } from './conversations.js';
+import type { PrivateStore } from './privates.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 import type { Searcher } from './search.js';
 
@@ -101,6 +101,6 @@ export interface Backend {
 
   // ---- private conversations and search ----
   /** Private conversations and offline mailboxes: SQLite on one node, Redis on a cluster. */
-  readonly conversations: ConversationStore;
+  readonly privates: PrivateStore;
   readonly searcher: Searcher;
 }

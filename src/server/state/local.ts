@@ -4,7 +4,7 @@ import { encode, type RoomRecord, type ServerMessage } from '../../protocol/inde
 import type { AccountStore } from '../accounts/store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
-import type { ConversationStore } from './conversations.js';
+import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
 import type { Searcher } from './search.js';
 import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
@@ -33,7 +33,7 @@ export class LocalBackend implements Backend {
     private readonly rooms: RoomRegistry,
     private readonly nicks: NickRegistry<Member>,
     readonly accounts: AccountStore,
-    readonly conversations: ConversationStore,
+    readonly privates: PrivateStore,
     readonly searcher: Searcher,
   ) {}
 
@@ -43,7 +43,7 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     this.accounts.close();
-    this.conversations.close();
+    this.privates.close();
   }
 
   claimNick(member: Member, nick: string): boolean {

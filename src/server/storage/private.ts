@@ -1,11 +1,11 @@
-// Private conversations and offline mailboxes in SQLite (state/conversations.ts): in the history database of the
+// Private conversations and offline mailboxes in SQLite (state/privates.ts): in the history database of the
 // data dir, or in memory without one. A private message is rarer than a room message: each is committed at once,
 // in one transaction with its search entry (storage/search.ts).
 
 import type Database from 'better-sqlite3';
 import type { PrivateRecord } from '../../protocol/index.js';
 import { isAccountPrincipal } from '../state/principals.js';
-import { conversationKey, type ConversationStore, type MailboxLimits, type MailboxRefusal, type PageRequest } from '../state/conversations.js';
+import { conversationKey, type PrivateStore, type MailboxLimits, type MailboxRefusal, type PageRequest } from '../state/privates.js';
 import type { SearchIndex } from './search.js';
 
 const SCHEMA = `
@@ -34,7 +34,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS private_mailbox_recipient ON private_mailbox (recipient, sender);
 `;
 
-export class SqliteConversationStore implements ConversationStore {
+export class SqlitePrivateStore implements PrivateStore {
   private readonly bump: Database.Statement;
   private readonly insert: Database.Statement;
   private readonly selectBefore: Database.Statement;

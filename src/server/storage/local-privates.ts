@@ -4,14 +4,14 @@
 
 import Database from 'better-sqlite3';
 import type { ServerConfig } from '../config.js';
-import type { ConversationStore } from '../state/conversations.js';
+import type { PrivateStore } from '../state/privates.js';
 import type { Searcher } from '../state/search.js';
-import { SqliteConversationStore } from './private.js';
+import { SqlitePrivateStore } from './private.js';
 import { SearchIndex } from './search.js';
 import { SqliteHistoryStore } from './sqlite.js';
 import type { HistoryStore } from './store.js';
 
-export function localConversations(config: ServerConfig, historyStore: HistoryStore | undefined): [ConversationStore, Searcher] {
+export function localPrivates(config: ServerConfig, historyStore: HistoryStore | undefined): [PrivateStore, Searcher] {
   const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
   const index = new SearchIndex(db);
   if (historyStore instanceof SqliteHistoryStore) {
@@ -21,5 +21,5 @@ export function localConversations(config: ServerConfig, historyStore: HistorySt
   const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
   // What this turn said is searched too: the writer's pending batch is committed first.
   const searcher: Searcher = { search: (query) => (historyStore?.flush(), index.search(query)) };
-  return [new SqliteConversationStore(db, limits, index), searcher];
+  return [new SqlitePrivateStore(db, limits, index), searcher];
 }

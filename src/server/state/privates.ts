@@ -38,7 +38,7 @@ export interface PageRequest {
   limit: number;
 }
 
-export interface ConversationStore {
+export interface PrivateStore {
   /** Number and keep a private message between principals `a` and `b`; the record as kept. */
   append(a: string, b: string, draft: Omit<PrivateRecord, 'seq'>): Maybe<PrivateRecord>;
   /** A page of the conversation between `a` and `b`, oldest first. */
