@@ -52,7 +52,7 @@ t.test('private messages open a buffer on both sides; commands answer in words',
   t.same(texts(bob, 'test'), [], 'not in the room');
   await bob.submit('back at you'); // bob is still in the room buffer
   await alice.submit('/msg nobody hello?');
-  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: 'Nobody is connected as "nobody".' });
+  t.match(alice.state.active.entries.at(-1), { kind: 'error', text: 'Nobody is connected as "nobody", and no account has that nick.' });
   t.notOk(alice.state.buffer('@nobody'), 'no empty buffer is left for a nick nobody has');
   alice.state.switchTo('test');
   await alice.submit('/msg @bob as the buffer is written');

@@ -11,3 +11,5 @@ await import('./moderation.test.js');
 await import('./conversation.test.js');
 await import('./post.test.js');
 await import('./web-gateway.test.js');
+await import('./private.test.js');
+await import('./search.test.js');

@@ -139,7 +139,7 @@ t.test('private messages and nick uniqueness across nodes', async (t) => {
   bob.send({ type: 'msg', to: 'ALICE', text: 'hi from two', id: 1 });
   t.match(await alice.next({ type: 'msg' }), { to: 'alice', from: 'bob', text: 'hi from two' });
   t.match(await bob.next({ type: 'msg' }), { to: 'alice', from: 'bob' }, 'echoed to the sender');
-  t.same(await bob.next({ type: 'ok' }), { type: 'ok', id: 1 });
+  t.same(await bob.next({ type: 'ok' }), { type: 'ok', id: 1, seq: 1 });
   bob.send({ type: 'msg', to: 'nobody', text: 'hi', id: 2 });
   t.match(await bob.next({ type: 'error' }), { code: 'no_such_user', id: 2 });
 

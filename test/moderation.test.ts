@@ -420,3 +420,24 @@ t.test('a post (a message without joining) obeys the room as a msg does: muted, 
   t.match(await ask(stranger, { type: 'post', room: 'class', text: 'hi all', id: 6 }), { type: 'error', code: 'muted' }, '+m: no voice, no post');
   t.match(await ask(alice, { type: 'post', room: 'class', text: 'the owner may', id: 7 }), { type: 'ok', seq: Number });
 });
+
+t.test('an invite-only or keyed room is not read from outside: history and search refuse it, its members read on', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-moderation-read-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const { port } = await server(t, { dataDir });
+  const alice = await member(t, port, 'alice', 'staff');
+  t.match(await ask(alice, { type: 'msg', room: 'staff', text: 'exam answers attached', id: 1 }), { type: 'ok' });
+  const eve = await member(t, port, 'eve');
+  const before = await ask(eve, { type: 'history', room: 'staff', id: 2 });
+  t.match(before, { type: 'history', room: 'staff' }, 'a room nobody closed is public');
+  t.match(await ask(alice, { type: 'mode', room: 'staff', change: '+i', id: 3 }), { type: 'ok' });
+  t.match(await ask(eve, { type: 'history', room: 'staff', id: 4 }), { type: 'error', code: 'not_in_room', id: 4 });
+  const found = await ask(alice, { type: 'search', text: 'answers', id: 50 });
+  t.match(found.hits, [{ room: 'staff', record: { text: 'exam answers attached' } }], 'a member finds it');
+  const hidden = await ask(eve, { type: 'search', text: 'answers', id: 5 });
+  t.same(hidden.hits.filter((hit: { room?: string }) => hit.room === 'staff'), [], 'no hit from the closed room');
+  t.match(await ask(alice, { type: 'history', room: 'staff', id: 6 }), { type: 'history', messages: [{ text: 'exam answers attached' }] });
+  t.match(await ask(alice, { type: 'mode', room: 'staff', change: '-i', id: 7 }), { type: 'ok' });
+  t.match(await ask(alice, { type: 'mode', room: 'staff', change: '+k', arg: 'sesame', id: 8 }), { type: 'ok' });
+  t.match(await ask(eve, { type: 'history', room: 'staff', id: 9 }), { type: 'error', code: 'not_in_room' }, '+k too');
+});

@@ -83,7 +83,7 @@ t.test('private messages reach the recipient and echo to the sender only', async
   const expected = { type: 'msg', to: 'alice', from: 'bob', text: 'hi' };
   t.match(await alice.next({ type: 'msg' }), expected);
   t.match(await bob.next({ type: 'msg' }), expected);
-  t.same(await bob.next({ type: 'ok' }), { type: 'ok', id: 9 });
+  t.same(await bob.next({ type: 'ok' }), { type: 'ok', id: 9, seq: 1 });
   carol.send({ type: 'ping', id: 1 });
   await carol.next({ type: 'pong' });
   t.notOk(carol.received.some((e) => e.type === 'msg'));

@@ -33,6 +33,7 @@ export const ClientType = {
   read: 'read',
   unread: 'unread',
   post: 'post',
+  search: 'search',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
 
@@ -94,6 +95,14 @@ export interface ReadRequest extends Request { type: 'read'; room: string; seq: 
 /** The rooms the account reads, with what it has not read yet. */
 export interface UnreadRequest extends Request { type: 'unread' }
 
+/**
+ * A page of a private conversation (docs/protocol.md "Private conversations"): the one with `with` (an online nick
+ * or a registered account): records with seq < before (the newest first when absent), or with seq > since.
+ */
+export interface PrivateHistoryRequest extends Request { type: 'history'; with: string; before?: number; since?: number; limit?: number }
+/** Search the rooms and one's own private conversations (docs/protocol.md "Search"). */
+export interface SearchRequest extends Request { type: 'search'; text: string; room?: string; from?: string; limit?: number }
+
 export type MsgRequest = RoomMsgRequest | PrivateMsgRequest;
 
 export type ClientMessage =
@@ -123,7 +132,9 @@ export type ClientMessage =
   | ReactRequest
   | ReadRequest
   | UnreadRequest
-  | PostRequest;
+  | PostRequest
+  | PrivateHistoryRequest
+  | SearchRequest;
 
 // ---- server to client ----
 
@@ -165,7 +176,14 @@ export interface ReactEvent { type: 'react'; room: string; seq: number; nick: st
 export interface ReadEvent { type: 'read'; room: string; seq: number; id?: RequestId }
 export interface UnreadRoom { room: string; seq: number; last: number; unread: number; mentions: number }
 export interface UnreadEvent { type: 'unread'; rooms: UnreadRoom[]; id?: RequestId }
-export interface PrivateMsgEvent { type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean }
+export interface PrivateMsgEvent {
+  type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean;
+  /** Its number in the private conversation (docs/protocol.md "Private conversations"). */
+  seq?: number;
+  /** Sent while the account was offline: delivered at its login. */
+  missed?: boolean;
+  history?: boolean;
+}
 export interface NoticeEvent { type: 'notice'; room?: string; text: string }
 /** A page of the rooms with members, by name; `next` when there are more: ask again with `"after": next`. */
 export interface RoomsEvent { type: 'rooms'; rooms: { room: string; members: number }[]; next?: string; id?: RequestId }
@@ -224,7 +242,24 @@ export type ServerMessage =
   | DeleteEvent
   | ReactEvent
   | ReadEvent
-  | UnreadEvent;
+  | UnreadEvent
+  | PrivateHistoryEvent
+  | SearchEvent;
+
+/** A private message as its conversation keeps it: numbered. */
+export type PrivateRecord = PrivateMsgEvent & { seq: number };
+export interface PrivateHistoryEvent { type: 'history'; with: string; messages: PrivateRecord[]; more: boolean; id?: RequestId }
+/** One search hit, with the records just before and after it in its room or conversation. */
+export interface SearchHit {
+  /** The room, or for a private conversation the other party's nick (`with`). */
+  room?: string;
+  with?: string;
+  record: RoomRecord | PrivateRecord;
+  before?: RoomRecord | PrivateRecord;
+  after?: RoomRecord | PrivateRecord;
+}
+/** Hits newest first; `more` when there were more than the page holds. */
+export interface SearchEvent { type: 'search'; hits: SearchHit[]; more: boolean; id?: RequestId }
 
 /** Events that are part of a room's numbered history: messages and room files (both with `room` and `seq`). */
 export type RoomRecord = RoomMsgEvent | (FileEvent & { room: string; seq: number });
@@ -277,6 +312,8 @@ export const ErrorCode = {
   no_such_message: 'no_such_message',
   /** Only a message's author may change or delete it. */
   not_allowed: 'not_allowed',
+  /** The offline account's mailbox holds as many waiting messages as it may (from this sender, or from all). */
+  mailbox_full: 'mailbox_full',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

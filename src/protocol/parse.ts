@@ -48,6 +48,7 @@ export const EXAMPLES: Record<ClientType, string> = {
   read: '{"type":"read","room":"test","seq":12}',
   unread: '{"type":"unread"}',
   post: '{"type":"post","room":"ops","text":"deploy done"}',
+  search: '{"type":"search","text":"exam","room":"test","from":"alice"}',
 };
 
 /** Longest reaction in UTF-16 units: room for a ZWJ family or a flag with skin tones, not for a sentence. */
@@ -267,6 +268,7 @@ function readMessage(
     case 'nick':
       return withId({ type, nick: read.nick('nick', chosenNickProblem) }, id);
     case 'history': {
+      if (read.has('with')) return readPrivateHistory(read, id);
       const room = read.room();
       const before = read.optionalCount('before');
       const limit = read.optionalCount('limit');
@@ -371,7 +373,51 @@ function readMessage(
       const me = read.optionalBoolean('me') === true ? { me: true } : {};
       return withId({ type, room: read.room(), text: read.text(limits), ...me }, id);
     }
+    case 'search':
+      return readSearch(read, id);
     default:
       return readModeration(read, type, id);
   }
+}
+
+/** Longest search text, in characters: a search costs per word. */
+export const SEARCH_TEXT_MAX = 200;
+
+function readPrivateHistory(read: FieldReader, id: RequestId | undefined): ClientMessage {
+  if (read.has('room')) read.fail(ErrorCode.bad_request, 'a history has "room" or "with", not both');
+  const peer = read.nick('with');
+  const before = read.optionalCount('before');
+  const since = read.optionalCount('since');
+  if (before !== undefined && since !== undefined) read.fail(ErrorCode.bad_request, 'a history has "before" or "since", not both');
+  const limit = read.optionalCount('limit');
+  return withId(
+    {
+      type: 'history' as const,
+      with: peer,
+      ...(before !== undefined && { before }),
+      ...(since !== undefined && { since }),
+      ...(limit !== undefined && { limit }),
+    },
+    id,
+  );
+}
+
+function readSearch(read: FieldReader, id: RequestId | undefined): ClientMessage {
+  const text = read.string('text').normalize('NFC').trim();
+  if (text.length === 0) read.fail(ErrorCode.bad_request, '"text" cannot be empty');
+  if (text.length > SEARCH_TEXT_MAX) read.fail(ErrorCode.bad_request, `"text" is longer than ${SEARCH_TEXT_MAX} characters`);
+  if (CONTROL_CHARACTERS.test(text)) read.fail(ErrorCode.bad_request, '"text" cannot contain control characters');
+  const room = read.has('room') ? read.room() : undefined;
+  const from = read.has('from') ? read.nick('from') : undefined;
+  const limit = read.optionalCount('limit');
+  return withId(
+    {
+      type: 'search' as const,
+      text,
+      ...(room !== undefined && { room }),
+      ...(from !== undefined && { from }),
+      ...(limit !== undefined && { limit }),
+    },
+    id,
+  );
 }

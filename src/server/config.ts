@@ -135,6 +135,18 @@ export interface ServerConfig {
    * null: no gateway. 0 picks a free port.
    */
   webPort: number | null;
+  /**
+   * Private messages waiting for one offline account (protocol.md "Private conversations"), from everyone, and from
+   * one sender (an account, or a guest's address): a stranger cannot fill someone's mailbox by themselves, and all of
+   * them together cannot fill the server's disk.
+   */
+  mailboxPerRecipient: number;
+  mailboxPerSender: number;
+  /** A waiting message is kept this long after its first delivery, for the account's other devices. */
+  mailboxKeepMs: number;
+  /** Searches per second per connection, and how many may come at once (protocol.md "Search"). */
+  searchRate: number;
+  searchBurst: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -184,6 +196,11 @@ export const DEFAULT_CONFIG: ServerConfig = {
   reactionsPerMessage: 20,
   readMarkersPerAccount: 200,
   webPort: null,
+  mailboxPerRecipient: 500,
+  mailboxPerSender: 50,
+  mailboxKeepMs: 24 * 3600 * 1000,
+  searchRate: 1,
+  searchBurst: 5,
 };
 
 /** $XDG_DATA_HOME/chat-server, else ~/.local/share/chat-server. */

@@ -12,6 +12,7 @@ import { resolveConfig, type ServerConfig } from './config.js';
 import { FileStore } from './files/store.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { dispatch, type ServerContext } from './handlers/index.js';
+import { forgetGuestConversations } from './handlers/private.js';
 import { now } from './handlers/replies.js';
 import { silentLogger, type Logger } from './log.js';
 import { Session, type SessionHost } from './session.js';
@@ -21,6 +22,7 @@ import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
 import { SqliteConversationStore } from './storage/conversation-sqlite.js';
+import { localPrivates } from './storage/local-privates.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
@@ -111,6 +113,7 @@ export class ChatServer implements SessionHost, ServerContext {
           new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
           new SqliteModerationStore(dataDir === null ? null : join(dataDir, 'rooms.sqlite')),
           new SqliteConversationStore(dataDir === null ? null : join(dataDir, 'conversations.sqlite')),
+          ...localPrivates(this.config, this.historyStore),
         );
     this.backend.onRoomControl = (room, payload) => roomControlled(this, room, payload);
     this.files = new FileStore(this.config.dataDir === null ? null : join(this.config.dataDir, 'files'), {
@@ -173,6 +176,7 @@ export class ChatServer implements SessionHost, ServerContext {
     }
     this.backend.releaseNick(session);
     void wentAway(this, session);
+    forgetGuestConversations(this, session);
     if (session.attachToken) this.attachTokens.delete(session.attachToken);
     session.address.release();
     this.sessions.delete(session);

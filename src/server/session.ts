@@ -162,6 +162,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     stream.on('drain', streamOnDrain);
   }
 
+  /** The guest principal this connection has had, if any (its private conversations end with it). */
+  get guestPrincipal(): string | null {
+    return this.guestKey ? guestPrincipal(this.guestKey) : null;
+  }
+
   /** Who owns what this connection receives and sends in private (state/principals.ts). */
   get principal(): string {
     if (this.owner) return this.owner.principal;

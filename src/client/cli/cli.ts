@@ -10,6 +10,7 @@ import { ClientError, ExitCode } from '../core/errors.js';
 import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { runLineMode } from './line-mode.js';
 import { listFiles, listRooms, sendOnce, whoIsIn } from './oneshot.js';
+import { addSearchCommand } from './search-command.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { columns } from '../text/columns.js';
 import { formatSize } from '../text/size.js';
@@ -236,6 +237,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   });
   addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
   addUnreadCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+
+  addSearchCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
 
   addAccountCommands(program, {
     io,

@@ -14,6 +14,7 @@ import { MODERATION_HANDLERS } from './moderation-commands.js';
 import { marksOf } from './moderation-state.js';
 import { helpLines, type Command } from './parse-input.js';
 import { privateKey, type ChatBuffer, type ClientState } from './state.js';
+import { jump, search } from './search-actions.js';
 import type { VoiceActions } from './voice/actions.js';
 import type { NotifyLevel, NotifyLevels } from './notify.js';
 
@@ -48,6 +49,8 @@ const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   stop: ({ voice }, buffer) => voice.stop(buffer),
   ...MODERATION_HANDLERS,
   reply, react, edit, delete: deleteMessage,
+  search,
+  jump,
 };
 
 export async function runCommand(context: CommandContext, buffer: ChatBuffer, command: Command): Promise<void> {

@@ -15,6 +15,7 @@ import { hello } from './handshake.js';
 import { NotifyLevels } from './notify.js';
 import { Outbox } from './outbox.js';
 import { ReadReporter } from './read-markers.js';
+import { resumePrivate } from './private-resume.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { SecretPrompts } from './secret-prompt.js';
@@ -232,6 +233,7 @@ export class ChatClient {
       // shutdown must not keep us out of the room afterwards.)
       const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
       for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
+      if (!initial) await resumePrivate(conn, this.state);
     } catch (error) {
       conn.destroy();
       throw error;
@@ -423,7 +425,7 @@ export class ChatClient {
         limit,
         ...(buffer.oldestSeq !== null ? { before: buffer.oldestSeq } : {}),
       });
-      if (reply.type !== 'history') return 0;
+      if (reply.type !== 'history' || !('room' in reply)) return 0;
       const added = this.state.prependHistory(buffer, reply.messages, reply.more);
       if (added > 0) this.changed();
       return added;

@@ -32,7 +32,9 @@ export type Command =
   | { name: 'react'; seq: number; emoji: string }
   | { name: 'edit'; seq: number; text: string }
   | { name: 'delete'; seq: number }
-  | { name: 'notify'; level?: 'all' | 'mentions' | 'off' };
+  | { name: 'notify'; level?: 'all' | 'mentions' | 'off' }
+  | { name: 'search'; words: string; room?: string; from?: string }
+  | { name: 'jump'; number: number };
 
 export type ParsedInput =
   | { kind: 'empty' }
@@ -74,6 +76,8 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'edit', usage: '/edit N TEXT', help: 'change your message #N' },
   { name: 'delete', usage: '/delete N', help: 'delete your message #N' },
   { name: 'notify', usage: '/notify [all|mentions|off]', help: 'notifications for this buffer: every message, mentions (and private messages), or none' },
+  { name: 'search', usage: '/search WORDS [in:ROOM] [from:NICK]', help: 'search the rooms and your private messages, newest first' },
+  { name: 'jump', usage: '/jump N', help: 'show search hit N in its log' },
 ];
 
 /** A command's help in the interface's language (the catalogue's `help.NAME`, else the English above). */
@@ -204,9 +208,29 @@ export function parseInput(input: string): ParsedInput {
       if (args.length === 0) return { kind: 'command', command: { name } };
       return args.length === 1 && (level === 'all' || level === 'mentions' || level === 'off') ? { kind: 'command', command: { name, level } } : usage(name);
     }
+    case 'search':
+      return parseSearch(args) ?? usage(name);
+    case 'jump':
+      return args.length === 1 && /^#?\d{1,4}$/.test(args[0]!) ? { kind: 'command', command: { name, number: Number(args[0]!.replace('#', '')) } } : usage(name);
     default:
       return parseModerationCommand(name, rest) ?? { kind: 'error', message: t('command.unknown', { word }) };
   }
+}
+
+/** `/search WORDS [in:ROOM] [from:NICK]`: the filters anywhere among the words. */
+function parseSearch(args: string[]): ParsedInput | null {
+  const words: string[] = [];
+  let room: string | undefined;
+  let from: string | undefined;
+  for (const arg of args) {
+    const filter = /^(in|from):(.+)$/i.exec(arg);
+    if (filter && filter[1]!.toLowerCase() === 'in') room = filter[2]!.replace(/^#/, '');
+    else if (filter) from = withoutAt(filter[2]!);
+    else words.push(arg);
+  }
+  if (words.length === 0) return null;
+  const filters = { ...(room !== undefined && { room }), ...(from !== undefined && { from }) };
+  return { kind: 'command', command: { name: 'search', words: words.join(' '), ...filters } };
 }
 
 /** Help text, one line per command. */

@@ -6,6 +6,7 @@ import {
   canonicalRoom,
   nickKey,
   type FileEvent,
+  type PrivateMsgEvent,
   type RoomMsgEvent,
   type RoomRecord,
   type ServerMessage,
@@ -36,8 +37,9 @@ export interface Entry {
   /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
   voice?: VoiceClip & { number: number };
   /**
-   * A room record's seq: shown as #N (/reply, /react, /edit and /delete take it), and where the log starts again
-   * once older entries are dropped (scrollback-bound.ts).
+   * Its number in its room or private conversation, when it has one: shown as #N in rooms (/reply, /react, /edit
+   * and /delete take it), where the log starts again once older entries are dropped (scrollback-bound.ts), and how
+   * a search hit is found.
    */
   seq?: number;
   reply?: { seq: number; from: string; text: string };
@@ -332,7 +334,7 @@ export class ClientState {
         return { bell: false };
       }
       case 'msg':
-        return 'room' in message ? this.applyRoomMsg(message, ts) : this.applyPrivateMsg(message.from, message.to, message.text, !!message.me, ts);
+        return 'room' in message ? this.applyRoomMsg(message, ts) : this.applyPrivateMsg(message, ts);
       case 'file':
         return this.applyFile(message, ts);
       case 'notice': {
@@ -416,12 +418,31 @@ export class ClientState {
     return { bell: false };
   }
 
-  private applyPrivateMsg(from: string, to: string, rawText: string, action: boolean, ts: number): ApplyResult {
+  /**
+   * A private message: numbered in its conversation, so one that came before (missed messages come to each login
+   * for a while, and a resume may overlap) is not shown twice. Missed ones are said to be so, once per batch.
+   */
+  private applyPrivateMsg(message: PrivateMsgEvent, ts: number): ApplyResult {
+    const { from, to, seq } = message;
     const self = this.isMe(from);
     const buffer = this.openPrivate(self ? to : from);
-    this.add(buffer, { kind: action ? 'action' : 'msg', ts, from, text: sanitize(rawText), self, mention: !self });
-    return { bell: !self };
+    const old = message.missed || message.history;
+    if (seq !== undefined) {
+      if (old && seq <= (buffer.lastSeen?.seq ?? 0)) return { bell: false };
+      if (seq > (buffer.lastSeen?.seq ?? 0)) buffer.lastSeen = { seq, ts: message.ts, from };
+      if (buffer.oldestSeq === null || seq < buffer.oldestSeq) buffer.oldestSeq = seq;
+    }
+    if (message.missed && !this.missedSaid.has(buffer)) {
+      this.missedSaid.add(buffer);
+      this.info(buffer, 'Sent while you were offline:');
+    } else if (!message.missed) this.missedSaid.delete(buffer);
+    const kind = message.me ? 'action' : 'msg';
+    this.add(buffer, { kind, ts, from, text: sanitize(message.text), self, mention: !self && !old, seq, ...(old ? { history: true } : {}) });
+    return { bell: !self && !message.history };
   }
+
+  /** Private buffers whose last message so far was a missed one (the next missed one needs no heading). */
+  private readonly missedSaid = new WeakSet<ChatBuffer>();
 
   /** A page of older history (`history` reply), put above what the log already has. */
   prependHistory(buffer: ChatBuffer, records: readonly RoomRecord[], more: boolean): number {

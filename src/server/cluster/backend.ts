@@ -24,6 +24,8 @@ import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, t
 import { RedisAccountStore } from './accounts.js';
 import { RedisModerationStore } from './moderation.js';
 import { RedisConversationStore } from './conversation.js';
+import { RedisPrivateStore } from './private.js';
+import { RedisSearcher } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
@@ -60,7 +62,7 @@ interface Pending {
 export interface ClusterDeps {
   rooms: RoomRegistry;
   nicks: NickRegistry<Member>;
-  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory'>;
+  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory' | 'mailboxPerRecipient' | 'mailboxPerSender' | 'mailboxKeepMs'>;
   log: Logger;
   /** Tell every client of this node something about the cluster (the link to the others is down, or back). */
   noticeAll(text: string): void;
@@ -79,6 +81,9 @@ export class ClusterBackend implements Backend {
   onRoomControl: ((room: string, payload: string) => void) | null = null;
   /** Authors, changes and read markers in Redis, beside the room streams. */
   readonly conversations = new RedisConversationStore(() => this.command, (error) => this.log.debug({ err: error.message }, 'conversation write failed'));
+  /** Private conversations, mailboxes and search in Redis (cluster/private.ts, cluster/search.ts). */
+  readonly privates: RedisPrivateStore;
+  readonly searcher: RedisSearcher;
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -105,6 +110,10 @@ export class ClusterBackend implements Backend {
     ({ rooms: this.rooms, nicks: this.nicks, config: this.config, log: this.log } = deps);
     this.channels.add(key.nodeChannel(this.nodeId));
     this.nicks.guestPrefix = `guest-${this.nodeId.slice(0, 4)}-`;
+    const { mailboxPerRecipient, mailboxPerSender, mailboxKeepMs, clusterHistory } = deps.config;
+    const limits = { perRecipient: mailboxPerRecipient, perSender: mailboxPerSender, keepMs: mailboxKeepMs };
+    this.privates = new RedisPrivateStore(() => this.command, limits, clusterHistory);
+    this.searcher = new RedisSearcher(() => this.command, this.privates);
   }
 
   private async connectRedis(): Promise<void> {

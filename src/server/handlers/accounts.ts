@@ -9,6 +9,7 @@ import { addressThrottleKey, nickThrottleKey } from '../accounts/throttle.js';
 import type { Session } from '../session.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, becomeGuest, changeNick } from './identity.js';
+import { deliverWaiting } from './private.js';
 import { nickTaken } from './replies.js';
 
 /**
@@ -126,6 +127,7 @@ const login: Handler<'login'> = async (ctx, session, { nick, password, token, id
   }
   if (!(await logIn(ctx, session, { id: account.id, nick: account.nick }, tokenHash, id))) return;
   session.reply(id, { type: 'ok', account: account.nick, ...(issued && { token: issued.token }) });
+  await deliverWaiting(ctx, session);
 };
 
 const logout: Handler<'logout'> = async (ctx, session, { token, id }) => {

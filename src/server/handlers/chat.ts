@@ -6,8 +6,9 @@ import type { Session } from '../session.js';
 import { whenReady } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
 import { noteSent, quoteFor, sendMarker, withChanges } from './conversation.js';
-import { actingUser, ensureNick, takeNick } from './identity.js';
-import { admit, joined, marked, mayNotSpeak, tellAway } from './moderation.js';
+import { ensureNick, takeNick } from './identity.js';
+import { admit, joined, marked, mayNotSpeak, readRefused } from './moderation.js';
+import { privateHistory, sendPrivate } from './private.js';
 import { replayBytes } from './replay.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
@@ -69,7 +70,6 @@ const leave: Handler<'leave'> = (ctx, session, { room, id }) => {
 };
 
 type RoomMsgRequest = Extract<ClientMessage, { type: 'msg'; room: string }>;
-type PrivateMsgRequest = Extract<ClientMessage, { type: 'msg'; to: string }>;
 
 /** The hot path: checked, numbered, kept and fanned out; on one node all before this returns. */
 const roomMsg: Handler<'msg'> = (ctx, session, message) => {
@@ -101,29 +101,8 @@ export function speakInRoom(
   return quoteFor(ctx, session, room, reply_to, id).then((quote) => (quote ? send(quote) : undefined));
 }
 
-const privateMsg: Handler<'msg'> = async (ctx, session, message) => {
-  const { to, text, id } = message as PrivateMsgRequest;
-  // An attached connection (a one-shot acting for the user's chat window) speaks as the window.
-  const user = actingUser(session);
-  if (!session.owner) await ensureNick(ctx, session);
-  const make = (nick: string): PrivateMsgEvent => ({ type: 'msg', to: nick, from: user.nick, text, ts: now(), ...(message.me && { me: true as const }) });
-  const event = await ctx.backend.sendPrivate(to, make);
-  if (!event) {
-    session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(to)}`, id);
-    return;
-  }
-  await tellAway(ctx, session, (event as PrivateMsgEvent).to);
-  // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
-  // arrived once already.
-  if (nickKey((event as PrivateMsgEvent).to) !== nickKey(user.nick)) {
-    if (user.account) await ctx.backend.sendPrivate(user.nick, () => event);
-    else user.send(event);
-  }
-  if (id !== undefined) session.send({ type: 'ok', id });
-};
-
 const msg: Handler<'msg'> = (ctx, session, message) =>
-  'to' in message ? privateMsg(ctx, session, message) : roomMsg(ctx, session, message);
+  'to' in message ? sendPrivate(ctx, session, message) : roomMsg(ctx, session, message);
 
 const nick: Handler<'nick'> = async (ctx, session, { nick: wanted, id }) => {
   if ((await takeNick(ctx, session, wanted, id)) && id !== undefined) session.send({ type: 'ok', id });
@@ -139,8 +118,23 @@ const rooms: Handler<'rooms'> = (ctx, session, { after, limit, id }) =>
     session.reply(id, { type: 'rooms', ...page }),
   );
 
-const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) => {
+const history: Handler<'history'> = (ctx, session, message) => {
+  if ('with' in message) return privateHistory(ctx, session, message);
+  const { room, before, limit, id } = message;
   const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
+  // Known to have no rules, or none that keep anyone out: public, and reading it costs no lookup.
+  const rules = ctx.backend.moderation.cached(room);
+  const open = rules === null || (rules !== undefined && !rules.inviteOnly && rules.key === undefined && rules.bans.length === 0);
+  if (!open) {
+    return readRefused(ctx, session, room).then((refusal) => {
+      if (refusal) session.error(refusal.code, refusal.message, id);
+      else return historyPage(ctx, session, room, before, pageSize, id);
+    });
+  }
+  return historyPage(ctx, session, room, before, pageSize, id);
+};
+
+function historyPage(ctx: ServerContext, session: Session, room: string, before: number | undefined, pageSize: number, id: RequestId | undefined): void | Promise<void> {
   // One more than asked: whether there is more is whether it came.
   return whenReady(ctx.backend.before(room, before, pageSize + 1), (older) => {
     const page = older.length > pageSize ? older.slice(1) : older;
@@ -149,7 +143,7 @@ const history: Handler<'history'> = (ctx, session, { room, before, limit, id }) 
       session.reply(id, { type: 'history', room, messages, more: older.length > pageSize || messages.length < current.length });
     });
   });
-};
+}
 
 const ping: Handler<'ping'> = (_ctx, session, { id }) => {
   session.reply(id, { type: 'pong', ts: now() });

@@ -9,11 +9,12 @@ import type { Handler, ServerContext } from './context.js';
 import { fileHandlers } from './files.js';
 import { moderationHandlers } from './moderation.js';
 import { postHandlers } from './post.js';
+import { search } from './search.js';
 
 export type { ServerContext } from './context.js';
 
 const handlers: { [T in ClientType]: Handler<T> } = {
-  ...chatHandlers, ...fileHandlers, ...accountHandlers, ...moderationHandlers, ...conversationHandlers, ...postHandlers,
+  ...chatHandlers, ...fileHandlers, ...accountHandlers, ...moderationHandlers, ...conversationHandlers, ...postHandlers, search,
 };
 
 export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {

@@ -23,9 +23,11 @@ import {
   modeString,
   Rank,
   rankOf,
+  readRefusal,
   speakRefusal,
   targetOf,
   withMode,
+  type Refusal,
   type RoomRules,
   type Sanction,
   type Who,
@@ -119,6 +121,17 @@ export function mayNotSpeak(ctx: ServerContext, session: Session, room: string, 
 export async function operatesRoom(ctx: ServerContext, session: Session, room: string): Promise<boolean> {
   const who = await whoIs(ctx, session);
   return rankOf(await ctx.backend.moderation.load(room), who) >= Rank.operator;
+}
+
+/**
+ * Whether the session may read the room's history from outside it (state/room-rules.ts `readRefusal`); a member
+ * always may. Null when it may, else the refusal.
+ */
+export async function readRefused(ctx: ServerContext, session: Session, room: string): Promise<Refusal | null> {
+  if (actingUser(session).rooms.has(room)) return null;
+  const rules = await ctx.backend.moderation.load(room);
+  if (!rules) return null;
+  return readRefusal(rules, await whoIs(ctx, session), room);
 }
 
 /** A private message went to `to`: when they are away, the sender hears so, once. */

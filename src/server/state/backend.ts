@@ -7,7 +7,9 @@ import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
 import type { ModerationStore } from './moderation-store.js';
 import type { ConversationStore } from './conversation.js';
+import type { PrivateStore } from './privates.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
+import type { Searcher } from './search.js';
 
 import type { Maybe } from './maybe.js';
 
@@ -110,4 +112,8 @@ export interface Backend {
   onRoomControl: ((room: string, payload: string) => void) | null;
   /** A room opened for a `post` is not needed any more: a cluster stops following it unless members here need it. */
   releaseRoom(room: string): void;
+  // ---- private conversations and search ----
+  /** Private conversations and offline mailboxes: SQLite on one node, Redis on a cluster. */
+  readonly privates: PrivateStore;
+  readonly searcher: Searcher;
 }

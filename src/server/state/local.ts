@@ -6,7 +6,9 @@ import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { ConversationStore } from './conversation.js';
+import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
+import type { Searcher } from './search.js';
 import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
 /**
@@ -35,6 +37,8 @@ export class LocalBackend implements Backend {
     readonly accounts: AccountStore,
     readonly moderation: ModerationStore,
     readonly conversations: ConversationStore,
+    readonly privates: PrivateStore,
+    readonly searcher: Searcher,
   ) {}
 
   onRoomControl: ((room: string, payload: string) => void) | null = null;
@@ -47,6 +51,7 @@ export class LocalBackend implements Backend {
     this.accounts.close();
     this.moderation.close();
     this.conversations.close();
+    this.privates.close();
   }
 
   claimNick(member: Member, nick: string): boolean {

@@ -123,6 +123,17 @@ export function admission(
   return invitation ? { invitation } : {};
 }
 
+/**
+ * Whether `who`, not a member, may read the room's history (a `history` page, a search hit): a room is public unless
+ * it is invite-only or has a key; a banned user reads nothing of it. Operators and admins always may.
+ */
+export function readRefusal(rules: RoomRules | null, who: Who, room: string): Refusal | null {
+  if (!rules || rankOf(rules, who) >= Rank.operator) return null;
+  if (sanctionOn(rules.bans, who)) return { code: ErrorCode.banned, message: `you are banned from ${room}` };
+  if (rules.inviteOnly || rules.key !== undefined) return { code: ErrorCode.not_in_room, message: `${room} is private (+i or +k): join it to read it` };
+  return null;
+}
+
 /** The invitation `who` holds: for its account, or as a guest for its nick. */
 export function invitationFor(rules: RoomRules, who: Pick<Who, 'account' | 'nick'>): string | undefined {
   const wanted = invitationKey(who);

@@ -1,0 +1,22 @@
+// After a reconnect: each private conversation the client shows asks for what came since the last message it has
+// (docs/protocol.md "Private conversations"), as each room rejoins with `since`; on every device of an account.
+
+import type { Connection } from './connection.js';
+import type { ClientState } from './state.js';
+
+/** Pages of 200 read at most per conversation; the rest stays a /jump or a scroll away. */
+const RESUME_PAGES_MAX = 5;
+
+export async function resumePrivate(conn: Connection, state: ClientState): Promise<void> {
+  for (const buffer of state.buffers) {
+    if (buffer.kind !== 'private' || buffer.lastSeen === null) continue;
+    for (let page = 0; page < RESUME_PAGES_MAX; page++) {
+      const since = buffer.lastSeen.seq;
+      const reply = await conn.request({ type: 'history', with: buffer.name, since, limit: 200 });
+      // A guest that is gone has no conversation any more (no_such_user): nothing to resume.
+      if (reply.type !== 'history' || !('with' in reply)) break;
+      for (const message of reply.messages) state.apply({ ...message, history: true });
+      if (!reply.more || reply.messages.length === 0) break;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// Private conversations (docs/protocol.md "Private conversations"): a private message is numbered and kept in the
+// conversation of its two principals (an account, or one guest connection: never a nick), delivered to every
+// connection of the recipient, or, to a registered account that is offline, kept in its mailbox and delivered as
+// missed at its next login. Mailboxes are bounded per recipient and per sender (mailbox_full).
+
+import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord } from '../../protocol/index.js';
+import type { Session } from '../session.js';
+import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
+import type { ServerContext } from './context.js';
+import { actingUser, ensureNick } from './identity.js';
+import { tellAway } from './moderation.js';
+import { now } from './replies.js';
+
+const HISTORY_PAGE_MAX = 200;
+
+/** The other party of a conversation: whoever holds the nick now, or else the account that owns it. */
+interface Party {
+  nick: string;
+  principal: string;
+  online: boolean;
+}
+
+async function partyFor(ctx: ServerContext, nick: string): Promise<Party | null> {
+  const holder = await ctx.backend.lookup(nick);
+  if (holder) return { ...holder, online: true };
+  if (ctx.config.accounts === 'off') return null;
+  const account = await ctx.backend.accounts.find(nick);
+  return account ? { nick: account.nick, principal: accountPrincipal(account.id), online: false } : null;
+}
+
+function noSuchUser(session: Session, nick: string, id: PrivateMsgRequest['id']): void {
+  session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(nick)}, and no account has that nick`, id);
+}
+
+/**
+ * Whom a waiting message counts against in the recipient's mailbox: the sending account, or for a guest (a new
+ * principal on every connection) its address.
+ */
+function mailboxSender(session: Session): string {
+  const user = actingUser(session);
+  return user.account ? user.principal : `addr:${session.address.key}`;
+}
+
+export async function sendPrivate(ctx: ServerContext, session: Session, message: PrivateMsgRequest): Promise<void> {
+  const { to, text, id } = message;
+  // An attached connection (a one-shot acting for the user's chat window) speaks as the window.
+  const user = actingUser(session);
+  if (!session.owner) await ensureNick(ctx, session);
+  const { backend } = ctx;
+  const target = await partyFor(ctx, to);
+  if (!target) return noSuchUser(session, to, id);
+  const sender = mailboxSender(session);
+  if (!target.online) {
+    const refusal = await backend.privates.mailboxRefusal(target.principal, sender);
+    if (refusal) {
+      const whose = refusal === 'sender_full' ? 'from you ' : '';
+      session.error(ErrorCode.mailbox_full, `${target.nick} is offline and has as many messages ${whose}waiting as it may; try again once they have read them`, id);
+      return;
+    }
+  }
+  const draft = { type: 'msg' as const, to: target.nick, from: user.nick, text, ts: now(), ...(message.me && { me: true as const }) };
+  const record = await backend.privates.append(user.principal, target.principal, draft);
+  const delivered = target.online ? await backend.sendPrivate(target.nick, (nick) => ({ ...record, to: nick })) : null;
+  // Offline, or gone since the lookup: an account gets it at its next login (a guest's conversation is over).
+  if (!delivered && isAccountPrincipal(target.principal)) await backend.privates.enqueue(target.principal, sender, record);
+  if (delivered) await tellAway(ctx, session, record.to);
+  // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
+  // arrived once already.
+  const copy = delivered ?? record;
+  if (!delivered || nickKey(record.to) !== nickKey(user.nick)) {
+    if (user.account) await backend.sendPrivate(user.nick, () => copy);
+    else user.send(copy);
+  }
+  if (id !== undefined) session.send({ type: 'ok', id, seq: record.seq });
+}
+
+/** At most `budget` bytes of records (JSON), from the end `keep` says; one record always. */
+function within(records: PrivateRecord[], budget: number, keep: 'oldest' | 'newest'): PrivateRecord[] {
+  const ordered = keep === 'oldest' ? records : [...records].reverse();
+  let bytes = 0;
+  let count = 0;
+  for (const record of ordered) {
+    bytes += 6 * record.text.length + 256;
+    if (bytes > budget && count > 0) break;
+    count++;
+  }
+  return keep === 'oldest' ? records.slice(0, count) : records.slice(records.length - count);
+}
+
+export async function privateHistory(ctx: ServerContext, session: Session, message: PrivateHistoryRequest): Promise<void> {
+  const { with: peer, before, since, limit, id } = message;
+  const target = await partyFor(ctx, peer);
+  if (!target) return noSuchUser(session, peer, id);
+  const pageSize = Math.max(1, Math.min(limit ?? 50, HISTORY_PAGE_MAX));
+  const request = since !== undefined ? { since, limit: pageSize + 1 } : { ...(before !== undefined && { before }), limit: pageSize + 1 };
+  const found = await ctx.backend.privates.page(actingUser(session).principal, target.principal, request);
+  const page = found.length <= pageSize ? found : since !== undefined ? found.slice(0, pageSize) : found.slice(1);
+  const messages = within(page, ctx.config.replyHistoryBytes, since !== undefined ? 'oldest' : 'newest');
+  session.reply(id, { type: 'history', with: target.nick, messages, more: found.length > pageSize || messages.length < page.length });
+}
+
+/** After a login: what was sent to the account while it was offline, marked missed. */
+export async function deliverWaiting(ctx: ServerContext, session: Session): Promise<void> {
+  if (!session.account) return;
+  for (const record of await ctx.backend.privates.waiting(session.principal)) session.send({ ...record, missed: true });
+}
+
+/** A guest connection is gone: so are its private conversations. */
+export function forgetGuestConversations(ctx: ServerContext, session: Session): void {
+  const guest = session.guestPrincipal;
+  if (!guest) return;
+  Promise.resolve()
+    .then(() => ctx.backend.privates.forget(guest))
+    .catch((error: unknown) => ctx.log.warn({ err: String(error) }, 'could not forget a guest\'s conversations'));
+}

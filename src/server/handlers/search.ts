@@ -1,0 +1,64 @@
+// Search (docs/protocol.md "Search"): the rooms and the searcher's own private conversations, newest first, each
+// hit with the record before and after it. Its cost is bounded: the text (parse.ts), the words, the hits, the
+// bytes of a reply, and searches per connection per second.
+
+import { ErrorCode, type SearchHit } from '../../protocol/index.js';
+import { TokenBucket } from '../rate-limit.js';
+import type { Session } from '../session.js';
+import type { Handler } from './context.js';
+import { actingUser } from './identity.js';
+import { readRefused } from './moderation.js';
+
+const WORDS_MAX = 8;
+const HITS_DEFAULT = 20;
+const HITS_MAX = 50;
+
+const buckets = new WeakMap<Session, TokenBucket>();
+
+/** The distinct words of a search, or a problem with them. */
+export function searchWords(text: string): string[] | string {
+  const words = [...new Set(text.split(/\s+/u).filter((word) => word !== ''))];
+  if (words.length > WORDS_MAX) return `at most ${WORDS_MAX} words`;
+  const short = words.find((word) => [...word].length < 2);
+  if (short !== undefined) return `each word needs 2 characters or more (${JSON.stringify(short)})`;
+  return words;
+}
+
+/** At most the bytes a hit takes on the wire. */
+function hitBytesAtMost(hit: SearchHit): number {
+  const text = (record: SearchHit['record'] | undefined) => (record ? 6 * (record.type === 'msg' ? record.text.length : record.name.length) + 256 : 0);
+  return text(hit.record) + text(hit.before) + text(hit.after);
+}
+
+export const search: Handler<'search'> = async (ctx, session, { text, room, from, limit, id }) => {
+  let bucket = buckets.get(session);
+  if (!bucket) buckets.set(session, (bucket = new TokenBucket(ctx.config.searchRate, ctx.config.searchBurst)));
+  if (!bucket.take()) {
+    session.error(ErrorCode.rate_limited, 'searching too fast: wait a second', id);
+    return;
+  }
+  const words = searchWords(text);
+  if (typeof words === 'string') {
+    session.error(ErrorCode.bad_request, `search: ${words}`, id);
+    return;
+  }
+  const user = actingUser(session);
+  const result = await ctx.backend.searcher.search({
+    words,
+    principal: user.principal,
+    nick: user.nick,
+    rooms: [...user.rooms],
+    ...(room !== undefined && { room }),
+    ...(from !== undefined && { from }),
+    limit: Math.max(1, Math.min(limit ?? HITS_DEFAULT, HITS_MAX)),
+  });
+  // Rooms kept private (+i, +k) or that ban the searcher are not found from outside (moderation.ts readRefused).
+  const unreadable = new Set<string>();
+  for (const name of new Set(result.hits.flatMap((hit) => (hit.room === undefined ? [] : [hit.room])))) {
+    if (await readRefused(ctx, session, name)) unreadable.add(name);
+  }
+  const readable = result.hits.filter((hit) => hit.room === undefined || !unreadable.has(hit.room));
+  let bytes = 0;
+  const hits = readable.filter((hit) => (bytes += hitBytesAtMost(hit)) <= ctx.config.replyHistoryBytes || hit === readable[0]);
+  session.reply(id, { type: 'search', hits, more: result.more || hits.length < readable.length });
+};
