@@ -143,3 +143,17 @@ if (backendUnderTest === 'local') t.test('history written before the index exist
   const reply = await ask(p, { type: 'search', text: '作业', id: 1 });
   t.match(reply.hits, [{ room: 'old', record: { seq: 4321, text: '旧的作业' }, before: { text: 'line 4320' }, after: { text: 'line 4322' } }]);
 });
+
+t.test('what was taken back is not found: a deleted message, or one edited so that it no longer has the words', async (t) => {
+  const { port } = await withDataDir(t, { searchBurst: 10 });
+  const li = await peer(t, port);
+  await li.join('class', 'li');
+  await say(li, 'class', 'my password is hunter2', 'homework due friday', 'see you');
+  t.same(texts(await ask(li, { type: 'search', text: 'hunter2', id: 1 })), ['my password is hunter2']);
+  t.match(await ask(li, { type: 'delete', room: 'class', seq: 1, id: 2 }), { type: 'ok' });
+  t.same(texts(await ask(li, { type: 'search', text: 'hunter2', id: 3 })), [], 'deleted: not found');
+  t.match(await ask(li, { type: 'edit', room: 'class', seq: 2, text: 'homework due monday', id: 4 }), { type: 'ok' });
+  t.same(texts(await ask(li, { type: 'search', text: 'friday', id: 5 })), [], 'edited away: not found');
+  const homework = await ask(li, { type: 'search', text: 'homework', id: 6 });
+  t.match(homework.hits, [{ record: { seq: 2, text: 'homework due monday', edited: true }, before: { seq: 1, deleted: true, text: '' } }], 'as it reads now, with its neighbours');
+});

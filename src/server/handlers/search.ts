@@ -2,10 +2,11 @@
 // hit with the record before and after it. Its cost is bounded: the text (parse.ts), the words, the hits, the
 // bytes of a reply, and searches per connection per second.
 
-import { ErrorCode, type SearchHit } from '../../protocol/index.js';
+import { ErrorCode, type RoomRecord, type SearchHit } from '../../protocol/index.js';
 import { TokenBucket } from '../rate-limit.js';
 import type { Session } from '../session.js';
-import type { Handler } from './context.js';
+import type { Handler, ServerContext } from './context.js';
+import { withChanges } from './conversation.js';
 import { actingUser } from './identity.js';
 import { readRefused } from './moderation.js';
 
@@ -28,6 +29,27 @@ export function searchWords(text: string): string[] | string {
 function hitBytesAtMost(hit: SearchHit): number {
   const text = (record: SearchHit['record'] | undefined) => (record ? 6 * (record.type === 'msg' ? record.text.length : record.name.length) + 256 : 0);
   return text(hit.record) + text(hit.before) + text(hit.after);
+}
+
+/**
+ * A room hit as its messages are now (conversation.ts `withChanges`): null when the message was deleted, or edited
+ * so that it no longer has every word. The index holds what was said; what was taken back is not found.
+ */
+async function asItIsNow(ctx: ServerContext, hit: SearchHit, words: string[]): Promise<SearchHit | null> {
+  if (hit.room === undefined) return hit;
+  const around = [hit.before, hit.record, hit.after].filter((record): record is RoomRecord => record !== undefined && 'room' in record);
+  const now = new Map((await withChanges(ctx, hit.room, around)).map((record) => [record.seq, record]));
+  const record = now.get(hit.record.seq)!;
+  if (record.type === 'msg') {
+    const text = record.text.toLowerCase();
+    if (record.deleted || !words.every((word) => text.includes(word.toLowerCase()))) return null;
+  }
+  return {
+    ...hit,
+    record,
+    ...(hit.before && { before: now.get(hit.before.seq)! }),
+    ...(hit.after && { after: now.get(hit.after.seq)! }),
+  };
 }
 
 export const search: Handler<'search'> = async (ctx, session, { text, room, from, limit, id }) => {
@@ -57,7 +79,8 @@ export const search: Handler<'search'> = async (ctx, session, { text, room, from
   for (const name of new Set(result.hits.flatMap((hit) => (hit.room === undefined ? [] : [hit.room])))) {
     if (await readRefused(ctx, session, name)) unreadable.add(name);
   }
-  const readable = result.hits.filter((hit) => hit.room === undefined || !unreadable.has(hit.room));
+  const readable = (await Promise.all(result.hits.filter((hit) => hit.room === undefined || !unreadable.has(hit.room)).map((hit) => asItIsNow(ctx, hit, words))))
+    .filter((hit): hit is SearchHit => hit !== null);
   let bytes = 0;
   const hits = readable.filter((hit) => (bytes += hitBytesAtMost(hit)) <= ctx.config.replyHistoryBytes || hit === readable[0]);
   session.reply(id, { type: 'search', hits, more: result.more || hits.length < readable.length });
