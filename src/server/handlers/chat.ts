@@ -122,8 +122,9 @@ const history: Handler<'history'> = (ctx, session, message) => {
   if ('with' in message) return privateHistory(ctx, session, message);
   const { room, before, limit, id } = message;
   const pageSize = Math.min(limit ?? 50, HISTORY_PAGE_MAX);
-  // Known to have no rules, or none that keep anyone out: public, and reading it costs no lookup.
-  const rules = ctx.backend.moderation.cached(room);
+  // Known to have no rules, or none that keep anyone out: public, and reading it costs no lookup. Only a room with
+  // members here keeps its cached rules fresh (a cluster sends changes to the nodes that follow it).
+  const rules = ctx.backend.membersHere(room) > 0 ? ctx.backend.moderation.cached(room) : undefined;
   const open = rules === null || (rules !== undefined && !rules.inviteOnly && rules.key === undefined && rules.bans.length === 0);
   if (!open) {
     return readRefused(ctx, session, room).then((refusal) => {
