@@ -276,7 +276,7 @@ t.test('with --accounts required the page asks for a login, and joins the room o
   await say(page, '/register member hunter2hunter2');
   await line(page, 'logged in as member');
   await page.locator('#log li.notice', { hasText: 'Welcome to test' }).waitFor();
-  t.same(await page.locator('#members li').allTextContents(), ['member']);
+  t.same(await page.locator('#members li').allTextContents(), ['@member'], 'the first account in the room owns it');
 });
 
 t.test('a nick that cannot be had: the suggested one when it is taken, a guest nick when it is not a nick', async (t) => {
