@@ -361,6 +361,8 @@ t.test('a room run from a terminal: topic, replies, edits, reactions, deletes, a
 
   owner.send({ type: 'kick', room: 'club', nick: 'webby', reason: 'too loud' });
   await (await line(page, 'owner kicked webby')).filter({ hasText: 'too loud' }).waitFor();
+  await (await line(later, 'owner kicked webby')).filter({ hasText: 'too loud' }).waitFor();
+  t.same(await later.locator('#members li').allTextContents(), ['@owner', 'later'], 'the others see webby gone');
   await line(page, 'you are no longer in #club: kicked by owner: too loud');
   t.match(await page.locator('#status').textContent(), /not in the room/);
   await say(page, '/join');

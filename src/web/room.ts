@@ -46,6 +46,8 @@ const away = new Set<string>();
 let inRoom = false;
 /** Kicked or banned, or refused at the door: no joining again by itself after a reconnect, only on /join. */
 let stayOut = false;
+/** Nicks an operator removed (until they join again): a `who` answered before their removal took hold omits them. */
+const removed = new Set<string>();
 /** The room's key, once typed with /join KEY. */
 let roomKey = '';
 let emoji: Record<string, string> = {};
@@ -225,6 +227,7 @@ function onMessage(event: Event): void {
       if (event.room !== room) break;
       if (!myNick && members.size === 0) myNick = event.nick;
       members.add(event.nick);
+      removed.delete(event.nick);
       log.add('event', event.ts, `→ ${event.nick} joined`);
       drawMembers();
       break;
@@ -248,7 +251,7 @@ function onMessage(event: Event): void {
     case 'members':
       if (event.room !== room) break;
       members.clear();
-      for (const nick of event.nicks as string[]) members.add(nick);
+      for (const nick of event.nicks as string[]) if (event.id !== 'who' || !removed.has(nick)) members.add(nick);
       ops.clear();
       for (const nick of (event.ops ?? []) as string[]) ops.add(nick);
       away.clear();
@@ -281,6 +284,12 @@ function onMessage(event: Event): void {
       log.add('moderation', event.ts, element('span', 'text', event.text));
       if (event.action === 'op') ops.add(event.nick);
       if (event.action === 'deop') ops.delete(event.nick);
+      if ((event.action === 'kick' || event.action === 'ban') && event.nick !== myNick) {
+        // The room hears no leave of those removed (a guest's ban may remove more guests): ask who is left.
+        members.delete(event.nick);
+        removed.add(event.nick);
+        if (inRoom) send({ type: 'who', room, id: 'who' });
+      }
       drawMembers();
       break;
     case 'away':
@@ -325,6 +334,7 @@ function onMessage(event: Event): void {
         send({ type: 'hello', ...(wantedNick && { nick: wantedNick }), id: 'hello' });
         break;
       }
+      if (event.id === 'who') break;
       if (event.id === 'relogin') {
         loginToken = '';
         sessionStorage.removeItem(LOGIN_KEY);
