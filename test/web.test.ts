@@ -375,9 +375,14 @@ t.test('a room run from a terminal: topic, replies, edits, reactions, deletes, a
   // A dropped connection comes back without knocking on the door; knocking says why it stays shut.
   const [browserSession] = [...chat.sessions].filter((session) => session.nick === 'webby');
   browserSession!.stream.destroy();
+  // The page has said hello again: a new session, then its welcome drawn (the status said "disconnected" meanwhile).
+  while (![...chat.sessions].some((session) => session !== browserSession && session.nick?.startsWith('webby'))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await page.locator('#status', { hasText: /you are \S+ · not in the room/ }).waitFor();
   await say(page, '/join');
-  await (await line(page, 'banned: You are banned from this room')).filter({ hasText: 'still too loud' }).waitFor();
+  await (await line(page, 'banned: You are banned from this room')).filter({ hasText: 'still too loud' }).first().waitFor();
+  t.equal(await page.locator('#log li', { hasText: 'banned: You are banned' }).count(), 1, 'refused once: when asked, not by itself');
   t.equal(owner.received.filter((event) => event.type === 'join' && event.nick === 'webby').length, joinsBeforeTheBan, 'no join after the ban');
   for (const shown of [page, later]) t.same((shown as Page & { problems: string[] }).problems, [], 'no script errors');
 });
