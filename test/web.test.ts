@@ -309,6 +309,10 @@ t.test('a room run from a terminal: topic, replies, edits, reactions, deletes, a
   owner.send({ type: 'topic', room: 'club', topic: 'Chapter 3 <b>today</b>' });
   await page.locator('#topic', { hasText: 'Chapter 3 <b>today</b>' }).waitFor();
   await line(page, 'owner set the topic: Chapter 3 <b>today</b>');
+  await say(page, '/topic mine now');
+  await line(page, 'Only the room\'s operators may do that.');
+  await say(page, '/topic');
+  await page.locator('#log li.notice', { hasText: 'topic: Chapter 3 <b>today</b>' }).waitFor();
 
   owner.send({ type: 'msg', room: 'club', text: 'lunch at noon?\nor later' });
   const { seq: question } = await owner.next({ type: 'msg', from: 'owner' });

@@ -274,10 +274,12 @@ function onMessage(event: Event): void {
       break;
     case 'topic':
       if (event.room !== room) break;
-      showTopic(event.topic);
       if (event.id !== undefined) log.say('notice', event.topic ? `topic: ${event.topic}` : 'no topic', event.ts);
-      else if (!inRoom) log.say('notice', `topic: ${event.topic}${event.by ? ` (set by ${event.by})` : ''}`, event.ts);
-      else log.add('event', event.ts, event.topic ? `${event.by ?? 'someone'} set the topic: ${event.topic}` : `${event.by ?? 'someone'} cleared the topic`);
+      else if (!inRoom) {
+        // A join's topic: said once, not again on each reconnect.
+        if (event.topic !== topicLine.textContent) log.say('notice', `topic: ${event.topic}${event.by ? ` (set by ${event.by})` : ''}`, event.ts);
+      } else log.add('event', event.ts, event.topic ? `${event.by ?? 'someone'} set the topic: ${event.topic}` : `${event.by ?? 'someone'} cleared the topic`);
+      showTopic(event.topic);
       break;
     case 'moderation':
       if (event.room !== room) break;
