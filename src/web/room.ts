@@ -256,7 +256,10 @@ function onMessage(event: Event): void {
       for (const nick of (event.ops ?? []) as string[]) ops.add(nick);
       away.clear();
       for (const nick of (event.away ?? []) as string[]) away.add(nick);
-      if (event.id === 'join') inRoom = true;
+      if (event.id === 'join') {
+        inRoom = true;
+        stayOut = false;
+      }
       drawMembers();
       break;
     case 'msg':
