@@ -276,7 +276,7 @@ t.test('with --accounts required the page asks for a login, and joins the room o
   await say(page, '/register member hunter2hunter2');
   await line(page, 'logged in as member');
   await page.locator('#log li.notice', { hasText: 'Welcome to test' }).waitFor();
-  t.same(await page.locator('#members li').allTextContents(), ['member']);
+  t.same(await page.locator('#members li').allTextContents(), ['@member'], 'the first account in the room owns it');
 });
 
 t.test('a nick that cannot be had: the suggested one when it is taken, a guest nick when it is not a nick', async (t) => {
@@ -293,4 +293,100 @@ t.test('a nick that cannot be had: the suggested one when it is taken, a guest n
   await bad.goto(`${base}/chat/test/?nick=${encodeURIComponent('no/slash')}`);
   await bad.locator('#status', { hasText: /you are guest-/ }).waitFor();
   t.pass('both are in the room');
+});
+
+t.test('a room run from a terminal: topic, replies, edits, reactions, deletes, away, a kick and a ban, as the page shows them', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  // The first registered account in the room owns it.
+  const owner = await peer(t, port);
+  owner.send({ type: 'register', nick: 'owner', password: 'correct horse battery', id: 'r' });
+  await owner.next({ type: 'ok', id: 'r' });
+  await owner.join('club');
+  const page = await enter(t, await context(t), base, 'club', 'webby');
+  t.same(await page.locator('#members li').allTextContents(), ['@owner', 'webby'], 'the owner marked @');
+
+  owner.send({ type: 'topic', room: 'club', topic: 'Chapter 3 <b>today</b>' });
+  await page.locator('#topic', { hasText: 'Chapter 3 <b>today</b>' }).waitFor();
+  await line(page, 'owner set the topic: Chapter 3 <b>today</b>');
+  await say(page, '/topic mine now');
+  await line(page, 'Only the room\'s operators may do that.');
+  await say(page, '/topic');
+  await page.locator('#log li.notice', { hasText: 'topic: Chapter 3 <b>today</b>' }).waitFor();
+
+  owner.send({ type: 'msg', room: 'club', text: 'lunch at noon?\nor later' });
+  const { seq: question } = await owner.next({ type: 'msg', from: 'owner' });
+  await line(page, 'lunch at noon?');
+  await say(page, `/reply ${question} helo at noon`);
+  const answer = await owner.next({ type: 'msg', from: 'webby' });
+  t.same(answer.reply, { seq: question, from: 'owner', text: 'lunch at noon?' });
+  const reply = await line(page, 'helo at noon');
+  t.equal(await reply.locator('.quote').textContent(), `↪ #${question} owner: lunch at noon?`, 'the quoted first line above the reply');
+  t.equal(await reply.locator('.seq').textContent(), `#${answer.seq}`);
+
+  await say(page, `/edit #${answer.seq} hello at noon`);
+  await owner.next({ type: 'edit', seq: answer.seq, text: 'hello at noon' });
+  owner.send({ type: 'react', room: 'club', seq: answer.seq, emoji: '👍' });
+  await owner.next({ type: 'react', seq: answer.seq, nick: 'owner' });
+  await say(page, `/react ${answer.seq} :tada:`);
+  await owner.next({ type: 'react', seq: answer.seq, nick: 'webby' });
+  const edited = page.locator('#log li', { hasText: 'hello at noon' });
+  await edited.locator('.reactions', { hasText: '👍 1  🎉 1' }).waitFor();
+  t.equal(await edited.locator('.edited').textContent(), ' (edited)');
+
+  owner.send({ type: 'msg', room: 'club', text: 'oops, wrong room' });
+  const { seq: oops } = await owner.next({ type: 'msg', text: 'oops, wrong room' });
+  await line(page, 'oops, wrong room');
+  owner.send({ type: 'delete', room: 'club', seq: oops });
+  await page.locator('#log li.deleted', { hasText: 'message deleted' }).waitFor();
+  t.equal(await page.locator('#log li', { hasText: 'oops, wrong room' }).count(), 0, 'the deleted text is gone');
+  await say(page, '/react 999 👍');
+  await line(page, 'There is no such message here');
+
+  // A page that comes later gets the records as they are now, and sees who is away.
+  await say(page, '/away at lunch');
+  await owner.next({ type: 'away', nick: 'webby', away: true });
+  const later = await enter(t, await context(t), base, 'club', 'later');
+  const replayed = later.locator('#log li', { hasText: 'hello at noon' });
+  await replayed.locator('.reactions', { hasText: '👍 1  🎉 1' }).waitFor();
+  t.equal(await replayed.locator('.edited').count(), 1, 'replayed as edited');
+  t.match(await replayed.locator('.quote').textContent(), /lunch at noon\?$/, 'replayed with its quote');
+  await later.locator('#log li.deleted', { hasText: 'message deleted' }).waitFor();
+  t.equal(await later.locator('#topic').textContent(), 'Chapter 3 <b>today</b>', 'the topic on joining');
+  t.same(await later.locator('#members li').allTextContents(), ['@owner', 'later', 'webby (away)']);
+  await say(page, '/back');
+  await line(later, 'webby is back');
+  await page.screenshot({ path: join(shots, 'conversation.png') });
+
+  owner.send({ type: 'mute', room: 'club', nick: 'later', reason: 'shush' });
+  await line(later, 'owner muted later');
+  await say(later, 'can I speak?');
+  await line(later, 'You cannot speak here');
+
+  owner.send({ type: 'kick', room: 'club', nick: 'webby', reason: 'too loud' });
+  await (await line(page, 'owner kicked webby')).filter({ hasText: 'too loud' }).waitFor();
+  await (await line(later, 'owner kicked webby')).filter({ hasText: 'too loud' }).waitFor();
+  t.same(await later.locator('#members li').allTextContents(), ['@owner', 'later'], 'the others see webby gone');
+  await line(page, 'you are no longer in #club: kicked by owner: too loud');
+  t.match(await page.locator('#status').textContent(), /not in the room/);
+  await say(page, '/join');
+  await owner.next({ type: 'join', nick: 'webby' });
+  const joinsBeforeTheBan = owner.received.filter((event) => event.type === 'join' && event.nick === 'webby').length;
+  owner.send({ type: 'ban', room: 'club', nick: 'webby', reason: 'still too loud' });
+  await line(page, 'you are no longer in #club: banned by owner: still too loud');
+  await page.screenshot({ path: join(shots, 'banned.png') });
+
+  // A dropped connection comes back without knocking on the door; knocking says why it stays shut.
+  const [browserSession] = [...chat.sessions].filter((session) => session.nick === 'webby');
+  browserSession!.stream.destroy();
+  // The page has said hello again: a new session, then its welcome drawn (the status said "disconnected" meanwhile).
+  while (![...chat.sessions].some((session) => session !== browserSession && session.nick?.startsWith('webby'))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await page.locator('#status', { hasText: /you are \S+ · not in the room/ }).waitFor();
+  await say(page, '/join');
+  await (await line(page, 'banned: You are banned from this room')).filter({ hasText: 'still too loud' }).first().waitFor();
+  t.equal(await page.locator('#log li', { hasText: 'banned: You are banned' }).count(), 1, 'refused once: when asked, not by itself');
+  t.equal(owner.received.filter((event) => event.type === 'join' && event.nick === 'webby').length, joinsBeforeTheBan, 'no join after the ban');
+  for (const shown of [page, later]) t.same((shown as Page & { problems: string[] }).problems, [], 'no script errors');
 });

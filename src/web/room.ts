@@ -2,6 +2,8 @@
 
 import { Connection, type Event } from './connection.js';
 import { element, humanBytes, Log, progressLine } from './view.js';
+import { Conversation } from './conversation.js';
+import { errorInWords, roomCommand } from './commands.js';
 
 const UPLOAD_SLICE = 64 * 1024;
 /** Bytes the socket may hold unsent during an upload before the next slice waits. */
@@ -20,6 +22,8 @@ const status = byId<HTMLSpanElement>('status');
 const banner = byId<HTMLDivElement>('banner');
 const line = byId<HTMLInputElement>('line');
 const transfers = byId<HTMLDivElement>('transfers');
+const topicLine = byId<HTMLSpanElement>('topic');
+const conversation = new Conversation();
 
 byId('title').textContent = `#${room}`;
 document.title = `#${room} · chat`;
@@ -35,6 +39,17 @@ let joinAsked = false;
 /** The last room seq seen: a reconnect asks only for what came after it. */
 let lastSeq = 0;
 const members = new Set<string>();
+/** Of the members, the room's operators (marked `@`) and those away. */
+const ops = new Set<string>();
+const away = new Set<string>();
+/** The room answered this connection's join (its members list): a topic from now on is a change, not the join's. */
+let inRoom = false;
+/** Kicked or banned, or refused at the door: no joining again by itself after a reconnect, only on /join. */
+let stayOut = false;
+/** Nicks an operator removed (until they join again): a `who` answered before their removal took hold omits them. */
+const removed = new Set<string>();
+/** The room's key, once typed with /join KEY. */
+let roomKey = '';
 let emoji: Record<string, string> = {};
 void fetch('/chat/assets/emoji.json')
   .then((response) => response.json())
@@ -56,9 +71,31 @@ function send(message: object): void {
 
 function drawMembers(): void {
   membersList.replaceChildren(
-    ...[...members].sort((a, b) => a.localeCompare(b)).map((nick) => element('li', nick === myNick ? 'self' : undefined, nick)),
+    // Operators first, as in the terminal's /who.
+    ...[...members].sort((a, b) => Number(ops.has(b)) - Number(ops.has(a)) || a.localeCompare(b)).map((nick) => {
+      const classes = [nick === myNick ? 'self' : '', ops.has(nick) ? 'op' : '', away.has(nick) ? 'away' : ''].filter(Boolean).join(' ');
+      const item = element('li', classes || undefined, `${ops.has(nick) ? '@' : ''}${nick}`);
+      if (away.has(nick)) item.append(element('span', 'away-mark', ' (away)'));
+      return item;
+    }),
   );
-  status.textContent = `${myNick ? `you are ${myNick} · ` : ''}${members.size} here`;
+  status.textContent = `${myNick ? `you are ${myNick} · ` : ''}${inRoom ? `${members.size} here` : 'not in the room'}`;
+}
+
+function showTopic(topic: string): void {
+  topicLine.textContent = topic;
+  topicLine.title = topic;
+}
+
+/** Out of the room (kicked, banned): say why, and stay out until the user types /join. */
+function leftRoom(why: string): void {
+  inRoom = false;
+  stayOut = true;
+  members.clear();
+  ops.clear();
+  away.clear();
+  log.say('error', `${why} · type /join to come back`);
+  drawMembers();
 }
 
 function nickSpan(nick: string): HTMLSpanElement {
@@ -75,7 +112,8 @@ function showMessage(event: Event): void {
     parts.push(nickSpan(event.me ? `* ${event.from}` : event.from));
   }
   parts.push(element('span', 'text', event.text));
-  log.add(classes, event.ts, ...parts);
+  const label = conversation.label(event.seq);
+  conversation.add(event, log.add(classes, event.ts, ...(label ? [label] : []), ...parts));
 }
 
 /** Fetch a file with the connection's token (a private file needs it), showing progress. */
@@ -101,7 +139,8 @@ async function fetchFile(file: Event): Promise<Blob> {
 }
 
 function showFile(event: Event): void {
-  const parts: (Node | string)[] = [nickSpan(event.from)];
+  const label = conversation.label(event.seq);
+  const parts: (Node | string)[] = [...(label ? [label] : []), nickSpan(event.from)];
   if (event.to !== undefined) parts.push(element('span', 'to', `→ ${event.to}`), ' ');
   const isVoice = event.kind === 'voice';
   const button = element('button', 'link', isVoice ? '▶ play' : event.name);
@@ -109,6 +148,7 @@ function showFile(event: Event): void {
   if (isVoice) parts.push(element('span', 'voice', `voice message, ${Math.max(1, Math.round((event.duration_ms ?? 0) / 1000))} s `));
   parts.push(button, element('span', 'size', ` ${humanBytes(event.size)}`));
   const item = log.add(['file', event.to !== undefined ? 'private' : '', event.history ? 'history' : ''].filter(Boolean).join(' '), event.ts, ...parts);
+  conversation.add(event, item);
   button.addEventListener('click', () => {
     fetchFile(event)
       .then((blob) => {
@@ -176,7 +216,8 @@ function onMessage(event: Event): void {
     case 'welcome':
       myNick = event.nick;
       token = event.token ?? token;
-      joinRoom();
+      if (stayOut) drawMembers();
+      else joinRoom();
       if (event.motd) {
         banner.textContent = event.motd;
         banner.hidden = false;
@@ -186,17 +227,23 @@ function onMessage(event: Event): void {
       if (event.room !== room) break;
       if (!myNick && members.size === 0) myNick = event.nick;
       members.add(event.nick);
+      removed.delete(event.nick);
       log.add('event', event.ts, `→ ${event.nick} joined`);
       drawMembers();
       break;
     case 'leave':
       if (event.room !== room) break;
+      if (event.nick === myNick) {
+        leftRoom(`you are no longer in #${room}${event.reason ? `: ${event.reason}` : ''}`);
+        break;
+      }
       members.delete(event.nick);
       log.add('event', event.ts, `← ${event.nick} left${event.reason ? ` (${event.reason})` : ''}`);
       drawMembers();
       break;
     case 'nick':
       if (members.delete(event.old)) members.add(event.nick);
+      for (const marked of [ops, away]) if (marked.delete(event.old)) marked.add(event.nick);
       if (event.old === myNick) myNick = event.nick;
       log.add('event', event.ts, `${event.old} is now ${event.nick}`);
       drawMembers();
@@ -204,7 +251,15 @@ function onMessage(event: Event): void {
     case 'members':
       if (event.room !== room) break;
       members.clear();
-      for (const nick of event.nicks as string[]) members.add(nick);
+      for (const nick of event.nicks as string[]) if (event.id !== 'who' || !removed.has(nick)) members.add(nick);
+      ops.clear();
+      for (const nick of (event.ops ?? []) as string[]) ops.add(nick);
+      away.clear();
+      for (const nick of (event.away ?? []) as string[]) away.add(nick);
+      if (event.id === 'join') {
+        inRoom = true;
+        stayOut = false;
+      }
       drawMembers();
       break;
     case 'msg':
@@ -219,6 +274,45 @@ function onMessage(event: Event): void {
       break;
     case 'notice':
       log.say('notice', event.text);
+      break;
+    case 'topic':
+      if (event.room !== room) break;
+      if (event.id !== undefined) log.say('notice', event.topic ? `topic: ${event.topic}` : 'no topic', event.ts);
+      else if (!inRoom) {
+        // A join's topic: said once, not again on each reconnect.
+        if (event.topic !== topicLine.textContent) log.say('notice', `topic: ${event.topic}${event.by ? ` (set by ${event.by})` : ''}`, event.ts);
+      } else log.add('event', event.ts, event.topic ? `${event.by ?? 'someone'} set the topic: ${event.topic}` : `${event.by ?? 'someone'} cleared the topic`);
+      showTopic(event.topic);
+      break;
+    case 'moderation':
+      if (event.room !== room) break;
+      log.add('moderation', event.ts, element('span', 'text', event.text));
+      if (event.action === 'op') ops.add(event.nick);
+      if (event.action === 'deop') ops.delete(event.nick);
+      if ((event.action === 'kick' || event.action === 'ban') && event.nick !== myNick) {
+        // The room hears no leave of those removed (a guest's ban may remove more guests): ask who is left.
+        members.delete(event.nick);
+        removed.add(event.nick);
+        if (inRoom) send({ type: 'who', room, id: 'who' });
+      }
+      drawMembers();
+      break;
+    case 'away':
+      if (event.room !== undefined && event.room !== room) break;
+      if (event.away) away.add(event.nick);
+      else away.delete(event.nick);
+      if (event.room === undefined) log.say('notice', `${event.nick} is away: ${event.message ?? 'away'}`, event.ts);
+      else log.add('event', event.ts, event.away ? `${event.nick} is away: ${event.message ?? 'away'}` : `${event.nick} is back`);
+      drawMembers();
+      break;
+    case 'edit':
+      if (event.room === room) conversation.edit(event.seq, event.text);
+      break;
+    case 'delete':
+      if (event.room === room) conversation.delete(event.seq);
+      break;
+    case 'react':
+      if (event.room === room) conversation.react(event.seq, event.reactions ?? []);
       break;
     case 'ok':
       if (typeof event.id === 'string' && pendingUploads.has(event.id)) pendingUploads.get(event.id)!.resolve();
@@ -245,11 +339,21 @@ function onMessage(event: Event): void {
         send({ type: 'hello', ...(wantedNick && { nick: wantedNick }), id: 'hello' });
         break;
       }
+      if (event.id === 'who') break;
       if (event.id === 'relogin') {
         loginToken = '';
         sessionStorage.removeItem(LOGIN_KEY);
       }
-      if (event.id === 'join') joinAsked = false;
+      if (event.id === 'join') {
+        joinAsked = false;
+        if (['banned', 'invite_only', 'room_full', 'bad_password'].includes(event.code)) {
+          // Refused at the door: coming back by itself after a reconnect would only be refused again.
+          stayOut = true;
+          log.say('error', `${event.code}: ${errorInWords(event.code, event.message, event.id)}`);
+          drawMembers();
+          break;
+        }
+      }
       if (event.code === 'auth_required') {
         log.say('error', 'this server wants you logged in: /login NICK PASSWORD, or /register NICK PASSWORD');
         break;
@@ -258,7 +362,7 @@ function onMessage(event: Event): void {
         pendingUploads.get(event.id)!.reject(new Error(event.message));
         break;
       }
-      log.say('error', event.message);
+      log.say('error', errorInWords(event.code, event.message, event.id));
       break;
     case 'bye':
       log.say('error', `disconnected: ${event.reason}`);
@@ -272,6 +376,7 @@ const connection = new Connection({
     status.textContent = 'connected';
     members.clear();
     joinAsked = false;
+    inRoom = false;
     if (loginToken) send({ type: 'login', token: loginToken, id: 'relogin' });
     send({ type: 'hello', ...(wantedNick && !loginToken && { nick: wantedNick }), id: 'hello' });
   },
@@ -284,14 +389,19 @@ connection.connect();
 
 function joinRoom(): void {
   joinAsked = true;
-  send({ type: 'join', room, ...(lastSeq > 0 && { since: lastSeq }), id: 'join' });
+  send({ type: 'join', room, ...(lastSeq > 0 && { since: lastSeq }), ...(roomKey && { key: roomKey }), id: 'join' });
 }
 
-/** What the input line means: a command (/msg, /me, /nick, /login, /register, /logout) or a message to the room. */
+/**
+ * What the input line means: a command (/msg, /me, /nick, /login, /register, /logout, /join, and those of
+ * commands.ts) or a message to the room.
+ */
 function submit(text: string): void {
   const command = /^\/(\w+)\s*(.*)$/s.exec(text);
   if (!command) return send({ type: 'msg', room, text: emojify(text) });
   const [, name, rest = ''] = command;
+  const forRoom = roomCommand(name!.toLowerCase(), rest, room, emojify);
+  if (forRoom) return 'usage' in forRoom ? void log.say('error', forRoom.usage) : send(forRoom.send);
   switch (name!.toLowerCase()) {
     case 'msg':
     case 'query': {
@@ -313,8 +423,12 @@ function submit(text: string): void {
       loginToken = '';
       sessionStorage.removeItem(LOGIN_KEY);
       return send({ type: 'logout' });
+    case 'join':
+      roomKey = rest.trim() || roomKey;
+      stayOut = false;
+      return joinRoom();
     default:
-      log.say('error', `unknown command /${name}: try /msg, /me, /nick, /login, /register, /logout`);
+      log.say('error', `unknown command /${name}: try /msg, /me, /nick, /join, /topic, /reply, /react, /edit, /delete, /away, /back, /login, /register, /logout`);
   }
 }
 
