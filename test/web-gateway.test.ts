@@ -5,6 +5,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startServerBinary } from './helpers/server-binary.js';
@@ -120,6 +121,38 @@ t.test('the per-address limits count the browser\'s own address, across TCP and 
   elsewhere.send({ type: 'ping', id: 'other host' });
   t.equal((await elsewhere.next({ type: 'pong' })).id, 'other host', 'another address has its own allowance');
 });
+
+t.test('HTTP requests and sockets are held to the same limits per address as the TCP port', async (t) => {
+  const rated = await server(t, { webPort: 0, rateLimitPerAddress: 5 });
+  const ratedPort = rated.nodes[0]!.webAddress!.port;
+  const statuses: number[] = [];
+  for (let i = 0; i < 30; i++) statuses.push((await get(ratedPort, '/chat/')).status);
+  t.equal(statuses[0], 200, 'the first requests are served');
+  t.ok(statuses.includes(429), 'a burst past the address\'s budget gets 429 Too Many Requests');
+
+  const capped = await server(t, { webPort: 0, maxConnectionsPerAddress: 3 });
+  const cappedPort = capped.nodes[0]!.webAddress!.port;
+  const sockets: { socket: Socket; closed: Promise<void> }[] = [];
+  for (let i = 0; i < 5; i++) sockets.push(await openSocket(cappedPort)); // one after another: the server takes them in turn
+  t.teardown(() => sockets.forEach(({ socket }) => socket.destroy()));
+  const closedFirst = await Promise.race(sockets.map(({ closed }, i) => closed.then(() => i)));
+  t.ok(closedFirst >= 3, 'a socket past 3 from one address is closed');
+  // The three let in still answer: a request on each is served.
+  for (const { socket } of sockets.slice(0, 3)) {
+    const answered = new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString('latin1'))));
+    socket.write('GET /chat/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    t.match(await answered, /^HTTP\/1\.1 200/, 'a socket within the cap is served');
+  }
+});
+
+function openSocket(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve({ socket, closed }));
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    socket.on('error', () => {});
+    socket.once('error', reject);
+  });
+}
 
 t.test('the page, its files and its headers: a strict CSP, no room for a path from the request', async (t) => {
   const { nodes } = await server(t, { webPort: 0 });

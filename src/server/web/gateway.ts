@@ -9,6 +9,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { roomProblem } from '../../protocol/index.js';
+import { addressKey, type AddressBook } from '../addresses.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { loadAssets, type Asset } from './assets.js';
@@ -22,6 +23,8 @@ const MIN_FRAME_BYTES = 1024 * 1024;
 export interface WebHost extends FileRouteHost {
   readonly config: ServerConfig;
   readonly log: Logger;
+  /** The same limits per address as the TCP port's: each HTTP request draws on its address's line budget. */
+  readonly addresses: AddressBook;
   handleConnection(stream: Duplex, remote: string): unknown;
 }
 
@@ -57,6 +60,27 @@ export class WebGateway {
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: Math.max(MIN_FRAME_BYTES, maxLineBytes + 1), perMessageDeflate: false });
     this.server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
     this.server.on('clientError', (_error, socket: Duplex) => socket.destroy());
+    this.server.on('connection', (socket: net.Socket) => this.countSocket(socket));
+    this.server.maxConnections = host.config.maxConnections;
+  }
+
+  /** Open HTTP sockets per address (keep-alive ones too), held to the TCP port's cap per address. */
+  private readonly socketsPerAddress = new Map<string, number>();
+
+  private countSocket(socket: net.Socket): void {
+    const { maxConnectionsPerAddress: max } = this.host.config;
+    const key = addressKey(socket.remoteAddress);
+    const open = (this.socketsPerAddress.get(key) ?? 0) + 1;
+    if (max > 0 && open > max) {
+      socket.destroy();
+      return;
+    }
+    this.socketsPerAddress.set(key, open);
+    socket.once('close', () => {
+      const left = (this.socketsPerAddress.get(key) ?? 1) - 1;
+      if (left > 0) this.socketsPerAddress.set(key, left);
+      else this.socketsPerAddress.delete(key);
+    });
   }
 
   async listen(port: number, address: string): Promise<net.AddressInfo> {
@@ -102,6 +126,10 @@ export class WebGateway {
 
   private route(request: http.IncomingMessage, response: http.ServerResponse): void {
     secure(response);
+    if (!this.host.addresses.get(request.socket.remoteAddress).takeLine()) {
+      response.setHeader('Retry-After', '1');
+      return plain(response, 429, 'too many requests from this address');
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return plain(response, 405, 'only GET and HEAD');
