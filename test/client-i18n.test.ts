@@ -18,7 +18,10 @@ import { columnOf, Tmux } from './helpers/client-tmux.js';
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 const HAN = /\p{Script=Han}/u;
 /** Keys whose Chinese is rightly the same as the English: marks and formats only. */
-const SAME_IN_BOTH = new Set(['event.dayChanged', 'tui.scrolled', 'event.reason', 'event.roomBanner', 'files.failed', 'cli.error']);
+const SAME_IN_BOTH = new Set([
+  'event.dayChanged', 'tui.scrolled', 'event.reason', 'event.roomBanner', 'files.failed', 'cli.error',
+  'mod.reason', 'mod.modeDetails', 'mod.listSeparator', 'mod.awayMessage', 'moderation.reason',
+]);
 
 t.test('zh-CN has every key of en, no others, each translated, with no placeholder en does not fill', async (t) => {
   t.same(Object.keys(zhCN).sort(), Object.keys(en).sort());
