@@ -16,6 +16,7 @@ import { t } from '../text/i18n/index.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 import { IgnoreList } from './ignore.js';
 import { applyModeration } from './moderation-state.js';
+import { invitationWords } from '../text/moderation-wording.js';
 import { applyConversationEvent, conversationFields } from './conversation-state.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
@@ -338,7 +339,7 @@ export class ClientState {
       case 'notice': {
         const buffer = (message.room !== undefined && this.room(message.room)) || this.serverBuffer;
         // The room's welcome banner is said in our words (and language), from what we know of the room.
-        const welcome = buffer.kind === 'room' ? roomWelcome(buffer.name, message.text) : null;
+        const welcome = buffer.kind === 'room' ? roomWelcome(buffer.name, message.text) : invitationWords(message.text);
         this.add(buffer, { kind: 'notice', text: welcome ?? sanitize(message.text) });
         return { bell: false };
       }

@@ -69,3 +69,12 @@ export function moderationText(event: ModerationEvent): string {
   const words = language() === 'en' && event.text ? null : moderationWords(event);
   return words ?? sanitize(event.text ?? '');
 }
+
+/**
+ * An operator's invitation (a private `notice`, `alice invites you to class: {"type":"join",...}`), said in our
+ * words with the command to type instead of the protocol line; null for any other notice.
+ */
+export function invitationWords(text: string): string | null {
+  const m = /^(\S+) invites you to (\S+): \{"type":"join"/.exec(text);
+  return m ? t('event.invited', { by: sanitizeLine(m[1]!), room: sanitizeLine(m[2]!) }) : null;
+}

@@ -386,6 +386,7 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
   'ignore.notIgnored': '你没有屏蔽 {nick}。',
   'event.topic': '{room} 的主题：{topic}{by}',
   'event.noTopic': '{room} 现在没有主题{by}',
+  'event.invited': '{by} 邀请你加入 {room}：输入 /join {room}',
   'event.away': '{nick} 暂时离开{message}',
   'event.back': '{nick} 回来了',
   'members.away': '（离开）',
@@ -439,6 +440,7 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
   'cli.unreadTokenRefused': '保存的登录令牌被拒绝（{reason}）：请用 chat login 重新登录',
   'cli.notNumbered': '服务器接受了消息，但没有给它编号',
 
+  'logs.outside': '日志目录 {dir} 不在 {root} 之内',
   'download.shaMismatch': '下载的内容与它的 sha256 不符（{actual}）；没有保留任何内容',
   'download.writtenMismatch': '写入的字节与文件的 sha256 不符（{actual}）',
   'download.leavesFolder': '文件名会跑出下载文件夹；没有保存任何内容',
