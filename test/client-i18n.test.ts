@@ -235,6 +235,8 @@ t.test('in Chinese, what operators do is said from the event\'s fields; in Engli
   t.equal(state.serverBuffer.entries.at(-1)!.text, 'alice 邀请你加入 vault：输入 /join vault');
   t.same(room.members, ['alice', 'dave'], 'the kicked and the banned are gone from the member list');
   t.equal(memberLabel(room, 'dave'), 'dave（离开）');
+  state.apply({ type: 'leave', room: 'class', nick: 'dave', reason: 'kicked by alice: 刷屏', ts });
+  t.equal(room.entries.at(-1)!.text, '你离开了 class（被 alice 请出：刷屏）', 'the kicked member is told in Chinese too');
   t.equal(spellDuration(90), '1分钟30秒');
   t.equal(describeError({ code: 'not_operator', message: 'only the operators of class may kick' }), '只有这个房间的管理员才能这样做。');
   t.match(helpLines().join('\n'), /\/kick NICK \[REASON\] +把 NICK 请出本房间/);
@@ -249,6 +251,8 @@ t.test('in Chinese, what operators do is said from the event\'s fields; in Engli
   t.equal(moderationWords(kick), kick.text, 'said from the fields, English reads as the server words it');
   t.equal(moderationWords(ban), ban.text);
   t.equal(memberLabel(inEnglish, 'carol'), 'carol (away)');
+  english.apply({ type: 'leave', room: 'class', nick: 'dave', reason: 'banned by alice: spam', ts });
+  t.equal(inEnglish.entries.at(-1)!.text, 'You left class (banned by alice: spam)');
 });
 
 t.test('in Chinese, an edited and a deleted message and the unread marker line', async (t) => {

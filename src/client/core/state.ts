@@ -16,7 +16,7 @@ import { t } from '../text/i18n/index.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 import { IgnoreList } from './ignore.js';
 import { applyModeration } from './moderation-state.js';
-import { invitationWords } from '../text/moderation-wording.js';
+import { invitationWords, leaveReason } from '../text/moderation-wording.js';
 import { applyConversationEvent, conversationFields } from './conversation-state.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
@@ -318,7 +318,7 @@ export class ClientState {
         buffer.members = buffer.members.filter((m) => nickKey(m) !== nickKey(message.nick));
         const me = this.isMe(message.nick);
         if (me) buffer.joined = false;
-        const reason = message.reason ? t('event.reason', { reason: sanitizeLine(message.reason) }) : '';
+        const reason = message.reason ? t('event.reason', { reason: leaveReason(message.reason) }) : '';
         const text = me
           ? t('event.leftSelf', { room: buffer.name, reason })
           : t('event.left', { nick: sanitizeLine(message.nick), room: buffer.name, reason });

@@ -78,3 +78,14 @@ export function invitationWords(text: string): string | null {
   const m = /^(\S+) invites you to (\S+): \{"type":"join"/.exec(text);
   return m ? t('event.invited', { by: sanitizeLine(m[1]!), room: sanitizeLine(m[2]!) }) : null;
 }
+
+/**
+ * Why a member left a room (a `leave` event's reason): one removed by an operator (`kicked by alice: spam`,
+ * `banned by alice`) said in our words; any other reason (the member's own) as sent.
+ */
+export function leaveReason(reason: string): string {
+  const m = /^(kicked|banned) by (\S+?)(?:: ([\s\S]+))?$/.exec(reason);
+  if (!m) return sanitizeLine(reason);
+  const why = m[3] ? t('moderation.reason', { reason: sanitizeLine(m[3]) }) : '';
+  return t(m[1] === 'kicked' ? 'leave.kicked' : 'leave.banned', { by: sanitizeLine(m[2]!), reason: why });
+}

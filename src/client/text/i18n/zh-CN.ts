@@ -386,6 +386,8 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
   'ignore.notIgnored': '你没有屏蔽 {nick}。',
   'event.topic': '{room} 的主题：{topic}{by}',
   'event.noTopic': '{room} 现在没有主题{by}',
+  'leave.kicked': '被 {by} 请出{reason}',
+  'leave.banned': '被 {by} 封禁{reason}',
   'event.invited': '{by} 邀请你加入 {room}：输入 /join {room}',
   'event.away': '{nick} 暂时离开{message}',
   'event.back': '{nick} 回来了',
