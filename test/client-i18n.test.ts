@@ -22,6 +22,9 @@ import { moderationWords, spellDuration } from '../src/client/text/moderation-wo
 import { layoutRows } from '../src/client/view/format.js';
 import { unreadRooms } from '../src/client/cli/unread-command.js';
 import { stringLiterals } from './helpers/string-literals.js';
+import { chosenNickProblem, nickProblem, passwordProblem, roomProblem } from '../src/protocol/index.js';
+import { problemWords } from '../src/client/text/problem-wording.js';
+import { checkedNick } from '../src/client/core/names.js';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 const HAN = /\p{Script=Han}/u;
@@ -289,6 +292,7 @@ const ENGLISH_ALLOWED: { file: string; text: RegExp; why: string }[] = [
   { file: 'core/chat-commands.ts', text: /^nick to send to$/, why: 'as above' },
   { file: 'cli/oneshot.ts', text: /^nick to send to$/, why: 'as above' },
   { file: 'core/connection.ts', text: /^timed out$/, why: 'an ETIMEDOUT error: describeConnectError says it by its code' },
+  { file: 'text/problem-wording.ts', text: /^a (nick|room name) /, why: 'the protocol\'s problems it recognises, to say them from the catalogue' },
 ];
 /** Two words of a sentence: `is away`, `Topic of` (not keys, paths, codes, protocol lines or placeholders). */
 const SENTENCE = /\b[A-Za-z][a-z]+ [a-z]{2,}\b/;
@@ -327,4 +331,18 @@ t.test('src/client has no English sentence outside the catalogue: every word the
     .filter((file) => !file.includes(`${sep}text${sep}i18n${sep}`))
     .flatMap((file) => englishSentences(readFileSync(file, 'utf8'), relative(root, file).split(sep).join('/')));
   t.same(found, [], 'move each into text/i18n/en.ts (with its zh-CN.ts) and say it with t(key), or allow it above with why');
+});
+
+t.test('what is wrong with a nick, a room name or a password: the protocol\'s words in English, Chinese in Chinese', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  const problems = [
+    nickProblem(''), nickProblem('x'.repeat(200)), nickProblem('a\u200bb'), nickProblem('bad nick'), chosenNickProblem('guest-12'),
+    roomProblem(''), roomProblem('r'.repeat(200)), roomProblem('bad room'), passwordProblem('short'), passwordProblem('p'.repeat(2000)),
+  ];
+  t.notOk(problems.some((p) => p === null), 'each is a problem');
+  setLanguage('en');
+  t.same(problems.map((p) => problemWords(p!)), problems, 'English reads as the protocol words it');
+  setLanguage('zh-CN');
+  for (const problem of problems) t.match(problemWords(problem!), HAN, `in Chinese: ${problem}`);
+  t.throws(() => checkedNick('bad nick'), { message: /^昵称 "bad nick" 无效：昵称只能包含字母、数字/ });
 });

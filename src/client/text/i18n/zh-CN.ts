@@ -80,7 +80,7 @@ export const zhCN: { readonly [K in MessageKey]: string } = {
   'client.lostWhileJoining': '加入房间时连接断开了',
   'client.logsFailed': '无法记录聊天日志：{why}',
 
-  'names.badRoom': '房间名 {name} 无效：房间名只能包含字母、数字和 _ - .，不能有空格',
+  'names.badRoom': '房间名 {name} 无效：{problem}',
   'names.badNick': '昵称 {name} 无效：{problem}',
   'names.badNickTo': '收信人昵称 {name} 无效：{problem}',
 
@@ -443,6 +443,16 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
   'cli.notNumbered': '服务器接受了消息，但没有给它编号',
 
   'logs.outside': '日志目录 {dir} 不在 {root} 之内',
+  'problem.nickEmpty': '昵称不能为空',
+  'problem.nickTooLong': '昵称最多 {max} 个字符',
+  'problem.nickInvisible': '昵称不能包含不可见字符，比如其中的 {char}',
+  'problem.nickCharacters': '昵称只能包含字母、数字和 _ - . [ ] { } | ^ `：不能有空格、控制字符或 / : , @ #',
+  'problem.nickGuest': '以 {prefix} 开头的昵称由服务器分配给不指定昵称的人；请换一个',
+  'problem.roomEmpty': '房间名不能为空',
+  'problem.roomTooLong': '房间名最多 {max} 个字符',
+  'problem.roomCharacters': '房间名只能包含字母、数字和 _ - .，不能有空格',
+  'problem.passwordShort': '密码至少 {min} 个字符',
+  'problem.passwordLong': '密码最多 {max} 个字符',
   'download.shaMismatch': '下载的内容与它的 sha256 不符（{actual}）；没有保留任何内容',
   'download.writtenMismatch': '写入的字节与文件的 sha256 不符（{actual}）',
   'download.leavesFolder': '文件名会跑出下载文件夹；没有保存任何内容',
