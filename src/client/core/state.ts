@@ -338,7 +338,7 @@ export class ClientState {
         return this.applyFile(message, ts);
       case 'notice': {
         const buffer = (message.room !== undefined && this.room(message.room)) || this.serverBuffer;
-        // The room's welcome banner is said in our words (and language), from what we know of the room.
+        // The room's welcome banner and an operator's invitation are said in our words (and language).
         const welcome = buffer.kind === 'room' ? roomWelcome(buffer.name, message.text) : invitationWords(message.text);
         this.add(buffer, { kind: 'notice', text: welcome ?? sanitize(message.text) });
         return { bell: false };
