@@ -14,11 +14,25 @@ import { main } from '../src/client/cli/cli.js';
 import { stringWidth, wrapText } from '../src/client/text/width.js';
 import { fakeIo, serve } from './helpers/client-harness.js';
 import { columnOf, Tmux } from './helpers/client-tmux.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { COMMANDS } from '../src/client/core/parse-input.js';
+import { memberLabel } from '../src/client/core/moderation-state.js';
+import { moderationWords, spellDuration } from '../src/client/text/moderation-wording.js';
+import { layoutRows } from '../src/client/view/format.js';
+import { unreadRooms } from '../src/client/cli/unread-command.js';
+import { stringLiterals } from './helpers/string-literals.js';
+import { chosenNickProblem, nickProblem, passwordProblem, roomProblem } from '../src/protocol/index.js';
+import { problemWords } from '../src/client/text/problem-wording.js';
+import { checkedNick } from '../src/client/core/names.js';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 const HAN = /\p{Script=Han}/u;
 /** Keys whose Chinese is rightly the same as the English: marks and formats only. */
-const SAME_IN_BOTH = new Set(['event.dayChanged', 'tui.scrolled', 'event.reason', 'event.roomBanner', 'files.failed', 'cli.error']);
+const SAME_IN_BOTH = new Set([
+  'event.dayChanged', 'tui.scrolled', 'event.reason', 'event.roomBanner', 'files.failed', 'cli.error',
+  'mod.reason', 'mod.modeDetails', 'mod.listSeparator', 'mod.awayMessage', 'moderation.reason',
+]);
 
 t.test('zh-CN has every key of en, no others, each translated, with no placeholder en does not fill', async (t) => {
   t.same(Object.keys(zhCN).sort(), Object.keys(en).sort());
@@ -192,4 +206,143 @@ t.test('chat join with LANG=zh_CN.UTF-8: the full screen in Chinese, the join no
   await carol.waitFor((l) => l.at(-2)!.includes('| connected |'));
   await carol.waitFor('Welcome to test! 2 others are here.');
   await alice.waitFor('carol 加入了 test');
+});
+
+t.test('in Chinese, what operators do is said from the event\'s fields; in English the server\'s sentence is shown', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  const ts = '2026-12-02T09:00:00.000Z';
+  const kick = { type: 'moderation', room: 'class', action: 'kick', by: 'alice', nick: 'bob', reason: '刷屏', text: 'alice kicked bob from class: 刷屏', ts } as const;
+  const ban = { type: 'moderation', room: 'class', action: 'ban', by: 'alice', nick: 'carol', reason: 'spam', until: '2026-12-02T11:00:00.000Z', text: 'alice banned carol in class for 2h: spam', ts } as const;
+  const mode = { type: 'moderation', room: 'class', action: 'mode', by: 'alice', mode: '+l 20', text: 'alice set mode +l 20 on class (limited to 20 members); modes now +l', ts } as const;
+  const joined = (state: ClientState) => {
+    state.nick = 'dave';
+    state.apply({ type: 'join', room: 'class', nick: 'dave', ts });
+    state.apply({ type: 'members', room: 'class', nicks: ['alice', 'bob', 'carol', 'dave'], ops: ['alice'], away: ['carol'] });
+    return state.room('class')!;
+  };
+
+  setLanguage('zh-CN');
+  const state = new ClientState();
+  const room = joined(state);
+  for (const event of [kick, ban, mode]) state.apply(event);
+  state.apply({ type: 'topic', room: 'class', topic: '第三章', by: 'alice', ts });
+  state.apply({ type: 'away', room: 'class', nick: 'dave', away: true, message: '吃饭', ts });
+  state.apply({ type: 'notice', text: 'alice invites you to vault: {"type":"join","room":"vault"}' });
+  t.same(room.entries.slice(-5).map((e) => e.text), [
+    'alice 把 bob 请出了 class：刷屏',
+    'alice 在 class 封禁了 carol，时长 2小时：spam',
+    'alice 把 class 的模式设为 +l 20（人数上限为 20）',
+    'class 的主题：第三章（由 alice 设置）',
+    'dave 暂时离开：吃饭',
+  ]);
+  t.equal(state.serverBuffer.entries.at(-1)!.text, 'alice 邀请你加入 vault：输入 /join vault');
+  t.same(room.members, ['alice', 'dave'], 'the kicked and the banned are gone from the member list');
+  t.equal(memberLabel(room, 'dave'), 'dave（离开）');
+  state.apply({ type: 'leave', room: 'class', nick: 'dave', reason: 'kicked by alice: 刷屏', ts });
+  t.equal(room.entries.at(-1)!.text, '你离开了 class（被 alice 请出：刷屏）', 'the kicked member is told in Chinese too');
+  t.equal(spellDuration(90), '1分钟30秒');
+  t.equal(describeError({ code: 'not_operator', message: 'only the operators of class may kick' }), '只有这个房间的管理员才能这样做。');
+  t.match(helpLines().join('\n'), /\/kick NICK \[REASON\] +把 NICK 请出本房间/);
+  t.match(helpLines().join('\n'), /\/reply N TEXT +回复本房间的第 N 条消息/);
+  t.match(parseInput('/kick'), { kind: 'error', message: /^用法：\/kick NICK \[REASON\]/ });
+
+  setLanguage('en');
+  const english = new ClientState();
+  const inEnglish = joined(english);
+  for (const event of [kick, ban, mode]) english.apply(event);
+  t.same(inEnglish.entries.slice(-3).map((e) => e.text), [kick.text, ban.text, mode.text], 'the server\'s own sentences');
+  t.equal(moderationWords(kick), kick.text, 'said from the fields, English reads as the server words it');
+  t.equal(moderationWords(ban), ban.text);
+  t.equal(memberLabel(inEnglish, 'carol'), 'carol (away)');
+  english.apply({ type: 'leave', room: 'class', nick: 'dave', reason: 'banned by alice: spam', ts });
+  t.equal(inEnglish.entries.at(-1)!.text, 'You left class (banned by alice: spam)');
+});
+
+t.test('in Chinese, an edited and a deleted message and the unread marker line', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  setLanguage('zh-CN');
+  const now = Date.parse('2026-12-02T10:00:00Z');
+  const state = new ClientState(() => now);
+  state.nick = 'alice';
+  state.apply({ type: 'join', room: 'test', nick: 'alice', ts: '2026-12-02T09:00:00Z' });
+  const msg = (seq: number, from: string, text: string) => state.apply({ type: 'msg', room: 'test', from, text, ts: `2026-12-02T09:0${seq}:00Z`, seq, history: true });
+  msg(1, 'alice', '午饭？');
+  msg(2, 'bob', '你号');
+  msg(3, 'bob', '发错了');
+  msg(4, 'carol', '中午');
+  state.apply({ type: 'edit', room: 'test', seq: 2, text: '你好', ts: '2026-12-02T09:05:00Z' });
+  state.apply({ type: 'delete', room: 'test', seq: 3, ts: '2026-12-02T09:05:00Z' });
+  state.apply({ type: 'read', room: 'test', seq: 1 });
+  const text = layoutRows(state.room('test')!.entries, 60, makeChalk(false), undefined, now).map((r) => r.text).join('\n');
+  t.match(text, /─+ 自 \d\d:\d\d 起有 2 条未读 ─+\n.*<bob> 你好 （已编辑） #2/, 'the marker line above the first unread, then the edited message');
+  t.match(text, /<bob> 消息已删除 #3/);
+  t.match(parseInput('/react 1 :nosuchemoji:'), { kind: 'command' });
+  await t.rejects(unreadRooms({ host: '127.0.0.1', port: 1, nick: 'alice', token: null } as never), { message: '已读标记属于账号：请先用 chat login 登录' });
+});
+
+t.test('every command\'s help is the catalogue\'s: the English of COMMANDS is en.ts\'s help.NAME', async (t) => {
+  for (const command of COMMANDS) t.equal(command.help, en[`help.${command.name}` as keyof typeof en], `/${command.name}`);
+});
+
+/** The literals src/client shows that may be English: file formats, and arguments that pick a catalogue key. */
+const ENGLISH_ALLOWED: { file: string; text: RegExp; why: string }[] = [
+  { file: 'core/chat-logs.ts', text: /^--- (Day changed|Log opened|Log closed) /, why: 'the log files are written as irssi writes them, for the tools that read those' },
+  { file: 'core/known-servers.ts', text: /^# /, why: "the known_servers file's header, as ssh's known_hosts" },
+  { file: 'core/names.ts', text: /^nick to send to$/, why: 'names which catalogue message checkedNick says, never shown' },
+  { file: 'core/chat-commands.ts', text: /^nick to send to$/, why: 'as above' },
+  { file: 'cli/oneshot.ts', text: /^nick to send to$/, why: 'as above' },
+  { file: 'core/connection.ts', text: /^timed out$/, why: 'an ETIMEDOUT error: describeConnectError says it by its code' },
+  { file: 'text/problem-wording.ts', text: /^a (nick|room name) /, why: 'the protocol\'s problems it recognises, to say them from the catalogue' },
+];
+/** Two words of a sentence: `is away`, `Topic of` (not keys, paths, codes, protocol lines or placeholders). */
+const SENTENCE = /\b[A-Za-z][a-z]+ [a-z]{2,}\b/;
+const catalogueHelp = new Set(Object.entries(en).filter(([key]) => key.startsWith('help.')).map(([, text]) => text));
+
+function englishSentences(source: string, file: string): string[] {
+  return stringLiterals(source)
+    .filter((literal) => SENTENCE.test(literal.text))
+    .filter((literal) => !catalogueHelp.has(literal.text as never))
+    .filter((literal) => !ENGLISH_ALLOWED.some((allowed) => allowed.file === file && allowed.text.test(literal.text)))
+    .map((literal) => `${file}:${literal.line}: ${JSON.stringify(literal.text)}`);
+}
+
+t.test('the guard finds an English sentence in code, not in comments, keys, regular expressions or placeholders', async (t) => {
+  const source = [
+    "// You are not in that room: a comment",
+    "/* Topic of a room */",
+    "const pattern = /^(\\S+) invites you to (\\S+): /;",
+    "state.info(buffer, t('mod.away', { message: `${said}` }));",
+    "state.info(buffer, `You are marked away${said}.`);",
+    "throw new ClientError('server_error', 'the server accepted it');",
+    "const x = a / b; const y = `${c ? 'no such file' : ''}`;",
+  ].join('\n');
+  t.same(englishSentences(source, 'sample.ts'), [
+    'sample.ts:5: "You are marked away ."',
+    'sample.ts:6: "the server accepted it"',
+    'sample.ts:7: "no such file"',
+  ]);
+});
+
+t.test('src/client has no English sentence outside the catalogue: every word the client shows is in en.ts and zh-CN.ts', async (t) => {
+  const root = join(import.meta.dirname, '../src/client');
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const found = files(root)
+    .filter((file) => !file.includes(`${sep}text${sep}i18n${sep}`))
+    .flatMap((file) => englishSentences(readFileSync(file, 'utf8'), relative(root, file).split(sep).join('/')));
+  t.same(found, [], 'move each into text/i18n/en.ts (with its zh-CN.ts) and say it with t(key), or allow it above with why');
+});
+
+t.test('what is wrong with a nick, a room name or a password: the protocol\'s words in English, Chinese in Chinese', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  const problems = [
+    nickProblem(''), nickProblem('x'.repeat(200)), nickProblem('a\u200bb'), nickProblem('bad nick'), chosenNickProblem('guest-12'),
+    roomProblem(''), roomProblem('r'.repeat(200)), roomProblem('bad room'), passwordProblem('short'), passwordProblem('p'.repeat(2000)),
+  ];
+  t.notOk(problems.some((p) => p === null), 'each is a problem');
+  setLanguage('en');
+  t.same(problems.map((p) => problemWords(p!)), problems, 'English reads as the protocol words it');
+  setLanguage('zh-CN');
+  for (const problem of problems) t.match(problemWords(problem!), HAN, `in Chinese: ${problem}`);
+  t.throws(() => checkedNick('bad nick'), { message: /^昵称 "bad nick" 无效：昵称只能包含字母、数字/ });
 });

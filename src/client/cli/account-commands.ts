@@ -11,6 +11,7 @@ import { ClientError, ExitCode } from '../core/errors.js';
 import { logInWithToken } from '../core/handshake.js';
 import { checkedNick } from '../core/names.js';
 import { expectReply } from '../core/replies.js';
+import { problemWords } from '../text/problem-wording.js';
 import type { Io } from './io.js';
 import type { ConnectOptions } from './options.js';
 import { readNewPassword, readPasswords } from './password.js';
@@ -35,7 +36,7 @@ export function tokenKeeper(env: Io['env']): (server: { host: string; port: numb
 
 function checkedPassword(password: string): string {
   const problem = passwordProblem(password);
-  if (problem) throw new ClientError('bad_config', problem);
+  if (problem) throw new ClientError('bad_config', problemWords(problem));
   return password;
 }
 

@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
 import { makeChalk, plainLine } from '../view/format.js';
+import { t } from '../text/i18n/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 
 export interface LineModeIo {
@@ -24,7 +25,7 @@ export async function runLineMode(client: ChatClient, io: LineModeIo): Promise<n
   client.state.onEntry = (buffer, entry) => {
     if (entry.kind === 'error') {
       failures++;
-      io.stderr.write(`chat: ${sanitizeLine(entry.text)}\n`);
+      io.stderr.write(`${t('cli.error', { message: sanitizeLine(entry.text) })}\n`);
       return;
     }
     if (io.json || buffer.kind === 'server') return;

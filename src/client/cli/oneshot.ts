@@ -43,7 +43,7 @@ export async function sendOnce(options: ConnectOptions, target: SendTarget, rawT
     await actAsUser(conn, userIdentity(options));
     if (room !== undefined) {
       const reply = expectReply(await conn.request({ type: 'post', room, text }), 'ok');
-      if (reply.seq === undefined) throw new ClientError('server_error', 'the server accepted the message but did not number it');
+      if (reply.seq === undefined) throw new ClientError('server_error', t('cli.notNumbered'));
     } else {
       expectReply(await conn.request({ type: 'msg', to: target.to!, text }), 'ok');
     }

@@ -9,13 +9,14 @@ import { logInWithToken } from '../core/handshake.js';
 import { checkedNick, checkedRoom } from '../core/names.js';
 import { expectReply } from '../core/replies.js';
 import { hitPlace, recordLine } from '../core/search-actions.js';
+import { t } from '../text/i18n/index.js';
 import { clock, day } from '../text/time.js';
 import type { ConnectOptions } from './options.js';
 import type { TransferCommandContext } from './transfer-commands.js';
 
 export async function searchOnce(options: ConnectOptions, text: string, room?: string, from?: string): Promise<{ reply: SearchEvent; line: string }> {
-  if (text.trim() === '') throw new ClientError('bad_config', 'there is nothing to search for');
-  const filters = { ...(room !== undefined && { room: checkedRoom(room) }), ...(from !== undefined && { from: checkedNick(from, 'nick to search for') }) };
+  if (text.trim() === '') throw new ClientError('bad_config', t('search.nothing'));
+  const filters = { ...(room !== undefined && { room: checkedRoom(room) }), ...(from !== undefined && { from: checkedNick(from) }) };
   let line = '';
   const conn = await Connection.connect(options.host, options.port, { message: (m, raw) => void (m.type === 'search' && (line = raw)) }, options.tls);
   try {
@@ -46,11 +47,11 @@ export function addSearchCommand(program: Command, { io, settings, withConnectio
   withConnectionOptions(
     program
       .command('search')
-      .description('search the rooms (and, logged in, your private messages): newest first, with the line before and after; exit 1 when nothing matches')
-      .argument('<words...>', 'every word must match; a word of 2 characters or more (作业 too)')
-      .option('--room <room>', 'only in this room')
-      .option('--from <nick>', 'only messages from this nick')
-      .option('--json', 'print the raw protocol line'),
+      .description(t('search.cli'))
+      .argument('<words...>', t('search.cliWords'))
+      .option('--room <room>', t('search.cliRoom'))
+      .option('--from <nick>', t('search.cliFrom'))
+      .option('--json', t('search.cliJson')),
   ).action((words: string[], flags: { host?: string; port?: string; nick?: string; room?: string; from?: string; json?: boolean }) => {
     setAction(async () => {
       const { reply, line } = await searchOnce(settings(flags), words.join(' '), flags.room, flags.from);

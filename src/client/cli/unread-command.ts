@@ -8,6 +8,7 @@ import { ClientError, ExitCode } from '../core/errors.js';
 import { logInWithToken } from '../core/handshake.js';
 import { expectReply } from '../core/replies.js';
 import { columns } from '../text/columns.js';
+import { t } from '../text/i18n/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { ConnectOptions } from './options.js';
 import type { TransferCommandContext } from './transfer-commands.js';
@@ -16,12 +17,12 @@ type Flags = { host?: string; port?: string; nick?: string; json?: boolean };
 
 /** Ask the server: the rooms and the raw protocol line of the reply. Read markers belong to accounts: log in first. */
 export async function unreadRooms(options: ConnectOptions): Promise<{ rooms: UnreadRoom[]; line: string }> {
-  if (!options.token) throw new ClientError('bad_config', 'read markers belong to an account: log in first with chat login');
+  if (!options.token) throw new ClientError('bad_config', t('cli.unreadNeedsLogin'));
   let line = '';
   const conn = await Connection.connect(options.host, options.port, { message: (m, raw) => m.type === 'unread' && (line = raw) }, options.tls);
   try {
     const login = await logInWithToken(conn, options.token);
-    if (!login.ok) throw new ClientError('server_error', `the kept login token was refused (${login.reason}): log in again with chat login`);
+    if (!login.ok) throw new ClientError('server_error', t('cli.unreadTokenRefused', { reason: sanitizeLine(login.reason) }));
     const reply = expectReply(await conn.request({ type: 'unread' }), 'unread');
     return { rooms: reply.rooms, line };
   } finally {
@@ -39,8 +40,8 @@ export function addUnreadCommand(program: Command, context: TransferCommandConte
     .withConnectionOptions(
       program
         .command('unread')
-        .description('the rooms your account reads, with unread messages and mentions (log in first with chat login)')
-        .option('--json', 'print the raw protocol line'),
+        .description(t('cli.unread'))
+        .option('--json', t('cli.json')),
     )
     .action((flags: Flags) => {
       context.setAction(async () => {

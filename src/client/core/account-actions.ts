@@ -4,6 +4,7 @@
 import { t } from '../text/i18n/index.js';
 import { passwordProblem, type ServerMessage } from '../../protocol/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
+import { problemWords } from '../text/problem-wording.js';
 import { sentence } from '../text/wording.js';
 import type { Request } from './connection.js';
 import type { Credential } from './credentials.js';
@@ -32,7 +33,7 @@ export async function registerWithPassword(context: AccountContext, buffer: Chat
   if (password === null) return cancelled(state, buffer);
   const problem = passwordProblem(password);
   if (problem) {
-    state.error(buffer, t('account.nothingSent', { problem: sentence(problem) }));
+    state.error(buffer, t('account.nothingSent', { problem: sentence(problemWords(problem)) }));
     return;
   }
   const again = await secrets.ask(t('account.passwordAgain'));

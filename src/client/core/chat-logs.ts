@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ChatBuffer, Entry } from './state.js';
 import { day, clock } from '../text/time.js';
+import { t } from '../text/i18n/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -85,7 +86,7 @@ export class ChatLogs {
   ) {
     this.dir = join(root, serverDirName(server));
     // The names are made safe above; this is the last guard that nothing leaves the logs directory.
-    if (!inside(root, this.dir)) throw new Error(`log directory ${this.dir} is outside ${root}`);
+    if (!inside(root, this.dir)) throw new Error(t('logs.outside', { dir: this.dir, root }));
   }
 
   /** Where `buffer` is logged. */

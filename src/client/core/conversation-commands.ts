@@ -3,6 +3,7 @@
 
 import type { ServerMessage } from '../../protocol/index.js';
 import type { Request } from './connection.js';
+import { t } from '../text/i18n/index.js';
 import { emojify } from './emoji.js';
 import type { ChatBuffer, ClientState } from './state.js';
 
@@ -15,7 +16,7 @@ interface CommandContext {
 /** True in a room buffer; else false, after saying where these work. */
 function inRoomBuffer({ state }: CommandContext, buffer: ChatBuffer, name: string): boolean {
   if (buffer.kind === 'room') return true;
-  state.error(buffer, `/${name} works in a room: it names a message there by its number (#N beside it).`);
+  state.error(buffer, t('conversation.inRoomOnly', { command: name }));
   return false;
 }
 
@@ -28,7 +29,7 @@ export async function react(context: CommandContext, buffer: ChatBuffer, command
   if (!inRoomBuffer(context, buffer, 'react')) return;
   const emoji = emojify(command.emoji);
   if (/^:[^:\s]+:$/.test(emoji)) {
-    context.state.error(buffer, `There is no emoji called ${emoji}; type the emoji itself, or a name such as :thumbsup: or :tada:.`);
+    context.state.error(buffer, t('conversation.noEmoji', { emoji }));
     return;
   }
   await context.request(buffer, { type: 'react', room: buffer.key, seq: command.seq, emoji });

@@ -3,6 +3,7 @@
 // "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
 
 import type { DeleteEvent, EditEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import { t } from '../text/i18n/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
 
@@ -42,7 +43,8 @@ interface ClientState {
   insertEntry(buffer: ChatBuffer, index: number, fields: { kind: 'marker'; text: string }): unknown;
 }
 
-export const DELETED_TEXT = 'message deleted';
+/** What a deleted message's entry says instead of its text (in the language chosen at start). */
+export const deletedText = (): string => t('conversation.deleted');
 
 export function conversationFields(record: RoomRecord): RecordFields {
   const fields: RecordFields = { seq: record.seq };
@@ -51,7 +53,7 @@ export function conversationFields(record: RoomRecord): RecordFields {
   if (record.edited) fields.edited = true;
   if (record.deleted) {
     fields.deleted = true;
-    fields.text = DELETED_TEXT;
+    fields.text = deletedText();
   }
   if (record.reactions?.length) fields.reactions = record.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count }));
   return fields;
@@ -76,7 +78,7 @@ export function applyConversationEvent(state: ClientState, event: EditEvent | De
   const entry = entryBySeq(buffer, event.seq);
   if (!entry) return;
   if (event.type === 'edit') state.changeEntry(buffer, entry, { text: sanitize(event.text), edited: true });
-  else if (event.type === 'delete') state.changeEntry(buffer, entry, { text: DELETED_TEXT, deleted: true, reactions: [], mention: false });
+  else if (event.type === 'delete') state.changeEntry(buffer, entry, { text: deletedText(), deleted: true, reactions: [], mention: false });
   else state.changeEntry(buffer, entry, { reactions: event.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count })) });
 }
 
@@ -97,7 +99,7 @@ export function applyReadMarker(state: ClientState, buffer: ChatBuffer, marker: 
     const oldest = unread[0];
     if (oldest) {
       const at = buffer.entries.indexOf(oldest);
-      state.insertEntry(buffer, at, { kind: 'marker', text: `${unread.length} unread since ${clock(oldest.ts, false)}` });
+      state.insertEntry(buffer, at, { kind: 'marker', text: t('conversation.unreadSince', { count: unread.length, time: clock(oldest.ts, false) }) });
     }
   }
   if (buffer !== state.active) {

@@ -5,6 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { t } from '../text/i18n/index.js';
 import { ClientError } from './errors.js';
 
 export interface Credential {
@@ -50,6 +51,6 @@ export function saveCredential(path: string, server: { host: string; port: numbe
     chmodSync(temporary, 0o600);
     renameSync(temporary, path);
   } catch (error) {
-    throw new ClientError('bad_config', `cannot keep the login token in ${path}: ${(error as Error).message}`);
+    throw new ClientError('bad_config', t('credentials.cannotKeep', { path, why: (error as Error).message }));
   }
 }

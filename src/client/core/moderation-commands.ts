@@ -3,6 +3,7 @@
 // a member gets a voice in a moderated room with `/mode +v NICK`.
 
 import { MODE_CHANGES, SANCTION_MAX_SECONDS, type ModeChange, type ServerMessage } from '../../protocol/index.js';
+import { t } from '../text/i18n/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import type { Request } from './connection.js';
 import { checkedNick } from './names.js';
@@ -15,7 +16,7 @@ export interface CommandContext {
   request(buffer: ChatBuffer, message: Request): Promise<ServerMessage | null>;
 }
 
-/** As parse-input.ts has them (it imports this file). */
+/** As parse-input.ts has them (it imports this file); `help` is the catalogue's English (`help.NAME`, en.ts). */
 interface CommandHelp {
   name: string;
   usage: string;
@@ -65,7 +66,7 @@ export function parseDuration(text: string): number | null {
 
 function usage(name: string): ParsedInput {
   const command = MODERATION_COMMANDS.find((c) => c.name === name)!;
-  return { kind: 'error', message: `Usage: ${command.usage} (${command.help})` };
+  return { kind: 'error', message: t('command.usage', { usage: command.usage, help: t(`help.${command.name}` as 'help.topic') }) };
 }
 
 const withoutAt = (nick: string) => (nick.startsWith('@') ? nick.slice(1) : nick);
@@ -120,7 +121,7 @@ export function parseModerationCommand(name: string, rest: string): ParsedInput 
 /** The room of the buffer a room command was typed in; null after saying it needs one. */
 function roomOf(context: CommandContext, buffer: ChatBuffer, usage: string): string | null {
   if (buffer.kind === 'room') return buffer.key;
-  context.state.error(buffer, `${usage} acts on a room: type it in the room's buffer.`);
+  context.state.error(buffer, t('mod.needsRoom', { command: usage }));
   return null;
 }
 
@@ -132,8 +133,9 @@ async function topic(context: CommandContext, buffer: ChatBuffer, command: { top
   if (command.topic !== undefined) return context.request(buffer, { type: 'topic', room, topic: command.topic });
   const reply = await context.request(buffer, { type: 'topic', room });
   if (reply?.type !== 'topic') return;
-  const by = reply.by ? ` (set by ${sanitizeLine(reply.by)})` : '';
-  context.state.info(buffer, reply.topic ? `Topic of ${buffer.name}: ${sanitizeLine(reply.topic)}${by}` : `${buffer.name} has no topic. ${topicOf(buffer) ? '' : 'Operators set one with /topic TEXT.'}`);
+  const by = reply.by ? t('mod.setBy', { nick: sanitizeLine(reply.by) }) : '';
+  const none = t('mod.noTopic', { room: buffer.name }) + (topicOf(buffer) ? '' : ` ${t('mod.noTopicHint')}`);
+  context.state.info(buffer, reply.topic ? t('mod.topic', { room: buffer.name, topic: sanitizeLine(reply.topic), by }) : none);
 }
 
 /** A command about one member of the room; what happened is told to the whole room by the server. */
@@ -163,12 +165,17 @@ async function bans(context: CommandContext, buffer: ChatBuffer) {
   if (!room) return;
   const reply = await context.request(buffer, { type: 'bans', room });
   if (reply?.type !== 'bans') return;
-  const line = (verb: string, entry: (typeof reply.bans)[number]) =>
-    `  ${verb} ${sanitizeLine(entry.nick)}${entry.kind === 'address' ? ' (guest address)' : ''} by ${sanitizeLine(entry.by)}` +
-    `${entry.until ? ` until ${entry.until}` : ''}${entry.reason ? `: ${sanitizeLine(entry.reason)}` : ''}`;
-  if (reply.bans.length + reply.mutes.length === 0) context.state.info(buffer, `Nobody is banned or muted in ${buffer.name}.`);
-  for (const entry of reply.bans) context.state.info(buffer, line('banned', entry));
-  for (const entry of reply.mutes) context.state.info(buffer, line('muted', entry));
+  const line = (key: 'mod.banned' | 'mod.muted', entry: (typeof reply.bans)[number]) =>
+    t(key, {
+      nick: sanitizeLine(entry.nick),
+      guest: entry.kind === 'address' ? t('mod.guestAddress') : '',
+      by: sanitizeLine(entry.by),
+      until: entry.until ? t('mod.until', { until: sanitizeLine(entry.until) }) : '',
+      reason: entry.reason ? t('mod.reason', { reason: sanitizeLine(entry.reason) }) : '',
+    });
+  if (reply.bans.length + reply.mutes.length === 0) context.state.info(buffer, t('mod.nobodyBanned', { room: buffer.name }));
+  for (const entry of reply.bans) context.state.info(buffer, line('mod.banned', entry));
+  for (const entry of reply.mutes) context.state.info(buffer, line('mod.muted', entry));
 }
 
 async function mode(context: CommandContext, buffer: ChatBuffer, command: { change?: ModeChange; arg?: string }) {
@@ -177,32 +184,36 @@ async function mode(context: CommandContext, buffer: ChatBuffer, command: { chan
   if (command.change) return context.request(buffer, { type: 'mode', room, change: command.change, ...(command.arg !== undefined && { arg: command.arg }) });
   const reply = await context.request(buffer, { type: 'mode', room });
   if (reply?.type !== 'mode') return;
-  const extra = [reply.key !== undefined ? `key ${sanitizeLine(reply.key)}` : '', reply.limit !== undefined ? `limit ${reply.limit}` : ''].filter(Boolean).join(', ');
-  context.state.info(buffer, `Modes of ${buffer.name}: ${reply.modes}${extra ? ` (${extra})` : ''}`);
+  const details = [
+    reply.key !== undefined ? t('mod.modeKey', { key: sanitizeLine(reply.key) }) : '',
+    reply.limit !== undefined ? t('mod.modeLimit', { limit: reply.limit }) : '',
+  ].filter(Boolean).join(t('mod.listSeparator'));
+  context.state.info(buffer, t('mod.modes', { room: buffer.name, modes: sanitizeLine(reply.modes), details: details ? t('mod.modeDetails', { details }) : '' }));
 }
 
 async function away(context: CommandContext, buffer: ChatBuffer, command: { message?: string }) {
   if (await context.request(buffer, { type: 'away', ...(command.message && { message: command.message }) })) {
-    context.state.info(buffer, `You are marked away${command.message ? `: ${sanitizeLine(command.message)}` : ''}. /back when you are back.`);
+    context.state.info(buffer, t('mod.away', { message: command.message ? t('mod.awayMessage', { message: sanitizeLine(command.message) }) : '' }));
   }
 }
 
 async function back(context: CommandContext, buffer: ChatBuffer) {
-  if (await context.request(buffer, { type: 'back' })) context.state.info(buffer, 'You are no longer marked away.');
+  if (await context.request(buffer, { type: 'back' })) context.state.info(buffer, t('mod.back'));
 }
 
 function ignore({ state }: CommandContext, buffer: ChatBuffer, command: { nick?: string }) {
   if (command.nick === undefined) {
     const list = state.ignore.list();
-    state.info(buffer, list.length === 0 ? 'You ignore nobody.' : `Ignored: ${list.map(sanitizeLine).join(', ')}`);
+    state.info(buffer, list.length === 0 ? t('ignore.nobody') : t('ignore.list', { nicks: list.map(sanitizeLine).join(', ') }));
     return;
   }
   const nick = checkedNick(command.nick);
-  state.info(buffer, state.ignore.add(nick) ? `Ignoring ${nick}: their messages are not shown (/unignore ${nick}).` : `You already ignore ${nick}.`);
+  state.info(buffer, state.ignore.add(nick) ? t('ignore.added', { nick }) : t('ignore.already', { nick }));
 }
 
 function unignore({ state }: CommandContext, buffer: ChatBuffer, command: { nick: string }) {
-  state.info(buffer, state.ignore.remove(command.nick) ? `No longer ignoring ${sanitizeLine(command.nick)}.` : `You do not ignore ${sanitizeLine(command.nick)}.`);
+  const nick = sanitizeLine(command.nick);
+  state.info(buffer, state.ignore.remove(command.nick) ? t('ignore.removed', { nick }) : t('ignore.notIgnored', { nick }));
 }
 
 export const MODERATION_HANDLERS: { [N in ModerationCommand['name']]: Handler<N> } = {

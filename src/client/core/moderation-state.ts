@@ -3,6 +3,8 @@
 // list's filter. Server events in, state out, as in state.ts.
 
 import { nickKey, type ServerMessage } from '../../protocol/index.js';
+import { t } from '../text/i18n/index.js';
+import { moderationText } from '../text/moderation-wording.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 
 /** What this needs of a buffer and of the client state (state.ts, which calls applyModeration). */
@@ -42,7 +44,7 @@ export function memberLabel(buffer: object, nick: string): string {
   const found = marks.get(buffer);
   if (!found) return nick;
   const key = nickKey(nick);
-  return `${found.ops.has(key) ? '@' : ''}${nick}${found.away.has(key) ? ' (away)' : ''}`;
+  return `${found.ops.has(key) ? '@' : ''}${nick}${found.away.has(key) ? t('members.away') : ''}`;
 }
 
 /** The key a room buffer was joined with, if any. */
@@ -77,8 +79,9 @@ export function applyModeration<B extends MarkedBuffer>(state: StateView<B>, mes
       const buffer = state.room(message.room);
       if (!buffer) return { bell: false };
       marksOf(buffer).topic = sanitizeLine(message.topic);
-      const by = message.by ? ` (set by ${sanitizeLine(message.by)})` : '';
-      state.add(buffer, { kind: 'notice', text: message.topic ? `Topic of ${buffer.name}: ${sanitize(message.topic)}${by}` : `${buffer.name} has no topic now${by}` });
+      const by = message.by ? t('mod.setBy', { nick: sanitizeLine(message.by) }) : '';
+      const room = buffer.name;
+      state.add(buffer, { kind: 'notice', text: message.topic ? t('event.topic', { room, topic: sanitize(message.topic), by }) : t('event.noTopic', { room, by }) });
       return { bell: false };
     }
     case 'moderation': {
@@ -89,12 +92,13 @@ export function applyModeration<B extends MarkedBuffer>(state: StateView<B>, mes
       if (message.action === 'op') found.ops.add(target);
       if (message.action === 'deop') found.ops.delete(target);
       if (message.action === 'kick' || message.action === 'ban') buffer.members = buffer.members.filter((m) => nickKey(m) !== target);
-      state.add(buffer, { kind: 'notice', text: sanitize(message.text) });
+      state.add(buffer, { kind: 'notice', text: moderationText(message) });
       return { bell: message.nick !== undefined && state.nick !== '' && nickKey(state.nick) === target };
     }
     case 'away': {
       const who = sanitizeLine(message.nick);
-      const text = message.away ? `${who} is away${message.message ? `: ${sanitize(message.message)}` : ''}` : `${who} is back`;
+      const said = message.message ? t('mod.awayMessage', { message: sanitize(message.message) }) : '';
+      const text = message.away ? t('event.away', { nick: who, message: said }) : t('event.back', { nick: who });
       if (message.room === undefined) {
         state.add(state.buffer(`@${nickKey(message.nick)}`) ?? state.active, { kind: 'notice', text });
         return { bell: false };

@@ -2,6 +2,7 @@
 
 import { hasMessage, t } from '../text/i18n/index.js';
 import { roomProblem } from '../../protocol/index.js';
+import { problemWords } from '../text/problem-wording.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { MODERATION_COMMANDS, parseModerationCommand, type ModerationCommand } from './moderation-commands.js';
 
@@ -118,7 +119,8 @@ function withoutAt(nick: string): string {
 
 /** A room name typed with spaces in it: what is wrong with it, then how /join is used. */
 function badRoom(typed: string): ParsedInput {
-  const problem = roomProblem(typed) ?? t('command.roomOneWord');
+  const found = roomProblem(typed);
+  const problem = found ? problemWords(found) : t('command.roomOneWord');
   return { kind: 'error', message: t('command.badRoom', { name: JSON.stringify(sanitizeLine(typed)), problem }) };
 }
 

@@ -3,6 +3,7 @@
 // hit is in the log, and scrolls there.
 
 import type { PrivateRecord, RoomRecord, SearchHit, ServerMessage } from '../../protocol/index.js';
+import { t } from '../text/i18n/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
 import { clock, day } from '../text/time.js';
 import type { Request } from './connection.js';
@@ -36,9 +37,11 @@ export function hitPlace(hit: SearchHit): string {
 
 /** The lines that show a search's hits, numbered for /jump. */
 export function hitLines(query: string, hits: readonly SearchHit[], more: boolean): string[] {
-  if (hits.length === 0) return [`No messages match ${JSON.stringify(sanitizeLine(query))}.`];
-  const count = `${hits.length}${more ? '+' : ''} hit${hits.length === 1 && !more ? '' : 's'}`;
-  const lines = [`Search ${JSON.stringify(sanitizeLine(query))}: ${count}, newest first; /jump N shows one in its log.`];
+  const quoted = JSON.stringify(sanitizeLine(query));
+  if (hits.length === 0) return [t('search.none', { query: quoted })];
+  const count = `${hits.length}${more ? '+' : ''}`;
+  const found = hits.length === 1 && !more ? t('search.hitsOne', { count }) : t('search.hitsMany', { count });
+  const lines = [t('search.header', { query: quoted, hits: found })];
   hits.forEach((hit, i) => {
     const ts = Date.parse(hit.record.ts);
     const number = `${i + 1}.`.padStart(4);
@@ -55,7 +58,7 @@ export async function search(
   command: { words: string; room?: string; from?: string },
 ): Promise<void> {
   const room = command.room !== undefined ? { room: checkedRoom(command.room) } : {};
-  const from = command.from !== undefined ? { from: checkedNick(command.from, 'nick to search for') } : {};
+  const from = command.from !== undefined ? { from: checkedNick(command.from) } : {};
   const reply = await request(buffer, { type: 'search', text: command.words, ...room, ...from });
   if (reply?.type !== 'search') return;
   lastHits.set(state, reply.hits);
@@ -67,7 +70,7 @@ export async function jump(context: SearchContext, buffer: ChatBuffer, command: 
   const hits = lastHits.get(state) ?? [];
   const hit = hits[command.number - 1];
   if (!hit) {
-    state.error(buffer, hits.length === 0 ? 'Search first: /search WORDS.' : `There is no hit ${command.number}: they are 1 to ${hits.length}.`);
+    state.error(buffer, hits.length === 0 ? t('search.first') : t('search.noHit', { number: command.number, count: hits.length }));
     return;
   }
   let target: ChatBuffer;
@@ -90,7 +93,7 @@ export async function jump(context: SearchContext, buffer: ChatBuffer, command: 
   const index = target.entries.findIndex((e) => e.seq === seq);
   state.switchTo(target.key);
   if (index === -1) {
-    state.error(target, `Hit ${command.number} is no longer in the history the server keeps.`);
+    state.error(target, t('search.gone', { number: command.number }));
     return;
   }
   // The hit just below the top, after the line before it.

@@ -17,6 +17,7 @@ import { t } from '../text/i18n/index.js';
 import { scrollBy, type Anchor, type Row } from './scrollback.js';
 import { IgnoreList } from './ignore.js';
 import { applyModeration } from './moderation-state.js';
+import { invitationWords, leaveReason } from '../text/moderation-wording.js';
 import { applyConversationEvent, conversationFields } from './conversation-state.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
@@ -319,7 +320,7 @@ export class ClientState {
         buffer.members = buffer.members.filter((m) => nickKey(m) !== nickKey(message.nick));
         const me = this.isMe(message.nick);
         if (me) buffer.joined = false;
-        const reason = message.reason ? t('event.reason', { reason: sanitizeLine(message.reason) }) : '';
+        const reason = message.reason ? t('event.reason', { reason: leaveReason(message.reason) }) : '';
         const text = me
           ? t('event.leftSelf', { room: buffer.name, reason })
           : t('event.left', { nick: sanitizeLine(message.nick), room: buffer.name, reason });
@@ -339,8 +340,8 @@ export class ClientState {
         return this.applyFile(message, ts);
       case 'notice': {
         const buffer = (message.room !== undefined && this.room(message.room)) || this.serverBuffer;
-        // The room's welcome banner is said in our words (and language), from what we know of the room.
-        const welcome = buffer.kind === 'room' ? roomWelcome(buffer.name, message.text) : null;
+        // The room's welcome banner and an operator's invitation are said in our words (and language).
+        const welcome = buffer.kind === 'room' ? roomWelcome(buffer.name, message.text) : invitationWords(message.text);
         this.add(buffer, { kind: 'notice', text: welcome ?? sanitize(message.text) });
         return { bell: false };
       }
@@ -434,7 +435,7 @@ export class ClientState {
     }
     if (message.missed && !this.missedSaid.has(buffer)) {
       this.missedSaid.add(buffer);
-      this.info(buffer, 'Sent while you were offline:');
+      this.info(buffer, t('private.missed'));
     } else if (!message.missed) this.missedSaid.delete(buffer);
     const kind = message.me ? 'action' : 'msg';
     this.add(buffer, { kind, ts, from, text: sanitize(message.text), self, mention: !self && !old, seq, ...(old ? { history: true } : {}) });

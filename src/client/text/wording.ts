@@ -26,7 +26,7 @@ export function describeError(error: { code: string; message: string }): string 
 
 /** `text` as a sentence: a capital first letter and a full stop (kept when it has one). */
 export function sentence(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?。！？]$/.test(text) ? '' : '.');
 }
 
 /** Why a connection could not be made, and what to do about it. */

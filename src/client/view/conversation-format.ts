@@ -4,6 +4,7 @@
 
 import type { ChalkInstance } from 'chalk';
 import { reactionLine } from '../core/conversation-state.js';
+import { t } from '../text/i18n/index.js';
 import type { Entry } from '../core/state.js';
 import { stringWidth, wrapText } from '../text/width.js';
 
@@ -27,7 +28,7 @@ export function markerRow(text: string, width: number, chalk: ChalkInstance): st
 export function decorate(entry: Entry, rows: string[], indent: number, width: number, chalk: ChalkInstance): string[] {
   if (entry.seq === undefined) return rows;
   const out = [...rows];
-  const tail = [entry.edited && !entry.deleted ? '(edited)' : '', `#${entry.seq}`].filter(Boolean).join(' ');
+  const tail = [entry.edited && !entry.deleted ? t('conversation.edited') : '', `#${entry.seq}`].filter(Boolean).join(' ');
   const last = out.length - 1;
   // The tail fits on the last row when that row leaves room for it; otherwise it gets a row of its own.
   const lastWidth = stringWidth(out[last]!.replace(/\x1b\[[0-9;]*m/g, ''));

@@ -77,7 +77,7 @@ async function downloadToFile(
   const actual = await sha256OfFile(partial);
   if (actual !== meta.sha256) {
     rmSync(partial, { force: true });
-    throw new ClientError('server_error', `the download does not match its sha256 (${actual}); nothing was kept`);
+    throw new ClientError('server_error', t('download.shaMismatch', { actual }));
   }
   const finalPath =
     'dir' in output
@@ -107,7 +107,7 @@ async function downloadToStream(
   }, stallTimeoutMs);
   const actual = hash.digest('hex');
   if (actual !== meta.sha256) {
-    throw new ClientError('server_error', `the bytes written do not match the file's sha256 (${actual})`);
+    throw new ClientError('server_error', t('download.writtenMismatch', { actual }));
   }
   return { name: meta.name, size: meta.size, sha256: meta.sha256, resumedFrom: 0 };
 }
@@ -134,7 +134,7 @@ function partialPath(output: { dir: string } | { path: string }, meta: FileDataE
   const dir = 'dir' in output ? output.dir : dirname(output.path);
   const path = join(dir, `${safeFileName(meta.name)}.${meta.file.slice(0, 8)}.part`);
   // Both parts are checked already; this keeps it so if either check is ever loosened.
-  if (dirname(resolve(path)) !== resolve(dir)) throw new ClientError('server_error', 'the file name would leave the download folder; nothing was saved');
+  if (dirname(resolve(path)) !== resolve(dir)) throw new ClientError('server_error', t('download.leavesFolder'));
   return path;
 }
 

@@ -87,7 +87,7 @@ export class VoiceActions {
       try {
         const token = this.host.transferToken(buffer);
         if (!token) return;
-        const transfer = this.host.transfers.start('up', 'voice message', buffer.key);
+        const transfer = this.host.transfers.start('up', t('voice.transferName'), buffer.key);
         const target = buffer.kind === 'room' ? { room: buffer.key } : { to: buffer.name };
         try {
           const result = await sendVoice({

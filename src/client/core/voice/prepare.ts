@@ -65,8 +65,8 @@ async function asWav(input: string, dir: string, env: Env): Promise<string> {
       errors.push((error as Error).message);
     }
   }
-  if (errors.length > 0) throw new ClientError('bad_config', `cannot read ${input} as audio (${errors.join('; ')})`);
-  throw new ClientError('missing_tool', `cannot read ${input}: it is not a WAV file, and neither ffmpeg nor sox is installed to decode it`);
+  if (errors.length > 0) throw new ClientError('bad_config', t('voice.cannotReadAudio', { input, errors: errors.join('; ') }));
+  throw new ClientError('missing_tool', t('voice.notWav', { input }));
 }
 
 /** Encode a WAV as Ogg/Opus into `dir`; null when no encoder here can. */

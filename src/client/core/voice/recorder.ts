@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { t } from '../../text/i18n/index.js';
 import { ClientError } from '../errors.js';
 import type { Env, ToolCommand } from './tools.js';
 import { tailLevel } from './wav.js';
@@ -33,7 +34,7 @@ export class Recording {
     this.child = spawn(recorder.program, [...recorder.args, this.path], { stdio: 'ignore', env: env as NodeJS.ProcessEnv });
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => {
-        this.failure = new ClientError('missing_tool', `cannot run the recorder ${recorder.program}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : error.message}`);
+        this.failure = new ClientError('missing_tool', t('voice.cannotRunRecorder', { program: recorder.program, why: (error as NodeJS.ErrnoException).code === 'ENOENT' ? t('voice.notFound') : error.message }));
         resolve(null);
       });
       this.child.once('exit', (code) => resolve(code));
