@@ -1,6 +1,7 @@
 // Emoji shortcodes (:smile:, :thumbsup:) turned into emoji when a message is sent.
 
 import { createRequire } from 'node:module';
+import { EMOJI_ALIASES } from '../../protocol/emoji-aliases.js';
 
 type EmojiTable = typeof import('node-emoji');
 let table: EmojiTable | null = null;
@@ -10,19 +11,7 @@ function emojiTable(): EmojiTable {
   return (table ??= createRequire(import.meta.url)('node-emoji') as EmojiTable);
 }
 
-// GitHub/Slack names that node-emoji's table (emojilib) spells differently.
-const ALIASES: Record<string, string> = {
-  thumbsup: '+1',
-  thumbs_up: '+1',
-  thumbsdown: '-1',
-  thumbs_down: '-1',
-  lol: 'joy',
-  party: 'tada',
-  partying_face: 'tada',
-  smiling: 'slightly_smiling_face',
-  sad: 'slightly_frowning_face',
-  ok: 'ok_hand',
-};
+const ALIASES = EMOJI_ALIASES;
 
 const SHORTCODE = /:([a-z0-9_+-]+):/gi;
 

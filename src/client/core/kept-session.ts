@@ -3,9 +3,9 @@
 // the attach token of its welcome, per server (host:port). `chat send`, `send-file` and `get` attach with it when
 // the window holds the nick, and so act as that session instead of taking another nick (docs/protocol.md "attach").
 
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { readPerServer, serverEntryKey, writePerServer } from './per-server-file.js';
 
 export interface KeptSession {
   nick: string;
@@ -20,16 +20,8 @@ export function keptSessionsPath(env: Env): string {
   return join(base, 'chat', 'sessions.json');
 }
 
-const serverKey = (server: { host: string; port: number }) => `${server.host}:${server.port}`;
-
-function readAll(path: string): Record<string, KeptSession> {
-  try {
-    const value = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, KeptSession>) : {};
-  } catch {
-    return {};
-  }
-}
+const serverKey = serverEntryKey;
+const readAll = (path: string) => readPerServer<KeptSession>(path);
 
 export function readKeptSession(path: string, server: { host: string; port: number }): KeptSession | null {
   const found = readAll(path)[serverKey(server)];
@@ -48,11 +40,7 @@ export function keepSession(path: string, server: { host: string; port: number }
   else if (all[key]?.token === previous) delete all[key];
   else return;
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(temporary, 0o600);
-    renameSync(temporary, path);
+    writePerServer(path, all);
   } catch {
     // Not kept: one-shot commands will not find this window.
   }

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { get as emoji, search as searchEmoji } from 'node-emoji';
+import { EMOJI_ALIASES } from '../../protocol/emoji-aliases.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,22 +29,7 @@ function webDir(): string | null {
   return null;
 }
 
-/**
- * The GitHub/Slack names the terminal client also takes (src/client/core/emoji.ts; the server may not import the
- * client, so the short list is here too).
- */
-const ALIASES: Record<string, string> = {
-  thumbsup: '+1',
-  thumbs_up: '+1',
-  thumbsdown: '-1',
-  thumbs_down: '-1',
-  lol: 'joy',
-  party: 'tada',
-  partying_face: 'tada',
-  smiling: 'slightly_smiling_face',
-  sad: 'slightly_frowning_face',
-  ok: 'ok_hand',
-};
+const ALIASES = EMOJI_ALIASES;
 
 /** Every shortcode the terminal client knows, for the page to turn `:smile:` into 😄 the same way. */
 function emojiTable(): Buffer {
