@@ -193,6 +193,8 @@ t.test('/voice records through CHAT_RECORDER and sends on finish, Escape cancels
   await broken.submit('/voice');
   await until(() => broken.voice.recording === null, 'the recorder to end by itself');
   t.match(broken.state.active.entries.at(-1), { kind: 'error', text: /^Not recording: false stopped by itself \(exit code 1\); is there a microphone\?/ });
+  // Joins reach the room in the server's presence passes: carol's must not land between the cancel and the check.
+  await until(() => alice.state.room('test')!.entries.some((e) => e.kind === 'join' && e.text.includes('carol')), 'alice to see carol join');
   await alice.submit('/voice');
   await alice.voice.cancel();
   t.match(alice.state.active.entries.at(-1), { kind: 'info', text: 'The voice message was not sent.' });
