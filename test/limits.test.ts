@@ -77,12 +77,13 @@ t.test('case 5: every line counts for flood control: invalid UTF-8, blank and to
   for (const [what, line] of [
     ['invalid UTF-8', Buffer.from([0xff, 0x0a])],
     ['blank', Buffer.from(' \n')],
-    ['too long', Buffer.from(`${'x'.repeat(70_000)}\n`)],
+    ['too long', Buffer.from(`${'x'.repeat(2000)}\n`)],
   ] as const) {
-    // A server each: the first kick bans the address for a while.
-    const { port } = await server(t);
+    // A server each: the first kick bans the address for a while. Lines over 1 KiB are too long there, so that
+    // thousands of them arrive far faster than the rate gives tokens back (the kick counts refusals in a row).
+    const { port } = await server(t, { maxLineBytes: 1024 });
     const flooder = await peer(t, port);
-    const lines = what === 'too long' ? 300 : 5000;
+    const lines = 5000;
     const started = Date.now();
     flooder.write(Buffer.concat(Array.from({ length: lines }, () => line)));
     const bye = await flooder.next({ type: 'bye' }, 10_000);
