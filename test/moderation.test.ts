@@ -419,6 +419,12 @@ t.test('a post (a message without joining) obeys the room as a msg does: muted, 
   t.match(await ask(stranger, { type: 'hello', nick: 'dave', id: 5 }), { type: 'welcome' });
   t.match(await ask(stranger, { type: 'post', room: 'class', text: 'hi all', id: 6 }), { type: 'error', code: 'muted' }, '+m: no voice, no post');
   t.match(await ask(alice, { type: 'post', room: 'class', text: 'the owner may', id: 7 }), { type: 'ok', seq: Number });
+  t.match(await ask(alice, { type: 'mode', room: 'class', change: '-m', id: 8 }), { type: 'ok' });
+  t.match(await ask(stranger, { type: 'post', room: 'class', text: 'open again', id: 9 }), { type: 'ok' }, '-m: a stranger posts');
+  t.match(await ask(alice, { type: 'ban', room: 'class', nick: 'carol', id: 10 }), { type: 'ok' });
+  t.match(await ask(carolAgain, { type: 'post', room: 'class', text: 'from outside', id: 11 }), { type: 'error', code: 'banned' }, 'banned: no post');
+  t.match(await ask(alice, { type: 'mode', room: 'class', change: '+i', id: 12 }), { type: 'ok' });
+  t.match(await ask(stranger, { type: 'post', room: 'class', text: 'knock knock', id: 13 }), { type: 'error', code: 'not_in_room' }, '+i: no post from outside');
 });
 
 t.test('an invite-only or keyed room is not read from outside: history and search refuse it, its members read on', async (t) => {

@@ -124,8 +124,8 @@ export async function operatesRoom(ctx: ServerContext, session: Session, room: s
 }
 
 /**
- * Whether the session may read the room's history from outside it (state/room-rules.ts `readRefusal`); a member
- * always may. Null when it may, else the refusal.
+ * Whether the session may reach the room from outside it: read its history, find it in a search, `post` to it
+ * (state/room-rules.ts `readRefusal`); a member always may. Null when it may, else the refusal.
  */
 export async function readRefused(ctx: ServerContext, session: Session, room: string): Promise<Refusal | null> {
   if (actingUser(session).rooms.has(room)) return null;

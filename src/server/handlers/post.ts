@@ -1,12 +1,14 @@
 // `post` (docs/protocol.md "post"): a message to a room from a connection that has not joined it, as `chat send`
 // does, so a script adds no join and leave lines. The room is opened as a join would open it (and may be refused
-// the same way); the message then obeys every rule a member's `msg` obeys (speakInRoom).
+// the same way), a closed room or one that bans the poster refuses it, and the message then obeys every rule a
+// member's `msg` obeys (speakInRoom).
 
 import { ErrorCode, type RequestId } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { speakInRoom } from './chat.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
+import { readRefused } from './moderation.js';
 
 /** Posts under way per room, per server: the last one done lets the room go (a cluster stops following it). */
 const postingIn = new WeakMap<ServerContext, Map<string, number>>();
@@ -27,6 +29,9 @@ const post: Handler<'post'> = async (ctx, session, message) => {
     const room = await ctx.backend.openRoom(name, session.address.key);
     if (typeof room === 'string') return refuse(ctx, session, room, id);
     if (session.closed) return;
+    // From outside, as a history page is read: not into a closed room, nor one that bans the poster.
+    const refusal = await readRefused(ctx, session, name);
+    if (refusal) return void session.error(refusal.code, refusal.message, id);
     await speakInRoom(ctx, session, message, actingUser(session).nick);
   } finally {
     const left = rooms.get(name)! - 1;

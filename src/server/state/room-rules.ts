@@ -124,13 +124,14 @@ export function admission(
 }
 
 /**
- * Whether `who`, not a member, may read the room's history (a `history` page, a search hit): a room is public unless
- * it is invite-only or has a key; a banned user reads nothing of it. Operators and admins always may.
+ * Whether `who`, not a member, may reach the room from outside (read a `history` page or a search hit, `post` to
+ * it): a room is open unless it is invite-only or has a key; a banned user reaches nothing of it. Operators and
+ * admins always may.
  */
 export function readRefusal(rules: RoomRules | null, who: Who, room: string): Refusal | null {
   if (!rules || rankOf(rules, who) >= Rank.operator) return null;
   if (sanctionOn(rules.bans, who)) return { code: ErrorCode.banned, message: `you are banned from ${room}` };
-  if (rules.inviteOnly || rules.key !== undefined) return { code: ErrorCode.not_in_room, message: `${room} is private (+i or +k): join it to read it` };
+  if (rules.inviteOnly || rules.key !== undefined) return { code: ErrorCode.not_in_room, message: `${room} is closed (+i or +k): join it first` };
   return null;
 }
 
