@@ -3,12 +3,12 @@
 // $XDG_CONFIG_HOME/chat/notify.json, per server), and the terminal escape that shows one (OSC 777 or OSC 9, wrapped
 // for tmux). Pure, but for reading and writing the levels file.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { sanitizeLine } from '../text/sanitize.js';
 import { truncateToWidth } from '../text/width.js';
 import { t } from '../text/i18n/index.js';
+import { readPerServer, writePerServer } from './per-server-file.js';
 import type { ChatBuffer, Entry } from './state.js';
 
 export type NotifyLevel = 'all' | 'mentions' | 'off';
@@ -37,12 +37,8 @@ export class NotifyLevels {
     private readonly server = '',
   ) {
     if (!path) return;
-    try {
-      const all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>;
-      for (const [key, level] of Object.entries(all?.[server] ?? {})) if (isLevel(level)) this.levels.set(key, level);
-    } catch {
-      // No file yet, or one we cannot read: the defaults.
-    }
+    const kept = readPerServer<Record<string, unknown>>(path)[server];
+    for (const [key, level] of Object.entries(kept && typeof kept === 'object' ? kept : {})) if (isLevel(level)) this.levels.set(key, level);
   }
 
   level(bufferKey: string): NotifyLevel {
@@ -54,19 +50,10 @@ export class NotifyLevels {
     if (level === DEFAULT_NOTIFY_LEVEL) this.levels.delete(bufferKey);
     else this.levels.set(bufferKey, level);
     if (!this.path) return;
-    let all: Record<string, Record<string, NotifyLevel>> = {};
-    try {
-      const read = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
-      if (read && typeof read === 'object' && !Array.isArray(read)) all = read as typeof all;
-    } catch {
-      // start a new file
-    }
+    const all = readPerServer<Record<string, NotifyLevel>>(this.path);
     all[this.server] = Object.fromEntries(this.levels);
     if (this.levels.size === 0) delete all[this.server];
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
-    renameSync(temporary, this.path);
+    writePerServer(this.path, all);
   }
 }
 

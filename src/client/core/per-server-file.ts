@@ -1,6 +1,6 @@
 // A small JSON file of one value per server (`host:port`), readable by the user alone and written whole through a
-// temporary file, so that a crash never leaves half of it: kept login tokens (credentials.ts) and open windows'
-// sessions (kept-session.ts).
+// temporary file, so that a crash never leaves half of it: kept login tokens (credentials.ts), open windows'
+// sessions (kept-session.ts), /notify levels (notify.ts).
 
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
