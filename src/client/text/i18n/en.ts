@@ -254,7 +254,6 @@ Exit codes: 0 ok, 1 failed (server error, connection lost), 2 bad usage, bad roo
 name or bad nick, 3 no server at host:port, 4 nick taken.`,
   'cli.nickTakenAccount': 'the nick {nick} belongs to an account: log in with chat login --nick {nick}, or choose another with --nick NAME',
   'cli.nickTaken': 'the nick {nick} is taken; choose another with --nick NAME or CHAT_NICK',
-  'cli.notEchoed': 'the server accepted the message but did not echo it',
   'cli.whichRoom': 'say which room, or --to NICK',
   'cli.roomOrTo': 'a room or --to NICK, not both',
   'cli.noSuchFile': 'cannot read {path}: no such file',

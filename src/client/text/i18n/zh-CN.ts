@@ -244,7 +244,6 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
 3 host:port 上没有服务器，4 昵称已被占用。`,
   'cli.nickTakenAccount': '昵称 {nick} 属于一个账号：用 chat login --nick {nick} 登录，或用 --nick 名字 换一个',
   'cli.nickTaken': '昵称 {nick} 已被占用；用 --nick 名字 或 CHAT_NICK 换一个',
-  'cli.notEchoed': '服务器接受了消息，但没有回显',
   'cli.whichRoom': '请指定房间，或 --to 昵称',
   'cli.roomOrTo': '房间或 --to 昵称，不能同时给出',
   'cli.noSuchFile': '无法读取 {path}：没有那个文件',
