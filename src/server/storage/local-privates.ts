@@ -11,15 +11,49 @@ import { SearchIndex } from './search.js';
 import { SqliteHistoryStore } from './sqlite.js';
 import type { HistoryStore } from './store.js';
 
+/** Records indexed in one slice, and how long slices may run before the index lets the server be (ms). */
+const SLICE_RECORDS = 500;
+const SLICE_MS = 5;
+/** How soon after the writer has written the index follows it: a burst is indexed once it is over. */
+const FOLLOW_DELAY_MS = 200;
+/** At most this many records a search indexes before it is answered (a burst not yet indexed). */
+const CATCH_UP_MAX = 20_000;
+
+/**
+ * Keep the search index behind the history writer, off its path: indexing costs more than writing the record
+ * (FTS5, two indexes), so it runs in slices after a burst, at most about a tenth of the server's time.
+ */
+function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryStore): void {
+  let timer: NodeJS.Timeout | null = null;
+  const slices = () => {
+    timer = null;
+    const started = performance.now();
+    let more = true;
+    try {
+      while (more && performance.now() - started < SLICE_MS) more = index.followRooms(SLICE_RECORDS) === SLICE_RECORDS;
+    } catch {
+      return; // a full disk: the next batch written tries again
+    }
+    if (more) timer = setTimeout(slices, 9 * (performance.now() - started)).unref();
+  };
+  historyStore.onBatch = () => {
+    timer ??= setTimeout(slices, FOLLOW_DELAY_MS).unref();
+  };
+  timer = setTimeout(slices, 0).unref(); // what was written before the index existed, or before a crash
+}
+
 export function localPrivates(config: ServerConfig, historyStore: HistoryStore | undefined): [PrivateStore, Searcher] {
   const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
   const index = new SearchIndex(db);
-  if (historyStore instanceof SqliteHistoryStore) {
-    historyStore.onBatch = (records) => index.addRoomRecords(records);
-    index.backfillRooms();
-  }
+  if (historyStore instanceof SqliteHistoryStore) followTheWriter(index, historyStore);
   const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
-  // What this turn said is searched too: the writer's pending batch is committed first.
-  const searcher: Searcher = { search: (query) => (historyStore?.flush(), index.search(query)) };
+  // What this turn said is searched too: the writer's pending batch is committed, and the index catches up.
+  const searcher: Searcher = {
+    search: (query) => {
+      historyStore?.flush();
+      index.followRooms(CATCH_UP_MAX);
+      return index.search(query);
+    },
+  };
   return [new SqlitePrivateStore(db, limits, index), searcher];
 }

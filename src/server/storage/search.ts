@@ -23,9 +23,6 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
-/** Room records indexed per turn while history written before search existed is indexed. */
-const BACKFILL_CHUNK = 2000;
-
 const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
 const CJK_ONLY = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+$/u;
 
@@ -61,45 +58,34 @@ export class SearchIndex implements Searcher {
     this.insertPairs = db.prepare('INSERT INTO search_pairs (rowid, text) VALUES (?, ?)');
   }
 
-  /** Index a batch of room records: called by the history writer inside its transaction (storage/sqlite.ts). */
-  addRoomRecords(records: RoomRecord[]): void {
-    for (const record of records) this.add(record.room, null, record);
-  }
-
   /** Index a private record: called inside the conversation store's transaction (storage/private.ts). */
   addPrivate(conv: string, record: PrivateRecord): void {
     this.add(null, conv, record);
   }
 
   /**
-   * Index the room history written before this index existed (an upgraded data dir): a chunk per event-loop turn,
-   * so that the server serves meanwhile; once done, never again (the writer indexes every new batch).
+   * Index the room records written since the last call, oldest first, at most `limit` of them; how many it indexed.
+   * The history writer never waits for the index: the index follows the records table by rowid (records are
+   * appended in arrival order, storage/sqlite.ts), and history written before the index existed is indexed the same
+   * way. Indexing a record again changes nothing.
    */
-  backfillRooms(onDone: (records: number) => void = () => {}): void {
-    const done = this.db.prepare("SELECT value FROM search_meta WHERE key = 'rooms_backfilled'").pluck();
-    if (done.get() !== undefined) return;
-    const chunk = this.db.prepare('SELECT room, seq, json FROM records WHERE (room, seq) > (?, ?) ORDER BY room, seq LIMIT ?');
-    let after: [string, number] = ['', 0];
-    let indexed = 0;
-    const step = this.db.transaction(() => {
-      const rows = chunk.all(...after, BACKFILL_CHUNK) as { room: string; seq: number; json: string }[];
-      for (const row of rows) this.add(row.room, null, JSON.parse(row.json) as RoomRecord);
-      indexed += rows.length;
-      if (rows.length > 0) after = [rows.at(-1)!.room, rows.at(-1)!.seq];
-      if (rows.length < BACKFILL_CHUNK) this.db.prepare("INSERT OR REPLACE INTO search_meta VALUES ('rooms_backfilled', '1')").run();
-      return rows.length === BACKFILL_CHUNK;
-    });
-    const next = () => {
-      if (!this.db.open) return;
-      try {
-        if (step()) setImmediate(next).unref?.();
-        else onDone(indexed);
-      } catch {
-        // A full disk: the next start tries again.
-      }
+  followRooms(limit: number): number {
+    if (!this.db.open) return 0;
+    this.follow ??= {
+      after: this.db.prepare("SELECT value FROM search_meta WHERE key = 'rooms_rowid'").pluck(),
+      rows: this.db.prepare('SELECT rowid, room, json FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+      mark: this.db.prepare("INSERT OR REPLACE INTO search_meta VALUES ('rooms_rowid', ?)"),
+      step: this.db.transaction((max: number) => {
+        const rows = this.follow!.rows.all(Number(this.follow!.after.get() ?? 0), max) as { rowid: number; room: string; json: string }[];
+        for (const row of rows) this.add(row.room, null, JSON.parse(row.json) as RoomRecord);
+        if (rows.length > 0) this.follow!.mark.run(String(rows.at(-1)!.rowid));
+        return rows.length;
+      }),
     };
-    next();
+    return this.follow.step(limit) as number;
   }
+
+  private follow?: { after: Database.Statement; rows: Database.Statement; mark: Database.Statement; step: Database.Transaction };
 
   forgetConversations(convs: string[]): void {
     const ids = this.db.prepare('SELECT id FROM search_docs WHERE conv = ?').pluck();

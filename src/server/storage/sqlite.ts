@@ -56,8 +56,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly writeBatch: (records: RoomRecord[], lines: string[]) => void;
   private readonly syncLastSeqs: Database.Statement;
   private readonly checkpointer: Checkpointer;
-  /** Search (storage/search.ts): indexes each batch inside its transaction. Set by the server; null: no index. */
-  onBatch: ((records: RoomRecord[]) => void) | null = null;
+  /** Told after each batch is written (the search index follows, storage/local-privates.ts); null: nobody. */
+  onBatch: (() => void) | null = null;
   private readonly releaseLock: () => void;
 
   constructor(
@@ -110,7 +110,6 @@ export class SqliteHistoryStore implements HistoryStore {
         const record = records[i]!;
         this.insertRecord.run(record.room, record.seq, this.millis(record.ts), lines[i]);
       }
-      this.onBatch?.(records); // search index hook
     });
     this.syncLastSeqs = this.db.prepare(
       'UPDATE rooms SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM records WHERE records.room = rooms.room), 0))',
@@ -168,6 +167,7 @@ export class SqliteHistoryStore implements HistoryStore {
       return;
     }
     this.checkpointer.wrote();
+    this.onBatch?.();
   }
 
   private millis(ts: string): number {
