@@ -45,13 +45,16 @@ function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryStore): 
 export function localPrivates(config: ServerConfig, historyStore: HistoryStore | undefined): [PrivateStore, Searcher] {
   const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
   const index = new SearchIndex(db);
-  if (historyStore instanceof SqliteHistoryStore) followTheWriter(index, historyStore);
+  const keepsRooms = historyStore instanceof SqliteHistoryStore;
+  if (keepsRooms) followTheWriter(index, historyStore);
   const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
   // What this turn said is searched too: the writer's pending batch is committed, and the index catches up.
   const searcher: Searcher = {
     search: (query) => {
-      historyStore?.flush();
-      index.followRooms(CATCH_UP_MAX);
+      if (keepsRooms) {
+        historyStore.flush();
+        index.followRooms(CATCH_UP_MAX);
+      }
       return index.search(query);
     },
   };
