@@ -112,7 +112,10 @@ export class ChatServer implements SessionHost, ServerContext {
           this.nicks,
           new SqliteAccountStore(dataDir === null ? null : join(dataDir, 'accounts.sqlite')),
           new SqliteModerationStore(dataDir === null ? null : join(dataDir, 'rooms.sqlite')),
-          new SqliteConversationStore(dataDir === null ? null : join(dataDir, 'conversations.sqlite')),
+          new SqliteConversationStore(
+            dataDir === null ? null : join(dataDir, 'conversations.sqlite'),
+            this.historyStore instanceof SqliteHistoryStore ? this.historyStore : undefined,
+          ),
           ...localPrivates(this.config, this.historyStore),
         );
     this.backend.onRoomControl = (room, payload) => roomControlled(this, room, payload);

@@ -17,13 +17,14 @@ import { ErrorCode, nickKey, ProtocolError, type RoomRecord, type ServerMessage 
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
+import type { Authorship } from '../state/conversation.js';
 import { fanOut, roomPage } from '../state/local.js';
 import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisModerationStore } from './moderation.js';
-import { RedisConversationStore } from './conversation.js';
+import { conversationKey, RedisConversationStore } from './conversation.js';
 import { RedisPrivateStore } from './private.js';
 import { RedisSearcher } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
@@ -571,7 +572,7 @@ export class ClusterBackend implements Backend {
    * A room record (a message, or a room's file event): numbered by Redis, stored in the room's stream and
    * published, all in one script. Resolves with its seq once it has been delivered to this node's members.
    */
-  append(name: string, draft: RecordDraft): Promise<number> {
+  append(name: string, draft: RecordDraft, author?: Authorship): Promise<number> {
     const room = this.rooms.get(name);
     if (!room) return Promise.resolve(0);
     // Only Redis numbers a room's records: numbering here while it is away could give a seq that another node
@@ -584,13 +585,20 @@ export class ClusterBackend implements Backend {
       const token = String(this.nextToken++);
       const entry: Pending = { room: name, at: Date.now(), prefix, suffix, resolve, reject };
       this.pending.set(token, entry);
-      this.command
-        .publishRecord(
-          key.seq(name), key.history(name), key.roomChannel(name),
-          this.nodeId, token, prefix, suffix, room.lastSeq, this.config.clusterHistory,
-        )
+      const publish = [this.nodeId, token, prefix, suffix, room.lastSeq, this.config.clusterHistory];
+      // An account's authorship goes to Redis in the same script; a guest's stays here (RecentAuthors).
+      const numbered = author?.account
+        ? this.command.publishRecordBy(
+            key.seq(name), key.history(name), key.roomChannel(name), conversationKey.authors(name), conversationKey.read(author.principal),
+            ...publish, author.principal, author.window, name, author.account.maxRooms,
+          )
+        : this.command.publishRecord(key.seq(name), key.history(name), key.roomChannel(name), ...publish);
+      numbered
         .then(
-          (seq) => (entry.seq = Number(seq)),
+          (seq) => {
+            entry.seq = Number(seq);
+            if (author) this.conversations.noteSent(name, entry.seq, author.principal, author.window, null);
+          },
           () => {
             if (this.pending.delete(token)) this.deliverPendingLocally(entry);
           },

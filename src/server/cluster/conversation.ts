@@ -15,24 +15,36 @@ export const conversationKey = {
   read: (principal: string) => `chat:read:${principal}`,
 };
 
-/** Lua: raise marker ARGV[m] (room) of hash KEYS[k] to ARGV[m+1] unless the hash has ARGV[m+2] other rooms; the marker, or -1. */
-const RAISE = (k: number, m: number) => `
-  local function raise()
-    local now = redis.call('HGET', KEYS[${k}], ARGV[${m}])
-    local seq = tonumber(ARGV[${m + 1}])
-    if not now and redis.call('HLEN', KEYS[${k}]) >= tonumber(ARGV[${m + 2}]) then return -1 end
+/** Lua: raise marker `room` of hash `key` to `seq` unless the hash has `maxRooms` other rooms; the marker, or -1. */
+const RAISE_MARKER = `
+  local function raiseMarker(key, room, seq, maxRooms)
+    local now = redis.call('HGET', key, room)
+    if not now and redis.call('HLEN', key) >= maxRooms then return -1 end
     if now and tonumber(now) >= seq then return tonumber(now) end
-    redis.call('HSET', KEYS[${k}], ARGV[${m}], seq)
+    redis.call('HSET', key, room, seq)
     return seq
+  end`;
+
+/** Lua: raise marker ARGV[m] (room) of hash KEYS[k] to ARGV[m+1] unless the hash has ARGV[m+2] other rooms; the marker, or -1. */
+const RAISE = (k: number, m: number) => `${RAISE_MARKER}
+  local function raise() return raiseMarker(KEYS[${k}], ARGV[${m}], tonumber(ARGV[${m + 1}]), tonumber(ARGV[${m + 2}])) end`;
+
+/**
+ * Lua: message `seq` of `room` was sent by the account `principal`: its author is kept in hash `authors` (and the
+ * one `window` seqs older forgotten), and its read marker in hash `read` raised. Also run by the script that
+ * publishes the message (cluster/scripts.ts publishRecordBy), so that it costs no call of its own.
+ */
+export const NOTE_SENT = `${RAISE_MARKER}
+  local function noteSent(authors, read, room, seq, principal, window, maxRooms)
+    redis.call('HSET', authors, seq, principal)
+    if seq - window > 0 then redis.call('HDEL', authors, seq - window) end
+    raiseMarker(read, room, seq, maxRooms)
   end`;
 
 const SCRIPTS = {
   /** KEYS authors, read; ARGV seq, principal, window, room, seq again, maxRooms. */
-  noteSent: `${RAISE(2, 4)}
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-    local old = tonumber(ARGV[1]) - tonumber(ARGV[3])
-    if old > 0 then redis.call('HDEL', KEYS[1], old) end
-    raise()
+  noteSent: `${NOTE_SENT}
+    noteSent(KEYS[1], KEYS[2], ARGV[4], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[6]))
     return 1`,
   /** KEYS read; ARGV room, seq, maxRooms. */
   markRead: `${RAISE(1, 1)} return raise()`,

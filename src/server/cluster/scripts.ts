@@ -3,6 +3,7 @@
 
 import type { Redis } from 'ioredis';
 import { nickKey } from '../../protocol/index.js';
+import { NOTE_SENT } from './conversation.js';
 
 export const key = {
   seq: (room: string) => `chat:seq:${room}`,
@@ -29,17 +30,20 @@ const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + ma
 const ALIVE = (deadArg: number) =>
   `local function alive(n) local b = redis.call('ZSCORE', KEYS[2], n) return b and tonumber(b) > now - tonumber(ARGV[${deadArg}]) end`;
 
-export const SCRIPTS = {
-  /** KEYS seq, history, channel; ARGV node, token, prefix, suffix, floor, maxlen. Returns the seq. */
-  publishRecord: {
-    numberOfKeys: 3,
-    lua: `
+/** Lua: KEYS seq, history, channel; ARGV node, token, prefix, suffix, floor, maxlen. Numbers, keeps and publishes a record as `seq`. */
+const PUBLISH_RECORD = `
       local seq = redis.call('INCR', KEYS[1])
       local floor = tonumber(ARGV[5])
       if seq <= floor then seq = floor + 1 redis.call('SET', KEYS[1], seq) end
       local line = ARGV[3] .. seq .. ARGV[4]
       pcall(redis.call, 'XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'r', line)
-      redis.call('PUBLISH', KEYS[3], ARGV[1] .. '\\n' .. ARGV[2] .. '\\nr\\n' .. line)
+      redis.call('PUBLISH', KEYS[3], ARGV[1] .. '\\n' .. ARGV[2] .. '\\nr\\n' .. line)`;
+
+export const SCRIPTS = {
+  /** KEYS seq, history, channel; ARGV node, token, prefix, suffix, floor, maxlen. Returns the seq. */
+  publishRecord: {
+    numberOfKeys: 3,
+    lua: `${PUBLISH_RECORD}
       return seq`,
   },
   /** KEYS seq; ARGV floor. Raise the counter to at least floor (after Redis lost its data). */
@@ -178,6 +182,17 @@ export const SCRIPTS = {
         end
       end
       return #dead`,
+  },
+  /**
+   * publishRecord for a message an account sent, its author noted with it (cluster/conversation.ts NOTE_SENT): one
+   * call per message. KEYS seq, history, channel, authors, read; ARGV publishRecord's, then principal, window, room,
+   * maxRooms. Returns the seq.
+   */
+  publishRecordBy: {
+    numberOfKeys: 5,
+    lua: `${NOTE_SENT} ${PUBLISH_RECORD}
+      noteSent(KEYS[4], KEYS[5], ARGV[9], seq, ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[10]))
+      return seq`,
   },
 };
 

@@ -5,7 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import type { Session } from '../session.js';
 import { whenReady } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
-import { noteSent, quoteFor, sendMarker, withChanges } from './conversation.js';
+import { authorship, quoteFor, sendMarker, withChanges } from './conversation.js';
 import { ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, readRefused } from './moderation.js';
 import { privateHistory, sendPrivate } from './private.js';
@@ -92,8 +92,7 @@ export function speakInRoom(
   if (mayNotSpeak(ctx, session, room, id)) return;
   const send = (reply?: RoomMsgEvent['reply']) => {
     const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from, text, ts: now(), ...(me && { me: true as const }), ...(reply && { reply }) };
-    return whenReady(ctx.backend.append(room, draft), (seq) => {
-      noteSent(ctx, session, room, seq);
+    return whenReady(ctx.backend.append(room, draft, authorship(ctx, session)), (seq) => {
       if (id !== undefined) session.send({ type: 'ok', id, seq });
     });
   };

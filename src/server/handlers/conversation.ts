@@ -5,7 +5,7 @@
 import { ErrorCode, nickKey, type ClientMessage, type QuotedMessage, type RoomRecord, type UnreadRoom } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { whenReady, type Maybe } from '../state/backend.js';
-import { current, hasReacted, tally, type ChangeRequest, type StoredChange } from '../state/conversation.js';
+import { current, hasReacted, tally, type Authorship, type ChangeRequest, type StoredChange } from '../state/conversation.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser } from './identity.js';
 import { mayNotSpeak, operatesRoom } from './moderation.js';
@@ -54,12 +54,13 @@ export function withChanges(ctx: ServerContext, room: string, records: RoomRecor
   return changes instanceof Promise ? changes.then(apply) : apply(changes);
 }
 
-/** A room message was sent: its author is remembered, and the sender's account has read the room up to it. */
-export function noteSent(ctx: ServerContext, session: Session, room: string, seq: number): void {
-  if (seq <= 0) return;
+/**
+ * Who sends a room message, given with it to Backend.append: its author is remembered, and the sender's account
+ * has read the room up to it, in the message's own write.
+ */
+export function authorship(ctx: ServerContext, session: Session): Authorship {
   const { changeableMessages, readMarkersPerAccount } = ctx.config;
-  const account = readerOf(session) ? { maxRooms: readMarkersPerAccount } : null;
-  ctx.backend.conversations.noteSent(room, seq, session.principal, changeableMessages, account);
+  return { principal: session.principal, window: changeableMessages, account: readerOf(session) ? { maxRooms: readMarkersPerAccount } : null };
 }
 
 /** The message at `seq` as it is now, or null after a no_such_message reply. */

@@ -6,7 +6,7 @@ import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
 import type { ModerationStore } from './moderation-store.js';
-import type { ConversationStore } from './conversation.js';
+import type { Authorship, ConversationStore } from './conversation.js';
 import type { PrivateStore } from './privates.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 import type { Searcher } from './search.js';
@@ -92,8 +92,11 @@ export interface Backend {
   accountAlsoIn(room: string, member: Member): boolean;
   /** A page of the rooms with members, by name: at most `limit` after `after`. */
   listRooms(after: string | undefined, limit: number): Maybe<RoomPage>;
-  /** Number, keep and fan out a room record; its seq, once it has been delivered to this node's members. */
-  append(room: string, draft: RecordDraft): Maybe<number>;
+  /**
+   * Number, keep and fan out a room record; its seq, once it has been delivered to this node's members. With
+   * `author`, the conversations store notes its author (ConversationStore.noteSent) in the same write as the record.
+   */
+  append(room: string, draft: RecordDraft, author?: Authorship): Maybe<number>;
   /** Fan out a room event that is not kept (join, leave, nick); done once delivered to this node's members. */
   announce(room: string, event: ServerMessage): Maybe<void>;
   /** Up to `limit` records of `room` with seq < before (the newest when before is undefined), oldest first. */

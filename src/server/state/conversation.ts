@@ -27,6 +27,15 @@ export interface ReadMarker {
   seq: number;
 }
 
+/** Who sent a room message, given with its record (Backend.append): what `noteSent` is told, in the record's own write. */
+export interface Authorship {
+  principal: string;
+  /** --changeable-messages: how many of the room's newest messages keep their author. */
+  window: number;
+  /** An account's (its read marker is raised), or null: a guest's, kept in memory on its node only. */
+  account: { maxRooms: number } | null;
+}
+
 export interface ConversationStore {
   /**
    * A room message was sent by `principal`: remember its author, in memory here (a guest's messages can only be

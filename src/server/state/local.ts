@@ -5,7 +5,7 @@ import type { AccountStore } from '../accounts/store.js';
 import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
-import type { ConversationStore } from './conversation.js';
+import type { Authorship, ConversationStore } from './conversation.js';
 import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
 import type { Searcher } from './search.js';
@@ -140,13 +140,15 @@ export class LocalBackend implements Backend {
     return roomPage(this.rooms, after, limit);
   }
 
-  append(name: string, draft: RecordDraft): number {
+  append(name: string, draft: RecordDraft, author?: Authorship): number {
     const room = this.rooms.get(name);
     if (!room) return 0;
     const record = draft as RoomRecord;
     record.seq = room.nextSeq();
     const line = encodeLine(record);
     room.history.add(record, line);
+    // Queued for the history writer's batch, like the record (storage/conversation-sqlite.ts).
+    if (author) this.conversations.noteSent(name, record.seq, author.principal, author.window, author.account);
     fanOut(room.members, Buffer.from(line, 'utf8'));
     return record.seq;
   }

@@ -1,12 +1,14 @@
 // Conversations on one node (state/conversation.ts) in SQLite: `conversations.sqlite` in the data dir, apart from
 // history (whose writer has its own batching and retention), or in memory without a data dir. Authors of messages
-// sent by accounts are queued and written once per event-loop turn, like history, so the hot path never waits for
-// the disk (guests' stay in memory); changes and read markers are written at once (each is one user's action, paced
-// by flood control).
+// sent by accounts (and their senders' read markers) are queued and written in the history writer's transaction,
+// with the messages themselves (the file is ATTACHed to the writer's connection): one write path per message, and
+// the hot path never waits for the disk (guests' stay in memory). Without a writer they are written once per
+// event-loop turn. Changes and read markers are written at once (each is one user's action, paced by flood control).
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Companion, SqliteHistoryStore } from './sqlite.js';
 import { applyChange, parseChange, RecentAuthors, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
 
 const SCHEMA = `
@@ -40,6 +42,23 @@ interface Sent {
 
 const sentKey = (room: string, seq: number) => `${room}\n${seq}`;
 
+/** What the history writer's connection calls the conversations database it has ATTACHed. */
+const ATTACHED = 'conversations';
+
+/** The statements that write a sent message's author and its sender's marker, on one connection. */
+function sentStatements(db: Database.Database, schema: string) {
+  return {
+    addAuthor: db.prepare(`INSERT OR REPLACE INTO ${schema}.authors (room, seq, principal) VALUES (?, ?, ?)`),
+    forgetAuthors: db.prepare(`DELETE FROM ${schema}.authors WHERE room = ? AND seq <= ?`),
+    marker: db.prepare(`SELECT seq FROM ${schema}.read_markers WHERE principal = ? AND room = ?`).pluck(),
+    markerCount: db.prepare(`SELECT count(*) FROM ${schema}.read_markers WHERE principal = ?`).pluck(),
+    raiseMarker: db.prepare(
+      `INSERT INTO ${schema}.read_markers (principal, room, seq) VALUES (?, ?, ?) ON CONFLICT (principal, room) DO UPDATE SET seq = max(seq, excluded.seq)`,
+    ),
+  };
+}
+type SentStatements = ReturnType<typeof sentStatements>;
+
 export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
   /** Sent messages not written yet, by room and seq: their authors are known all the same. */
@@ -47,9 +66,14 @@ export class SqliteConversationStore implements ConversationStore {
   private readonly recent = new RecentAuthors();
   private flushing = false;
   private readonly statements;
+  /** The same writes on the history writer's connection, when this database is ATTACHed to it. */
+  private readonly inHistory: SentStatements | null = null;
 
-  /** `path` null: in memory, gone when the server stops. */
-  constructor(path: string | null) {
+  /**
+   * `path` null: in memory, gone when the server stops. `history`: the room history writer (on the same data dir),
+   * whose transactions take the authors of sent messages.
+   */
+  constructor(path: string | null, private readonly history?: SqliteHistoryStore) {
     if (path !== null) mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path ?? ':memory:');
     this.db.pragma('journal_mode = WAL');
@@ -70,6 +94,10 @@ export class SqliteConversationStore implements ConversationStore {
       ),
       markers: this.db.prepare('SELECT room, seq FROM read_markers WHERE principal = ? ORDER BY room'),
     };
+    if (path !== null && history) {
+      history.db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
+      this.inHistory = sentStatements(history.db, ATTACHED);
+    }
   }
 
   noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void {
@@ -79,23 +107,41 @@ export class SqliteConversationStore implements ConversationStore {
     this.queued.set(sentKey(room, seq), { room, seq, principal, window, account });
     if (!this.flushing) {
       this.flushing = true;
-      setImmediate(() => this.flush());
+      if (!this.inHistory || !this.history!.alsoInBatch(this.inHistoryBatch)) setImmediate(() => this.flush());
     }
   }
 
-  /** Write the queued authors (and their senders' markers) in one transaction. */
+  /** Write the queued authors (and their senders' markers) in one transaction of this store's own. */
   flush(): void {
     this.flushing = false;
     if (this.queued.size === 0) return;
+    this.db.transaction(() => this.writeQueued(this.statements))();
+  }
+
+  /** Inside the history writer's transaction; if that fails before this store's writes ran, they are written alone. */
+  private readonly inHistoryBatch: Companion = {
+    write: (): void => {
+      this.flushing = false;
+      this.writeQueued(this.inHistory!);
+    },
+    failed: (): void => {
+      this.flushing = false;
+      try {
+        if (this.queued.size > 0) this.flush();
+      } catch {
+        // The disk refused the batch and this too: these authors are lost with their messages.
+      }
+    },
+  };
+
+  private writeQueued(statements: SentStatements): void {
     const sent = [...this.queued.values()];
     this.queued.clear();
-    this.db.transaction(() => {
-      for (const { room, seq, principal, window, account } of sent) {
-        this.statements.addAuthor.run(room, seq, principal);
-        if (seq > window) this.statements.forgetAuthors.run(room, seq - window);
-        this.raise(principal, room, seq, account.maxRooms);
-      }
-    })();
+    for (const { room, seq, principal, window, account } of sent) {
+      statements.addAuthor.run(room, seq, principal);
+      if (seq > window) statements.forgetAuthors.run(room, seq - window);
+      raise(statements, principal, room, seq, account.maxRooms);
+    }
   }
 
   author(room: string, seq: number): string | null {
@@ -123,15 +169,7 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   markRead(principal: string, room: string, seq: number, maxRooms: number): number {
-    return this.db.transaction(() => this.raise(principal, room, seq, maxRooms))();
-  }
-
-  private raise(principal: string, room: string, seq: number, maxRooms: number): number {
-    const now = this.statements.marker.get(principal, room) as number | undefined;
-    if (now === undefined && (this.statements.markerCount.get(principal) as number) >= maxRooms) return -1;
-    if (now !== undefined && now >= seq) return now;
-    this.statements.raiseMarker.run(principal, room, seq);
-    return seq;
+    return this.db.transaction(() => raise(this.statements, principal, room, seq, maxRooms))();
   }
 
   marker(principal: string, room: string): number | null {
@@ -144,7 +182,17 @@ export class SqliteConversationStore implements ConversationStore {
 
   close(): void {
     if (!this.db.open) return;
+    // The writer may have closed first: what it has not taken is written here.
     this.flush();
     this.db.close();
   }
+}
+
+/** Raise the principal's marker in `room` to `seq` (never lowers it); the marker now, or -1 (markers for `maxRooms` other rooms). */
+function raise(statements: SentStatements, principal: string, room: string, seq: number, maxRooms: number): number {
+  const now = statements.marker.get(principal, room) as number | undefined;
+  if (now === undefined && (statements.markerCount.get(principal) as number) >= maxRooms) return -1;
+  if (now !== undefined && now >= seq) return now;
+  statements.raiseMarker.run(principal, room, seq);
+  return seq;
 }

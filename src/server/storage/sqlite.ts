@@ -27,6 +27,12 @@ const SCHEMA_VERSION = 3;
 /** WAL pages after which the writer checkpoints by itself: only when the checkpoint thread falls behind (16 MiB). */
 const BACKSTOP_CHECKPOINT_PAGES = 4096;
 
+/** Another store's writes that go in a batch's transaction (alsoInBatch). */
+export interface Companion {
+  write(): void;
+  failed(): void;
+}
+
 export class SqliteHistoryStore implements HistoryStore {
   readonly path: string;
   /** The connection; public for maintenance and for tests (`query_only` stands in for a full disk). */
@@ -53,9 +59,11 @@ export class SqliteHistoryStore implements HistoryStore {
   /** Reservations have been failing since the last one written: the first failure is reported, not every retry. */
   private reserveFailing = false;
   private readonly selectBefore: Database.Statement;
-  private readonly writeBatch: (records: RoomRecord[], lines: string[]) => void;
+  private readonly writeBatch: (records: RoomRecord[], lines: string[], companions: Companion[]) => void;
   private readonly syncLastSeqs: Database.Statement;
   private readonly checkpointer: Checkpointer;
+  /** Writes of other stores that belong with this batch's records (alsoInBatch), run inside its transaction. */
+  private companions: Companion[] = [];
   /** Told after each batch is written (the search index follows, storage/local-privates.ts); null: nobody. */
   onBatch: (() => void) | null = null;
   private readonly releaseLock: () => void;
@@ -94,7 +102,7 @@ export class SqliteHistoryStore implements HistoryStore {
       `INSERT OR IGNORE INTO records (room, seq, ts, json) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?)').join(', ')}`,
     );
     const values: unknown[] = new Array(INSERT_ROWS * 4);
-    this.writeBatch = this.db.transaction((records: RoomRecord[], lines: string[]) => {
+    this.writeBatch = this.db.transaction((records: RoomRecord[], lines: string[], companions: Companion[]) => {
       let i = 0;
       for (; i + INSERT_ROWS <= records.length; i += INSERT_ROWS) {
         for (let j = 0; j < INSERT_ROWS; j++) {
@@ -110,6 +118,7 @@ export class SqliteHistoryStore implements HistoryStore {
         const record = records[i]!;
         this.insertRecord.run(record.room, record.seq, this.millis(record.ts), lines[i]);
       }
+      for (const companion of companions) companion.write();
     });
     this.syncLastSeqs = this.db.prepare(
       'UPDATE rooms SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM records WHERE records.room = rooms.room), 0))',
@@ -137,6 +146,18 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   /**
+   * Have `companion.write` run inside the next batch's transaction, on this connection (another database ATTACHed to
+   * it, storage/conversation-sqlite.ts): what goes with a message is committed with it, in one write. False once
+   * closed (the caller writes by itself). If the batch cannot be written, `companion.failed` runs after the rollback.
+   */
+  alsoInBatch(companion: Companion): boolean {
+    if (this.closed) return false;
+    this.companions.push(companion);
+    if (!this.scheduled) this.scheduleFallback();
+    return true;
+  }
+
+  /**
    * Normally the server's output pass commits the batch right after its writes (flush() below); this is for
    * records with no output, one turn later. It commits only a batch no pass has taken: run blindly, it came first in
    * the next turn's check phase and committed that turn's records before their fan-out was written.
@@ -150,20 +171,23 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly flushSoon = (): void => {
     this.scheduled = false;
     if (this.batch === this.fallbackBatch) this.flush();
-    else if (this.pending.length > 0 && !this.closed) this.scheduleFallback();
+    else if ((this.pending.length > 0 || this.companions.length > 0) && !this.closed) this.scheduleFallback();
   };
 
   flush(): void {
-    if (this.pending.length === 0 || this.closed) return;
+    if ((this.pending.length === 0 && this.companions.length === 0) || this.closed) return;
     this.batch++;
     const records = this.pending;
     const lines = this.pendingLines;
+    const companions = this.companions;
     this.pending = [];
     this.pendingLines = [];
+    this.companions = [];
     try {
-      this.writeBatch(records, lines);
+      this.writeBatch(records, lines, companions);
     } catch (error) {
       this.onWriteError(error as Error, records.length);
+      for (const companion of companions) companion.failed();
       return;
     }
     this.checkpointer.wrote();
