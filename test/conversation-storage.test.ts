@@ -26,8 +26,8 @@ function stores(t: Test) {
     const historyDb = new Database(join(dir, 'history.sqlite'), { readonly: true });
     try {
       return {
-        authors: db.prepare('SELECT room, seq, principal FROM authors ORDER BY seq').all(),
-        markers: db.prepare('SELECT principal, room, seq FROM read_markers').all(),
+        authors: db.prepare('SELECT room, seq, principal FROM authors ORDER BY seq').all() as { room: string; seq: number; principal: string }[],
+        markers: db.prepare('SELECT principal, room, seq FROM read_markers ORDER BY principal').all() as { principal: string; room: string; seq: number }[],
         records: historyDb.prepare('SELECT count(*) FROM records').pluck().get(),
       };
     } finally {
@@ -100,4 +100,19 @@ t.test('after the history writer has closed, the conversation store writes by it
   await new Promise((resolve) => setImmediate(resolve));
   t.same(onDisk().authors.length, 2);
   t.equal(conversations.marker(ALICE, 'test'), 2);
+});
+
+t.test('several messages in one batch leave what writing each alone would: the window of authors, the newest marker', async (t) => {
+  const { history, conversations, onDisk } = stores(t);
+  for (let seq = 1; seq <= 5; seq++) {
+    history.reserve('test', seq);
+    history.add(message(seq));
+    conversations.noteSent('test', seq, seq === 3 ? 'a:2' : ALICE, 2, { maxRooms: 10 });
+  }
+  history.flush();
+  t.same(onDisk().authors, [{ room: 'test', seq: 4, principal: ALICE }, { room: 'test', seq: 5, principal: ALICE }], 'only the newest 2 keep their author');
+  t.same(onDisk().markers, [
+    { principal: ALICE, room: 'test', seq: 5 },
+    { principal: 'a:2', room: 'test', seq: 3 },
+  ]);
 });

@@ -134,14 +134,23 @@ export class SqliteConversationStore implements ConversationStore {
     },
   };
 
+  /**
+   * Each author, then once per room the authors out of the window of its newest message, and once per sender and
+   * room its marker raised to its newest message: what one write per message would leave, with fewer statements.
+   */
   private writeQueued(statements: SentStatements): void {
-    const sent = [...this.queued.values()];
-    this.queued.clear();
-    for (const { room, seq, principal, window, account } of sent) {
-      statements.addAuthor.run(room, seq, principal);
-      if (seq > window) statements.forgetAuthors.run(room, seq - window);
-      raise(statements, principal, room, seq, account.maxRooms);
+    const newestByRoom = new Map<string, Sent>();
+    const newestBySender = new Map<string, Sent>();
+    for (const sent of this.queued.values()) {
+      statements.addAuthor.run(sent.room, sent.seq, sent.principal);
+      const inRoom = newestByRoom.get(sent.room);
+      if (!inRoom || inRoom.seq - inRoom.window < sent.seq - sent.window) newestByRoom.set(sent.room, sent);
+      const bySender = sentKey(sent.room, 0) + sent.principal;
+      if ((newestBySender.get(bySender)?.seq ?? 0) < sent.seq) newestBySender.set(bySender, sent);
     }
+    this.queued.clear();
+    for (const { room, seq, window } of newestByRoom.values()) if (seq > window) statements.forgetAuthors.run(room, seq - window);
+    for (const { room, seq, principal, account } of newestBySender.values()) raise(statements, principal, room, seq, account.maxRooms);
   }
 
   author(room: string, seq: number): string | null {
