@@ -66,6 +66,7 @@ t.test("an account's message, its author and its read marker are committed in on
     records: 2,
   });
   t.equal(conversations.marker(ALICE, 'test'), 2, 'sending read the room up to the message');
+  t.equal(history.db.pragma('conversations.synchronous', { simple: true }), 1, 'no fsync per commit (NORMAL in WAL), as for history');
 });
 
 t.test('guests leave nothing on disk: their authorship ends with their connection', async (t) => {

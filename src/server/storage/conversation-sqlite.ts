@@ -96,6 +96,8 @@ export class SqliteConversationStore implements ConversationStore {
     };
     if (path !== null && history) {
       history.db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
+      // Per database of a connection: an attached one would sync every commit (FULL) otherwise.
+      history.db.pragma(`${ATTACHED}.synchronous = NORMAL`);
       this.inHistory = sentStatements(history.db, ATTACHED);
     }
   }
