@@ -38,7 +38,8 @@ function stores(t: Test) {
   t.teardown(() => {
     conversations.close();
     history.close();
-    rmSync(dir, { recursive: true, force: true });
+    // The checkpoint thread may still be closing its connection (and removing the WAL).
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   return { history, conversations, onDisk, errors };
 }
