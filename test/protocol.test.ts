@@ -301,3 +301,13 @@ t.test('encode writes one line, control characters escaped', async (t) => {
   t.equal(bytes.indexOf(0x0a), bytes.length - 1);
   t.same(JSON.parse(bytes.toString()), { type: 'notice', text: 'two\nlines \u001b[31m' });
 });
+
+t.test('a room named again is answered as the first time: the same canonical name, the same refusal', async (t) => {
+  for (let i = 0; i < 2; i++) {
+    t.match(parseClientLine('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') });
+    t.match(parseClientLine('{"type":"msg","room":"Cafe\u0301.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') }, 'decomposed, then NFC');
+    t.throws(() => parseClientLine('{"type":"msg","room":"no spaces","text":"hi"}'), { code: 'bad_room' });
+  }
+  for (let i = 0; i < 5000; i++) parseClientLine(`{"type":"join","room":"r${i}"}`); // more names than are remembered
+  t.match(parseClientLine('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: 'café.ops' });
+});

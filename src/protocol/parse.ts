@@ -64,6 +64,13 @@ const KNOWN_TYPES = new Set<string>(Object.values(ClientType));
 
 type Fields = Record<string, unknown>;
 
+/**
+ * Valid room names as sent, and each one's canonical name: every message names its room, and checking and
+ * normalising the name (twice NFC, a pattern, lower case) cost a few percent of a message's CPU (issue 17).
+ */
+const roomsSeen = new Map<string, string>();
+const ROOMS_SEEN_MAX = 4096;
+
 class FieldReader {
   constructor(
     private readonly fields: Fields,
@@ -125,9 +132,14 @@ class FieldReader {
 
   room(name = 'room'): string {
     const room = this.string(name);
+    const known = roomsSeen.get(room);
+    if (known !== undefined) return known;
     const problem = roomProblem(room.normalize('NFC'));
     if (problem) this.fail(ErrorCode.bad_room, `bad room ${JSON.stringify(room)}: ${problem}`);
-    return canonicalRoom(room);
+    const canonical = canonicalRoom(room);
+    if (roomsSeen.size >= ROOMS_SEEN_MAX) roomsSeen.clear();
+    roomsSeen.set(room, canonical);
+    return canonical;
   }
 
   sha256(required: boolean): string | undefined {
