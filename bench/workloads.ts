@@ -151,7 +151,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
   tally.delivered = 0;
   behindSchedule = 0;
   tally.recording = true;
-  const serverCpu = () => (target.nodes ?? [target]).reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
+  const serverPids = () => target.cpuPids?.() ?? (target.nodes ?? [target]).map((node) => node.pid);
+  const serverCpu = () => serverPids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpu0 = serverCpu();
   const load0 = process.cpuUsage();
   const elapsed = await phase(spec.seconds);
