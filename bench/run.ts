@@ -111,6 +111,9 @@ function trafficFigures(r: TrafficResult): Record<string, number> {
     latencySamples: r.latencyMs.samples,
     serverCpuSeconds: round(r.serverCpuSeconds, 2),
     serverCpuShare: round(r.serverCpuShare, 2),
+    eventLoopCpuShare: round(r.eventLoopCpuShare, 2),
+    // What one core of event loop delivers: the event loop is what a thread beside it relieves.
+    messagesPerEventLoopSecond: Math.round(r.messagesPerSec / r.eventLoopCpuShare),
     serverPeakRssMiB: round(r.serverPeakRssMiB, 1),
     loadCpuShare: round(r.loadCpuShare, 2),
     setupSeconds: round(r.setupSeconds, 2),
@@ -530,9 +533,10 @@ function printTables(machine: string): void {
   for (const row of rows.filter((r) => r.workload === 'cores' && r !== oneProcess && oneProcess)) {
     const ratio = row.figures.messagesPerSec! / oneProcess!.figures.messagesPerSec!;
     const perCpu = row.figures.messagesPerCpuSecond! / oneProcess!.figures.messagesPerCpuSecond!;
+    const perLoop = row.figures.messagesPerEventLoopSecond! / oneProcess!.figures.messagesPerEventLoopSecond!;
     ratioLines.push(
       `${pad(`many ${row.params.mode}`, 14)} ${pad('msg/s', 13)} /one process: ${ratio.toFixed(2)}x ` +
-        `(target 1.7x; per server CPU-s ${perCpu.toFixed(2)}x; both cores shared with the load generator)`,
+        `(target 1.7x; per server CPU-s ${perCpu.toFixed(2)}x${Number.isFinite(perLoop) ? `, per event-loop CPU-s ${perLoop.toFixed(2)}x` : ''}; both cores shared with the load generator)`,
     );
     if (printJson) console.log(JSON.stringify({ ratio: `${row.params.mode}/one process`, workload: 'cores', figure: 'messagesPerSec', value: round(ratio, 3) }));
   }

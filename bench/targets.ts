@@ -260,7 +260,16 @@ const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toStri
 
 /** User + system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds of the process's main thread alone: its event loop (not the GC's helpers, nor other threads). */
+export function eventLoopCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the command name: state is field 3 (index 0 here); utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;

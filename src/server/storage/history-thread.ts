@@ -17,7 +17,7 @@ import type { HistoryStore, RetentionPolicy } from './store.js';
 /** How long the event loop waits for an answer of the thread before it gives up on it (a slow disk is slow). */
 const CALL_TIMEOUT_MS = 60_000;
 /** Records handed over and not yet written, past which the event loop waits for the thread (memory stays bounded). */
-const MAX_BEHIND = 100_000;
+const MAX_BEHIND = 20_000;
 /** A thread that dies this many times within RESTART_WINDOW_MS is not started again: history is no longer written. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
