@@ -21,7 +21,7 @@ function dataDir(t: Tap): string {
 
 interface Tap {
   teardown(fn: () => unknown): void;
-  ok(value: unknown, message?: string): void;
+  ok(value: unknown, ...rest: any[]): unknown;
 }
 
 async function start(t: Tap, options: ServerOptions): Promise<{ server: ChatServer; port: number; store: ThreadedHistoryStore }> {
