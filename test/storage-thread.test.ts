@@ -114,7 +114,7 @@ t.test('a thread that dies is started again and given every record it had not wr
   t.ok(errors.some((line) => /history thread stopped/.test(line)), 'the death is logged');
   await server.close();
   t.equal(store.behind, 0);
-  t.same(storedSeqs(dir, 'crash'), oneTo(500), 'nothing lost, nothing twice');
+  t.same(storedSeqs(dir, 'crash'), oneTo(500), `nothing lost, nothing twice (logged: ${errors.join('; ')})`);
 });
 
 t.test('a data dir another server uses is refused at start, as without the thread', async (t) => {

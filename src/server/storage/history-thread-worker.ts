@@ -61,7 +61,18 @@ function call(message: Extract<ToThread, { t: 'call' }>): unknown {
 
 parentPort!.on('message', (message: ToThread) => {
   if (message.t === 'batch') {
-    for (const line of message.lines) store.add(JSON.parse(line) as RoomRecord, line);
+    let unreadable = 0;
+    for (const line of message.lines) {
+      let record: RoomRecord;
+      try {
+        record = JSON.parse(line) as RoomRecord;
+      } catch {
+        unreadable++; // never expected (the event loop wrote it): dropped and reported, not a crash at every restart
+        continue;
+      }
+      store.add(record, line);
+    }
+    if (unreadable > 0) tell({ t: 'writeError', message: 'records that are not JSON', records: unreadable });
     store.flush(); // a batch the disk refuses is reported by the store (writeError), and counts as handled
     tell({ t: 'written', n: message.n });
   } else if (message.t === 'catchUp') {

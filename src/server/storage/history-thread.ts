@@ -127,7 +127,11 @@ export class ThreadedHistoryStore implements HistoryStore {
     this.ensureAlive();
     this.post({ t: 'batch', n: batch.n, lines: batch.lines });
     // The thread is behind by more than a bound: wait for it (the event loop slows to the disk's pace).
-    if (this.unwrittenRecords > MAX_BEHIND) this.call({ t: 'call', op: 'sync' });
+    if (this.unwrittenRecords > MAX_BEHIND) {
+      this.call({ t: 'call', op: 'sync' });
+      this.unwritten = []; // all handled: written, or refused by the disk and reported
+      this.unwrittenRecords = 0;
+    }
   }
 
   lastSeq(room: string): number {
@@ -177,6 +181,8 @@ export class ThreadedHistoryStore implements HistoryStore {
     this.flush();
     try {
       if (!this.givenUp) this.call({ t: 'call', op: 'close' });
+      this.unwritten = []; // all handled: written, or refused by the disk and reported
+      this.unwrittenRecords = 0;
     } catch (error) {
       this.onWriteError(error as Error, this.unwrittenRecords);
     }
