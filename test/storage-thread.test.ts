@@ -12,6 +12,7 @@ import { ChatServer, type ServerOptions } from '../src/server/server.js';
 import { ThreadedHistoryStore } from '../src/server/storage/history-thread.js';
 import type { Logger } from '../src/server/log.js';
 import { Peer, peer } from './helpers/wire.js';
+import { startServerBinary } from './helpers/server-binary.js';
 
 function dataDir(t: Tap): string {
   const dir = mkdtempSync(join(tmpdir(), 'chat-thread-'));
@@ -121,4 +122,16 @@ t.test('a data dir another server uses is refused at start, as without the threa
   const dir = dataDir(t);
   await start(t, { dataDir: dir });
   t.throws(() => new ChatServer({ storageThread: true, dataDir: dir }), /in use/);
+});
+
+t.test('chat-server --storage-thread: SIGTERM drains the thread before the process exits', async (t) => {
+  const dir = dataDir(t);
+  const running = startServerBinary(t, ['--storage-thread', '--data-dir', dir, '--history', '10', '--address-rate-limit', '0']);
+  const a = await peer(t, await running.port);
+  await a.join('binary', 'alice');
+  t.same(await say(a, 'binary', 1000, 'm'), oneTo(1000));
+  const exited = new Promise((resolve) => running.child.once('exit', resolve));
+  running.child.kill('SIGTERM');
+  t.equal(await exited, 0, 'a clean exit');
+  t.same(storedSeqs(dir, 'binary'), oneTo(1000), 'every record the server acknowledged is on disk');
 });

@@ -105,11 +105,14 @@ export async function start(argv: string[]): Promise<RunningServer> {
   const o = program.opts();
   const log = createLogger(o.logFormat as LogFormat, o.logLevel as string);
   if (o.workers > 1 && !o.redis) {
-    log.error('--workers needs --redis: the workers share rooms, nicks and history through Redis');
+    log.error('--workers needs --redis: the workers share rooms, nicks and history through Redis (for the second core of one server: --storage-thread)');
     process.exitCode = 1;
     throw new Error('--workers without --redis');
   }
   const dataDir = o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir());
+  if (o.storageThread && (!dataDir || o.redis)) {
+    log.warn('--storage-thread does nothing here: history is not written to disk (--memory), or Redis keeps it (--redis)');
+  }
   let tls;
   try {
     if (o.tls && !o.tlsCert && !dataDir && o.workers > 1) {
