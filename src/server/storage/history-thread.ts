@@ -52,6 +52,8 @@ export type Answer = { value: unknown } | { error: string };
 interface Batch {
   n: number;
   lines: string[];
+  /** The rooms of its records: a room in no unwritten batch is read without waiting for the thread. */
+  rooms: Set<string>;
 }
 
 export class ThreadedHistoryStore implements HistoryStore {
@@ -66,6 +68,7 @@ export class ThreadedHistoryStore implements HistoryStore {
   /** [0]: bumped by the thread after each answer; [1]: 1 once the thread is dying of an uncaught error. */
   private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private pending: string[] = [];
+  private pendingRooms = new Set<string>();
   /** Batches handed to the thread and not yet written, oldest first. */
   private unwritten: Batch[] = [];
   private unwrittenRecords = 0;
@@ -78,6 +81,8 @@ export class ThreadedHistoryStore implements HistoryStore {
   private restarts: number[] = [];
   private nextCatchUp = 1;
   private readonly catchUps = new Map<number, () => void>();
+  private readonly selectLastSeq: Database.Statement;
+  private readonly selectBefore: Database.Statement;
 
   constructor(
     path: string,
@@ -89,6 +94,9 @@ export class ThreadedHistoryStore implements HistoryStore {
     this.start(); // throws like SqliteHistoryStore's constructor (a locked or broken database)
     this.db = new Database(path);
     this.db.pragma('busy_timeout = 5000');
+    // The same reads as the writer's (storage/sqlite.ts), for what need not wait for the thread.
+    this.selectLastSeq = this.db.prepare('SELECT max(last_seq, reserved) FROM rooms WHERE room = ?').pluck();
+    this.selectBefore = this.db.prepare('SELECT json FROM records WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?').pluck();
   }
 
   add(record: RoomRecord, line?: string): void {
@@ -101,6 +109,7 @@ export class ThreadedHistoryStore implements HistoryStore {
       line = line.slice(0, -1);
     }
     this.pending.push(line);
+    this.pendingRooms.add(record.room);
     if (!this.scheduled) {
       // Records with no output pass after them (the server's pass calls flush() first).
       this.scheduled = true;
@@ -116,8 +125,9 @@ export class ThreadedHistoryStore implements HistoryStore {
   /** Hand what is queued to the thread: one message per output pass. */
   flush(): void {
     if (this.pending.length === 0 || this.closed) return;
-    const batch = { n: ++this.batch, lines: this.pending };
+    const batch = { n: ++this.batch, lines: this.pending, rooms: this.pendingRooms };
     this.pending = [];
+    this.pendingRooms = new Set();
     if (this.givenUp) {
       this.onWriteError(new Error('the history thread keeps failing'), batch.lines.length);
       return;
@@ -128,18 +138,32 @@ export class ThreadedHistoryStore implements HistoryStore {
     this.post({ t: 'batch', n: batch.n, lines: batch.lines });
     // The thread is behind by more than a bound: wait for it (the event loop slows to the disk's pace).
     if (this.unwrittenRecords > MAX_BEHIND) {
-      this.call({ t: 'call', op: 'sync' });
+      try {
+        this.call({ t: 'call', op: 'sync' });
+      } catch (error) {
+        this.onWriteError(error as Error, 0); // the batches stay held, for the thread started again
+        return;
+      }
       this.unwritten = []; // all handled: written, or refused by the disk and reported
       this.unwrittenRecords = 0;
     }
   }
 
+  /**
+   * Read on the event loop's own connection: a room's counter changes only by reservations, which the thread
+   * commits before reserve() returns (and by a stop or retention, which only bring it up to the records).
+   */
   lastSeq(room: string): number {
-    this.flush();
-    return this.call({ t: 'call', op: 'lastSeq', room }) as number;
+    return (this.selectLastSeq.get(room) as number | undefined) ?? 0;
   }
 
   before(room: string, before: number, limit: number): RoomRecord[] {
+    // A room with nothing on its way to the thread is whole on disk: read here (WAL: the thread's commits are
+    // visible, and nothing waits). Otherwise behind the thread's queue, after the records handed over before.
+    if (this.givenUp || (!this.pendingRooms.has(room) && !this.unwritten.some((batch) => batch.rooms.has(room)))) {
+      const rows = this.selectBefore.all(room, before, limit) as string[];
+      return rows.reverse().map((json) => JSON.parse(json) as RoomRecord);
+    }
     this.flush();
     return (this.call({ t: 'call', op: 'before', room, before, limit }) as string[]).map((json) => JSON.parse(json) as RoomRecord);
   }
@@ -157,7 +181,11 @@ export class ThreadedHistoryStore implements HistoryStore {
   /** Apply the retention policy now (the thread also runs it every minute). */
   prune(): void {
     this.flush();
-    this.call({ t: 'call', op: 'prune' });
+    try {
+      this.call({ t: 'call', op: 'prune' });
+    } catch (error) {
+      this.onWriteError(error as Error, 0);
+    }
   }
 
   /**
@@ -212,6 +240,7 @@ export class ThreadedHistoryStore implements HistoryStore {
   /** Ask the thread and wait for its answer (after everything posted before it). */
   private call(message: ToThread): unknown {
     this.ensureAlive();
+    if (this.givenUp || this.closed) throw new Error('the history thread is gone');
     const before = Atomics.load(this.signal, 0);
     this.post(message);
     const answer = this.awaitAnswer(before, `the history thread did not answer ${message.t === 'call' ? message.op : message.t}`);
