@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, many, idle, resume, churn, files, cluster, tui (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, many, cores, idle, resume, churn, files, cluster, tui (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -12,15 +12,23 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, type ServerKind, type Target } from './targets.js';
+import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, startWorkers, type ServerKind, type Target } from './targets.js';
 import { churn, idle, resume, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 import { hasTmux, tuiWorkload, type TuiResult } from './tui.js';
 import { fileURLToPath } from 'node:url';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'idle', 'resume', 'churn', 'files', 'cluster', 'tui'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'cores', 'idle', 'resume', 'churn', 'files', 'cluster', 'tui'] as const;
 /** The many-rooms workload's fixed rate, messages per second per publisher (1000 publishers). */
 const MANY_RATE = 20;
+/** Turns each mode takes in the both-cores runs (1 with --quick). */
+const CORES_ROUNDS = 2;
+/** The modes of our server compared on both cores (issue 17): flags, and the name in the table. */
+const CORE_MODES = [
+  { mode: 'one process', flags: [] as string[] },
+  { mode: 'storage thread', flags: ['--storage-thread'] },
+  { mode: 'workers 2 redis', flags: ['--workers', '2'] },
+] as const;
 /** Turns each server takes at the fixed load (1 with --quick). */
 const FIXED_ROUNDS = 3;
 type Workload = (typeof WORKLOADS)[number];
@@ -103,6 +111,9 @@ function trafficFigures(r: TrafficResult): Record<string, number> {
     latencySamples: r.latencyMs.samples,
     serverCpuSeconds: round(r.serverCpuSeconds, 2),
     serverCpuShare: round(r.serverCpuShare, 2),
+    eventLoopCpuShare: round(r.eventLoopCpuShare, 2),
+    // What one core of event loop delivers: the event loop is what a thread beside it relieves.
+    messagesPerEventLoopSecond: Math.round(r.messagesPerSec / r.eventLoopCpuShare),
     serverPeakRssMiB: round(r.serverPeakRssMiB, 1),
     loadCpuShare: round(r.loadCpuShare, 2),
     setupSeconds: round(r.setupSeconds, 2),
@@ -215,6 +226,42 @@ async function main(): Promise<void> {
         );
         record({ workload: rate === undefined ? 'many' : 'many-fixed', server, params: { rooms, members: 10, window: 16, ...(rate && { ratePerPublisher: rate }) }, figures: trafficFigures(result) });
       }
+    }
+  }
+  if (options.only.has('cores') && options.servers.includes('ours')) {
+    // Both cores (issue 17): the many-rooms workload with nothing pinned: the server's modes and the load
+    // generator share the machine's two cores (the load generator's own CPU is the `load cpu` column). The modes
+    // take turns; each mode's round with the median messages/s is kept, and the ratio to one process printed.
+    const rooms = options.quick ? 200 : 1000;
+    const rounds = options.quick ? 1 : CORES_ROUNDS;
+    const allCpus = os.cpus().map((_, i) => i).join(',');
+    spawnSync('taskset', ['-a', '-p', '-c', allCpus, String(process.pid)], { stdio: 'ignore' });
+    try {
+      const runs = new Map<string, TrafficResult[]>(CORE_MODES.map(({ mode }) => [mode, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const { mode, flags } of CORE_MODES) {
+          const target = flags[0] === '--workers'
+            ? await startWorkers(Number(flags[1]), allCpus)
+            : await startTarget('ours', { extraArgs: [...flags], cpus: allCpus, cpuProfDir: profileDir, cpuProfName: `cores-${mode.replaceAll(' ', '-')}-${round}` });
+          try {
+            runs.get(mode)!.push(
+              await traffic(target, { rooms, membersPerRoom: 10, publishersPerRoom: 1, window: 16, seconds, textBytes, sampledPerRoom: 1, warmupSeconds: options.warmupSeconds }),
+            );
+          } finally {
+            await target.stop();
+          }
+        }
+      }
+      for (const [mode, results] of runs) {
+        const byRate = [...results].sort((a, b) => a.messagesPerSec - b.messagesPerSec);
+        record({
+          workload: 'cores', server: 'ours', params: { mode, rooms, members: 10, window: 16, rounds, cpus: allCpus },
+          figures: trafficFigures(byRate[Math.floor((byRate.length - 1) / 2)]!),
+          series: { messagesPerSecRounds: results.map((result) => Math.round(result.messagesPerSec)) },
+        });
+      }
+    } finally {
+      spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
     }
   }
   if (options.only.has('idle')) {
@@ -349,7 +396,7 @@ function pad(text: string, width: number, right = false): string {
 
 function printTables(machine: string): void {
   const out: string[] = [''];
-  const traffics = rows.filter((row) => row.params.publishers !== undefined || ['rooms', 'many', 'many-fixed'].includes(row.workload));
+  const traffics = rows.filter((row) => row.params.publishers !== undefined || ['rooms', 'many', 'many-fixed', 'cores'].includes(row.workload));
   // (cluster rows have publishers too, and are labelled by their node count)
   if (traffics.length) {
     const head = ['workload', 'server', 'deliv/s', 'deliv/cpu-s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'srv cpu s', 'srv RSS MiB', 'load cpu'];
@@ -364,6 +411,8 @@ function printTables(machine: string): void {
             ? `many ${row.params.rooms}x${row.params.members} w16`
           : row.workload === 'many-fixed'
             ? `many ${row.params.rooms}x${row.params.members} ${row.params.ratePerPublisher}/s`
+          : row.workload === 'cores'
+            ? `many ${row.params.rooms}x${row.params.members} ${row.params.mode}`
           : row.workload === 'cluster'
             ? `redis+${row.params.nodes} node${row.params.nodes === 1 ? '' : 's'} N=${row.params.members}`
           : row.workload === 'fixed'
@@ -479,6 +528,17 @@ function printTables(machine: string): void {
       `${pad('cluster N=200', 14)} ${pad('deliveries/s', 13)} 2 nodes/1 node: ` +
         `${(twoNodes.figures.deliveriesPerSec! / oneNode.figures.deliveriesPerSec!).toFixed(2)}x (all on one core)`,
     );
+  }
+  const oneProcess = rows.find((r) => r.workload === 'cores' && r.params.mode === 'one process');
+  for (const row of rows.filter((r) => r.workload === 'cores' && r !== oneProcess && oneProcess)) {
+    const ratio = row.figures.messagesPerSec! / oneProcess!.figures.messagesPerSec!;
+    const perCpu = row.figures.messagesPerCpuSecond! / oneProcess!.figures.messagesPerCpuSecond!;
+    const perLoop = row.figures.messagesPerEventLoopSecond! / oneProcess!.figures.messagesPerEventLoopSecond!;
+    ratioLines.push(
+      `${pad(`many ${row.params.mode}`, 14)} ${pad('msg/s', 13)} /one process: ${ratio.toFixed(2)}x ` +
+        `(target 1.7x; per server CPU-s ${perCpu.toFixed(2)}x${Number.isFinite(perLoop) ? `, per event-loop CPU-s ${perLoop.toFixed(2)}x` : ''}; both cores shared with the load generator)`,
+    );
+    if (printJson) console.log(JSON.stringify({ ratio: `${row.params.mode}/one process`, workload: 'cores', figure: 'messagesPerSec', value: round(ratio, 3) }));
   }
   if (ratioLines.length) out.push('', ...ratioLines);
   out.push('', `machine: ${machine}; server pinned to cpu ${SERVER_CPU}, load generator to cpu ${LOAD_CPU}`);

@@ -41,6 +41,8 @@ export interface Target {
   /** Several nodes of one cluster: members are spread over their ports, CPU is summed over their pids. */
   nodes?: { pid: number; port: number }[];
   dialect: Dialect;
+  /** Every process whose CPU is the server's (--workers: the primary, its workers and Redis); default: pid, or nodes. */
+  cpuPids?: () => number[];
   stop(): Promise<void>;
   /** Ours only: stop cleanly and start again on the same data dir (a new pid and port; resume workload). */
   restart?(): Promise<void>;
@@ -60,6 +62,8 @@ export interface StartOptions {
   cpuProfDir?: string | undefined;
   /** File name (without .cpuprofile) of that profile. */
   cpuProfName?: string | undefined;
+  /** The cores the server may run on (taskset -c); default SERVER_CPU. */
+  cpus?: string;
 }
 
 export async function startTarget(kind: ServerKind, options: StartOptions = {}): Promise<Target> {
@@ -85,7 +89,7 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
             ...(process.env.CHAT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
           ]
         : [join(root, 'dist/bench/floor-server.js'), '--port', '0'];
-    const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
+    const child = spawn('taskset', ['-c', options.cpus ?? SERVER_CPU, process.execPath, ...nodeArgs, ...script], {
       stdio: ['ignore', 'pipe', errFd],
     });
     closeSync(errFd);
@@ -142,7 +146,42 @@ export async function startCluster(nodes: number): Promise<Target> {
   };
 }
 
-async function startRedis(): Promise<Target> {
+/**
+ * Our server as `--workers N` on one Redis (both sharing `cpus`): one port, the primary hands connections to its
+ * workers; the CPU is the primary's, the workers' and Redis's.
+ */
+export async function startWorkers(workers: number, cpus: string): Promise<Target> {
+  const redis = await startRedis(cpus);
+  let server: Target;
+  try {
+    server = await startTarget('ours', { extraArgs: ['--workers', String(workers), '--redis', `redis://127.0.0.1:${redis.port}`], cpus });
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
+  // Every worker must be listening before the first client (the primary's port is the workers' port).
+  await waitFor(() => (childPids(server.pid).length >= workers ? true : undefined), `${workers} workers to start`);
+  await sleep(1000);
+  return {
+    ...server,
+    cpuPids: () => [server.pid, ...childPids(server.pid), redis.pid],
+    stop: async () => {
+      await server.stop();
+      await redis.stop();
+    },
+  };
+}
+
+/** The direct children of a process (the workers of a --workers primary). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function startRedis(cpus = SERVER_CPU): Promise<Target> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   }
@@ -150,7 +189,7 @@ async function startRedis(): Promise<Target> {
   const child = spawn(
     'taskset',
     [
-      '-c', SERVER_CPU, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '-c', cpus, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--maxclients', '15000', '--loglevel', 'warning',
     ],
     { stdio: 'ignore' },
@@ -221,7 +260,16 @@ const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toStri
 
 /** User + system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds of the process's main thread alone: its event loop (not the GC's helpers, nor other threads). */
+export function eventLoopCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the command name: state is field 3 (index 0 here); utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;

@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { benchText, Member, newTally, openMembers, openSender, settle } from './load.js';
-import { cpuSeconds, memory, openHandles, sleep, type Target } from './targets.js';
+import { cpuSeconds, eventLoopCpuSeconds, memory, openHandles, sleep, type Target } from './targets.js';
 
 export interface TrafficSpec {
   rooms: number;
@@ -33,6 +33,8 @@ export interface TrafficResult {
   latencyMs: { p50: number; p99: number; max: number; samples: number };
   serverCpuSeconds: number;
   serverCpuShare: number;
+  /** The main thread's share of a core (the event loop): of the first node, or the --workers primary. */
+  eventLoopCpuShare: number;
   serverPeakRssMiB: number;
   loadCpuShare: number;
   setupSeconds: number;
@@ -151,12 +153,15 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
   tally.delivered = 0;
   behindSchedule = 0;
   tally.recording = true;
-  const serverCpu = () => (target.nodes ?? [target]).reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
+  const serverPids = () => target.cpuPids?.() ?? (target.nodes ?? [target]).map((node) => node.pid);
+  const serverCpu = () => serverPids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpu0 = serverCpu();
+  const loop0 = eventLoopCpuSeconds(target.pid);
   const load0 = process.cpuUsage();
   const elapsed = await phase(spec.seconds);
   const deliveredInWindow = tally.delivered;
   const cpu1 = serverCpu();
+  const loop1 = eventLoopCpuSeconds(target.pid);
   const load = process.cpuUsage(load0);
 
   // Drain: every message sent must reach every member of its room.
@@ -182,6 +187,8 @@ export async function traffic(target: Target, spec: TrafficSpec): Promise<Traffi
     latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies.length ? latencies[latencies.length - 1]! : NaN, samples: latencies.length },
     serverCpuSeconds: cpu1 - cpu0,
     serverCpuShare: (cpu1 - cpu0) / elapsed,
+    // Several processes have several event loops: no one figure.
+    eventLoopCpuShare: target.cpuPids || target.nodes ? NaN : (loop1 - loop0) / elapsed,
     serverPeakRssMiB: peakKiB / 1024,
     loadCpuShare: (load.user + load.system) / 1e6 / elapsed,
     setupSeconds,

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
-import { Peer, peer, type Event } from './helpers/wire.js';
+import { Peer, peer, testServerOptions, type Event } from './helpers/wire.js';
 import { SERVER_BIN, startServerBinary as startBinary } from './helpers/server-binary.js';
 
 
@@ -42,7 +42,7 @@ function dataDir(t: Tap): string {
 const started = new Set<ChatServer>();
 
 async function start(t: Tap, options: ServerOptions): Promise<{ server: ChatServer; port: number }> {
-  const server = new ChatServer(options);
+  const server = new ChatServer(testServerOptions(options));
   started.add(server);
   t.teardown(() => server.close());
   const { port } = await server.listen(0, '127.0.0.1');

@@ -64,6 +64,7 @@ export function buildProgram(): Command {
     .option('--retain-days <days>', 'messages older than this are deleted from disk; 0 keeps them forever', wholeNumber, d.retainDays)
     .option('--redis <url>', 'join a cluster of chat-servers through Redis, e.g. redis://127.0.0.1:6379 (docs/scale-out.md)')
     .option('--workers <n>', 'run N processes behind the one port, joined through --redis', wholeNumber, 1)
+    .option('--storage-thread', 'write history and its search index on a thread of their own: the second core for one server (docs/scale-out.md)')
     .addOption(new Option('--accounts <mode>', 'off, optional (guests chat under nicks no account owns) or required (log in first)').choices(['off', 'optional', 'required']).default(d.accounts))
     .addOption(new Option('--cluster-heartbeat <ms>', 'how often a node tells Redis it is alive').argParser(wholeNumber).default(d.clusterHeartbeatMs).hideHelp())
     .option('--cluster-history <n>', 'messages kept per room in Redis', wholeNumber, d.clusterHistory)
@@ -104,11 +105,14 @@ export async function start(argv: string[]): Promise<RunningServer> {
   const o = program.opts();
   const log = createLogger(o.logFormat as LogFormat, o.logLevel as string);
   if (o.workers > 1 && !o.redis) {
-    log.error('--workers needs --redis: the workers share rooms, nicks and history through Redis');
+    log.error('--workers needs --redis: the workers share rooms, nicks and history through Redis (for the second core of one server: --storage-thread)');
     process.exitCode = 1;
     throw new Error('--workers without --redis');
   }
   const dataDir = o.memory ? null : ((o.dataDir as string | undefined) ?? defaultDataDir());
+  if (o.storageThread && (!dataDir || o.redis)) {
+    log.warn('--storage-thread does nothing here: history is not written to disk (--memory), or Redis keeps it (--redis)');
+  }
   let tls;
   try {
     if (o.tls && !o.tlsCert && !dataDir && o.workers > 1) {
@@ -159,6 +163,7 @@ export async function start(argv: string[]): Promise<RunningServer> {
       retainMessages: o.retainMessages,
       retainDays: o.retainDays,
       redisUrl: (o.redis as string | undefined) ?? null,
+      storageThread: Boolean(o.storageThread),
       clusterHeartbeatMs: o.clusterHeartbeat,
       clusterHistory: o.clusterHistory,
       maxFileBytes: o.maxFileSize,

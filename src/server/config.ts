@@ -88,6 +88,11 @@ export interface ServerConfig {
    * (docs/scale-out.md); null: a single node.
    */
   redisUrl: string | null;
+  /**
+   * With a dataDir (and no redisUrl): room history and its search index are written by a thread of their own
+   * (storage/history-thread.ts), so that the event loop and the disk work on two cores.
+   */
+  storageThread: boolean;
   /** Cluster: how often a node says it is alive; a node silent for 3 beats is dead and its nicks are free. */
   clusterHeartbeatMs: number;
   /** Cluster: records kept per room in Redis (a capped stream). */
@@ -181,6 +186,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   retainMessages: 0,
   retainDays: 0,
   redisUrl: null,
+  storageThread: false,
   clusterHeartbeatMs: 2000,
   clusterHistory: 10_000,
   maxFileBytes: 2 * 1024 ** 3,

@@ -24,6 +24,7 @@ import { RoomRegistry, type Member } from './state/rooms.js';
 import { SqliteConversationStore } from './storage/conversation-sqlite.js';
 import { localPrivates } from './storage/local-privates.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
+import { ThreadedHistoryStore } from './storage/history-thread.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
@@ -86,12 +87,14 @@ export class ChatServer implements SessionHost, ServerContext {
     this.log = log ?? silentLogger;
     const { dataDir, retainMessages, retainDays, redisUrl } = this.config;
     // A cluster keeps history in Redis (one stream per room), shared by every node.
+    const onHistoryError = (error: Error, records: number) =>
+      this.log.error({ err: error.message, records }, records > 0 ? 'history not written: records dropped' : 'history store error');
     this.historyStore =
       dataDir === null || redisUrl
         ? undefined
-        : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, (error, records) =>
-            this.log.error({ err: error.message, records }, records > 0 ? 'history not written: records dropped' : 'history store error'),
-          );
+        : this.config.storageThread
+          ? new ThreadedHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, onHistoryError)
+          : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, onHistoryError);
     // A turn's records are committed right after its writes, so deliveries never wait for the disk.
     if (this.historyStore) this.flushScheduler.afterPass = () => this.historyStore!.flush();
     this.addresses = new AddressBook(this.config);

@@ -11,6 +11,16 @@ import { ChatServer, type ServerOptions } from '../../src/server/server.js';
 import { startRedis } from './redis.js';
 
 export const backendUnderTest: 'local' | 'cluster' = process.env.CHAT_TEST_BACKEND === 'cluster' ? 'cluster' : 'local';
+/**
+ * CHAT_TEST_STORAGE_THREAD=1: one node whose history and search index are written by a thread of their own
+ * (`--storage-thread`, storage/history-thread.ts); `server()` gives it a data dir, so that the thread is used.
+ */
+export const storageThreadUnderTest = process.env.CHAT_TEST_STORAGE_THREAD === '1';
+
+/** The options a test asked for, with the storage thread when that is under test. */
+export function testServerOptions(options: ServerOptions): ServerOptions {
+  return storageThreadUnderTest && !options.redisUrl ? { storageThread: true, ...options } : options;
+}
 
 /** The nodes behind a cluster's first port, and which one the next peer goes to. */
 const clusters = new Map<number, { ports: number[]; turn: number }>();
@@ -25,7 +35,7 @@ export function nodeFor(port: number): number {
 export type Event = Record<string, any> & { type: string };
 
 export async function startServer(options: ServerOptions = {}): Promise<{ server: ChatServer; port: number }> {
-  const server = new ChatServer(options);
+  const server = new ChatServer(testServerOptions(options));
   const { port } = await server.listen(0, '127.0.0.1');
   return { server, port };
 }
@@ -162,6 +172,15 @@ export async function server(
   options: ServerOptions = {},
 ): Promise<{ server: ChatServer; port: number; nodes: ChatServer[] }> {
   if (backendUnderTest === 'cluster') return twoNodes(t, options);
+  if (storageThreadUnderTest && options.dataDir === undefined) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chat-thread-'));
+    const started = await startServer({ ...options, dataDir });
+    t.teardown(async () => {
+      await started.server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    return { ...started, nodes: [started.server] };
+  }
   const started = await startServer(options);
   t.teardown(() => started.server.close());
   return { ...started, nodes: [started.server] };

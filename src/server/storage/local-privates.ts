@@ -10,6 +10,7 @@ import { SqlitePrivateStore } from './private.js';
 import { SearchIndex } from './search.js';
 import { SqliteHistoryStore } from './sqlite.js';
 import type { HistoryStore } from './store.js';
+import { ThreadedHistoryStore } from './history-thread.js';
 
 /** Records indexed in one slice, and how long slices may run before the index lets the server be (ms). */
 const SLICE_RECORDS = 500;
@@ -17,13 +18,13 @@ const SLICE_MS = 5;
 /** How soon after the writer has written the index follows it: a burst is indexed once it is over. */
 const FOLLOW_DELAY_MS = 200;
 /** At most this many records a search indexes before it is answered (a burst not yet indexed). */
-const CATCH_UP_MAX = 20_000;
+export const CATCH_UP_MAX = 20_000;
 
 /**
  * Keep the search index behind the history writer, off its path: indexing costs more than writing the record
  * (FTS5, two indexes), so it runs in slices after a burst, at most about a tenth of the server's time.
  */
-function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryStore): void {
+export function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryStore): void {
   let timer: NodeJS.Timeout | null = null;
   const slices = () => {
     timer = null;
@@ -43,6 +44,7 @@ function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryStore): 
 }
 
 export function localPrivates(config: ServerConfig, historyStore: HistoryStore | undefined): [PrivateStore, Searcher] {
+  if (historyStore instanceof ThreadedHistoryStore) return threadedPrivates(config, historyStore);
   const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
   const index = new SearchIndex(db);
   const keepsRooms = historyStore instanceof SqliteHistoryStore;
@@ -59,4 +61,21 @@ export function localPrivates(config: ServerConfig, historyStore: HistoryStore |
     },
   };
   return [new SqlitePrivateStore(db, limits, index), searcher];
+}
+
+/**
+ * With `--storage-thread` (history-thread.ts): the thread writes room history and keeps the index following it; the
+ * event loop keeps private conversations and searches, on its own connection to the same database. A search first
+ * waits for the index to catch up with what was said before it.
+ */
+function threadedPrivates(config: ServerConfig, historyStore: ThreadedHistoryStore): [PrivateStore, Searcher] {
+  const index = new SearchIndex(historyStore.db);
+  const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
+  const searcher: Searcher = {
+    search: async (query) => {
+      await historyStore.catchUpSearch();
+      return index.search(query);
+    },
+  };
+  return [new SqlitePrivateStore(historyStore.db, limits, index), searcher];
 }
