@@ -152,13 +152,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const logs = flags.log !== false && config.log !== false ? logBuffers(client, io.env) : null;
       try {
         const pins = options.tls && pinNotesIn(client.state, options.tls);
-        // The full screen's modules load while the client connects.
+        // The full screen's modules load, and the terminal is asked how wide it draws emoji, while the client
+        // connects (the probe is over before an error is written).
         const tui = import('../view/tui.js');
-        tui.catch(() => {});
-        await client.start();
+        const probed = tui.then((view) => view.probeWidths());
+        probed.catch(() => {});
+        await client.start().catch(async (error: unknown) => {
+          await probed.catch(() => {});
+          throw error;
+        });
         pins?.shown();
         const { runTui } = await tui;
-        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false });
+        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false }, probed);
       } finally {
         await logs?.close();
       }
