@@ -28,6 +28,7 @@ import { logBuffers } from './logging.js';
 import { commanderError, inOurWords } from './commander-words.js';
 import { NotifyLevels, notifyLevelsPath } from '../core/notify.js';
 import { serverKey } from '../core/known-servers.js';
+import { boundOldSpace } from './old-space-bound.js';
 
 /** The --lang value in the command line (before or after the command), read before the program is built in it. */
 function langFlag(argv: readonly string[]): string | undefined {
@@ -139,6 +140,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       });
       client.state.ignore = new IgnoreList(ignorePath(io.env));
       keepWindowSession(client, io.env);
+      const stopBound = boundOldSpace();
+      client.onClose(stopBound);
       if (lineMode) {
         return runLineMode(client, {
           stdin: io.stdin,
