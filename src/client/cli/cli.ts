@@ -155,18 +155,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const logs = flags.log !== false && config.log !== false ? logBuffers(client, io.env) : null;
       try {
         const pins = options.tls && pinNotesIn(client.state, options.tls);
-        // The full screen's modules load, and the terminal is asked how wide it draws emoji, while the client
-        // connects (the probe is over before an error is written).
+        // While the client connects, the full screen's modules load, the terminal is asked how wide it draws
+        // emoji, and the screen is drawn: the room is on it as soon as the join reply arrives. When the start
+        // fails, the screen is gone again before the error is written.
+        const starting = client.start().then(() => pins?.shown());
+        starting.catch(() => {});
         const tui = import('../view/tui.js');
         const probed = tui.then((view) => view.probeWidths());
         probed.catch(() => {});
-        await client.start().catch(async (error: unknown) => {
-          await probed.catch(() => {});
+        const { runTui } = await tui.catch(async (error: unknown) => {
+          await starting;
           throw error;
         });
-        pins?.shown();
-        const { runTui } = await tui;
-        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false }, probed);
+        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false }, probed, starting);
       } finally {
         await logs?.close();
       }

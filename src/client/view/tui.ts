@@ -411,9 +411,20 @@ export function probeWidths(): Promise<TerminalWidths | null> {
   return probeTerminal({ input: process.stdin, output: process.stdout });
 }
 
-/** Run the TUI on the real terminal until the user quits; `probed` is probeWidths() started earlier. */
-export async function runTui(client: ChatClient, options: TuiOptions, probed: Promise<TerminalWidths | null> = probeWidths()): Promise<number> {
+/**
+ * Run the TUI on the real terminal until the user quits; `probed` is probeWidths() started earlier, `started` the
+ * client's start when it is still under way: the screen is drawn meanwhile, and taken down again when it fails.
+ */
+export async function runTui(
+  client: ChatClient,
+  options: TuiOptions,
+  probed: Promise<TerminalWidths | null> = probeWidths(),
+  started: Promise<unknown> = Promise.resolve(),
+): Promise<number> {
+  let failed = false;
+  started.catch(() => (failed = true));
   const widths = await probed;
+  if (failed) await started; // failed at once (no server there): no screen to flash
   if (widths) useTerminalWidths(widths);
   const tui = createTui(client, options);
   // A crash must not leave the terminal in raw mode on the alternate screen.
@@ -425,9 +436,15 @@ export async function runTui(client: ChatClient, options: TuiOptions, probed: Pr
   process.once('uncaughtException', crash);
   process.once('unhandledRejection', crash);
   const stop = () => void client.quit();
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop);
   try {
+    try {
+      await started;
+    } catch (error) {
+      tui.destroy();
+      throw error;
+    }
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
     return await tui.done;
   } finally {
     process.off('uncaughtException', crash);
