@@ -118,7 +118,9 @@ function answeringTerminal(columns: Record<string, number> | null) {
       for (const part of chunk.toString().split(/(\r|\x1b\[6n|\x1b\[2K)/)) {
         if (part === '\r') line = '';
         else if (part === '\x1b[6n') {
-          if (columns) setTimeout(() => input.write(`\x1b[5;${1 + (columns[line] ?? 1)}R`), 2);
+          // The report says where the cursor is when the terminal reads the request (probes may come in one write).
+          const report = `\x1b[5;${1 + (columns?.[line] ?? 1)}R`;
+          if (columns) setTimeout(() => input.write(report), 2);
         } else if (part !== '\x1b[2K') line += part;
       }
       done();

@@ -8,8 +8,10 @@ import type { Readable } from 'node:stream';
 import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
-import { runLineMode } from './line-mode.js';
-import { listFiles, listRooms, sendOnce, whoIsIn } from './oneshot.js';
+// Line mode and the one-shots are loaded by the commands that use them: each module loaded before `chat join`
+// connects delays the first screen.
+const lineModeModule = () => import('./line-mode.js');
+const oneShots = () => import('./oneshot.js');
 import { addSearchCommand } from './search-command.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { columns } from '../text/columns.js';
@@ -143,6 +145,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const stopBound = boundOldSpace();
       client.onClose(stopBound);
       if (lineMode) {
+        const { runLineMode } = await lineModeModule();
         return runLineMode(client, {
           stdin: io.stdin,
           stdout: io.stdout,
@@ -189,6 +192,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       }
       let text = (flags.to === undefined ? words.slice(1) : words).join(' ');
       if (text === '' && !io.stdin.isTTY) text = await readAll(io.stdin);
+      const { sendOnce } = await oneShots();
       await sendOnce(options, flags.to !== undefined ? { to: flags.to } : { room: room! }, text);
       return ExitCode.ok;
     };
@@ -198,6 +202,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     program.command('rooms').description(t('cli.rooms')).option('--json', t('cli.json')),
   ).action((flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
+      const { listRooms } = await oneShots();
       const result = await listRooms(settings(flags));
       if (flags.json) io.stdout.write(result.line + '\n');
       else {
@@ -217,6 +222,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .option('--json', t('cli.json')),
   ).action((room: string | undefined, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
+      const { listFiles } = await oneShots();
       const result = await listFiles(settings(flags), room);
       if (flags.json) io.stdout.write(result.line + '\n');
       else {
@@ -231,6 +237,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     program.command('who').description(t('cli.who')).argument('<room>').option('--json', t('cli.json')),
   ).action((room: string, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
+      const { whoIsIn } = await oneShots();
       const result = await whoIsIn(settings(flags), room);
       if (flags.json) io.stdout.write(result.line + '\n');
       else for (const nick of result.nicks) io.stdout.write(`${sanitizeLine(nick)}\n`);
