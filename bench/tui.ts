@@ -208,7 +208,9 @@ async function timeStart(pane: Pane, port: number, name: string): Promise<{ wall
   const written = untilWritten(output, bannerWritten);
   const started = performance.now();
   await pane.go(name);
-  const shown = await written;
+  const shown = await written.catch(async (error: Error) => {
+    throw new Error(`${error.message}; the screen was:\n${await pane.screen(name)}`);
+  });
   const cpuMs = cpuSeconds(pid) * 1000;
   await pane.until(name, banner, 20); // and it is on screen
   await pane.quit(name, pid);

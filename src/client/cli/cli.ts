@@ -8,10 +8,6 @@ import type { Readable } from 'node:stream';
 import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
-// Line mode and the one-shots are loaded by the commands that use them: each module loaded before `chat join`
-// connects delays the first screen.
-const lineModeModule = () => import('./line-mode.js');
-const oneShots = () => import('./oneshot.js');
 import { addSearchCommand } from './search-command.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { columns } from '../text/columns.js';
@@ -31,6 +27,11 @@ import { commanderError, inOurWords } from './commander-words.js';
 import { NotifyLevels, notifyLevelsPath } from '../core/notify.js';
 import { serverKey } from '../core/known-servers.js';
 import { boundOldSpace } from './old-space-bound.js';
+
+// Line mode and the one-shots are loaded by the commands that use them: each module loaded before `chat join`
+// connects delays the first screen.
+const lineModeModule = () => import('./line-mode.js');
+const oneShots = () => import('./oneshot.js');
 
 /** The --lang value in the command line (before or after the command), read before the program is built in it. */
 function langFlag(argv: readonly string[]): string | undefined {
