@@ -4,7 +4,7 @@
 // how long after the start the room's banner is on screen, and how long after a message was sent it is.
 
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, watch } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ export interface TuiSpec {
 }
 
 export interface TuiResult {
-  /** From launching `chat join` until the room's banner is on screen, ms: median over `starts` launches. */
+  /** From launching `chat join` until it has written the room's banner to the terminal, ms: median over `starts` launches. */
   startMs: number;
   startMsAll: number[];
   /**
@@ -88,8 +88,11 @@ class Pane {
     return run('tmux', ['-S', this.socket, '-f', '/dev/null', ...args]).then((r) => r.stdout);
   }
 
-  /** Launch `chat join ROOM`; resolves with its pid. */
-  async launch(port: number, name: string, profile: boolean): Promise<number> {
+  /**
+   * Launch `chat join ROOM`; resolves with its pid. `gated`: the pane waits (`tmux wait-for NAME`) until go(NAME), so
+   * that what the client writes can be followed from its first byte.
+   */
+  async launch(port: number, name: string, profile: boolean, gated = false): Promise<number> {
     const prof = profile && this.spec.cpuProfDir
       ? `--cpu-prof --cpu-prof-dir=${shellQuote(this.spec.cpuProfDir)} --cpu-prof-name=${shellQuote(`${this.spec.cpuProfName ?? 'chat-tui'}.cpuprofile`)} `
       : '';
@@ -99,9 +102,20 @@ class Pane {
     const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(this.spec.client, 'utf8').split('\n')[0]!)?.[1] ?? '';
     const clientArgs = shebang.split(' ').filter(Boolean).map((a) => `${shellQuote(a)} `).join('');
     const env = `XDG_CONFIG_HOME=${shellQuote(this.dir)} XDG_RUNTIME_DIR=${shellQuote(this.dir)} LANG=C.UTF-8 TERM=screen-256color`;
-    const command = `exec env -u NO_COLOR ${env} ${shellQuote(process.execPath)} ${clientArgs}${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
+    const gate = gated ? `tmux wait-for ${shellQuote(name)} && ` : '';
+    const command = `${gate}exec env -u NO_COLOR ${env} ${shellQuote(process.execPath)} ${clientArgs}${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
     await this.tmux('new-session', '-d', '-s', name, '-x', String(this.spec.columns), '-y', String(this.spec.rows), command);
     return Number((await this.tmux('display-message', '-p', '-t', name, '#{pane_pid}')).trim());
+  }
+
+  /** Copy what the pane's program writes into `file` (tmux pipe-pane), from now on. */
+  async follow(name: string, file: string): Promise<void> {
+    await this.tmux('pipe-pane', '-O', '-t', name, `cat > ${shellQuote(file)}`);
+  }
+
+  /** Let a gated launch run. */
+  async go(name: string): Promise<void> {
+    await this.tmux('wait-for', '-S', name);
   }
 
   screen(name: string): Promise<string> {
@@ -142,13 +156,63 @@ async function openSender(port: number): Promise<net.Socket> {
 }
 
 const banner = (screen: string) => screen.includes(`Welcome to ${ROOM}`);
+/** The banner in what the client wrote: blessed moves the cursor over a space (`ESC [1C`) instead of writing it. */
+const bannerWritten = new RegExp(`Welcome to ${ROOM}`.replace(/ /g, '(?: |\\x1b\\[\\d*C)'));
 
-/** Wall time from launch to the banner on screen, and the CPU time the client used meanwhile (ms). */
+/**
+ * The time `pattern` first appears in `file` (a pane's output copied by pipe-pane): woken by the file system on each
+ * write, with a fine poll besides, and no process started per look (capture-pane is one; polling it every few ms
+ * took CPU from the client it timed on a 2-core machine).
+ */
+async function untilWritten(file: string, pattern: RegExp, timeoutMs = 30_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (performance.now() > deadline) throw new Error('bench tui: the pane\'s output never started');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const fd = openSync(file, 'r');
+  let wake: (() => void) | null = null;
+  const watcher = watch(file, () => wake?.());
+  try {
+    let text = '';
+    let offset = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    for (;;) {
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, offset)) > 0; offset += n) text += chunk.toString('latin1', 0, n);
+      if (pattern.test(text)) return performance.now();
+      if (performance.now() > deadline) throw new Error('bench tui: the banner was never written');
+      text = text.slice(-256);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  } finally {
+    watcher.close();
+    closeSync(fd);
+  }
+}
+
+/**
+ * Wall time from launch to the banner written to the terminal, and the CPU time the client used meanwhile (ms).
+ * The client is gated until its output is followed, so the time counts from its start to its own write.
+ */
 async function timeStart(pane: Pane, port: number, name: string): Promise<{ wallMs: number; cpuMs: number }> {
+  const pid = await pane.launch(port, name, false, true);
+  const output = join(pane.dir, `${name}.out`);
+  await pane.follow(name, output);
+  const written = untilWritten(output, bannerWritten);
   const started = performance.now();
-  const pid = await pane.launch(port, name, false);
-  const shown = await pane.until(name, banner, 2);
+  await pane.go(name);
+  const shown = await written.catch(async (error: Error) => {
+    throw new Error(`${error.message}; the screen was:\n${await pane.screen(name)}`);
+  });
   const cpuMs = cpuSeconds(pid) * 1000;
+  await pane.until(name, banner, 20); // and it is on screen
   await pane.quit(name, pid);
   return { wallMs: shown - started, cpuMs };
 }

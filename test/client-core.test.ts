@@ -3,6 +3,8 @@
 
 import t from 'tap';
 import { PassThrough, Writable } from 'node:stream';
+import blessed from 'blessed';
+import { box, openScreen, tmuxVersion } from '../src/client/view/blessed-screen.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,7 +120,9 @@ function answeringTerminal(columns: Record<string, number> | null) {
       for (const part of chunk.toString().split(/(\r|\x1b\[6n|\x1b\[2K)/)) {
         if (part === '\r') line = '';
         else if (part === '\x1b[6n') {
-          if (columns) setTimeout(() => input.write(`\x1b[5;${1 + (columns[line] ?? 1)}R`), 2);
+          // The report says where the cursor is when the terminal reads the request (probes may come in one write).
+          const report = `\x1b[5;${1 + (columns?.[line] ?? 1)}R`;
+          if (columns) setTimeout(() => input.write(report), 2);
         } else if (part !== '\x1b[2K') line += part;
       }
       done();
@@ -870,4 +874,29 @@ t.test('TUI (headless): running transfers get a progress line under the log, gon
   t.match(lines[6], /^\u21e1 b\.txt/);
   t.equal(lines[7], '... 2 more transfers running', 'at most three lines');
   for (const transfer of many) client.transfers.finish(transfer);
+});
+
+t.test('blessed-screen: the screen draws the same bytes as blessed.screen, capabilities compiled when first used; tmux by its variables', async (t) => {
+  t.equal(tmuxVersion({ TERM_PROGRAM: 'tmux', TERM_PROGRAM_VERSION: '3.3a' }), 3.3);
+  t.equal(tmuxVersion({ TERM_PROGRAM: 'tmux', TERM_PROGRAM_VERSION: 'next-3.4' }), 2, 'not a number: as blessed when tmux -V fails');
+  t.equal(tmuxVersion({}), 2);
+  const draw = (open: (options: blessed.Widgets.IScreenOptions) => blessed.Widgets.Screen, makeBox: (options: blessed.Widgets.BoxOptions) => unknown) => {
+    let written = '';
+    const output = Object.assign(new Writable({ write(chunk, _encoding, done) { written += chunk.toString(); done(); } }), { isTTY: true, columns: 40, rows: 6 });
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode() {} });
+    const screen = open({ input: input as never, output: output as never, terminal: 'xterm-256color', fullUnicode: true, smartCSR: true, title: 'chat' });
+    makeBox({ parent: screen, top: 1, left: 2, width: 20, height: 2, content: 'hello 你好\nbye', style: { bg: 'blue', fg: 'white' } });
+    screen.render();
+    screen.program.cup(4, 5);
+    screen.program.flush();
+    screen.destroy();
+    return written;
+  };
+  const theirs = draw((o) => blessed.screen(o), (o) => blessed.box(o as never));
+  const ours = draw(openScreen, box);
+  // A frame is drawn between a save and a restore of the cursor; the title goes out too (after the screen is set up).
+  const frame = (written: string) => written.slice(written.indexOf('\x1b7'), written.indexOf('\x1b8') + 2);
+  t.match(frame(ours), 'hello', 'it drew');
+  t.equal(frame(ours), frame(theirs), 'the same frame');
+  t.ok(ours.includes('\x1b]0;chat\x07') && theirs.includes('\x1b]0;chat\x07'), 'the title');
 });

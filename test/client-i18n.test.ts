@@ -25,6 +25,9 @@ import { stringLiterals } from './helpers/string-literals.js';
 import { chosenNickProblem, nickProblem, passwordProblem, roomProblem } from '../src/protocol/index.js';
 import { problemWords } from '../src/client/text/problem-wording.js';
 import { checkedNick } from '../src/client/core/names.js';
+import { Transfers } from '../src/client/core/transfers.js';
+import { progressLine } from '../src/client/view/progress-line.js';
+import { recordingLine } from '../src/client/view/voice-line.js';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 const HAN = /\p{Script=Han}/u;
@@ -345,4 +348,22 @@ t.test('what is wrong with a nick, a room name or a password: the protocol\'s wo
   setLanguage('zh-CN');
   for (const problem of problems) t.match(problemWords(problem!), HAN, `in Chinese: ${problem}`);
   t.throws(() => checkedNick('bad nick'), { message: /^昵称 "bad nick" 无效：昵称只能包含字母、数字/ });
+});
+
+t.test('in Chinese, the progress line says 剩余 for ETA, and the recording line 录音 for REC', async (t) => {
+  t.teardown(() => setLanguage('en'));
+  let now = 1_000_000;
+  const transfers = new Transfers(() => now);
+  const up = transfers.start('up', 'report.pdf', 'test', 10 * 1024 * 1024);
+  const figures = () => transfers.figures(up);
+  setLanguage('zh-CN');
+  t.match(progressLine(up, figures(), 80), / 剩余 -:--$/, 'no estimate yet');
+  transfers.progress(up, 1024 * 1024, 10 * 1024 * 1024);
+  now += 1000;
+  transfers.progress(up, 2 * 1024 * 1024, 10 * 1024 * 1024);
+  t.match(progressLine(up, figures(), 80), / 1.0 MiB\/s 剩余 0:08$/);
+  t.equal(recordingLine(3900, 0.5), '● 录音 0:03 ████░░░░ 回车发送，Esc 取消');
+  setLanguage('en');
+  t.match(progressLine(up, figures(), 80), / 1.0 MiB\/s ETA 0:08$/);
+  t.equal(recordingLine(3900, 0.5), '● REC 0:03 ████░░░░ Enter sends, Esc cancels');
 });

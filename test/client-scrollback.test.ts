@@ -10,6 +10,8 @@ import { makeChalk } from '../src/client/view/format.js';
 import { peer } from './helpers/wire.js';
 import { connectClient, serve, until } from './helpers/client-harness.js';
 import { Tmux } from './helpers/client-tmux.js';
+import { boundOldSpace, GROWTH_BYTES, shouldCollect } from '../src/client/cli/old-space-bound.js';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 
 const TS = '2026-12-01T12:00:00.000Z';
 
@@ -90,4 +92,30 @@ t.test('in the terminal: PageUp past the kept scrollback shows the room\'s first
   }
   t.match(screen, /message number 1\./, 'the first message, fetched again from the server');
   t.match(screen, /message number 2\./);
+});
+
+t.test('the old generation: a full collection is asked for once it grew past its low point, and it runs', async (t) => {
+  t.notOk(shouldCollect(10 << 20, 10 << 20), 'no growth');
+  t.notOk(shouldCollect((10 << 20) + GROWTH_BYTES, 10 << 20), 'up to the bound');
+  t.ok(shouldCollect((10 << 20) + GROWTH_BYTES + 1, 10 << 20), 'past it');
+  const majors: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (((entry as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(entry.startTime);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  t.teardown(() => observer.disconnect());
+  let askedAt = -1;
+  const stop = boundOldSpace(() => (askedAt = performance.now()));
+  t.teardown(stop);
+  // Garbage that lives long enough to be promoted, as a burst of messages leaves it, then is dropped.
+  let kept: string[][] = [];
+  for (let round = 0; round < 60 && askedAt < 0; round++) {
+    kept.push(Array.from({ length: 20_000 }, (_, i) => `message ${round} ${i} ${'x'.repeat(40)}`));
+    if (kept.length > 4) kept = kept.slice(-2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.ok(askedAt >= 0, 'a collection was asked for');
+  kept = [];
+  await until(() => majors.some((at) => at >= askedAt), 'a full collection after the request', 10_000);
+  t.pass('and it ran');
 });

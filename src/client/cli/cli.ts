@@ -8,8 +8,6 @@ import type { Readable } from 'node:stream';
 import { ChatClient } from '../core/client.js';
 import { ClientError, ExitCode } from '../core/errors.js';
 import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
-import { runLineMode } from './line-mode.js';
-import { listFiles, listRooms, sendOnce, whoIsIn } from './oneshot.js';
 import { addSearchCommand } from './search-command.js';
 import { configPath, readConfigFile, resolveOptions, type ConnectOptions } from './options.js';
 import { columns } from '../text/columns.js';
@@ -28,6 +26,12 @@ import { logBuffers } from './logging.js';
 import { commanderError, inOurWords } from './commander-words.js';
 import { NotifyLevels, notifyLevelsPath } from '../core/notify.js';
 import { serverKey } from '../core/known-servers.js';
+import { boundOldSpace } from './old-space-bound.js';
+
+// Line mode and the one-shots are loaded by the commands that use them: each module loaded before `chat join`
+// connects delays the first screen.
+const lineModeModule = () => import('./line-mode.js');
+const oneShots = () => import('./oneshot.js');
 
 /** The --lang value in the command line (before or after the command), read before the program is built in it. */
 function langFlag(argv: readonly string[]): string | undefined {
@@ -139,7 +143,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       });
       client.state.ignore = new IgnoreList(ignorePath(io.env));
       keepWindowSession(client, io.env);
+      const stopBound = boundOldSpace();
+      client.onClose(stopBound);
       if (lineMode) {
+        const { runLineMode } = await lineModeModule();
         return runLineMode(client, {
           stdin: io.stdin,
           stdout: io.stdout,
@@ -152,13 +159,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const logs = flags.log !== false && config.log !== false ? logBuffers(client, io.env) : null;
       try {
         const pins = options.tls && pinNotesIn(client.state, options.tls);
-        // The full screen's modules load while the client connects.
+        // While the client connects, the full screen's modules load, the terminal is asked how wide it draws
+        // emoji, and the screen is drawn: the room is on it as soon as the join reply arrives. When the start
+        // fails, the screen is gone again before the error is written.
+        const starting = client.start().then(() => pins?.shown());
+        starting.catch(() => {});
         const tui = import('../view/tui.js');
-        tui.catch(() => {});
-        await client.start();
-        pins?.shown();
-        const { runTui } = await tui;
-        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false });
+        const probed = tui.then((view) => view.probeWidths());
+        probed.catch(() => {});
+        const { runTui } = await tui.catch(async (error: unknown) => {
+          await starting;
+          throw error;
+        });
+        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false }, probed, starting);
       } finally {
         await logs?.close();
       }
@@ -180,6 +193,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       }
       let text = (flags.to === undefined ? words.slice(1) : words).join(' ');
       if (text === '' && !io.stdin.isTTY) text = await readAll(io.stdin);
+      const { sendOnce } = await oneShots();
       await sendOnce(options, flags.to !== undefined ? { to: flags.to } : { room: room! }, text);
       return ExitCode.ok;
     };
@@ -189,6 +203,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     program.command('rooms').description(t('cli.rooms')).option('--json', t('cli.json')),
   ).action((flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
+      const { listRooms } = await oneShots();
       const result = await listRooms(settings(flags));
       if (flags.json) io.stdout.write(result.line + '\n');
       else {
@@ -208,6 +223,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .option('--json', t('cli.json')),
   ).action((room: string | undefined, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
+      const { listFiles } = await oneShots();
       const result = await listFiles(settings(flags), room);
       if (flags.json) io.stdout.write(result.line + '\n');
       else {
@@ -222,6 +238,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     program.command('who').description(t('cli.who')).argument('<room>').option('--json', t('cli.json')),
   ).action((room: string, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
     action = async () => {
+      const { whoIsIn } = await oneShots();
       const result = await whoIsIn(settings(flags), room);
       if (flags.json) io.stdout.write(result.line + '\n');
       else for (const nick of result.nicks) io.stdout.write(`${sanitizeLine(nick)}\n`);

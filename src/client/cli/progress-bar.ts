@@ -1,6 +1,7 @@
 // `chat send-file` and `chat get` on a terminal: a progress bar with speed and ETA on stderr.
 
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import { t } from '../text/i18n/index.js';
 import type { Progress } from '../core/transfer/open.js';
 import { formatSize } from '../text/size.js';
 import type { Io } from './io.js';
@@ -9,9 +10,11 @@ import type { Io } from './io.js';
 export function progressBar(io: Io, label: string): { update(p: Progress): void; stop(): void } {
   const stderr = io.stderr as NodeJS.WriteStream;
   if (!stderr.isTTY) return { update() {}, stop() {} };
+  // Loaded here, not at start: `chat join` never draws one, and every module loaded delays the first screen.
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({
     stream: stderr,
-    format: `${label} [{bar}] {percentage}% {done}/{size} {speed}/s ETA {eta_formatted}`,
+    format: `${label} [{bar}] {percentage}% {done}/{size} {speed}/s ${t('progress.eta', { time: '{eta_formatted}' })}`,
     barCompleteChar: '█',
     barIncompleteChar: '░',
     hideCursor: true,

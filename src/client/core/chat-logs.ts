@@ -1,6 +1,8 @@
 // Logs of every buffer, as irssi's autolog: $XDG_STATE_HOME/chat/logs/SERVER/ROOM.log (private buffers `@nick.log`,
 // the server buffer `(server).log`), plain text, one line an entry, with day-change lines. Written through one
-// buffered append stream per buffer, so the UI never waits for the disk; closed on exit.
+// buffered append stream per buffer, so the UI never waits for the disk; closed on exit. What one turn of the event
+// loop logs goes out in one write: a busy room logs thousands of lines a second, and a write each cost a Buffer and a
+// request apiece, kept until the disk took them (issue 18: the client's CPU and memory in a busy room).
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { homedir } from 'node:os';
@@ -68,12 +70,15 @@ interface OpenLog {
   stream: WriteStream;
   /** The local day of the last line written, for the day-change line. */
   day: string;
+  /** Lines logged in this turn of the event loop, not yet handed to the stream. */
+  pending: string;
 }
 
 export class ChatLogs {
   private readonly logs = new Map<string, OpenLog>();
   private readonly dir: string;
   private failed = false;
+  private flushing: NodeJS.Immediate | null = null;
 
   /**
    * `onProblem` is told once when the logs cannot be written (the chat goes on without them).
@@ -104,10 +109,22 @@ export class ChatLogs {
     if (!log) return;
     const entryDay = day(entry.ts);
     if (entryDay !== log.day) {
-      log.stream.write(`--- Day changed ${entryDay}\n`);
+      log.pending += `--- Day changed ${entryDay}\n`;
       log.day = entryDay;
     }
-    log.stream.write(logLines(entry).join('\n') + '\n');
+    log.pending += logLines(entry).join('\n') + '\n';
+    this.flushing ??= setImmediate(() => this.flush());
+  }
+
+  /** Hand what this turn logged to the streams, one write per file. */
+  private flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = null;
+    for (const log of this.logs.values()) {
+      if (log.pending === '') continue;
+      log.stream.write(log.pending);
+      log.pending = '';
+    }
   }
 
   private open(buffer: ChatBuffer): OpenLog | null {
@@ -125,7 +142,7 @@ export class ChatLogs {
     stream.on('error', (error) => this.fail(error));
     const now = this.now();
     stream.write(`--- Log opened ${stamp(now)}\n`);
-    const log = { stream, day: day(now) };
+    const log = { stream, day: day(now), pending: '' };
     this.logs.set(path, log);
     return log;
   }
@@ -133,6 +150,8 @@ export class ChatLogs {
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = true;
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = null;
     for (const log of this.logs.values()) log.stream.destroy();
     this.logs.clear();
     this.onProblem(error);
@@ -140,6 +159,7 @@ export class ChatLogs {
 
   /** Write what is buffered and close every file. */
   async close(): Promise<void> {
+    this.flush();
     const closing = [...this.logs.values()].map(
       (log) =>
         new Promise<void>((done) => {

@@ -19,7 +19,7 @@ export function progressLine(transfer: Transfer, figures: Figures, width: number
   }
   const sizes = `${inUnitOf(transfer.done, transfer.total)}/${formatSize(transfer.total)}`;
   const speed = figures.speed > 0 ? `${formatSize(Math.round(figures.speed))}/s` : '-/s';
-  const eta = `ETA ${figures.eta === null ? '-:--' : formatDuration(figures.eta)}`;
+  const eta = figures.eta === null ? t('progress.etaUnknown') : t('progress.eta', { time: formatDuration(figures.eta) });
   const tail = ` ${String(figures.percent).padStart(3)}% ${sizes} ${speed} ${eta}`;
   const maxName = Math.max(8, Math.floor(width / 3));
   const name = stringWidth(transfer.name) > maxName ? truncateToWidth(transfer.name, maxName - 1) + '\u2026' : transfer.name;

@@ -19,7 +19,11 @@ export interface ProbeTerminal {
   output: Writable;
 }
 
-/** How the terminal draws each probe (2 columns: as one character), or null when it did not answer in `timeoutMs`. */
+/**
+ * How the terminal draws each probe (2 columns: as one character), or null when it did not answer in `timeoutMs`.
+ * Every probe goes out in one write and the reports come back in order: one round trip to the terminal, not one
+ * per probe (the first screen waits for it).
+ */
 export async function probeTerminal({ input, output }: ProbeTerminal, timeoutMs = 300): Promise<TerminalWidths | null> {
   const wasRaw = input.isRaw ?? false;
   input.setRawMode?.(true);
@@ -31,10 +35,11 @@ export async function probeTerminal({ input, output }: ProbeTerminal, timeoutMs 
   };
   input.on('data', onData);
   const deadline = Date.now() + timeoutMs;
+  const probes = Object.entries(PROBES) as [keyof TerminalWidths, string][];
   try {
+    output.write(probes.map(([, probe]) => `\r${probe}\x1b[6n`).join(''));
     const widths: Partial<TerminalWidths> = {};
-    for (const [name, probe] of Object.entries(PROBES) as [keyof TerminalWidths, string][]) {
-      output.write(`\r${probe}\x1b[6n`);
+    for (const [name] of probes) {
       const column = await cursorColumn(() => received, (resume) => (wake = resume), deadline);
       received = received.replace(CURSOR_REPORT, '');
       if (column === null) return null;

@@ -3,7 +3,8 @@
 // nothing another user sends can become markup or an escape sequence.
 
 import { t } from '../text/i18n/index.js';
-import blessed from 'blessed';
+import type blessed from 'blessed';
+import { box as blessedBox, openScreen } from './blessed-screen.js';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
@@ -16,7 +17,7 @@ import { CYCLE_KEYS, EDITING_KEYS } from './keys.js';
 import { completePath } from '../core/paths.js';
 import { patchBlessedWidth, writeClusters } from './blessed-width.js';
 import { normalizePaste, PasteFilter } from './paste.js';
-import { padToWidth, stringWidth, truncateToWidth, useTerminalWidths } from '../text/width.js';
+import { padToWidth, stringWidth, truncateToWidth, useTerminalWidths, type TerminalWidths } from '../text/width.js';
 import { probeTerminal } from './terminal-probe.js';
 import { progressLine } from './progress-line.js';
 import { Notifier } from './notifier.js';
@@ -88,7 +89,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   };
   source.pipe(filter);
 
-  const screen = blessed.screen({
+  const screen = openScreen({
     input: filter as never,
     output: output as never,
     terminal: 'xterm-256color',
@@ -100,7 +101,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   });
   writeClusters(screen);
   const box = (o: blessed.Widgets.BoxOptions) =>
-    blessed.box({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
+    blessedBox({ parent: screen, tags: false, wrap: false, scrollable: false, ...o });
   const logBox = box({ top: 0, left: 0 });
   const membersBox = box({ top: 0 });
   const progressBox = box({ left: 0, height: 1 });
@@ -405,9 +406,25 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   return { screen, input, done, render, destroy };
 }
 
-/** Run the TUI on the real terminal until the user quits. */
-export async function runTui(client: ChatClient, options: TuiOptions): Promise<number> {
-  const widths = await probeTerminal({ input: process.stdin, output: process.stdout });
+/** Ask the real terminal how it draws the clusters terminals disagree on (while the client connects). */
+export function probeWidths(): Promise<TerminalWidths | null> {
+  return probeTerminal({ input: process.stdin, output: process.stdout });
+}
+
+/**
+ * Run the TUI on the real terminal until the user quits; `probed` is probeWidths() started earlier, `started` the
+ * client's start when it is still under way: the screen is drawn meanwhile, and taken down again when it fails.
+ */
+export async function runTui(
+  client: ChatClient,
+  options: TuiOptions,
+  probed: Promise<TerminalWidths | null> = probeWidths(),
+  started: Promise<unknown> = Promise.resolve(),
+): Promise<number> {
+  let failed = false;
+  started.catch(() => (failed = true));
+  const widths = await probed;
+  if (failed) await started; // failed at once (no server there): no screen to flash
   if (widths) useTerminalWidths(widths);
   const tui = createTui(client, options);
   // A crash must not leave the terminal in raw mode on the alternate screen.
@@ -419,9 +436,15 @@ export async function runTui(client: ChatClient, options: TuiOptions): Promise<n
   process.once('uncaughtException', crash);
   process.once('unhandledRejection', crash);
   const stop = () => void client.quit();
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop);
   try {
+    try {
+      await started;
+    } catch (error) {
+      tui.destroy();
+      throw error;
+    }
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
     return await tui.done;
   } finally {
     process.off('uncaughtException', crash);

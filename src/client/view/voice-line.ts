@@ -36,5 +36,5 @@ export function voiceLine(clip: VoiceClip & { number?: number }): string {
 export function recordingLine(elapsedMs: number, level: number): string {
   const filled = Math.max(0, Math.min(METER_CELLS, Math.round(level * METER_CELLS)));
   const meter = '█'.repeat(filled) + '░'.repeat(METER_CELLS - filled);
-  return `● REC ${formatDuration(Math.floor(elapsedMs / 1000))} ${meter} ${t('voice.recLine')}`;
+  return `● ${t('voice.rec', { time: formatDuration(Math.floor(elapsedMs / 1000)) })} ${meter} ${t('voice.recLine')}`;
 }

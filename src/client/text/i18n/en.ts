@@ -489,6 +489,9 @@ name or bad nick, 3 no server at host:port, 4 nick taken.`,
   'search.cliFrom': 'only messages from this nick',
   'search.cliJson': 'print the raw protocol line',
   'private.missed': 'Sent while you were offline:',
+  'progress.eta': 'ETA {time}',
+  'progress.etaUnknown': 'ETA -:--',
+  'voice.rec': 'REC {time}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -476,4 +476,7 @@ TLS：第一次连接服务器时显示其证书的 SHA-256 指纹（与 chat-se
   'search.cliFrom': '只看这个昵称发的消息',
   'search.cliJson': '输出原始协议行',
   'private.missed': '你离线时收到的消息：',
+  'progress.eta': '剩余 {time}',
+  'progress.etaUnknown': '剩余 -:--',
+  'voice.rec': '录音 {time}',
 };
