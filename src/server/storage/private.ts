@@ -86,8 +86,10 @@ export class SqlitePrivateStore implements PrivateStore {
       this.markDelivered.run(now, recipient);
       return records;
     });
+    const selectConversations = db.prepare('SELECT conv FROM private_conversations WHERE a = ? OR b = ?').pluck();
     this.forgetTransaction = db.transaction((principal: string) => {
-      const convs = db.prepare('SELECT conv FROM private_conversations WHERE a = ? OR b = ?').pluck().all(principal, principal) as string[];
+      const convs = selectConversations.all(principal, principal) as string[];
+      if (convs.length === 0) return; // most guests never had one: nothing to prepare or delete
       for (const conv of convs) {
         db.prepare('DELETE FROM private_records WHERE conv = ?').run(conv);
         db.prepare('DELETE FROM private_conversations WHERE conv = ?').run(conv);
