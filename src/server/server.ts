@@ -27,8 +27,10 @@ import { SqliteHistoryStore } from './storage/sqlite.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
-import { plainRefusal, TlsDoor } from './tls.js';
-import { WebGateway } from './web/gateway.js';
+// TLS and the web gateway (ws, http, the page's assets) are loaded when configured: a server without them does not
+// hold their code (~20 MB of RSS at rest, bench/README.md "RSS at rest").
+import type { TlsDoor } from './tls.js';
+import type { WebGateway } from './web/gateway.js';
 
 const FILE_SWEEP_MS = 3600_000;
 /** How long a refused connection may stay open to read its `bye`. */
@@ -73,6 +75,8 @@ export class ChatServer implements SessionHost, ServerContext {
   private listener: net.Server | null = null;
   /** With TLS on: where new connections wait for their first byte (and their handshake). */
   private door: TlsDoor | null = null;
+  /** Loaded by listen() when TLS is on or plain TCP is limited. */
+  private tlsModule: typeof import('./tls.js') | null = null;
   /** With --web: the browser gateway, and where it listens. */
   private web: WebGateway | null = null;
   webAddress: net.AddressInfo | null = null;
@@ -149,7 +153,7 @@ export class ChatServer implements SessionHost, ServerContext {
     };
     if (this.sessions.size >= this.config.maxConnections) return refuse(ByeCode.server_full, 'the server has too many connections');
     const remoteAddress = (stream as Partial<net.Socket>).remoteAddress;
-    const plainProblem = plainRefusal(this.config.plain, stream, remoteAddress);
+    const plainProblem = this.config.plain === 'on' ? null : this.tlsModule!.plainRefusal(this.config.plain, stream, remoteAddress);
     if (plainProblem) return refuse(ByeCode.tls_required, plainProblem);
     const address = this.addresses.get(remoteAddress);
     const refusal = address.admit();
@@ -186,8 +190,9 @@ export class ChatServer implements SessionHost, ServerContext {
   async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
     await this.backend.start();
     const { tls, tlsHandshakeTimeoutMs, firstLineTimeoutMs, maxConnectionsPerAddress, maxConnections } = this.config;
+    if (tls || this.config.plain !== 'on') this.tlsModule = await import('./tls.js');
     const door = tls
-      ? new TlsDoor({
+      ? new this.tlsModule!.TlsDoor({
           tls,
           firstByteTimeoutMs: firstLineTimeoutMs,
           handshakeTimeoutMs: tlsHandshakeTimeoutMs,
@@ -218,6 +223,7 @@ export class ChatServer implements SessionHost, ServerContext {
     listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
     const address = listener.address() as net.AddressInfo;
     if (this.config.webPort !== null) {
+      const { WebGateway } = await import('./web/gateway.js');
       this.web = new WebGateway(this);
       this.webAddress = await this.web.listen(this.config.webPort, host);
     }
