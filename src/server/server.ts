@@ -29,6 +29,7 @@ import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
 // TLS and the web gateway (ws, http, the page's assets) are loaded when configured: a server without them does not
 // hold their code (~20 MB of RSS at rest, bench/README.md "RSS at rest").
+import { plainRefusal } from './plain.js';
 import type { TlsDoor } from './tls.js';
 import type { WebGateway } from './web/gateway.js';
 
@@ -75,8 +76,6 @@ export class ChatServer implements SessionHost, ServerContext {
   private listener: net.Server | null = null;
   /** With TLS on: where new connections wait for their first byte (and their handshake). */
   private door: TlsDoor | null = null;
-  /** Loaded by listen() when TLS is on or plain TCP is limited. */
-  private tlsModule: typeof import('./tls.js') | null = null;
   /** With --web: the browser gateway, and where it listens. */
   private web: WebGateway | null = null;
   webAddress: net.AddressInfo | null = null;
@@ -153,7 +152,7 @@ export class ChatServer implements SessionHost, ServerContext {
     };
     if (this.sessions.size >= this.config.maxConnections) return refuse(ByeCode.server_full, 'the server has too many connections');
     const remoteAddress = (stream as Partial<net.Socket>).remoteAddress;
-    const plainProblem = this.config.plain === 'on' ? null : this.tlsModule!.plainRefusal(this.config.plain, stream, remoteAddress);
+    const plainProblem = plainRefusal(this.config.plain, stream, remoteAddress);
     if (plainProblem) return refuse(ByeCode.tls_required, plainProblem);
     const address = this.addresses.get(remoteAddress);
     const refusal = address.admit();
@@ -190,9 +189,8 @@ export class ChatServer implements SessionHost, ServerContext {
   async listen(port = this.config.port, host = this.config.host): Promise<net.AddressInfo> {
     await this.backend.start();
     const { tls, tlsHandshakeTimeoutMs, firstLineTimeoutMs, maxConnectionsPerAddress, maxConnections } = this.config;
-    if (tls || this.config.plain !== 'on') this.tlsModule = await import('./tls.js');
     const door = tls
-      ? new this.tlsModule!.TlsDoor({
+      ? new (await import('./tls.js')).TlsDoor({
           tls,
           firstByteTimeoutMs: firstLineTimeoutMs,
           handshakeTimeoutMs: tlsHandshakeTimeoutMs,

@@ -129,6 +129,8 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private rejectedInARow = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Whether `pending` holds a reply of this connection's own (send), which no other member is owed. */
+  private ownPending = false;
   /** Whether a flush pass is due for this connection: this turn's, the next presence pass, or none. */
   private flushMarked = FLUSH_NONE;
   private inputEnded = false;
@@ -203,6 +205,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   send(message: ServerMessage): void {
     this.deliver(encode(message));
+    this.ownPending = true;
   }
 
   reply(id: RequestId | undefined, message: ServerMessage): void {
@@ -216,10 +219,13 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   flush(): void {
     this.flushMarked = FLUSH_NONE;
     if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
-    const bytes = this.pending.length === 1 ? this.pending[0]! : this.host.flushScheduler.join(this.pending, this.pendingBytes);
+    const parts = this.pending;
+    const bytes = this.pendingBytes;
+    const own = this.ownPending;
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.stream.write(bytes) && !this.closed) {
+    this.ownPending = false;
+    if (!this.host.flushScheduler.write(this.stream, parts, bytes, own) && !this.closed) {
       // The peer is not keeping up with what we owe it: stop reading what it sends until it catches up.
       this.outputBlocked = true;
       this.updateReading();
