@@ -79,6 +79,9 @@ function streamOnDrain(this: SessionStream): void {
   this[kSession].onDrain();
 }
 
+/** An idle connection's output list: one shared empty array (frozen), not one each. */
+const NOTHING_OWED: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 const DISCARD: RawSink = { data() {}, end() {}, abort() {} };
 
 /** Resolves when `stream` can take more bytes; rejects when it closes first. */
@@ -127,7 +130,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private readonly decoder: LineDecoder;
   private readonly bucket: TokenBucket;
   private rejectedInARow = 0;
-  private pending: Buffer[] = [];
+  private pending: Buffer[] = NOTHING_OWED;
   private pendingBytes = 0;
   /** Whether `pending` holds a reply of this connection's own (send), which no other member is owed. */
   private ownPending = false;
@@ -199,6 +202,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
         this.host.flushScheduler.markPresence(this);
       }
     }
+    if (this.pending === NOTHING_OWED) this.pending = [];
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
   }
@@ -222,7 +226,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     const parts = this.pending;
     const bytes = this.pendingBytes;
     const own = this.ownPending;
-    this.pending = [];
+    this.pending = NOTHING_OWED;
     this.pendingBytes = 0;
     this.ownPending = false;
     if (!this.host.flushScheduler.write(this.stream, parts, bytes, own) && !this.closed) {
