@@ -48,6 +48,7 @@ export class SqlitePrivateStore implements PrivateStore {
   private readonly appendTransaction: (a: string, b: string, draft: Omit<PrivateRecord, 'seq'>) => PrivateRecord;
   private readonly waitingTransaction: (recipient: string) => PrivateRecord[];
   private readonly forgetTransaction: (principal: string) => void;
+  private readonly hasConversation: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -86,6 +87,7 @@ export class SqlitePrivateStore implements PrivateStore {
       this.markDelivered.run(now, recipient);
       return records;
     });
+    this.hasConversation = db.prepare('SELECT 1 FROM private_conversations WHERE a = ? OR b = ? LIMIT 1');
     const selectConversations = db.prepare('SELECT conv FROM private_conversations WHERE a = ? OR b = ?').pluck();
     this.forgetTransaction = db.transaction((principal: string) => {
       const convs = selectConversations.all(principal, principal) as string[];
@@ -129,6 +131,8 @@ export class SqlitePrivateStore implements PrivateStore {
 
   forget(principal: string): void {
     if (isAccountPrincipal(principal)) return;
+    // Most guests never had a private conversation: no transaction (a BEGIN and a COMMIT per closing connection).
+    if (this.hasConversation.get(principal, principal) === undefined) return;
     this.forgetTransaction(principal);
   }
 
