@@ -24,6 +24,7 @@ import type { Logger } from './log.js';
 import { accountPrincipal, guestPrincipal } from './state/principals.js';
 import type { Member } from './state/rooms.js';
 import { randomKey } from './random-key.js';
+import { RoomNames } from './state/room-names.js';
 import { TokenBucket } from './rate-limit.js';
 
 /** What a connection needs of its server: the limits, the log, output batching, and where its lines go. */
@@ -117,7 +118,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** What a guest's private files belong to: this connection alone, never a later holder of its nick. */
   private guestKey = '';
   /** Rooms this connection is in (canonical names). */
-  readonly rooms = new Set<string>();
+  readonly rooms = new RoomNames();
   closed = false;
   readonly connectedAt = Date.now();
   lastInputAt = this.connectedAt;

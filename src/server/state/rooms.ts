@@ -4,6 +4,7 @@ import { ErrorCode, ProtocolError } from '../../protocol/index.js';
 import { isAccountPrincipal, sameAccount } from './principals.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
+import type { RoomSet } from './room-names.js';
 
 /**
  * The order of nicks and rooms in lists; one collator, as String.localeCompare makes one per call (slow in a big room).
@@ -42,7 +43,7 @@ export class SeqUnavailableError extends ProtocolError {
 export interface Member {
   nick: string;
   /** Rooms this connection is in (canonical names). */
-  readonly rooms: Set<string>;
+  readonly rooms: RoomSet;
   readonly closed: boolean;
   /** Who owns what this member receives in private (state/principals.ts): its account, or itself as a guest. */
   readonly principal: string;
