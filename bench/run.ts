@@ -1,7 +1,7 @@
 // `npm run bench`: start each server itself, run bounded workloads against it, print one JSON line per run
 // on stdout, then a table and the ratios ours/floor and ours/redis. Flags:
 //   --quick              shorter runs, fewer connections (for iterating)
-//   --only a,b           workloads: fanout, fixed, rooms, many, cores, idle, resume, churn, files, cluster, tui (default: all)
+//   --only a,b           workloads: fanout, fixed, rooms, many, cores, idle, resume, churn, files, cluster, tui, joins (default: all)
 //   --servers a,b        ours, floor, redis (default: all)
 //   --members 20,200     fanout sizes (default 20,200,1000)
 //   --seconds S          length of each traffic run (default 5)
@@ -13,12 +13,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LOAD_CPU, SERVER_CPU, startCluster, startTarget, startWorkers, type ServerKind, type Target } from './targets.js';
-import { churn, idle, resume, traffic, type TrafficResult } from './workloads.js';
+import { churn, historyJoins, idle, resume, traffic, type TrafficResult } from './workloads.js';
 import { fileTransfer } from './files.js';
 import { hasTmux, tuiWorkload, type TuiResult } from './tui.js';
 import { fileURLToPath } from 'node:url';
 
-const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'cores', 'idle', 'resume', 'churn', 'files', 'cluster', 'tui'] as const;
+const WORKLOADS = ['fanout', 'fixed', 'rooms', 'many', 'cores', 'idle', 'resume', 'churn', 'files', 'cluster', 'tui', 'joins'] as const;
 /** The many-rooms workload's fixed rate, messages per second per publisher (1000 publishers). */
 const MANY_RATE = 20;
 /** Turns each mode takes in the both-cores runs (1 with --quick). */
@@ -291,6 +291,14 @@ async function main(): Promise<void> {
       figures: { seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2), lost: result.lost, duplicated: result.duplicated },
     });
   }
+  if (options.only.has('joins') && options.servers.includes('ours')) {
+    // Joins into rooms that hold history: 100 rooms of 200 messages, each joiner gets the last page (issue 17).
+    const result = await on('ours', 'joins', (target) => historyJoins(target, idleConnections, 100, 200));
+    record({
+      workload: 'joins', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom },
+      figures: { pagePerClient: result.pagePerClient, seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2), short: result.short },
+    });
+  }
   if (options.only.has('churn') && options.servers.includes('ours')) {
     const rounds = options.quick ? 4 : 20;
     const result = await on('ours', 'churn', (target) => churn(target, rounds, 1000));
@@ -448,6 +456,13 @@ function printTables(machine: string): void {
       `resume ${row.params.connections} clients / ${row.params.rooms} rooms ${pad(row.server, 6)} after a restart, each joins with since (missed ` +
         `${row.params.missedPerClient} of ${row.params.messagesPerRoom}): settled in ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ` +
         `${f.lost} lost, ${f.duplicated} twice`,
+    );
+  }
+  for (const row of rows.filter((r) => r.workload === 'joins')) {
+    const f = row.figures;
+    out.push(
+      `joins ${row.params.connections} clients / ${row.params.rooms} rooms of ${row.params.messagesPerRoom} messages ${pad(row.server, 6)} each gets the ` +
+        `last ${f.pagePerClient} with its join: ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ${f.short} short`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'churn')) {

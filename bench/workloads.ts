@@ -411,3 +411,56 @@ export async function resume(target: Target, connections: number, rooms: number,
   }
   return { connections, rooms, messagesPerRoom, missedPerClient, seconds, serverCpuSeconds, lost, duplicated };
 }
+
+export interface HistoryJoinsResult {
+  connections: number;
+  rooms: number;
+  messagesPerRoom: number;
+  /** Records of history each joiner got with its join (the last page). */
+  pagePerClient: number;
+  seconds: number;
+  serverCpuSeconds: number;
+  /** Joiners that got fewer records than the page (must be 0). */
+  short: number;
+}
+
+/**
+ * Joins into rooms that hold history (ours only, issue 17): each room gets `messagesPerRoom` messages, then
+ * `connections` clients join, each getting the room's last page with its join: the time until every one has it.
+ */
+export async function historyJoins(target: Target, connections: number, rooms: number, messagesPerRoom: number): Promise<HistoryJoinsResult> {
+  const tally = newTally();
+  const talkers = await openMembers(rooms, 64, (r) => {
+    const talker = new Member(target.port, tally, false);
+    const says = Array.from({ length: messagesPerRoom }, (_, k) => target.dialect.publish(`r${r}`, benchText(r, k, 100)));
+    talker.socket.write(target.dialect.join(`r${r}`, `t${r}`) + says.join(''));
+    return talker;
+  });
+  const deadline = Date.now() + 30_000;
+  while (talkers.some((talker) => talker.received < messagesPerRoom) && Date.now() < deadline) await sleep(20);
+  // How long the last page is: what one joiner gets.
+  const probe = new Member(target.port, tally, false);
+  probe.socket.write(target.dialect.join('r0', 'probe'));
+  await probe.answered;
+  await settle([probe], 300);
+  const page = probe.received;
+  probe.close();
+  await settle(talkers, 300);
+
+  const cpu0 = cpuSeconds(target.pid);
+  const t0 = performance.now();
+  const clients = await openMembers(connections, 256, (i) => {
+    const client = new Member(target.port, tally, false);
+    client.socket.write(target.dialect.join(`r${i % rooms}`, `n${i}`));
+    return client;
+  });
+  const expected = connections * page;
+  const received = () => clients.reduce((sum, client) => sum + Math.min(page, client.received), 0);
+  const until = Date.now() + 60_000;
+  while (received() < expected && Date.now() < until) await sleep(10);
+  const seconds = (performance.now() - t0) / 1000;
+  const serverCpuSeconds = cpuSeconds(target.pid) - cpu0;
+  const short = clients.filter((client) => client.received < page).length;
+  for (const member of [...clients, ...talkers]) member.close();
+  return { connections, rooms, messagesPerRoom, pagePerClient: page, seconds, serverCpuSeconds, short };
+}

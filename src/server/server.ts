@@ -28,8 +28,11 @@ import { ThreadedHistoryStore } from './storage/history-thread.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
-import { plainRefusal, TlsDoor } from './tls.js';
-import { WebGateway } from './web/gateway.js';
+// TLS and the web gateway (ws, http, the page's assets) are loaded when configured: a server without them does not
+// hold their code (~20 MB of RSS at rest, bench/README.md "RSS at rest").
+import { plainRefusal } from './plain.js';
+import type { TlsDoor } from './tls.js';
+import type { WebGateway } from './web/gateway.js';
 
 const FILE_SWEEP_MS = 3600_000;
 /** How long a refused connection may stay open to read its `bye`. */
@@ -193,7 +196,7 @@ export class ChatServer implements SessionHost, ServerContext {
     await this.backend.start();
     const { tls, tlsHandshakeTimeoutMs, firstLineTimeoutMs, maxConnectionsPerAddress, maxConnections } = this.config;
     const door = tls
-      ? new TlsDoor({
+      ? new (await import('./tls.js')).TlsDoor({
           tls,
           firstByteTimeoutMs: firstLineTimeoutMs,
           handshakeTimeoutMs: tlsHandshakeTimeoutMs,
@@ -224,6 +227,7 @@ export class ChatServer implements SessionHost, ServerContext {
     listener.on('error', (error) => this.log.error({ err: error.message }, 'listener error'));
     const address = listener.address() as net.AddressInfo;
     if (this.config.webPort !== null) {
+      const { WebGateway } = await import('./web/gateway.js');
       this.web = new WebGateway(this);
       this.webAddress = await this.web.listen(this.config.webPort, host);
     }

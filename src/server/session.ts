@@ -24,6 +24,7 @@ import type { Logger } from './log.js';
 import { accountPrincipal, guestPrincipal } from './state/principals.js';
 import type { Member } from './state/rooms.js';
 import { randomKey } from './random-key.js';
+import { RoomNames } from './state/room-names.js';
 import { TokenBucket } from './rate-limit.js';
 
 /** What a connection needs of its server: the limits, the log, output batching, and where its lines go. */
@@ -79,6 +80,9 @@ function streamOnDrain(this: SessionStream): void {
   this[kSession].onDrain();
 }
 
+/** An idle connection's output list: one shared empty array (frozen), not one each. */
+const NOTHING_OWED: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 const DISCARD: RawSink = { data() {}, end() {}, abort() {} };
 
 /** Resolves when `stream` can take more bytes; rejects when it closes first. */
@@ -114,7 +118,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** What a guest's private files belong to: this connection alone, never a later holder of its nick. */
   private guestKey = '';
   /** Rooms this connection is in (canonical names). */
-  readonly rooms = new Set<string>();
+  readonly rooms = new RoomNames();
   closed = false;
   readonly connectedAt = Date.now();
   lastInputAt = this.connectedAt;
@@ -127,8 +131,10 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private readonly decoder: LineDecoder;
   private readonly bucket: TokenBucket;
   private rejectedInARow = 0;
-  private pending: Buffer[] = [];
+  private pending: Buffer[] = NOTHING_OWED;
   private pendingBytes = 0;
+  /** Whether `pending` holds a reply of this connection's own (send), which no other member is owed. */
+  private ownPending = false;
   /** Whether a flush pass is due for this connection: this turn's, the next presence pass, or none. */
   private flushMarked = FLUSH_NONE;
   private inputEnded = false;
@@ -197,12 +203,14 @@ export class Session implements Member, Flushable, LineDecoderEvents {
         this.host.flushScheduler.markPresence(this);
       }
     }
+    if (this.pending === NOTHING_OWED) this.pending = [];
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
   }
 
   send(message: ServerMessage): void {
     this.deliver(encode(message));
+    this.ownPending = true;
   }
 
   reply(id: RequestId | undefined, message: ServerMessage): void {
@@ -216,10 +224,13 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   flush(): void {
     this.flushMarked = FLUSH_NONE;
     if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
-    const bytes = this.pending.length === 1 ? this.pending[0]! : this.host.flushScheduler.join(this.pending, this.pendingBytes);
-    this.pending = [];
+    const parts = this.pending;
+    const bytes = this.pendingBytes;
+    const own = this.ownPending;
+    this.pending = NOTHING_OWED;
     this.pendingBytes = 0;
-    if (!this.stream.write(bytes) && !this.closed) {
+    this.ownPending = false;
+    if (!this.host.flushScheduler.write(this.stream, parts, bytes, own) && !this.closed) {
       // The peer is not keeping up with what we owe it: stop reading what it sends until it catches up.
       this.outputBlocked = true;
       this.updateReading();

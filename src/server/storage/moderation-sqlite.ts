@@ -13,11 +13,16 @@ const AWAY_TOLD_MAX = 10_000;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS room_rules (room TEXT PRIMARY KEY, rules TEXT NOT NULL)`;
 
+/** Rooms found without rules, so that joining one asks SQLite once, not on every join; all forgotten past this. */
+const WITHOUT_RULES_MAX = 10_000;
+
 export class SqliteModerationStore implements ModerationStore {
   private readonly db: Database.Database;
   private readonly cache = new RulesCache();
   private readonly guests = new Map<string, string>();
   private readonly away = new Map<string, { message: string; told: Set<string> }>();
+  private readonly withoutRules = new Set<string>();
+  private readonly selectRules: Database.Statement;
 
   /** `path` null: in memory, gone when the server stops. */
   constructor(path: string | null) {
@@ -26,6 +31,7 @@ export class SqliteModerationStore implements ModerationStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.selectRules = this.db.prepare('SELECT rules FROM room_rules WHERE room = ?');
   }
 
   cached(room: string): RoomRules | null | undefined {
@@ -35,9 +41,14 @@ export class SqliteModerationStore implements ModerationStore {
   load(room: string): RoomRules | null {
     const cached = this.cache.get(room);
     if (cached) return cached;
-    const row = this.db.prepare('SELECT rules FROM room_rules WHERE room = ?').get(room) as { rules: string } | undefined;
+    if (this.withoutRules.has(room)) return null;
+    const row = this.selectRules.get(room) as { rules: string } | undefined;
     const rules = row ? (JSON.parse(row.rules) as RoomRules) : null;
     this.cache.set(room, rules);
+    if (!rules) {
+      if (this.withoutRules.size >= WITHOUT_RULES_MAX) this.withoutRules.clear();
+      this.withoutRules.add(room);
+    }
     return rules;
   }
 
@@ -48,10 +59,12 @@ export class SqliteModerationStore implements ModerationStore {
     const stored = { ...next, version: (present?.version ?? 0) + 1 };
     this.db.prepare('INSERT INTO room_rules (room, rules) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET rules = excluded.rules').run(room, JSON.stringify(stored));
     this.cache.set(room, stored);
+    this.withoutRules.delete(room);
     return stored;
   }
 
   adopt(room: string, rules: RoomRules): void {
+    this.withoutRules.delete(room);
     this.cache.adopt(room, rules);
   }
 

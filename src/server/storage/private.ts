@@ -48,6 +48,7 @@ export class SqlitePrivateStore implements PrivateStore {
   private readonly appendTransaction: (a: string, b: string, draft: Omit<PrivateRecord, 'seq'>) => PrivateRecord;
   private readonly waitingTransaction: (recipient: string) => PrivateRecord[];
   private readonly forgetTransaction: (principal: string) => void;
+  private readonly hasConversation: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -86,8 +87,11 @@ export class SqlitePrivateStore implements PrivateStore {
       this.markDelivered.run(now, recipient);
       return records;
     });
+    this.hasConversation = db.prepare('SELECT 1 FROM private_conversations WHERE a = ? OR b = ? LIMIT 1');
+    const selectConversations = db.prepare('SELECT conv FROM private_conversations WHERE a = ? OR b = ?').pluck();
     this.forgetTransaction = db.transaction((principal: string) => {
-      const convs = db.prepare('SELECT conv FROM private_conversations WHERE a = ? OR b = ?').pluck().all(principal, principal) as string[];
+      const convs = selectConversations.all(principal, principal) as string[];
+      if (convs.length === 0) return; // most guests never had one: nothing to prepare or delete
       for (const conv of convs) {
         db.prepare('DELETE FROM private_records WHERE conv = ?').run(conv);
         db.prepare('DELETE FROM private_conversations WHERE conv = ?').run(conv);
@@ -127,6 +131,8 @@ export class SqlitePrivateStore implements PrivateStore {
 
   forget(principal: string): void {
     if (isAccountPrincipal(principal)) return;
+    // Most guests never had a private conversation: no transaction (a BEGIN and a COMMIT per closing connection).
+    if (this.hasConversation.get(principal, principal) === undefined) return;
     this.forgetTransaction(principal);
   }
 
