@@ -14,3 +14,4 @@ await import('./web-gateway.test.js');
 await import('./private.test.js');
 await import('./search.test.js');
 await import('./conversation-resume.test.js');
+await import('./search-scope.test.js');

@@ -46,7 +46,10 @@ export function localPrivates(config: ServerConfig, historyStore: HistoryStore |
   const db = historyStore instanceof SqliteHistoryStore ? historyStore.db : new Database(':memory:');
   const index = new SearchIndex(db);
   const keepsRooms = historyStore instanceof SqliteHistoryStore;
-  if (keepsRooms) followTheWriter(index, historyStore);
+  if (keepsRooms) {
+    index.forgetDeletedRecords();
+    followTheWriter(index, historyStore);
+  }
   const limits = { perRecipient: config.mailboxPerRecipient, perSender: config.mailboxPerSender, keepMs: config.mailboxKeepMs };
   // What this turn said is searched too: the writer's pending batch is committed, and the index catches up.
   const searcher: Searcher = {

@@ -87,6 +87,35 @@ export class SearchIndex implements Searcher {
 
   private follow?: { after: Database.Statement; rows: Database.Statement; mark: Database.Statement; step: Database.Transaction };
 
+  /**
+   * What retention deletes from the records table (storage/sqlite.ts prune) leaves the index too, in the same
+   * statement (a trigger), so that a search never finds a trimmed message and its hits are not spent on them. Entries
+   * left behind by a server that had no trigger go once, the first time.
+   */
+  forgetDeletedRecords(): void {
+    this.db.exec(`
+      CREATE TRIGGER IF NOT EXISTS search_forgets_deleted_records AFTER DELETE ON records BEGIN
+        DELETE FROM search_trigram WHERE rowid = (SELECT id FROM search_docs WHERE room = old.room AND seq = old.seq);
+        DELETE FROM search_pairs WHERE rowid = (SELECT id FROM search_docs WHERE room = old.room AND seq = old.seq);
+        DELETE FROM search_docs WHERE room = old.room AND seq = old.seq;
+      END;
+    `);
+    if (this.db.prepare("SELECT value FROM search_meta WHERE key = 'forgets_deleted'").pluck().get() !== undefined) return;
+    this.db.transaction(() => {
+      const orphans = this.db
+        .prepare('SELECT id FROM search_docs d WHERE d.room IS NOT NULL AND NOT EXISTS (SELECT 1 FROM records r WHERE r.room = d.room AND r.seq = d.seq)')
+        .pluck()
+        .all() as number[];
+      this.forgetDocs(orphans);
+      this.db.prepare("INSERT OR REPLACE INTO search_meta VALUES ('forgets_deleted', '1')").run();
+    })();
+  }
+
+  private forgetDocs(ids: number[]): void {
+    const statements = ['search_trigram WHERE rowid', 'search_pairs WHERE rowid', 'search_docs WHERE id'].map((where) => this.db.prepare(`DELETE FROM ${where} = ?`));
+    for (const id of ids) for (const statement of statements) statement.run(id);
+  }
+
   forgetConversations(convs: string[]): void {
     const ids = this.db.prepare('SELECT id FROM search_docs WHERE conv = ?').pluck();
     for (const conv of convs) {
