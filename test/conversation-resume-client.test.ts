@@ -8,7 +8,10 @@ import { ExitCode } from '../src/client/core/errors.js';
 import { ClientState } from '../src/client/core/state.js';
 import { changeWords } from '../src/client/view/change-line.js';
 import { setLanguage } from '../src/client/text/i18n/index.js';
+import { createHash } from 'node:crypto';
+import { layoutRows, makeChalk } from '../src/client/view/format.js';
 import { connectClient, fakeIo, serve, until } from './helpers/client-harness.js';
+import { Peer } from './helpers/wire.js';
 
 const FAST = { backoff: { initialMs: 100, maxMs: 100, jitter: 0 } };
 
@@ -91,4 +94,23 @@ t.test('a shared file shows its reactions; the words of a change in Chinese', as
   t.teardown(() => setLanguage('en'));
   t.equal(changeWords({ kind: 'edit', seq: 12, author: 'alice', text: '新的', ts: 0, history: false }), 'alice 编辑了 #12：新的');
   t.equal(changeWords({ kind: 'react', seq: 3, reactions: [], ts: 0, history: true }), '#3 已没有回应');
+});
+
+t.test('a file shared in a room: /react N on it shows the reaction under it, as for a message', async (t) => {
+  const { port } = await serve(t);
+  const carol = await connectClient(t, port, 'carol', ['test']);
+  const bob = await Peer.connect(port);
+  t.teardown(() => bob.destroy());
+  await bob.join('test', 'bob');
+  const bytes = Buffer.from('notes\n');
+  bob.send({ type: 'upload', room: 'test', name: 'notes.txt', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), id: 'up' });
+  bob.write(bytes);
+  const seq = (await bob.next((e) => e.id === 'up')).seq as number;
+  await until(() => entry(carol.state, 'test', seq), 'carol to see the file');
+  await carol.submit(`/react ${seq} :thumbsup:`);
+  await until(() => entry(carol.state, 'test', seq)?.reactions?.length, 'the reaction');
+  const rows = layoutRows(carol.state.room('test')!.entries, 70, makeChalk(false)).map((row) => row.text);
+  const at = rows.findIndex((row) => row.includes('notes.txt'));
+  t.match(rows[at], new RegExp(`#${seq}$`), 'the file shows its number');
+  t.match(rows[at + 1], /^\s+👍 1$/, 'and its reaction under it');
 });
