@@ -107,3 +107,17 @@ t.test('a file shared in a room takes reactions like a message, but no edit', as
   const replayed = (await carol.join('test', 'carol')).find((e) => e.type === 'file');
   t.same(replayed?.reactions, [{ emoji: '👍', count: 1 }], 'a late joiner sees the file with its reactions');
 });
+
+t.test('the change log is bounded: changes made --changeable-messages before the newest message are forgotten', async (t) => {
+  const { port } = await server(t, { changeableMessages: 5 });
+  const alice = await peer(t, port);
+  await alice.join('test', 'alice');
+  const first = await say(alice, 'test', 'first');
+  await done(alice, { type: 'edit', room: 'test', seq: first, text: 'first!', id: 'e1' });
+  const resume = async (nick: string) => changesIn(await (await peer(t, port)).join('test', nick, { since: first })).filter((e) => e.type === 'edit');
+  t.same((await resume('early')).map((e) => e.seq), [first], 'logged');
+  let newest = first;
+  for (let i = 0; i < 6; i++) newest = await say(alice, 'test', `more ${i}`);
+  await done(alice, { type: 'edit', room: 'test', seq: newest, text: 'newest!', id: 'e2' });
+  t.same(await resume('late'), [], 'forgotten once the room moved on by more than the window');
+});
