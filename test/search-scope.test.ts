@@ -21,8 +21,10 @@ async function ask(p: Peer, request: { id: string | number; [field: string]: unk
 
 async function withDataDir(t: Parameters<typeof server>[0], options: Parameters<typeof server>[1] = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-search-scope-'));
+  const started = await server(t, { dataDir, searchBurst: 20, ...options });
+  // Removed after the server has closed (teardowns run in the order they were registered).
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  return server(t, { dataDir, searchBurst: 20, ...options });
+  return started;
 }
 
 /** Send every text, and wait for the last one's ok. */
