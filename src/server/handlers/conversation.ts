@@ -85,8 +85,8 @@ export async function quoteFor(ctx: ServerContext, session: Session, room: strin
 }
 
 /**
- * The message at `seq` when it may still be changed or reacted to: a message (not a file) among the room's newest
- * --changeable-messages. Null after a no_such_message reply.
+ * The message at `seq` when it may still be changed or reacted to: a message (or with `files`, a file too) among the
+ * room's newest --changeable-messages. Null after a no_such_message reply.
  */
 async function changeable(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id'], files = false): Promise<RoomRecord | null> {
   const record = await messageAt(ctx, session, room, seq, id);
