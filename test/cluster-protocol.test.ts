@@ -13,3 +13,5 @@ await import('./post.test.js');
 await import('./web-gateway.test.js');
 await import('./private.test.js');
 await import('./search.test.js');
+await import('./conversation-resume.test.js');
+await import('./search-scope.test.js');

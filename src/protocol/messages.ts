@@ -167,11 +167,17 @@ export interface QuotedMessage { seq: number; from: string; text: string }
 /** One emoji under a message and how many reacted with it, in the order they were first given. */
 export interface Reaction { emoji: string; count: number }
 /** A room message was changed by its author: its new text. */
-export interface EditEvent { type: 'edit'; room: string; seq: number; text: string; ts: string }
+export interface EditEvent {
+  type: 'edit'; room: string; seq: number; text: string; ts: string;
+  /** Sent again on a `since` resume: the message was changed while the client was away (docs/protocol.md "Conversations"). */
+  history?: true;
+}
 /** A room message was deleted: shown as deleted from now on. */
-export interface DeleteEvent { type: 'delete'; room: string; seq: number; ts: string }
+export interface DeleteEvent { type: 'delete'; room: string; seq: number; ts: string; history?: true }
 /** `nick` added (on) or took back a reaction; `reactions` is the message's whole tally now. */
 export interface ReactEvent { type: 'react'; room: string; seq: number; nick: string; emoji: string; on: boolean; reactions: Reaction[] }
+/** On a `since` resume, a message whose reactions changed while the client was away: its whole tally now. */
+export interface ReactionsNowEvent { type: 'react'; room: string; seq: number; reactions: Reaction[]; history: true }
 /** The account's read marker in a room: on join, and whenever another of its connections reads further. */
 export interface ReadEvent { type: 'read'; room: string; seq: number; id?: RequestId }
 export interface UnreadRoom { room: string; seq: number; last: number; unread: number; mentions: number }
@@ -192,6 +198,8 @@ export interface HistoryEvent { type: 'history'; room: string; messages: RoomRec
 export interface FileEvent {
   type: 'file'; room?: string; to?: string; from: string; file: string; name: string; size: number; sha256: string;
   ts: string; seq?: number; history?: boolean;
+  /** In a room's history and join replays, the file's reactions now (docs/protocol.md "Conversations"). */
+  reactions?: Reaction[];
   /** A voice message: its length and the peak level (0-255) of each slice. */
   kind?: 'voice'; duration_ms?: number; waveform?: number[];
 }
@@ -241,6 +249,7 @@ export type ServerMessage =
   | EditEvent
   | DeleteEvent
   | ReactEvent
+  | ReactionsNowEvent
   | ReadEvent
   | UnreadEvent
   | PrivateHistoryEvent

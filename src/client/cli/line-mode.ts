@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatClient } from '../core/client.js';
 import { ExitCode } from '../core/errors.js';
+import { changeLine } from '../view/change-line.js';
 import { makeChalk, plainLine } from '../view/format.js';
 import { t } from '../text/i18n/index.js';
 import { sanitizeLine } from '../text/sanitize.js';
@@ -30,6 +31,9 @@ export async function runLineMode(client: ChatClient, io: LineModeIo): Promise<n
     }
     if (io.json || buffer.kind === 'server') return;
     io.stdout.write(plainLine(entry, buffer, buffer.key !== primary, chalk) + '\n');
+  };
+  client.state.onChange = (buffer, change) => {
+    if (!io.json) io.stdout.write(changeLine(change, buffer, buffer.key !== primary, chalk) + '\n');
   };
   await client.start();
 

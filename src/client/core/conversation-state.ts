@@ -2,7 +2,7 @@
 // the message it replies to, its edits, deletion and reactions, and the account's read marker with the
 // "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
 
-import type { DeleteEvent, EditEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import type { DeleteEvent, EditEvent, ReactEvent, ReactionsNowEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
 import { t } from '../text/i18n/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
@@ -13,10 +13,13 @@ interface Entry {
   kind: string;
   ts: number;
   text: string;
+  from?: string;
   seq?: number;
   self?: boolean;
   mention?: boolean;
   deleted?: boolean;
+  edited?: boolean;
+  reactions?: { emoji: string; count: number }[];
 }
 interface ChatBuffer {
   kind: string;
@@ -43,11 +46,22 @@ interface ClientState {
   insertEntry(buffer: ChatBuffer, index: number, fields: { kind: 'marker'; text: string }): unknown;
 }
 
+/**
+ * A change to a message that changed what is shown of it (line mode says each): `author` when the message is in the
+ * buffer; `history` when it came with a `since` resume (made while the client was away).
+ */
+export type MessageChange = { seq: number; author?: string; ts: number; history: boolean } & (
+  | { kind: 'edit'; text: string }
+  | { kind: 'delete' }
+  | { kind: 'react'; reactions: { emoji: string; count: number }[]; by?: { nick: string; emoji: string; on: boolean } }
+);
+
 /** What a deleted message's entry says instead of its text (in the language chosen at start). */
 export const deletedText = (): string => t('conversation.deleted');
 
 export function conversationFields(record: RoomRecord): RecordFields {
   const fields: RecordFields = { seq: record.seq };
+  if (record.reactions?.length) fields.reactions = record.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count }));
   if (record.type !== 'msg') return fields;
   if (record.reply) fields.reply = { seq: record.reply.seq, from: sanitizeLine(record.reply.from), text: sanitizeLine(record.reply.text) };
   if (record.edited) fields.edited = true;
@@ -55,7 +69,6 @@ export function conversationFields(record: RoomRecord): RecordFields {
     fields.deleted = true;
     fields.text = deletedText();
   }
-  if (record.reactions?.length) fields.reactions = record.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count }));
   return fields;
 }
 
@@ -68,18 +81,44 @@ export function entryBySeq(buffer: ChatBuffer, seq: number): Entry | undefined {
   return undefined;
 }
 
-export function applyConversationEvent(state: ClientState, event: EditEvent | DeleteEvent | ReactEvent | ReadEvent): void {
+/** Apply an event to its room's buffer; the change it made to a message, if any (line mode says it). */
+export function applyConversationEvent(
+  state: ClientState,
+  event: EditEvent | DeleteEvent | ReactEvent | ReactionsNowEvent | ReadEvent,
+  now = Date.now(),
+): MessageChange | null {
   const buffer = state.room(event.room);
-  if (!buffer) return;
+  if (!buffer) return null;
   if (event.type === 'read') {
     applyReadMarker(state, buffer, event.seq);
-    return;
+    return null;
   }
   const entry = entryBySeq(buffer, event.seq);
-  if (!entry) return;
-  if (event.type === 'edit') state.changeEntry(buffer, entry, { text: sanitize(event.text), edited: true });
-  else if (event.type === 'delete') state.changeEntry(buffer, entry, { text: deletedText(), deleted: true, reactions: [], mention: false });
-  else state.changeEntry(buffer, entry, { reactions: event.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count })) });
+  const change = messageChange(entry, event, now);
+  if (entry && change) {
+    if (event.type === 'edit') state.changeEntry(buffer, entry, { text: sanitize(event.text), edited: true });
+    else if (event.type === 'delete') state.changeEntry(buffer, entry, { text: deletedText(), deleted: true, reactions: [], mention: false });
+    else state.changeEntry(buffer, entry, { reactions: change.kind === 'react' ? change.reactions : [] });
+  }
+  return change;
+}
+
+/** What an event changes of a message (null: nothing shown, such as a change a resume sends again). */
+function messageChange(entry: Entry | undefined, event: EditEvent | DeleteEvent | ReactEvent | ReactionsNowEvent, now: number): MessageChange | null {
+  const base = { seq: event.seq, ...(entry?.from !== undefined && { author: entry.from }), history: 'history' in event && event.history === true };
+  const at = (ts: string) => Date.parse(ts) || now;
+  if (entry?.deleted) return null;
+  if (event.type === 'delete') return { ...base, ts: at(event.ts), kind: 'delete' };
+  if (event.type === 'edit') {
+    const text = sanitize(event.text);
+    return entry?.edited && entry.text === text ? null : { ...base, ts: at(event.ts), kind: 'edit', text };
+  }
+  const reactions = event.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count }));
+  if (entry && reactionLine(entry.reactions ?? []) === reactionLine(reactions)) return null;
+  // A resume's tally of a message not in the buffer, with no reactions: nothing to say.
+  if (!entry && 'history' in event && reactions.length === 0) return null;
+  const by = 'nick' in event ? { by: { nick: sanitizeLine(event.nick), emoji: sanitizeLine(event.emoji), on: event.on } } : {};
+  return { ...base, ts: now, kind: 'react', reactions, ...by };
 }
 
 function unreadEntry(entry: Entry, marker: number): boolean {

@@ -18,7 +18,7 @@ import { scrollBy, type Anchor, type Row } from './scrollback.js';
 import { IgnoreList } from './ignore.js';
 import { applyModeration } from './moderation-state.js';
 import { invitationWords, leaveReason } from '../text/moderation-wording.js';
-import { applyConversationEvent, conversationFields } from './conversation-state.js';
+import { applyConversationEvent, conversationFields, type MessageChange } from './conversation-state.js';
 
 export type BufferKind = 'server' | 'room' | 'private';
 /** `queued`: a message typed while disconnected, waiting to be sent (removed when it is). */
@@ -129,6 +129,8 @@ export class ClientState {
   private nextEntryId = 1;
   /** Called for every entry added, with its buffer (line mode prints them). */
   onEntry: ((buffer: ChatBuffer, entry: Entry) => void) | null = null;
+  /** Called for every change to a message that changes what is shown of it (line mode says them). */
+  onChange: ((buffer: ChatBuffer, change: MessageChange) => void) | null = null;
   /** Nicks whose messages are not shown (/ignore); the CLI gives it its file in the config dir. */
   ignore = new IgnoreList();
   /** Also called for every entry added (the logs, notifications). */
@@ -351,9 +353,12 @@ export class ClientState {
       case 'edit':
       case 'delete':
       case 'react':
-      case 'read':
-        applyConversationEvent(this, message);
+      case 'read': {
+        const change = applyConversationEvent(this, message, this.now());
+        const buffer = change && this.room(message.room);
+        if (buffer) this.onChange?.(buffer, change);
         return { bell: false };
+      }
       case 'bye':
         this.info(this.serverBuffer, t('event.bye', { reason: describeBye(message) }));
         return { bell: false };
@@ -415,7 +420,7 @@ export class ClientState {
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
     if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
     const shared = this.noteFile(buffer, message);
-    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}), seq: message.seq });
+    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}), ...conversationFields(message as RoomRecord) });
     return { bell: false };
   }
 
@@ -456,7 +461,7 @@ export class ClientState {
       const ts = Date.parse(r.ts) || this.now();
       if (r.type === 'file') {
         const shared = this.noteFile(buffer, r);
-        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared), seq: r.seq };
+        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared), ...conversationFields(r) };
       }
       const text = sanitize(r.text);
       const mention = !self && mentions(text, this.nick);

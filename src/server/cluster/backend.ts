@@ -26,7 +26,7 @@ import { RedisAccountStore } from './accounts.js';
 import { RedisModerationStore } from './moderation.js';
 import { conversationKey, RedisConversationStore } from './conversation.js';
 import { RedisPrivateStore } from './private.js';
-import { RedisSearcher } from './search.js';
+import { RedisSearcher, SEARCHABLE_ROOMS } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
 
@@ -485,7 +485,7 @@ export class ClusterBackend implements Backend {
 
   private rememberMember(room: string, nick: string): void {
     if (!this.up || nick === '') return;
-    this.command.multi().hset(key.members(room), nick, this.nodeId).zadd(key.rooms, 0, room).exec().catch(() => {});
+    this.command.multi().hset(key.members(room), nick, this.nodeId).zadd(key.rooms, 0, room).zadd(SEARCHABLE_ROOMS, Date.now(), room).exec().catch(() => {});
   }
 
   private forgetMember(room: string, nick: string): void {

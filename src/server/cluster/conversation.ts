@@ -3,16 +3,20 @@
 //   chat:authors:<room>      hash seq -> the account (principal) that sent it (the newest `window` messages only)
 //   chat:changes:<room>      hash seq -> the message's change (JSON, as StoredChange)
 //   chat:read:<principal>    hash room -> the account's read marker
+//   chat:changelog:<room>    sorted set seq by the room's newest seq when it was last changed (for `since` resumes)
+//   chat:changelog-ts:<room> hash seq -> when it was last changed
 //
 // Each change is one Lua script, so that two nodes changing one message at once (two reactions) both count.
 
 import type { Redis } from 'ioredis';
-import { parseChange, RecentAuthors, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
+import { parseChange, RecentAuthors, type ChangeLogEntry, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
 
 export const conversationKey = {
   authors: (room: string) => `chat:authors:${room}`,
   changes: (room: string) => `chat:changes:${room}`,
   read: (principal: string) => `chat:read:${principal}`,
+  changeLog: (conversation: string) => `chat:changelog:${conversation}`,
+  changeTimes: (conversation: string) => `chat:changelog-ts:${conversation}`,
 };
 
 /** Lua: raise marker `room` of hash `key` to `seq` unless the hash has `maxRooms` other rooms; the marker, or -1. */
@@ -79,12 +83,23 @@ const SCRIPTS = {
     local out = cjson.encode(state)
     redis.call('HSET', KEYS[1], ARGV[1], out)
     return out`,
+  /** KEYS change log, change times; ARGV seq, at, ts, window. Entries changed before at - window go. */
+  logChange: `
+    redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+    local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[4])), 'LIMIT', 0, 1000)
+    if #old > 0 then
+      redis.call('ZREM', KEYS[1], unpack(old))
+      redis.call('HDEL', KEYS[2], unpack(old))
+    end
+    return 1`,
 };
 
 type Scripted = Redis & {
   conversationNoteSent(...args: (string | number)[]): Promise<unknown>;
   conversationMarkRead(...args: (string | number)[]): Promise<unknown>;
   conversationChange(...args: (string | number)[]): Promise<unknown>;
+  conversationLogChange(...args: (string | number)[]): Promise<unknown>;
 };
 
 const defined = new WeakSet<Redis>();
@@ -105,6 +120,7 @@ export class RedisConversationStore implements ConversationStore {
       redis.defineCommand('conversationNoteSent', { numberOfKeys: 2, lua: SCRIPTS.noteSent });
       redis.defineCommand('conversationMarkRead', { numberOfKeys: 1, lua: SCRIPTS.markRead });
       redis.defineCommand('conversationChange', { numberOfKeys: 1, lua: SCRIPTS.change });
+      redis.defineCommand('conversationLogChange', { numberOfKeys: 2, lua: SCRIPTS.logChange });
       defined.add(redis);
     }
     return redis as Scripted;
@@ -154,6 +170,22 @@ export class RedisConversationStore implements ConversationStore {
     return Object.entries(all)
       .map(([room, seq]) => ({ room, seq: Number(seq) }))
       .sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+  }
+
+  async logChange(conversation: string, seq: number, at: number, ts: string, window: number): Promise<void> {
+    await this.command.conversationLogChange(conversationKey.changeLog(conversation), conversationKey.changeTimes(conversation), seq, at, ts, window);
+  }
+
+  async changedSince(conversation: string, since: number): Promise<ChangeLogEntry[]> {
+    const scored = await this.command.zrangebyscore(conversationKey.changeLog(conversation), since, '+inf', 'WITHSCORES');
+    const logged: { seq: number; at: number }[] = [];
+    for (let i = 0; i < scored.length; i += 2) if (Number(scored[i]) <= since) logged.push({ seq: Number(scored[i]), at: Number(scored[i + 1]) });
+    if (logged.length === 0) return [];
+    const times = await this.command.hmget(conversationKey.changeTimes(conversation), ...logged.map(({ seq }) => String(seq)));
+    const entries = logged.map(({ seq, at }, i) => ({ seq, at, ts: times[i] ?? '' }));
+    // Oldest change first, as one node orders them: by the newest seq then, the time, the seq.
+    entries.sort((a, b) => a.at - b.at || (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.seq - b.seq));
+    return entries.map(({ seq, ts }) => ({ seq, ts }));
   }
 
   close(): void {}

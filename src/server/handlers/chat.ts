@@ -5,6 +5,7 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import type { Session } from '../session.js';
 import { whenReady } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
+import { changesSince } from './catch-up.js';
 import { authorship, quoteFor, sendMarker, withChanges } from './conversation.js';
 import { ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, readRefused } from './moderation.js';
@@ -52,7 +53,13 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, ke
   // As they are now (edited, reacted to) before they are measured: an edit may have made a message longer.
   const missed = await withChanges(ctx, name, room.history.since(since ?? 0));
   const replay = newestWithin(missed, config.replyHistoryBytes);
-  for (const record of replay) session.deliver(replayBytes(record));
+  let replayed = 0;
+  for (const record of replay) {
+    const bytes = replayBytes(record);
+    session.deliver(bytes);
+    replayed += bytes.length;
+  }
+  for (const line of await changesSince(ctx, name, { room: name }, since ?? 0, config.replyHistoryBytes - replayed)) session.deliver(line);
   await sendMarker(ctx, session, name, room.lastSeq);
   session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
 };

@@ -6,6 +6,7 @@ import { ErrorCode, nickKey, type ClientMessage, type QuotedMessage, type RoomRe
 import type { Session } from '../session.js';
 import { whenReady, type Maybe } from '../state/backend.js';
 import { current, hasReacted, tally, type Authorship, type ChangeRequest, type StoredChange } from '../state/conversation.js';
+import { logChange } from './catch-up.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser } from './identity.js';
 import { mayNotSpeak, operatesRoom } from './moderation.js';
@@ -85,13 +86,13 @@ export async function quoteFor(ctx: ServerContext, session: Session, room: strin
 }
 
 /**
- * The message at `seq` when it may still be changed or reacted to: a message (not a file) among the room's newest
- * --changeable-messages. Null after a no_such_message reply.
+ * The message at `seq` when it may still be changed or reacted to: a message (or with `files`, a file too) among the
+ * room's newest --changeable-messages. Null after a no_such_message reply.
  */
-async function changeable(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id']): Promise<RoomRecord | null> {
+async function changeable(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id'], files = false): Promise<RoomRecord | null> {
   const record = await messageAt(ctx, session, room, seq, id);
   if (!record) return null;
-  if (record.type === 'msg' && seq > (await newestSeq(ctx, room)) - ctx.config.changeableMessages) return record;
+  if ((record.type === 'msg' || files) && seq > (await newestSeq(ctx, room)) - ctx.config.changeableMessages) return record;
   session.error(ErrorCode.no_such_message, `message ${seq} of ${room} can no longer be changed: only the newest ${ctx.config.changeableMessages} messages can`, id);
   return null;
 }
@@ -107,6 +108,7 @@ async function change(ctx: ServerContext, session: Session, room: string, seq: n
     session.error(ErrorCode.too_large, `a message takes at most ${ctx.config.reactionsPerMessage} different reactions`, id);
     return null;
   }
+  await logChange(ctx, room, seq, await newestSeq(ctx, room));
   return outcome;
 }
 
@@ -150,7 +152,8 @@ const deleteMessage: Handler<'delete'> = async (ctx, session, { room, seq, id })
 const react: Handler<'react'> = async (ctx, session, { room, seq, emoji, id }) => {
   if (!inRoom(session, room, id) || mayNotSpeak(ctx, session, room, id)) return;
   await sentSoFar(session);
-  if (!(await changeable(ctx, session, room, seq, id))) return;
+  // A file shared in the room takes reactions too (it is numbered like a message), but no edit.
+  if (!(await changeable(ctx, session, room, seq, id, true))) return;
   const principal = session.principal;
   const state = await change(ctx, session, room, seq, { op: 'react', emoji, principal, maxEmoji: ctx.config.reactionsPerMessage }, id);
   if (!state) return;

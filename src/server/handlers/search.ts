@@ -73,6 +73,7 @@ export const search: Handler<'search'> = async (ctx, session, { text, room, from
     ...(room !== undefined && { room }),
     ...(from !== undefined && { from }),
     limit: Math.max(1, Math.min(limit ?? HITS_DEFAULT, HITS_MAX)),
+    mayRead: async (name) => !(await readRefused(ctx, session, name)),
   });
   // Rooms kept private (+i, +k) or that ban the searcher are not found from outside (moderation.ts readRefused).
   const unreadable = new Set<string>();

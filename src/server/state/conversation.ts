@@ -54,7 +54,20 @@ export interface ConversationStore {
   markRead(principal: string, room: string, seq: number, maxRooms: number): Maybe<number>;
   marker(principal: string, room: string): Maybe<number | null>;
   markers(principal: string): Maybe<ReadMarker[]>;
+  /**
+   * Message `seq` of a conversation was changed at `ts`, when the conversation's newest seq was `at`: logged for
+   * `since` resumes (handlers/catch-up.ts), and forgotten once the newest seq passes `at + window`.
+   */
+  logChange(conversation: string, seq: number, at: number, ts: string, window: number): Maybe<void>;
+  /** The messages at or before `since` last changed when the newest seq was `since` or later, oldest change first. */
+  changedSince(conversation: string, since: number): Maybe<ChangeLogEntry[]>;
   close(): void;
+}
+
+/** A message changed, and when (its last change). */
+export interface ChangeLogEntry {
+  seq: number;
+  ts: string;
 }
 
 /**
@@ -119,7 +132,9 @@ export function hasReacted(state: StoredChange, emoji: string, principal: string
 
 /** A record as it is now: its text edited, or deleted (no text, quote or reactions), with its reactions. */
 export function current(record: RoomRecord, change: StoredChange | undefined): RoomRecord {
-  if (!change || record.type !== 'msg') return record;
+  if (!change) return record;
+  // A file takes reactions only (handlers/conversation.ts).
+  if (record.type === 'file') return change.r && change.r.length > 0 ? { ...record, reactions: tally(change) } : record;
   if (change.d) {
     const { reply: _reply, me: _me, reactions: _reactions, ...rest } = record;
     return { ...rest, text: '', deleted: true };
@@ -135,9 +150,9 @@ export function current(record: RoomRecord, change: StoredChange | undefined): R
 
 /** At most the bytes a record's quote and reactions add on the wire (every character escaped), for reply budgets. */
 export function conversationBytesAtMost(record: RoomRecord): number {
-  if (record.type !== 'msg') return 0;
-  let bytes = record.reply ? 6 * (record.reply.text.length + record.reply.from.length) + 64 : 0;
+  let bytes = 0;
   for (const reaction of record.reactions ?? []) bytes += 6 * reaction.emoji.length + 40;
+  if (record.type === 'msg' && record.reply) bytes += 6 * (record.reply.text.length + record.reply.from.length) + 64;
   return bytes;
 }
 

@@ -12,11 +12,16 @@ export interface SearchQuery {
   /** Who searches: their principal (whose private conversations they may read) and nick. */
   principal: string;
   nick: string;
-  /** The rooms the searcher is in (a cluster searches these when no room is given). */
+  /** The rooms the searcher is in (a cluster searches these first when no room is given). */
   rooms: string[];
   room?: string;
   from?: string;
   limit: number;
+  /**
+   * Whether the searcher may read a room's history (not a closed room it is not in, nor one that bans it): a
+   * cluster asks before it reads a room's stream; the handler filters every hit by it as well.
+   */
+  mayRead?: (room: string) => Promise<boolean>;
 }
 
 export interface SearchResult {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Companion, SqliteHistoryStore } from './sqlite.js';
-import { applyChange, parseChange, RecentAuthors, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
+import { applyChange, parseChange, RecentAuthors, type ChangeLogEntry, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS authors (
@@ -30,6 +30,14 @@ const SCHEMA = `
     seq INTEGER NOT NULL,
     PRIMARY KEY (principal, room)
   ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS change_log (
+    conversation TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    PRIMARY KEY (conversation, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS change_log_at ON change_log (conversation, at);
 `;
 
 interface Sent {
@@ -93,6 +101,11 @@ export class SqliteConversationStore implements ConversationStore {
         'INSERT INTO read_markers (principal, room, seq) VALUES (?, ?, ?) ON CONFLICT (principal, room) DO UPDATE SET seq = max(seq, excluded.seq)',
       ),
       markers: this.db.prepare('SELECT room, seq FROM read_markers WHERE principal = ? ORDER BY room'),
+      logChange: this.db.prepare(
+        'INSERT INTO change_log (conversation, seq, at, ts) VALUES (?, ?, ?, ?) ON CONFLICT (conversation, seq) DO UPDATE SET at = max(at, excluded.at), ts = excluded.ts',
+      ),
+      forgetChanges: this.db.prepare('DELETE FROM change_log WHERE conversation = ? AND at < ?'),
+      changedSince: this.db.prepare('SELECT seq, ts FROM change_log WHERE conversation = ? AND at >= ? AND seq <= ? ORDER BY at, ts, seq'),
     };
     if (path !== null && history) {
       history.db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
@@ -189,6 +202,17 @@ export class SqliteConversationStore implements ConversationStore {
 
   markers(principal: string): ReadMarker[] {
     return this.statements.markers.all(principal) as ReadMarker[];
+  }
+
+  logChange(conversation: string, seq: number, at: number, ts: string, window: number): void {
+    this.db.transaction(() => {
+      this.statements.logChange.run(conversation, seq, at, ts);
+      this.statements.forgetChanges.run(conversation, at - window);
+    })();
+  }
+
+  changedSince(conversation: string, since: number): ChangeLogEntry[] {
+    return this.statements.changedSince.all(conversation, since, since) as ChangeLogEntry[];
   }
 
   close(): void {

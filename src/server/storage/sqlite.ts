@@ -66,6 +66,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private companions: Companion[] = [];
   /** Told after each batch is written (the search index follows, storage/local-privates.ts); null: nobody. */
   onBatch: (() => void) | null = null;
+  /** Called after retention ran (the search index purges what it dropped). */
+  onPruned: (() => void) | null = null;
   private readonly releaseLock: () => void;
 
   constructor(
@@ -243,6 +245,7 @@ export class SqliteHistoryStore implements HistoryStore {
           .run(retainMessages);
       }
       if (retainDays > 0) this.db.prepare('DELETE FROM records WHERE ts < ?').run(Date.now() - retainDays * DAY_MS);
+      if (retainMessages > 0 || retainDays > 0) this.onPruned?.();
     } catch (error) {
       // Deleting needs room in the WAL too: on a full disk it waits for the next run.
       this.onWriteError(error as Error, 0);
