@@ -2,7 +2,7 @@
 // the message it replies to, its edits, deletion and reactions, and the account's read marker with the
 // "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
 
-import type { DeleteEvent, EditEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import type { DeleteEvent, EditEvent, PrivateDeleteEvent, PrivateEditEvent, PrivateReactEvent, PrivateReadEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
 import { t } from '../text/i18n/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
@@ -39,6 +39,8 @@ export interface RecordFields {
 interface ClientState {
   readonly active: ChatBuffer;
   room(name: string): ChatBuffer | undefined;
+  /** The private buffer with `nick`, if the client has one. */
+  privateWith(nick: string): ChatBuffer | undefined;
   changeEntry(buffer: ChatBuffer, entry: Entry, changes: Omit<RecordFields, 'seq'> & { mention?: boolean }): unknown;
   insertEntry(buffer: ChatBuffer, index: number, fields: { kind: 'marker'; text: string }): unknown;
 }
@@ -46,9 +48,9 @@ interface ClientState {
 /** What a deleted message's entry says instead of its text (in the language chosen at start). */
 export const deletedText = (): string => t('conversation.deleted');
 
-export function conversationFields(record: RoomRecord): RecordFields {
+export function conversationFields(record: Pick<RoomRecord & { type: 'msg' }, 'seq' | 'reply' | 'edited' | 'deleted' | 'reactions'> | RoomRecord): RecordFields {
   const fields: RecordFields = { seq: record.seq };
-  if (record.type !== 'msg') return fields;
+  if ('type' in record && record.type !== 'msg') return fields;
   if (record.reply) fields.reply = { seq: record.reply.seq, from: sanitizeLine(record.reply.from), text: sanitizeLine(record.reply.text) };
   if (record.edited) fields.edited = true;
   if (record.deleted) {
@@ -68,8 +70,12 @@ export function entryBySeq(buffer: ChatBuffer, seq: number): Entry | undefined {
   return undefined;
 }
 
-export function applyConversationEvent(state: ClientState, event: EditEvent | DeleteEvent | ReactEvent | ReadEvent): void {
-  const buffer = state.room(event.room);
+type ConversationEvent = EditEvent | DeleteEvent | ReactEvent | ReadEvent;
+type PrivateConversationEvent = PrivateEditEvent | PrivateDeleteEvent | PrivateReactEvent | PrivateReadEvent;
+
+/** A change to a message of a room, or of a private conversation (`with`): the same in both. */
+export function applyConversationEvent(state: ClientState, event: ConversationEvent | PrivateConversationEvent): void {
+  const buffer = 'room' in event ? state.room(event.room) : state.privateWith(event.with);
   if (!buffer) return;
   if (event.type === 'read') {
     applyReadMarker(state, buffer, event.seq);
@@ -110,7 +116,7 @@ export function applyReadMarker(state: ClientState, buffer: ChatBuffer, marker: 
 
 /** The newest seq shown in a room buffer, to tell the server it was read; undefined when nothing new is. */
 export function unreadUpTo(buffer: ChatBuffer): number | undefined {
-  if (buffer.kind !== 'room' || buffer.readMarker === undefined || buffer.scroll !== null) return undefined;
+  if (buffer.kind === 'server' || buffer.readMarker === undefined || buffer.scroll !== null) return undefined;
   const newest = buffer.lastSeen?.seq;
   return newest !== undefined && newest > buffer.readMarker ? newest : undefined;
 }

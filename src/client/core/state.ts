@@ -161,6 +161,11 @@ export class ClientState {
     return this.buffer(canonicalRoom(name));
   }
 
+  /** The private buffer with `nick`, if there is one. */
+  privateWith(nick: string): ChatBuffer | undefined {
+    return this.buffer(privateKey(nick));
+  }
+
   rooms(): ChatBuffer[] {
     return this.buffers.filter((b) => b.kind === 'room');
   }

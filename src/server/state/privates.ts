@@ -12,6 +12,11 @@ export function conversationKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/** Whether a key of the conversation store (state/conversation.ts) is a private conversation's, not a room's. */
+export function isPrivateConversation(key: string): boolean {
+  return key.includes('|'); // a room name has no `|` (protocol/names.ts)
+}
+
 /** The two principals of a conversation key. */
 export function partiesOf(conversation: string): [string, string] {
   const bar = conversation.indexOf('|');
