@@ -3,7 +3,7 @@
 // connection of the recipient, or, to a registered account that is offline, kept in its mailbox and delivered as
 // missed at its next login. Mailboxes are bounded per recipient and per sender (mailbox_full).
 
-import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord } from '../../protocol/index.js';
+import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord, type RoomRecord } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { ServerContext } from './context.js';
@@ -13,6 +13,7 @@ import { now } from './replies.js';
 import { markerIn, notePrivateSent, privateQuote, withPrivateChanges } from './private-conversation.js';
 import { waitingAsNow, waitingRecord } from './private-mailbox.js';
 import { conversationKey } from '../state/privates.js';
+import { conversationBytesAtMost } from '../state/conversation.js';
 
 const HISTORY_PAGE_MAX = 200;
 
@@ -86,7 +87,7 @@ function within(records: PrivateRecord[], budget: number, keep: 'oldest' | 'newe
   let bytes = 0;
   let count = 0;
   for (const record of ordered) {
-    bytes += 6 * record.text.length + 256;
+    bytes += 6 * record.text.length + 256 + conversationBytesAtMost(record as unknown as RoomRecord); // its quote and reactions
     if (bytes > budget && count > 0) break;
     count++;
   }
