@@ -2,7 +2,7 @@
 // the message it replies to, its edits, deletion and reactions, and the account's read marker with the
 // "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
 
-import type { DeleteEvent, EditEvent, PrivateDeleteEvent, PrivateEditEvent, PrivateReactEvent, PrivateReadEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import type { DeleteEvent, EditEvent, PrivateRecord, PrivateDeleteEvent, PrivateEditEvent, PrivateReactEvent, PrivateReadEvent, ReactEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
 import { t } from '../text/i18n/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
@@ -48,9 +48,10 @@ interface ClientState {
 /** What a deleted message's entry says instead of its text (in the language chosen at start). */
 export const deletedText = (): string => t('conversation.deleted');
 
-export function conversationFields(record: Pick<RoomRecord & { type: 'msg' }, 'seq' | 'reply' | 'edited' | 'deleted' | 'reactions'> | RoomRecord): RecordFields {
+/** A room record's, or a numbered private message's (docs/protocol.md "Changes in private"). */
+export function conversationFields(record: RoomRecord | PrivateRecord): RecordFields {
   const fields: RecordFields = { seq: record.seq };
-  if ('type' in record && record.type !== 'msg') return fields;
+  if (record.type !== 'msg') return fields;
   if (record.reply) fields.reply = { seq: record.reply.seq, from: sanitizeLine(record.reply.from), text: sanitizeLine(record.reply.text) };
   if (record.edited) fields.edited = true;
   if (record.deleted) {
