@@ -4,7 +4,8 @@
 // /reply, /react, /edit and /delete there; a second device sees the reading; `chat unread` lists `@nick`.
 
 import t from 'tap';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/client/cli/cli.js';
 import { ClientState, privateKey } from '../src/client/core/state.js';
@@ -125,4 +126,28 @@ t.test('full screen: a private buffer shows what waited as it is now, the unread
   await ask(bob, { type: 'edit', with: 'alice', seq: six, text: 'see you at 7?', id: 'e2' });
   await pane.waitFor(/<bob> see you at 7\? \(edited\) #1/);
   t.match(await unread(), { code: 0, stdout: /^test {2}0 {2}0\n@bob {2}0 {2}0\n$/ }, 'all read; rooms first');
+});
+
+t.test('line mode: what waited prints as it is now, and /reply /react work in a private buffer (/query)', async (t) => {
+  const { port } = await serve(t);
+  const dir = mkdtempSync(join(tmpdir(), 'chat-private-line-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const away = await peer(t, port);
+  const { token } = await ask(away, { type: 'register', nick: 'bob', password: PASSWORD, id: 'r' });
+  away.end();
+  await away.closed;
+  const alice = await peer(t, port);
+  await ask(alice, { type: 'register', nick: 'alice', password: PASSWORD, id: 'r' });
+  const first = await say(alice, 'bob', 'see you at 5?');
+  await ask(alice, { type: 'edit', with: 'bob', seq: first, text: 'see you at 6?', id: 'e' });
+
+  keepToken(dir, port, 'bob', token);
+  const io = fakeIo({ XDG_CONFIG_HOME: dir, CHAT_HOST: '127.0.0.1', CHAT_PORT: String(port), CHAT_NICK: 'bob' });
+  const done = main(['node', 'chat', 'join', 'test'], io);
+  io.stdin.end('/query alice\n/reply 1 6 works\n/react #1 :thumbsup:\n');
+  t.equal(await done, 0, io.stderr.text);
+  t.match(io.stdout.text, /\] \[@alice\] <alice> see you at 6\? \(edited\)\n/, 'the missed message as it is now');
+  t.match(io.stdout.text, /\] \[@alice\] <bob> 6 works\n/);
+  t.match(await alice.next({ type: 'msg', text: '6 works' }), { from: 'bob', reply: { seq: first, from: 'alice', text: 'see you at 6?' } });
+  t.match(await alice.next({ type: 'react' }), { with: 'bob', seq: first, nick: 'bob', emoji: '👍', on: true });
 });
