@@ -134,7 +134,7 @@ t.test('attack: a third user can neither change, react to, mark nor receive a co
 });
 
 t.test("attack: whoever takes a guest's nick after it left reaches nothing of the guest's conversation", async (t) => {
-  const { port } = await server(t);
+  const { port, server: node } = await server(t);
   const bob = await account(t, port, 'bob', true);
   const guest = await peer(t, port);
   await guest.join('lobby', 'visitor');
@@ -146,8 +146,23 @@ t.test("attack: whoever takes a guest's nick after it left reaches nothing of th
   t.match(await ask(guest, { type: 'react', with: 'bob', seq: his, emoji: '👋', id: 'k' }), { type: 'ok' });
   t.match(await ask(guest, { type: 'read', with: 'bob', seq: his, id: 'r' }), { type: 'error', code: 'auth_required' }, 'read markers need an account');
   t.match(await ask(guest, { type: 'unread', id: 'u' }), { type: 'error', code: 'auth_required' });
+  t.match(await ask(bob, { type: 'unread', id: 'u1' }), { privates: [{ with: 'visitor' }] }, "bob's marker in it");
+  // The conversation is forgotten once the guest is gone (on its node, after the close): its changes and bob's
+  // marker in it too, in the one conversation store (read here from the server's side).
+  const store = node.backend.conversations;
+  const bobPrincipal = `a:${(await node.backend.accounts.find('bob'))!.id}`;
+  const [key] = (await store.markers(bobPrincipal)).map((marker) => marker.room).filter((room) => room.includes('|'));
+  t.ok(key, 'bob has a marker in the conversation');
+  t.equal((await store.changes(key!, [mine])).size, 1, 'the edit is kept');
   guest.send({ type: 'quit' });
   await guest.closed;
+  let markers = await store.markers(bobPrincipal);
+  for (let tries = 0; markers.some((marker) => marker.room === key) && tries < 50; tries++) {
+    await ask(bob, { type: 'ping', id: `wait ${tries}` }); // a round trip while the close is handled
+    markers = await store.markers(bobPrincipal);
+  }
+  t.same(markers.filter((marker) => marker.room === key), [], "bob's marker in it is gone with it");
+  t.equal((await store.changes(key!, [mine])).size, 0, 'and so are its changes');
 
   const other = await peer(t, port);
   await other.join('lobby', 'visitor');

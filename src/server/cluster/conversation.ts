@@ -144,5 +144,11 @@ export class RedisConversationStore implements ConversationStore {
       .sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
   }
 
+  async forget(conversation: string, parties: readonly string[]): Promise<void> {
+    const batch = this.command.multi().del(conversationKey.authors(conversation), conversationKey.changes(conversation));
+    for (const party of parties) batch.hdel(conversationKey.read(party), conversation);
+    await batch.exec();
+  }
+
   close(): void {}
 }

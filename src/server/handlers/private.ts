@@ -12,7 +12,7 @@ import { tellAway } from './moderation.js';
 import { now } from './replies.js';
 import { markerIn, notePrivateSent, privateQuote, withPrivateChanges } from './private-conversation.js';
 import { waitingAsNow, waitingRecord } from './private-mailbox.js';
-import { conversationKey } from '../state/privates.js';
+import { conversationKey, partiesOf } from '../state/privates.js';
 import { conversationBytesAtMost } from '../state/conversation.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -124,5 +124,6 @@ export function forgetGuestConversations(ctx: ServerContext, session: Session): 
   if (!guest) return;
   Promise.resolve()
     .then(() => ctx.backend.privates.forget(guest))
+    .then((forgotten) => Promise.all(forgotten.map((conversation) => ctx.backend.conversations.forget(conversation, partiesOf(conversation)))))
     .catch((error: unknown) => ctx.log.warn({ err: String(error) }, 'could not forget a guest\'s conversations'));
 }

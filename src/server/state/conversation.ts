@@ -45,6 +45,11 @@ export interface ConversationStore {
   markRead(principal: string, room: string, seq: number, maxRooms: number): Maybe<number>;
   marker(principal: string, room: string): Maybe<number | null>;
   markers(principal: string): Maybe<ReadMarker[]>;
+  /**
+   * A private conversation is over (a guest's connection closed): its authors, changes, and the markers of its two
+   * parties in it, gone.
+   */
+  forget(conversation: string, parties: readonly string[]): Maybe<void>;
   close(): void;
 }
 

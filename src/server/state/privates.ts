@@ -57,7 +57,10 @@ export interface PrivateStore {
    * stay for the account's other devices for `keepMs` after their first delivery (clients drop repeats by seq).
    */
   waiting(recipient: string): Maybe<PrivateRecord[]>;
-  /** The conversations of `principal`, gone (a guest connection closed: its conversations live as long as it). */
-  forget(principal: string): Maybe<void>;
+  /**
+   * The conversations of `principal`, gone (a guest connection closed: its conversations live as long as it). The
+   * keys of the conversations forgotten (their changes and markers go too, handlers/private.ts).
+   */
+  forget(principal: string): Maybe<string[]>;
   close(): void;
 }

@@ -69,7 +69,13 @@ export class SqliteConversationStore implements ConversationStore {
         'INSERT INTO read_markers (principal, room, seq) VALUES (?, ?, ?) ON CONFLICT (principal, room) DO UPDATE SET seq = max(seq, excluded.seq)',
       ),
       markers: this.db.prepare('SELECT room, seq FROM read_markers WHERE principal = ? ORDER BY room'),
+      forgetAllAuthors: this.db.prepare('DELETE FROM authors WHERE room = ?'),
+      forgetChanges: this.db.prepare('DELETE FROM changes WHERE room = ?'),
+      forgetMarker: this.db.prepare('DELETE FROM read_markers WHERE principal = ? AND room = ?'),
     };
+    // A guest's private conversations live as long as its connection (state/privates.ts): none survives a restart.
+    // Their keys hold a guest principal (`g:`), which no room name can (protocol/names.ts: no `:`).
+    for (const table of ['authors', 'changes', 'read_markers']) this.db.prepare(`DELETE FROM ${table} WHERE room LIKE 'g:%' OR room LIKE '%|g:%'`).run();
   }
 
   noteSent(room: string, seq: number, principal: string, window: number, account: { maxRooms: number } | null): void {
@@ -140,6 +146,15 @@ export class SqliteConversationStore implements ConversationStore {
 
   markers(principal: string): ReadMarker[] {
     return this.statements.markers.all(principal) as ReadMarker[];
+  }
+
+  forget(conversation: string, parties: readonly string[]): void {
+    this.flush();
+    this.db.transaction(() => {
+      this.statements.forgetAllAuthors.run(conversation);
+      this.statements.forgetChanges.run(conversation);
+      for (const party of parties) this.statements.forgetMarker.run(party, conversation);
+    })();
   }
 
   close(): void {

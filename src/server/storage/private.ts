@@ -47,7 +47,7 @@ export class SqlitePrivateStore implements PrivateStore {
   private readonly dropDelivered: Database.Statement;
   private readonly appendTransaction: (a: string, b: string, draft: Omit<PrivateRecord, 'seq'>) => PrivateRecord;
   private readonly waitingTransaction: (recipient: string) => PrivateRecord[];
-  private readonly forgetTransaction: (principal: string) => void;
+  private readonly forgetTransaction: (principal: string) => string[];
 
   constructor(
     private readonly db: Database.Database,
@@ -93,6 +93,7 @@ export class SqlitePrivateStore implements PrivateStore {
         db.prepare('DELETE FROM private_conversations WHERE conv = ?').run(conv);
       }
       this.index?.forgetConversations(convs);
+      return convs;
     });
     // A guest's conversations live as long as its connection: none survives a restart.
     this.forgetGuests();
@@ -125,9 +126,9 @@ export class SqlitePrivateStore implements PrivateStore {
     return this.waitingTransaction(recipient);
   }
 
-  forget(principal: string): void {
-    if (isAccountPrincipal(principal)) return;
-    this.forgetTransaction(principal);
+  forget(principal: string): string[] {
+    if (isAccountPrincipal(principal)) return [];
+    return this.forgetTransaction(principal);
   }
 
   private forgetGuests(): void {
