@@ -4,6 +4,8 @@
 //   chat:changes:<room>      hash seq -> the message's change (JSON, as StoredChange)
 //   chat:read:<principal>    hash room -> the account's read marker
 //
+// where <room> is a room, or a private conversation's key (state/privates.ts: `a:…|g:…`, never a room name).
+//
 // Each change is one Lua script, so that two nodes changing one message at once (two reactions) both count.
 
 import type { Redis } from 'ioredis';

@@ -217,23 +217,25 @@ function peerNick(records: PrivateRecord[], me: string): string | null {
 /** The private part of `unread`: each conversation the account has a marker in, by the other party's nick. */
 export async function unreadPrivates(ctx: ServerContext, session: Session, markers: ReadMarker[]): Promise<UnreadPrivate[]> {
   const user = actingUser(session);
-  const out: UnreadPrivate[] = [];
-  for (const { room: key, seq: marker } of markers) {
-    const [a, b] = partiesOf(key);
-    if (a !== user.principal && b !== user.principal) continue;
-    const records = await withPrivateChanges(ctx, key, await ctx.backend.privates.page(a, b, { limit: UNREAD_SCAN }));
-    const nick = peerNick(records, user.nick);
-    if (nick === null) continue; // a guest's conversation that is gone
-    const newer = records.filter((record) => record.seq > marker);
-    const theirs = newer.filter((record) => nickKey(record.from) !== nickKey(user.nick) && !record.deleted);
-    const notScanned = newer.length > 0 ? newer[0]!.seq - marker - 1 : 0;
-    out.push({
-      with: nick,
-      seq: marker,
-      last: Math.max(marker, records.at(-1)?.seq ?? 0),
-      unread: theirs.length + notScanned,
-      mentions: theirs.filter((record) => mentions(record.text, user.nick)).length,
-    });
-  }
+  const counted = await Promise.all(
+    markers.map(async ({ room: key, seq: marker }): Promise<UnreadPrivate | null> => {
+      const [a, b] = partiesOf(key);
+      if (a !== user.principal && b !== user.principal) return null;
+      const records = await withPrivateChanges(ctx, key, await ctx.backend.privates.page(a, b, { limit: UNREAD_SCAN }));
+      const nick = peerNick(records, user.nick);
+      if (nick === null) return null; // a guest's conversation that is gone
+      const newer = records.filter((record) => record.seq > marker);
+      const theirs = newer.filter((record) => nickKey(record.from) !== nickKey(user.nick) && !record.deleted);
+      const notScanned = newer.length > 0 ? newer[0]!.seq - marker - 1 : 0;
+      return {
+        with: nick,
+        seq: marker,
+        last: Math.max(marker, records.at(-1)?.seq ?? 0),
+        unread: theirs.length + notScanned,
+        mentions: theirs.filter((record) => mentions(record.text, user.nick)).length,
+      };
+    }),
+  );
+  const out = counted.filter((entry): entry is UnreadPrivate => entry !== null);
   return out.sort((x, y) => (x.with < y.with ? -1 : x.with > y.with ? 1 : 0));
 }
