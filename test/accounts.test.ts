@@ -262,6 +262,7 @@ t.test('attack: a registered alice\'s private file and messages are hers on any 
   back.send({ type: 'login', token, id: 1 });
   t.match(await back.line((e) => e.type === 'nick'), { type: 'ok', account: 'alice' });
   t.match(await back.line(), { type: 'msg', from: 'bob', text: 'are you there?', missed: true });
+  t.match(await back.line(), { type: 'read', with: 'bob', seq: 0 }, "and the account's marker in that conversation");
   eve.send({ type: 'ping', id: 4 });
   t.match(await eve.line(), { type: 'pong', id: 4 }, 'eve got nothing of it');
   back.send({ type: 'files', id: 2 });

@@ -246,7 +246,7 @@ t.test('in Chinese, what operators do is said from the event\'s fields; in Engli
   t.equal(spellDuration(90), '1分钟30秒');
   t.equal(describeError({ code: 'not_operator', message: 'only the operators of class may kick' }), '只有这个房间的管理员才能这样做。');
   t.match(helpLines().join('\n'), /\/kick NICK \[REASON\] +把 NICK 请出本房间/);
-  t.match(helpLines().join('\n'), /\/reply N TEXT +回复本房间的第 N 条消息/);
+  t.match(helpLines().join('\n'), /\/reply N TEXT +回复本房间或本私聊的第 N 条消息/);
   t.match(parseInput('/kick'), { kind: 'error', message: /^用法：\/kick NICK \[REASON\]/ });
 
   setLanguage('en');

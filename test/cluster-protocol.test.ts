@@ -15,3 +15,4 @@ await import('./private.test.js');
 await import('./search.test.js');
 await import('./conversation-resume.test.js');
 await import('./search-scope.test.js');
+await import('./private-conversation.test.js');

@@ -73,8 +73,10 @@ t.test('missed messages are shown once, under a heading, at each login', async (
   await alice.peer.next({ id: 1 });
   const bob = await connectClient(t, port, 'bob', [], { loginToken: () => bobAccount.token });
   await until(() => texts(bob, privateKey('alice')).length === 1, 'bob to see the missed message');
+  // The account's marker in the conversation comes after what waited: the unread line goes above it.
+  await until(() => bob.state.buffer(privateKey('alice'))!.readMarker !== undefined, "bob's marker");
   const entries = bob.state.buffer(privateKey('alice'))!.entries;
-  t.match(entries.map((e) => e.text), ['Sent while you were offline:', 'while you were out']);
+  t.match(entries.map((e) => e.text), ['Sent while you were offline:', /^1 unread since \d\d:\d\d$/, 'while you were out']);
 });
 
 t.test('chat search: hits newest first with the line before and after; --room, --from, --json; exit 1 for none', async (t) => {

@@ -52,7 +52,11 @@ export interface RoomMsgRequest extends Request {
   /** The seq of the room's message this one replies to (docs/protocol.md "Conversations"). */
   reply_to?: number;
 }
-export interface PrivateMsgRequest extends Request { type: 'msg'; to: string; text: string; me?: boolean }
+export interface PrivateMsgRequest extends Request {
+  type: 'msg'; to: string; text: string; me?: boolean;
+  /** The seq of the conversation's message this one replies to (docs/protocol.md "Private conversations"). */
+  reply_to?: number;
+}
 export interface NickRequest extends Request { type: 'nick'; nick: string }
 export interface WhoRequest extends Request { type: 'who'; room: string }
 export interface RoomsRequest extends Request { type: 'rooms'; after?: string; limit?: number }
@@ -94,6 +98,14 @@ export interface ReactRequest extends Request { type: 'react'; room: string; seq
 export interface ReadRequest extends Request { type: 'read'; room: string; seq: number }
 /** The rooms the account reads, with what it has not read yet. */
 export interface UnreadRequest extends Request { type: 'unread' }
+/**
+ * The same four in a private conversation (docs/protocol.md "Changes in private"): `with` names it as a private
+ * `history` does, and `seq` is the message's number there.
+ */
+export interface PrivateEditRequest extends Request { type: 'edit'; with: string; seq: number; text: string }
+export interface PrivateDeleteRequest extends Request { type: 'delete'; with: string; seq: number }
+export interface PrivateReactRequest extends Request { type: 'react'; with: string; seq: number; emoji: string }
+export interface PrivateReadRequest extends Request { type: 'read'; with: string; seq: number }
 
 /**
  * A page of a private conversation (docs/protocol.md "Private conversations"): the one with `with` (an online nick
@@ -132,6 +144,10 @@ export type ClientMessage =
   | ReactRequest
   | ReadRequest
   | UnreadRequest
+  | PrivateEditRequest
+  | PrivateDeleteRequest
+  | PrivateReactRequest
+  | PrivateReadRequest
   | PostRequest
   | PrivateHistoryRequest
   | SearchRequest;
@@ -181,7 +197,17 @@ export interface ReactionsNowEvent { type: 'react'; room: string; seq: number; r
 /** The account's read marker in a room: on join, and whenever another of its connections reads further. */
 export interface ReadEvent { type: 'read'; room: string; seq: number; id?: RequestId }
 export interface UnreadRoom { room: string; seq: number; last: number; unread: number; mentions: number }
-export interface UnreadEvent { type: 'unread'; rooms: UnreadRoom[]; id?: RequestId }
+export interface UnreadEvent {
+  type: 'unread'; rooms: UnreadRoom[]; id?: RequestId;
+  /** The account's private conversations with a marker, by the other party's nick (when it has any). */
+  privates?: UnreadPrivate[];
+}
+export interface UnreadPrivate { with: string; seq: number; last: number; unread: number; mentions: number }
+/** A message of a private conversation was changed, deleted or reacted to, or read further: `with` is the other party. */
+export interface PrivateEditEvent { type: 'edit'; with: string; seq: number; text: string; ts: string }
+export interface PrivateDeleteEvent { type: 'delete'; with: string; seq: number; ts: string }
+export interface PrivateReactEvent { type: 'react'; with: string; seq: number; nick: string; emoji: string; on: boolean; reactions: Reaction[] }
+export interface PrivateReadEvent { type: 'read'; with: string; seq: number; id?: RequestId }
 export interface PrivateMsgEvent {
   type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean;
   /** Its number in the private conversation (docs/protocol.md "Private conversations"). */
@@ -189,6 +215,11 @@ export interface PrivateMsgEvent {
   /** Sent while the account was offline: delivered at its login. */
   missed?: boolean;
   history?: boolean;
+  /** As a room message's (RoomMsgEvent): the message it replies to, and in history and missed ones its state now. */
+  reply?: QuotedMessage;
+  edited?: true;
+  deleted?: true;
+  reactions?: Reaction[];
 }
 export interface NoticeEvent { type: 'notice'; room?: string; text: string }
 /** A page of the rooms with members, by name; `next` when there are more: ask again with `"after": next`. */
@@ -252,12 +283,20 @@ export type ServerMessage =
   | ReactionsNowEvent
   | ReadEvent
   | UnreadEvent
+  | PrivateEditEvent
+  | PrivateDeleteEvent
+  | PrivateReactEvent
+  | PrivateReadEvent
   | PrivateHistoryEvent
   | SearchEvent;
 
 /** A private message as its conversation keeps it: numbered. */
 export type PrivateRecord = PrivateMsgEvent & { seq: number };
-export interface PrivateHistoryEvent { type: 'history'; with: string; messages: PrivateRecord[]; more: boolean; id?: RequestId }
+export interface PrivateHistoryEvent {
+  type: 'history'; with: string; messages: PrivateRecord[]; more: boolean; id?: RequestId;
+  /** The account's read marker in the conversation, when it has one (guests have none). */
+  read?: number;
+}
 /** One search hit, with the records just before and after it in its room or conversation. */
 export interface SearchHit {
   /** The room, or for a private conversation the other party's nick (`with`). */

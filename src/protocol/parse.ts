@@ -270,7 +270,8 @@ function readMessage(
       if (read.has('to') && read.has('room')) read.fail(ErrorCode.bad_request, 'a msg has "room" or "to", not both');
       if (read.has('to')) {
         const to = read.nick('to');
-        return withId({ type, to, text: read.text(limits), ...me }, id);
+        const replyTo = read.optionalCount('reply_to');
+        return withId({ type, to, text: read.text(limits), ...me, ...(replyTo !== undefined && { reply_to: replyTo }) }, id);
       }
       if (!read.has('room')) read.fail(ErrorCode.bad_request, 'a msg needs "room" (or "to" for a private message)');
       const room = read.room();
@@ -366,18 +367,19 @@ function readMessage(
     case 'passwd':
       return withId({ type, old: read.password('old'), new: read.newPassword('new') }, id);
     case 'edit':
-      return withId({ type, room: read.room(), seq: read.count('seq'), text: read.text(limits) }, id);
+      return withId({ type, ...conversationOf(read), seq: read.count('seq'), text: read.text(limits) }, id);
     case 'delete':
+      return withId({ type, ...conversationOf(read), seq: read.count('seq') }, id);
     case 'read':
-      return withId({ type, room: read.room(), seq: read.count('seq') }, id);
+      return withId({ type, ...conversationOf(read), seq: read.count('seq') }, id);
     case 'react': {
-      const room = read.room();
+      const where = conversationOf(read);
       const seq = read.count('seq');
       const emoji = read.string('emoji');
       if (emoji.length === 0 || emoji.length > EMOJI_MAX_CHARS || NOT_IN_EMOJI.test(emoji)) {
         read.fail(ErrorCode.bad_request, `"emoji" must be 1 to ${EMOJI_MAX_CHARS} characters, with no spaces or control characters`);
       }
-      return withId({ type, room, seq, emoji: emoji.normalize('NFC') }, id);
+      return withId({ type, ...where, seq, emoji: emoji.normalize('NFC') }, id);
     }
     case 'unread':
       return withId({ type }, id);
@@ -390,6 +392,13 @@ function readMessage(
     default:
       return readModeration(read, type, id);
   }
+}
+
+/** Where an edit, delete, react or read is: a room, or the private conversation `with` a nick (not both). */
+function conversationOf(read: FieldReader): { room: string } | { with: string } {
+  if (!read.has('with')) return { room: read.room() };
+  if (read.has('room')) read.fail(ErrorCode.bad_request, 'name a "room" or a private conversation "with" a nick, not both');
+  return { with: read.nick('with') };
 }
 
 /** Longest search text, in characters: a search costs per word. */

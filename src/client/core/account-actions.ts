@@ -68,6 +68,7 @@ function cancelled(state: ClientState, buffer: ChatBuffer): void {
 function keep(context: AccountContext, reply: ServerMessage | null): boolean {
   if (reply?.type !== 'ok' || !reply.account) return false;
   context.state.nick = reply.account;
+  context.state.account = reply.account;
   if (reply.token) context.keepToken({ account: reply.account, token: reply.token });
   else context.state.error(context.state.active, t('account.noToken'));
   return true;

@@ -128,9 +128,9 @@ export class ChatClient {
   };
 
   /** Sends `read` for what the active buffer shows (with reportReads). */
-  private readonly reads = new ReadReporter(this.state, (room, seq) => {
+  private readonly reads = new ReadReporter(this.state, (buffer, seq) => {
     if (!this.conn) return false;
-    this.conn.send({ type: 'read', room, seq });
+    this.conn.send(buffer.kind === 'private' ? { type: 'read', with: buffer.name, seq } : { type: 'read', room: buffer.key, seq });
     return true;
   });
 

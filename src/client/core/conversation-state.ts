@@ -2,7 +2,7 @@
 // the message it replies to, its edits, deletion and reactions, and the account's read marker with the
 // "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
 
-import type { DeleteEvent, EditEvent, ReactEvent, ReactionsNowEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import type { DeleteEvent, EditEvent, PrivateRecord, PrivateDeleteEvent, PrivateEditEvent, PrivateReactEvent, PrivateReadEvent, ReactEvent, ReactionsNowEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
 import { t } from '../text/i18n/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
@@ -42,6 +42,8 @@ export interface RecordFields {
 interface ClientState {
   readonly active: ChatBuffer;
   room(name: string): ChatBuffer | undefined;
+  /** The private buffer with `nick`, if the client has one. */
+  privateWith(nick: string): ChatBuffer | undefined;
   changeEntry(buffer: ChatBuffer, entry: Entry, changes: Omit<RecordFields, 'seq'> & { mention?: boolean }): unknown;
   insertEntry(buffer: ChatBuffer, index: number, fields: { kind: 'marker'; text: string }): unknown;
 }
@@ -59,7 +61,8 @@ export type MessageChange = { seq: number; author?: string; ts: number; history:
 /** What a deleted message's entry says instead of its text (in the language chosen at start). */
 export const deletedText = (): string => t('conversation.deleted');
 
-export function conversationFields(record: RoomRecord): RecordFields {
+/** A room record's, or a numbered private message's (docs/protocol.md "Changes in private"). */
+export function conversationFields(record: RoomRecord | PrivateRecord): RecordFields {
   const fields: RecordFields = { seq: record.seq };
   if (record.reactions?.length) fields.reactions = record.reactions.map((r) => ({ emoji: sanitizeLine(r.emoji), count: r.count }));
   if (record.type !== 'msg') return fields;
@@ -81,13 +84,20 @@ export function entryBySeq(buffer: ChatBuffer, seq: number): Entry | undefined {
   return undefined;
 }
 
-/** Apply an event to its room's buffer; the change it made to a message, if any (line mode says it). */
+type ConversationEvent = EditEvent | DeleteEvent | ReactEvent | ReactionsNowEvent | ReadEvent;
+type PrivateConversationEvent = PrivateEditEvent | PrivateDeleteEvent | PrivateReactEvent | PrivateReadEvent;
+type ChangeEvent = Exclude<ConversationEvent | PrivateConversationEvent, ReadEvent | PrivateReadEvent>;
+
+/**
+ * Apply a change to a message of a room, or of a private conversation (`with`): the same in both. The change it
+ * made, if any (line mode says it).
+ */
 export function applyConversationEvent(
   state: ClientState,
-  event: EditEvent | DeleteEvent | ReactEvent | ReactionsNowEvent | ReadEvent,
+  event: ConversationEvent | PrivateConversationEvent,
   now = Date.now(),
 ): MessageChange | null {
-  const buffer = state.room(event.room);
+  const buffer = 'room' in event ? state.room(event.room) : state.privateWith(event.with);
   if (!buffer) return null;
   if (event.type === 'read') {
     applyReadMarker(state, buffer, event.seq);
@@ -104,7 +114,7 @@ export function applyConversationEvent(
 }
 
 /** What an event changes of a message (null: nothing shown, such as a change a resume sends again). */
-function messageChange(entry: Entry | undefined, event: EditEvent | DeleteEvent | ReactEvent | ReactionsNowEvent, now: number): MessageChange | null {
+function messageChange(entry: Entry | undefined, event: ChangeEvent, now: number): MessageChange | null {
   const base = { seq: event.seq, ...(entry?.from !== undefined && { author: entry.from }), history: 'history' in event && event.history === true };
   const at = (ts: string) => Date.parse(ts) || now;
   if (entry?.deleted) return null;
@@ -149,7 +159,7 @@ export function applyReadMarker(state: ClientState, buffer: ChatBuffer, marker: 
 
 /** The newest seq shown in a room buffer, to tell the server it was read; undefined when nothing new is. */
 export function unreadUpTo(buffer: ChatBuffer): number | undefined {
-  if (buffer.kind !== 'room' || buffer.readMarker === undefined || buffer.scroll !== null) return undefined;
+  if (buffer.kind === 'server' || buffer.readMarker === undefined || buffer.scroll !== null) return undefined;
   const newest = buffer.lastSeen?.seq;
   return newest !== undefined && newest > buffer.readMarker ? newest : undefined;
 }

@@ -72,7 +72,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'register', usage: '/register [NICK]', help: 'register your nick (or NICK) and log in: the password is asked twice, not shown' },
   { name: 'quit', usage: '/quit [REASON]', help: 'leave chat' },
   ...MODERATION_COMMANDS,
-  { name: 'reply', usage: '/reply N TEXT', help: 'reply to message #N of this room, quoting its first line' },
+  { name: 'reply', usage: '/reply N TEXT', help: 'reply to message #N of this room or private conversation, quoting its first line' },
   { name: 'react', usage: '/react N EMOJI', help: 'add (or take back) a reaction to message #N: 👍 or :thumbsup:' },
   { name: 'edit', usage: '/edit N TEXT', help: 'change your message #N' },
   { name: 'delete', usage: '/delete N', help: 'delete your message #N' },

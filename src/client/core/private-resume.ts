@@ -3,6 +3,7 @@
 
 import type { Connection } from './connection.js';
 import type { ClientState } from './state.js';
+import { applyReadMarker } from './conversation-state.js';
 
 /** Pages of 200 read at most per conversation; the rest stays a /jump or a scroll away. */
 const RESUME_PAGES_MAX = 5;
@@ -16,6 +17,8 @@ export async function resumePrivate(conn: Connection, state: ClientState): Promi
       // A guest that is gone has no conversation any more (no_such_user): nothing to resume.
       if (reply.type !== 'history' || !('with' in reply)) break;
       for (const message of reply.messages) state.apply({ ...message, history: true });
+      // The account's marker in the conversation: what came meanwhile is counted, and marked, from it.
+      if (reply.read !== undefined) applyReadMarker(state, buffer, reply.read);
       if (!reply.more || reply.messages.length === 0) break;
     }
   }

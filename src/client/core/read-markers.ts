@@ -3,7 +3,7 @@
 // a busy room costs one `read` line per check, never one per message.
 
 import { unreadUpTo } from './conversation-state.js';
-import type { ClientState } from './state.js';
+import type { ChatBuffer, ClientState } from './state.js';
 
 const CHECK_MS = 500;
 
@@ -12,19 +12,21 @@ export class ReadReporter {
 
   constructor(
     private readonly state: ClientState,
-    /** Send `read`; false when there is no connection now (tried again at the next check). */
-    private readonly send: (room: string, seq: number) => boolean,
+    /** Send `read` for a room or private buffer; false when there is no connection now (tried again at the next check). */
+    private readonly send: (buffer: ChatBuffer, seq: number) => boolean,
   ) {}
 
   start(): void {
     this.timer ??= setInterval(() => this.check(), CHECK_MS).unref();
   }
 
-  /** The active room shows messages past the marker: say they are read. */
+  /** The active room or private buffer shows messages past the marker: say they are read. */
   check(): void {
     const buffer = this.state.active;
+    // A private conversation the account has no marker in yet (it began while we were here): it starts at 0.
+    if (buffer.kind === 'private' && buffer.readMarker === undefined && this.state.account !== null) buffer.readMarker = 0;
     const upTo = unreadUpTo(buffer);
-    if (upTo !== undefined && this.send(buffer.key, upTo)) buffer.readMarker = upTo;
+    if (upTo !== undefined && this.send(buffer, upTo)) buffer.readMarker = upTo;
   }
 
   stop(): void {

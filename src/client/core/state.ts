@@ -124,6 +124,8 @@ export interface ApplyResult {
 
 export class ClientState {
   nick = '';
+  /** The account this connection is logged in as (its read markers are kept by the server), or null for a guest. */
+  account: string | null = null;
   readonly buffers: ChatBuffer[] = [];
   private activeKey = SERVER_KEY;
   private nextEntryId = 1;
@@ -161,6 +163,11 @@ export class ClientState {
 
   room(name: string): ChatBuffer | undefined {
     return this.buffer(canonicalRoom(name));
+  }
+
+  /** The private buffer with `nick`, if there is one. */
+  privateWith(nick: string): ChatBuffer | undefined {
+    return this.buffer(privateKey(nick));
   }
 
   rooms(): ChatBuffer[] {
@@ -298,6 +305,7 @@ export class ClientState {
     switch (message.type) {
       case 'welcome':
         this.nick = message.nick;
+        this.account = message.account ?? null;
         this.info(this.serverBuffer, t('event.welcome', { server: message.server, nick: message.nick }));
         if (message.motd) this.add(this.serverBuffer, { kind: 'notice', text: sanitize(message.motd) });
         return { bell: false };
@@ -355,7 +363,7 @@ export class ClientState {
       case 'react':
       case 'read': {
         const change = applyConversationEvent(this, message, this.now());
-        const buffer = change && this.room(message.room);
+        const buffer = change && ('room' in message ? this.room(message.room) : this.privateWith(message.with));
         if (buffer) this.onChange?.(buffer, change);
         return { bell: false };
       }
@@ -443,7 +451,8 @@ export class ClientState {
       this.info(buffer, t('private.missed'));
     } else if (!message.missed) this.missedSaid.delete(buffer);
     const kind = message.me ? 'action' : 'msg';
-    this.add(buffer, { kind, ts, from, text: sanitize(message.text), self, mention: !self && !old, seq, ...(old ? { history: true } : {}) });
+    const fields = seq !== undefined ? conversationFields({ ...message, seq }) : {};
+    this.add(buffer, { kind, ts, from, text: sanitize(message.text), self, mention: !self && !old, seq, ...(old ? { history: true } : {}), ...fields });
     return { bell: !self && !message.history };
   }
 

@@ -54,6 +54,8 @@ export function plainLine(entry: Entry, buffer: ChatBuffer, showBuffer: boolean,
   else if (entry.kind === 'action' || entry.kind === 'file') body = `* ${nick} ${oneLine(entry.text)}`;
   else if (entry.kind === 'error') body = chalk.red(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
   else body = grey(chalk)(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
+  // What was changed before it was printed (history, or what waited for an account) says so.
+  if (entry.edited && !entry.deleted) body += ` ${grey(chalk)(t('conversation.edited'))}`;
   return `${grey(chalk)(`[${clock(entry.ts)}]`)} ${where}${body}`;
 }
 

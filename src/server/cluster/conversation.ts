@@ -6,6 +6,8 @@
 //   chat:changelog:<room>    sorted set seq by the room's newest seq when it was last changed (for `since` resumes)
 //   chat:changelog-ts:<room> hash seq -> when it was last changed
 //
+// where <room> is a room, or a private conversation's key (state/privates.ts: `a:…|g:…`, never a room name).
+//
 // Each change is one Lua script, so that two nodes changing one message at once (two reactions) both count.
 
 import type { Redis } from 'ioredis';
@@ -186,6 +188,14 @@ export class RedisConversationStore implements ConversationStore {
     // Oldest change first, as one node orders them: by the newest seq then, the time, the seq.
     entries.sort((a, b) => a.at - b.at || (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.seq - b.seq));
     return entries.map(({ seq, ts }) => ({ seq, ts }));
+  }
+
+  async forget(conversation: string, parties: readonly string[]): Promise<void> {
+    const batch = this.command
+      .multi()
+      .del(conversationKey.authors(conversation), conversationKey.changes(conversation), conversationKey.changeLog(conversation), conversationKey.changeTimes(conversation));
+    for (const party of parties) batch.hdel(conversationKey.read(party), conversation);
+    await batch.exec();
   }
 
   close(): void {}

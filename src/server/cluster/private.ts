@@ -102,8 +102,8 @@ export class RedisPrivateStore implements PrivateStore {
     return this.redis().smembers(privateKey.conversations(principal));
   }
 
-  async forget(principal: string): Promise<void> {
-    if (isAccountPrincipal(principal)) return;
+  async forget(principal: string): Promise<string[]> {
+    if (isAccountPrincipal(principal)) return [];
     const redis = this.redis();
     const convs = await this.conversationsOf(principal);
     const batch = redis.multi();
@@ -113,6 +113,7 @@ export class RedisPrivateStore implements PrivateStore {
     }
     batch.del(privateKey.conversations(principal));
     await batch.exec();
+    return convs;
   }
 
   close(): void {}

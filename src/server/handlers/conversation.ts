@@ -11,11 +11,23 @@ import type { Handler, ServerContext } from './context.js';
 import { actingUser } from './identity.js';
 import { mayNotSpeak, operatesRoom } from './moderation.js';
 import { inRoom, now } from './replies.js';
+import { isPrivateConversation } from '../state/privates.js';
+import { unreadPrivates } from './private-conversation.js';
 
 /** The first line of a quoted message, at most this long. */
 const QUOTE_MAX_CHARS = 120;
 /** Records `unread` reads back per room to count unread messages and mentions. */
 const UNREAD_SCAN = 200;
+
+/**
+ * The room form of a request that also has a private one (`with`, handlers/private-conversation.ts, which routes
+ * each to its handler).
+ */
+export type InRoom<T extends 'edit' | 'delete' | 'react' | 'read'> = (
+  ctx: ServerContext,
+  session: Session,
+  message: Extract<ClientMessage, { type: T; room: string }>,
+) => void | Promise<void>;
 
 /** Each connection's newest room message still on its way (a cluster numbers them in Redis). */
 const inFlight = new WeakMap<Session, Promise<unknown>>();
@@ -80,9 +92,13 @@ export async function quoteFor(ctx: ServerContext, session: Session, room: strin
   await sentSoFar(session);
   const record = await messageAt(ctx, session, room, seq, id);
   if (!record) return null;
-  const text = record.type === 'msg' ? record.text : record.name;
+  return quoteOf(seq, record.from, record.type === 'msg' ? record.text : record.name);
+}
+
+/** What a reply quotes of a message: its author and first line, cut at QUOTE_MAX_CHARS. */
+export function quoteOf(seq: number, from: string, text: string): QuotedMessage {
   const firstLine = text.split('\n', 1)[0]!;
-  return { seq, from: record.from, text: firstLine.length > QUOTE_MAX_CHARS ? `${firstLine.slice(0, QUOTE_MAX_CHARS - 1)}…` : firstLine };
+  return { seq, from, text: firstLine.length > QUOTE_MAX_CHARS ? `${firstLine.slice(0, QUOTE_MAX_CHARS - 1)}…` : firstLine };
 }
 
 /**
@@ -129,7 +145,7 @@ function ok(session: Session, id: ClientMessage['id']): void {
   if (id !== undefined) session.send({ type: 'ok', id });
 }
 
-const edit: Handler<'edit'> = async (ctx, session, { room, seq, text, id }) => {
+const edit: InRoom<'edit'> = async (ctx, session, { room, seq, text, id }) => {
   // Muted (or without a voice in a moderated room): an edit would be speaking.
   if (!inRoom(session, room, id) || mayNotSpeak(ctx, session, room, id)) return;
   if (!(await mayChange(ctx, session, room, seq, 'edit', id))) return;
@@ -138,7 +154,7 @@ const edit: Handler<'edit'> = async (ctx, session, { room, seq, text, id }) => {
   ok(session, id);
 };
 
-const deleteMessage: Handler<'delete'> = async (ctx, session, { room, seq, id }) => {
+const deleteMessage: InRoom<'delete'> = async (ctx, session, { room, seq, id }) => {
   if (!(await mayChange(ctx, session, room, seq, 'delete', id))) return;
   if (!(await change(ctx, session, room, seq, { op: 'delete' }, id))) return;
   await ctx.backend.announce(room, { type: 'delete', room, seq, ts: now() });
@@ -149,7 +165,7 @@ const deleteMessage: Handler<'delete'> = async (ctx, session, { room, seq, id })
  * Add one's reaction, or take it back: reactions count people (principals), whatever their nick. Any message of the
  * room's newest --changeable-messages takes them, whoever sent it.
  */
-const react: Handler<'react'> = async (ctx, session, { room, seq, emoji, id }) => {
+const react: InRoom<'react'> = async (ctx, session, { room, seq, emoji, id }) => {
   if (!inRoom(session, room, id) || mayNotSpeak(ctx, session, room, id)) return;
   await sentSoFar(session);
   // A file shared in the room takes reactions too (it is numbered like a message), but no edit.
@@ -163,7 +179,7 @@ const react: Handler<'react'> = async (ctx, session, { room, seq, emoji, id }) =
 };
 
 /** Refused to guests: read markers belong to accounts. True after the error reply. */
-function guestRefused(session: Session, id: ClientMessage['id']): boolean {
+export function guestRefused(session: Session, id: ClientMessage['id']): boolean {
   if (readerOf(session)) return false;
   session.error(ErrorCode.auth_required, 'read markers belong to accounts: log in or register first', id);
   return true;
@@ -176,7 +192,7 @@ async function newestSeq(ctx: ServerContext, room: string): Promise<number> {
 }
 
 /** The account has read up to `seq`: kept, and told to its other connections on every node (it is theirs too). */
-const read: Handler<'read'> = async (ctx, session, { room, seq, id }) => {
+const read: InRoom<'read'> = async (ctx, session, { room, seq, id }) => {
   if (guestRefused(session, id) || !inRoom(session, room, id)) return;
   await sentSoFar(session);
   const principal = session.principal;
@@ -204,7 +220,7 @@ export async function sendMarker(ctx: ServerContext, session: Session, room: str
 }
 
 /** Whether `text` names `nick` as a word (case as nicks compare). */
-function mentions(text: string, nick: string): boolean {
+export function mentions(text: string, nick: string): boolean {
   const key = nickKey(nick);
   const folded = nickKey(text);
   for (let at = folded.indexOf(key); at !== -1; at = folded.indexOf(key, at + 1)) {
@@ -235,8 +251,10 @@ const unread: Handler<'unread'> = async (ctx, session, { id }) => {
   if (guestRefused(session, id)) return;
   const nick = actingUser(session).nick;
   const markers = await ctx.backend.conversations.markers(session.principal);
-  const rooms = await Promise.all(markers.map(({ room, seq }) => unreadIn(ctx, room, seq, nick)));
-  session.send({ type: 'unread', rooms, ...(id !== undefined && { id }) });
+  const inRooms = markers.filter(({ room }) => !isPrivateConversation(room));
+  const rooms = await Promise.all(inRooms.map(({ room, seq }) => unreadIn(ctx, room, seq, nick)));
+  const privates = await unreadPrivates(ctx, session, markers.filter(({ room }) => isPrivateConversation(room)));
+  session.send({ type: 'unread', rooms, ...(privates.length > 0 && { privates }), ...(id !== undefined && { id }) });
 };
 
 export const conversationHandlers = { edit, delete: deleteMessage, react, read, unread };

@@ -9,12 +9,14 @@ import type { Handler, ServerContext } from './context.js';
 import { fileHandlers } from './files.js';
 import { moderationHandlers } from './moderation.js';
 import { postHandlers } from './post.js';
+import { inPrivateToo } from './private-conversation.js';
 import { search } from './search.js';
 
 export type { ServerContext } from './context.js';
 
 const handlers: { [T in ClientType]: Handler<T> } = {
   ...chatHandlers, ...fileHandlers, ...accountHandlers, ...moderationHandlers, ...conversationHandlers, ...postHandlers, search,
+  ...inPrivateToo(conversationHandlers),
 };
 
 export function dispatch(ctx: ServerContext, session: Session, message: ClientMessage): void {

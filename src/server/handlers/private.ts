@@ -3,24 +3,28 @@
 // connection of the recipient, or, to a registered account that is offline, kept in its mailbox and delivered as
 // missed at its next login. Mailboxes are bounded per recipient and per sender (mailbox_full).
 
-import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord } from '../../protocol/index.js';
+import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord, type RoomRecord } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
 import { tellAway } from './moderation.js';
 import { now } from './replies.js';
+import { markerIn, notePrivateSent, privateQuote, withPrivateChanges } from './private-conversation.js';
+import { waitingAsNow, waitingRecord } from './private-mailbox.js';
+import { conversationKey, partiesOf } from '../state/privates.js';
+import { conversationBytesAtMost } from '../state/conversation.js';
 
 const HISTORY_PAGE_MAX = 200;
 
 /** The other party of a conversation: whoever holds the nick now, or else the account that owns it. */
-interface Party {
+export interface Party {
   nick: string;
   principal: string;
   online: boolean;
 }
 
-async function partyFor(ctx: ServerContext, nick: string): Promise<Party | null> {
+export async function partyFor(ctx: ServerContext, nick: string): Promise<Party | null> {
   const holder = await ctx.backend.lookup(nick);
   if (holder) return { ...holder, online: true };
   if (ctx.config.accounts === 'off') return null;
@@ -28,7 +32,7 @@ async function partyFor(ctx: ServerContext, nick: string): Promise<Party | null>
   return account ? { nick: account.nick, principal: accountPrincipal(account.id), online: false } : null;
 }
 
-function noSuchUser(session: Session, nick: string, id: PrivateMsgRequest['id']): void {
+export function noSuchUser(session: Session, nick: string, id: PrivateMsgRequest['id']): void {
   session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(nick)}, and no account has that nick`, id);
 }
 
@@ -42,7 +46,7 @@ function mailboxSender(session: Session): string {
 }
 
 export async function sendPrivate(ctx: ServerContext, session: Session, message: PrivateMsgRequest): Promise<void> {
-  const { to, text, id } = message;
+  const { to, text, id, reply_to } = message;
   // An attached connection (a one-shot acting for the user's chat window) speaks as the window.
   const user = actingUser(session);
   if (!session.owner) await ensureNick(ctx, session);
@@ -58,11 +62,14 @@ export async function sendPrivate(ctx: ServerContext, session: Session, message:
       return;
     }
   }
-  const draft = { type: 'msg' as const, to: target.nick, from: user.nick, text, ts: now(), ...(message.me && { me: true as const }) };
+  const reply = reply_to === undefined ? undefined : await privateQuote(ctx, session, target, reply_to, id);
+  if (reply === null) return;
+  const draft = { type: 'msg' as const, to: target.nick, from: user.nick, text, ts: now(), ...(message.me && { me: true as const }), ...(reply && { reply }) };
   const record = await backend.privates.append(user.principal, target.principal, draft);
+  await notePrivateSent(ctx, session, target, record.seq);
   const delivered = target.online ? await backend.sendPrivate(target.nick, (nick) => ({ ...record, to: nick })) : null;
   // Offline, or gone since the lookup: an account gets it at its next login (a guest's conversation is over).
-  if (!delivered && isAccountPrincipal(target.principal)) await backend.privates.enqueue(target.principal, sender, record);
+  if (!delivered && isAccountPrincipal(target.principal)) await backend.privates.enqueue(target.principal, sender, waitingRecord(record, user.principal, target.principal));
   if (delivered) await tellAway(ctx, session, record.to);
   // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
   // arrived once already.
@@ -80,7 +87,7 @@ function within(records: PrivateRecord[], budget: number, keep: 'oldest' | 'newe
   let bytes = 0;
   let count = 0;
   for (const record of ordered) {
-    bytes += 6 * record.text.length + 256;
+    bytes += 6 * record.text.length + 256 + conversationBytesAtMost(record as unknown as RoomRecord); // its quote and reactions
     if (bytes > budget && count > 0) break;
     count++;
   }
@@ -93,16 +100,22 @@ export async function privateHistory(ctx: ServerContext, session: Session, messa
   if (!target) return noSuchUser(session, peer, id);
   const pageSize = Math.max(1, Math.min(limit ?? 50, HISTORY_PAGE_MAX));
   const request = since !== undefined ? { since, limit: pageSize + 1 } : { ...(before !== undefined && { before }), limit: pageSize + 1 };
-  const found = await ctx.backend.privates.page(actingUser(session).principal, target.principal, request);
-  const page = found.length <= pageSize ? found : since !== undefined ? found.slice(0, pageSize) : found.slice(1);
+  const principal = actingUser(session).principal;
+  const found = await ctx.backend.privates.page(principal, target.principal, request);
+  const sliced = found.length <= pageSize ? found : since !== undefined ? found.slice(0, pageSize) : found.slice(1);
+  // As they are now (edited, deleted, reacted to), as a room's history.
+  const page = await withPrivateChanges(ctx, conversationKey(principal, target.principal), sliced);
   const messages = within(page, ctx.config.replyHistoryBytes, since !== undefined ? 'oldest' : 'newest');
-  session.reply(id, { type: 'history', with: target.nick, messages, more: found.length > pageSize || messages.length < page.length });
+  const more = found.length > pageSize || messages.length < page.length;
+  session.reply(id, { type: 'history', with: target.nick, messages, more, ...(await markerIn(ctx, session, target)) });
 }
 
-/** After a login: what was sent to the account while it was offline, marked missed. */
+/** After a login: what was sent to the account while it was offline, marked missed, as it is now. */
 export async function deliverWaiting(ctx: ServerContext, session: Session): Promise<void> {
   if (!session.account) return;
-  for (const record of await ctx.backend.privates.waiting(session.principal)) session.send({ ...record, missed: true });
+  const { records, markers } = await waitingAsNow(ctx, session, await ctx.backend.privates.waiting(session.principal));
+  for (const record of records) session.send({ ...record, missed: true });
+  for (const marker of markers) session.send(marker);
 }
 
 /** A guest connection is gone: so are its private conversations. */
@@ -111,5 +124,6 @@ export function forgetGuestConversations(ctx: ServerContext, session: Session): 
   if (!guest) return;
   Promise.resolve()
     .then(() => ctx.backend.privates.forget(guest))
+    .then((forgotten) => Promise.all(forgotten.map((conversation) => ctx.backend.conversations.forget(conversation, partiesOf(conversation)))))
     .catch((error: unknown) => ctx.log.warn({ err: String(error) }, 'could not forget a guest\'s conversations'));
 }

@@ -61,6 +61,11 @@ export interface ConversationStore {
   logChange(conversation: string, seq: number, at: number, ts: string, window: number): Maybe<void>;
   /** The messages at or before `since` last changed when the newest seq was `since` or later, oldest change first. */
   changedSince(conversation: string, since: number): Maybe<ChangeLogEntry[]>;
+  /**
+   * A private conversation is over (a guest's connection closed): its authors, changes, and the markers of its two
+   * parties in it, gone.
+   */
+  forget(conversation: string, parties: readonly string[]): Maybe<void>;
   close(): void;
 }
 

@@ -12,6 +12,11 @@ export function conversationKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/** Whether a key of the conversation store (state/conversation.ts) is a private conversation's, not a room's. */
+export function isPrivateConversation(key: string): boolean {
+  return key.includes('|'); // a room name has no `|` (protocol/names.ts)
+}
+
 /** The two principals of a conversation key. */
 export function partiesOf(conversation: string): [string, string] {
   const bar = conversation.indexOf('|');
@@ -52,7 +57,10 @@ export interface PrivateStore {
    * stay for the account's other devices for `keepMs` after their first delivery (clients drop repeats by seq).
    */
   waiting(recipient: string): Maybe<PrivateRecord[]>;
-  /** The conversations of `principal`, gone (a guest connection closed: its conversations live as long as it). */
-  forget(principal: string): Maybe<void>;
+  /**
+   * The conversations of `principal`, gone (a guest connection closed: its conversations live as long as it). The
+   * keys of the conversations forgotten (their changes and markers go too, handlers/private.ts).
+   */
+  forget(principal: string): Maybe<string[]>;
   close(): void;
 }

@@ -104,14 +104,23 @@ export class SqliteConversationStore implements ConversationStore {
       logChange: this.db.prepare(
         'INSERT INTO change_log (conversation, seq, at, ts) VALUES (?, ?, ?, ?) ON CONFLICT (conversation, seq) DO UPDATE SET at = max(at, excluded.at), ts = excluded.ts',
       ),
-      forgetChanges: this.db.prepare('DELETE FROM change_log WHERE conversation = ? AND at < ?'),
+      forgetOldChanges: this.db.prepare('DELETE FROM change_log WHERE conversation = ? AND at < ?'),
       changedSince: this.db.prepare('SELECT seq, ts FROM change_log WHERE conversation = ? AND at >= ? AND seq <= ? ORDER BY at, ts, seq'),
+      forgetAllAuthors: this.db.prepare('DELETE FROM authors WHERE room = ?'),
+      forgetAllChanges: this.db.prepare('DELETE FROM changes WHERE room = ?'),
+      forgetChangeLog: this.db.prepare('DELETE FROM change_log WHERE conversation = ?'),
+      forgetMarker: this.db.prepare('DELETE FROM read_markers WHERE principal = ? AND room = ?'),
     };
     if (path !== null && history) {
       history.db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
       // Per database of a connection: an attached one would sync every commit (FULL) otherwise.
       history.db.pragma(`${ATTACHED}.synchronous = NORMAL`);
       this.inHistory = sentStatements(history.db, ATTACHED);
+    }
+    // A guest's private conversations live as long as its connection (state/privates.ts): none survives a restart.
+    // Their keys hold a guest principal (`g:`), which no room name can (protocol/names.ts: no `:`).
+    for (const [table, key] of [['authors', 'room'], ['changes', 'room'], ['read_markers', 'room'], ['change_log', 'conversation']]) {
+      this.db.prepare(`DELETE FROM ${table} WHERE ${key} LIKE 'g:%' OR ${key} LIKE '%|g:%'`).run();
     }
   }
 
@@ -207,12 +216,22 @@ export class SqliteConversationStore implements ConversationStore {
   logChange(conversation: string, seq: number, at: number, ts: string, window: number): void {
     this.db.transaction(() => {
       this.statements.logChange.run(conversation, seq, at, ts);
-      this.statements.forgetChanges.run(conversation, at - window);
+      this.statements.forgetOldChanges.run(conversation, at - window);
     })();
   }
 
   changedSince(conversation: string, since: number): ChangeLogEntry[] {
     return this.statements.changedSince.all(conversation, since, since) as ChangeLogEntry[];
+  }
+
+  forget(conversation: string, parties: readonly string[]): void {
+    this.flush();
+    this.db.transaction(() => {
+      this.statements.forgetAllAuthors.run(conversation);
+      this.statements.forgetAllChanges.run(conversation);
+      this.statements.forgetChangeLog.run(conversation);
+      for (const party of parties) this.statements.forgetMarker.run(party, conversation);
+    })();
   }
 
   close(): void {

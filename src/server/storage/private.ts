@@ -47,7 +47,7 @@ export class SqlitePrivateStore implements PrivateStore {
   private readonly dropDelivered: Database.Statement;
   private readonly appendTransaction: (a: string, b: string, draft: Omit<PrivateRecord, 'seq'>) => PrivateRecord;
   private readonly waitingTransaction: (recipient: string) => PrivateRecord[];
-  private readonly forgetTransaction: (principal: string) => void;
+  private readonly forgetTransaction: (principal: string) => string[];
   private readonly hasConversation: Database.Statement;
 
   constructor(
@@ -91,12 +91,13 @@ export class SqlitePrivateStore implements PrivateStore {
     const selectConversations = db.prepare('SELECT conv FROM private_conversations WHERE a = ? OR b = ?').pluck();
     this.forgetTransaction = db.transaction((principal: string) => {
       const convs = selectConversations.all(principal, principal) as string[];
-      if (convs.length === 0) return; // most guests never had one: nothing to prepare or delete
+      if (convs.length === 0) return convs; // most guests never had one: nothing to prepare or delete
       for (const conv of convs) {
         db.prepare('DELETE FROM private_records WHERE conv = ?').run(conv);
         db.prepare('DELETE FROM private_conversations WHERE conv = ?').run(conv);
       }
       this.index?.forgetConversations(convs);
+      return convs;
     });
     // A guest's conversations live as long as its connection: none survives a restart.
     this.forgetGuests();
@@ -129,11 +130,11 @@ export class SqlitePrivateStore implements PrivateStore {
     return this.waitingTransaction(recipient);
   }
 
-  forget(principal: string): void {
-    if (isAccountPrincipal(principal)) return;
+  forget(principal: string): string[] {
+    if (isAccountPrincipal(principal)) return [];
     // Most guests never had a private conversation: no transaction (a BEGIN and a COMMIT per closing connection).
-    if (this.hasConversation.get(principal, principal) === undefined) return;
-    this.forgetTransaction(principal);
+    if (this.hasConversation.get(principal, principal) === undefined) return [];
+    return this.forgetTransaction(principal);
   }
 
   private forgetGuests(): void {
