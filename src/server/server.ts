@@ -27,7 +27,7 @@ import { SqliteHistoryStore } from './storage/sqlite.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled, wentAway } from './handlers/moderation.js';
 import type { HistoryStore } from './storage/store.js';
-import { plainRefusal, TlsDoor } from './tls.js';
+import { plainRefusal, TlsDoor, type Admission } from './tls.js';
 import { WebGateway } from './web/gateway.js';
 
 const FILE_SWEEP_MS = 3600_000;
@@ -132,13 +132,18 @@ export class ChatServer implements SessionHost, ServerContext {
     this.startKeepalive();
   }
 
-  /** Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). */
-  handleConnection(stream: Duplex, remote = 'stream'): Session | null {
+  /**
+   * Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). `admission`: its
+   * place in its address's allowance, taken already (at the TLS door), or why it has none.
+   */
+  handleConnection(stream: Duplex, remote = 'stream', admission?: Admission): Session | null {
     if (this.closing) {
+      if (admission && 'limits' in admission) admission.limits.release();
       stream.destroy();
       return null;
     }
     const refuse = (code: ByeCode, reason: string) => {
+      if (admission && 'limits' in admission) admission.limits.release();
       stream.on('error', () => {});
       stream.end(encode({ type: 'bye', code, reason }));
       // Half-open sockets close only once their input is read to the end; a peer that never ends is cut.
@@ -151,8 +156,9 @@ export class ChatServer implements SessionHost, ServerContext {
     const remoteAddress = (stream as Partial<net.Socket>).remoteAddress;
     const plainProblem = plainRefusal(this.config.plain, stream, remoteAddress);
     if (plainProblem) return refuse(ByeCode.tls_required, plainProblem);
-    const address = this.addresses.get(remoteAddress);
-    const refusal = address.admit();
+    if (admission && 'refusal' in admission) return refuse(admission.refusal.code, admission.refusal.reason);
+    const address = admission?.limits ?? this.addresses.get(remoteAddress);
+    const refusal = admission ? null : address.admit();
     if (refusal) return refuse(refusal.code, refusal.reason);
     const session = new Session(this.nextSessionId++, stream, this, remote, address);
     this.sessions.add(session);
@@ -194,8 +200,9 @@ export class ChatServer implements SessionHost, ServerContext {
           maxPerAddress: maxConnectionsPerAddress,
           maxWaiting: maxConnections,
           log: this.log,
-          enter: (stream, remote) => {
-            this.handleConnection(stream, remote);
+          addresses: this.addresses,
+          enter: (stream, remote, admission) => {
+            this.handleConnection(stream, remote, admission);
             stream.resume();
           },
         })
