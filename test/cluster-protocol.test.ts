@@ -13,3 +13,4 @@ await import('./post.test.js');
 await import('./web-gateway.test.js');
 await import('./private.test.js');
 await import('./search.test.js');
+await import('./away.test.js');

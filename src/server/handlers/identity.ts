@@ -5,6 +5,7 @@ import { ErrorCode, nickKey, type ClientMessage } from '../../protocol/index.js'
 import type { Session } from '../session.js';
 import type { ServerContext } from './context.js';
 import { nickTaken, now } from './replies.js';
+import { awayFollowsNick } from './away.js';
 
 /** Give the session a guest nick when it has none yet. */
 export async function ensureNick(ctx: ServerContext, session: Session): Promise<void> {
@@ -36,6 +37,7 @@ export async function changeNick(ctx: ServerContext, session: Session, nick: str
   const old = session.nick;
   if (!(await ctx.backend.claimNick(session, nick))) return session.closed ? false : nickTaken(ctx, session, nick, id);
   await announceNick(ctx, session, old);
+  await awayFollowsNick(ctx, session, old);
   return true;
 }
 
@@ -46,6 +48,7 @@ export async function becomeGuest(ctx: ServerContext, session: Session): Promise
   session.loginTokenHash = null;
   await ctx.backend.claimGuest(session);
   await announceNick(ctx, session, old);
+  await awayFollowsNick(ctx, session, old);
 }
 
 /** Tell the session's rooms (or the session alone, in none) that its nick changed from `old`. */
