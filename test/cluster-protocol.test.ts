@@ -14,3 +14,4 @@ await import('./web-gateway.test.js');
 await import('./private.test.js');
 await import('./search.test.js');
 await import('./away.test.js');
+await import('./tokens.test.js');

@@ -27,6 +27,7 @@ import { SqliteHistoryStore } from './storage/sqlite.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
 import { roomControlled } from './handlers/moderation.js';
 import { wentAway } from './handlers/away.js';
+import { tokenEnds } from './handlers/tokens.js';
 import type { HistoryStore } from './storage/store.js';
 import { plainRefusal, TlsDoor, type Admission } from './tls.js';
 import { WebGateway } from './web/gateway.js';
@@ -184,7 +185,7 @@ export class ChatServer implements SessionHost, ServerContext {
     this.backend.releaseNick(session);
     void wentAway(this, session);
     forgetGuestConversations(this, session);
-    if (session.attachToken) this.attachTokens.delete(session.attachToken);
+    tokenEnds(this, session);
     session.address.release();
     this.sessions.delete(session);
     this.log.info({ conn: session.id, nick: session.nick || undefined, reason }, 'disconnected');

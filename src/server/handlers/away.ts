@@ -25,7 +25,7 @@ export async function awayAmong(ctx: ServerContext, nicks: string[]): Promise<st
 }
 
 /** The away message of `user` (the user a connection acts for), or null when it is not away. */
-export async function awayMessageOf(ctx: ServerContext, user: Session): Promise<string | null> {
+export async function awayMessageOf(ctx: ServerContext, user: Pick<Session, 'nick' | 'principal'>): Promise<string | null> {
   const [mark] = await ctx.backend.moderation.awayOf([user.nick]);
   return mark?.principal === user.principal ? mark.message : null;
 }

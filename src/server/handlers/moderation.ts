@@ -36,10 +36,11 @@ import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
 import { awayAmong, awayMessageOf } from './away.js';
+import { actsIn } from './tokens.js';
 import { inRoom, now } from './replies.js';
 
 /** Whether each account is a server admin, as last asked (on join and on each moderation request). */
-const adminSeen = new WeakMap<Session, { account: string; admin: boolean }>();
+const adminSeen = new WeakMap<object, { account: string; admin: boolean }>();
 
 /** Who the session is for the rules, as far as is known without asking the store (the hot path). */
 function whoNow(session: Session): Who {
@@ -128,7 +129,7 @@ export async function operatesRoom(ctx: ServerContext, session: Session, room: s
  * (state/room-rules.ts `readRefusal`); a member always may. Null when it may, else the refusal.
  */
 export async function readRefused(ctx: ServerContext, session: Session, room: string): Promise<Refusal | null> {
-  if (actingUser(session).rooms.has(room)) return null;
+  if (await actsIn(ctx, session, room)) return null;
   const rules = await ctx.backend.moderation.load(room);
   if (!rules) return null;
   return readRefusal(rules, await whoIs(ctx, session), room);
