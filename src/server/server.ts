@@ -261,8 +261,11 @@ export class ChatServer implements SessionHost, ServerContext {
     ]);
     clearTimeout(graceTimer);
     this.historyStore?.close();
+    // The checkpoint thread may still be writing the database's files: a caller may remove them once this resolves.
+    await this.historyStore?.whenClosed?.();
     await this.backend.close();
     clearInterval(this.fileSweepTimer);
+    await this.files.settled();
     this.files.close();
     this.log.info('stopped');
   }
