@@ -9,7 +9,6 @@ import type { Session } from '../session.js';
 import { accountPrincipal } from '../state/principals.js';
 import { TOKEN_SHAPE, type ActingUser, type TokenHolder } from '../state/session-tokens.js';
 import type { ServerContext } from './context.js';
-import { actingUser } from './identity.js';
 
 /** Whom each session's token is counted against, as last kept (its account, or its address). */
 const keptUnder = new WeakMap<Session, string>();
@@ -95,7 +94,7 @@ function remoteUser(ctx: ServerContext, holder: TokenHolder): ActingUser {
 
 /** Whether the user the session acts for is in the room: its own rooms, or for another node's user the room's members. */
 export async function actsIn(ctx: ServerContext, session: Session, room: string): Promise<boolean> {
-  const user = actingUser(session);
+  const user: ActingUser = session.owner ?? session; // identity.ts actingUser (which imports this file)
   if (user.rooms.has(room)) return true;
   if (!remoteUsers.has(user)) return false;
   const { nicks } = await ctx.backend.members(room, Number.MAX_SAFE_INTEGER);
