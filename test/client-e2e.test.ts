@@ -47,7 +47,7 @@ t.test('two people chat in one room, in Chinese and emoji; another room sees not
   await alice.type('你好😀b');
   await alice.keys('Left', 'Left', 'BSpace');
   await alice.waitFor((l) => l.at(-1) === '[test] 你😀b');
-  t.equal((await alice.cursor()).x, stringWidth('[test] 你'), 'Left, Left, Backspace deleted 好; the cursor is after 你');
+  t.equal((await alice.cursorAt(stringWidth('[test] 你'))).x, stringWidth('[test] 你'), 'Left, Left, Backspace deleted 好; the cursor is after 你');
   await alice.keys('End');
   await alice.type(' ok');
   await alice.keys('Enter');
@@ -91,17 +91,17 @@ t.test('flags and ZWJ families take 2 columns everywhere: the log, the member pa
   // The input line: the cursor after `🇨🇳abc` is where tmux drew the c; a flag is deleted as one character.
   await ann.type('🇨🇳abc');
   await ann.waitFor((l) => l.at(-1) === '[test] 🇨🇳abc');
-  t.equal((await ann.cursor()).x, 7 + 2 + 3, 'the cursor is just after the c');
+  t.equal((await ann.cursorAt(7 + 2 + 3)).x, 7 + 2 + 3, 'the cursor is just after the c');
   await ann.keys('Left', 'Left', 'Left');
-  t.equal((await ann.cursor()).x, 7 + 2, 'Left moves over one character at a time');
+  t.equal((await ann.cursorAt(7 + 2)).x, 7 + 2, 'Left moves over one character at a time');
   await ann.keys('BSpace');
   await ann.waitFor((l) => l.at(-1) === '[test] abc');
-  t.equal((await ann.cursor()).x, 7, 'Backspace deleted the whole flag');
+  t.equal((await ann.cursorAt(7)).x, 7, 'Backspace deleted the whole flag');
   await ann.keys('C-u', 'End', 'C-u');
   await ann.type('👨‍👩‍👧x');
   await ann.waitFor((l) => l.at(-1) === '[test] 👨‍👩‍👧x');
   await ann.keys('Left');
-  t.equal((await ann.cursor()).x, 7 + 2, 'the family is 2 columns before the x');
+  t.equal((await ann.cursorAt(7 + 2)).x, 7 + 2, 'the family is 2 columns before the x');
 
   // Another buffer and back: nothing of the flags is left on the server buffer's screen.
   await ann.keys('C-u', 'End', 'C-u', 'M-1');

@@ -44,6 +44,8 @@ t.test('private messages open a buffer on both sides; commands answer in words',
   const { port } = await serve(t);
   const alice = await connectClient(t, port, 'alice', ['test']);
   const bob = await connectClient(t, port, 'bob', ['test']);
+  // bob's join reaches alice in the next presence pass: before it, a line of alice's may not be her last one.
+  await until(() => alice.state.room('test')!.members.includes('bob'), 'alice to see bob join');
   await alice.submit('/msg bob secret 🤫');
   t.equal(alice.state.active.key, '@bob', '/msg switches to the private buffer');
   await until(() => texts(bob, '@alice').length === 1, 'bob to get the private message');

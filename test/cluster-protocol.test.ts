@@ -16,3 +16,5 @@ await import('./search.test.js');
 await import('./conversation-resume.test.js');
 await import('./search-scope.test.js');
 await import('./private-conversation.test.js');
+await import('./away.test.js');
+await import('./tokens.test.js');

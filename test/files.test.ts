@@ -243,7 +243,7 @@ t.test('a second connection attached with the welcome token shares files as the 
   const stranger = await bytesPeer(t, port);
   stranger.send({ type: 'attach', token: 'not-a-token' });
   t.match(await stranger.line(), { type: 'error', code: 'bad_request' });
-  // An attach token is the node's own: the second connection goes where alice is (docs/scale-out.md).
+  // On the node where alice is (another node: tokens.test.ts).
   const transfer = await BytesPeer.connect(port);
   t.teardown(() => transfer.destroy());
   transfer.send({ type: 'attach', token, id: 1 });

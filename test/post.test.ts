@@ -58,7 +58,7 @@ t.test('post obeys the rules of msg: names, size, flood control, the room table'
 
 t.test('an attached connection posts and sends private messages as the user it attached to', async (t) => {
   const { port } = await server(t);
-  const node = nodeFor(port); // attach tokens are a node's own: both connections on the same node
+  const node = nodeFor(port); // both connections on the same node (another node: tokens.test.ts)
   const alice = await peerAt(t, node);
   alice.send({ type: 'hello', nick: 'alice' });
   const { token } = await alice.next({ type: 'welcome' });

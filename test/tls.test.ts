@@ -89,6 +89,41 @@ t.test('a TLS handshake that stalls is closed after --tls-handshake-timeout; a s
   t.match(await after.next({ type: 'pong' }), { id: 1 }, 'and they no longer count against the address');
 });
 
+t.test('one allowance per address: plain and TLS connections, at the door or past it, count together', async (t) => {
+  const { server, port } = await serve(t, { tls: await selfSignedCert(t), maxConnectionsPerAddress: 3, connectRatePerAddress: 0, tlsHandshakeTimeoutMs: 60_000 });
+  const plain = await Peer.connect(port);
+  t.teardown(() => plain.destroy());
+  plain.send({ type: 'ping', id: 1 });
+  await plain.next({ type: 'pong' });
+  const secure = await Peer.connectTls(port);
+  t.teardown(() => secure.destroy());
+  secure.send({ type: 'ping', id: 2 });
+  await secure.next({ type: 'pong' });
+  // The third is still at the door, silent: it holds the address's last place.
+  const silent = net.connect(port, '127.0.0.1');
+  silent.on('error', () => {});
+  t.teardown(() => silent.destroy());
+  await until(() => server.addresses.get('127.0.0.1').connections === 3, 'the silent connection to take its place');
+
+  const overPlain = await Peer.connect(port);
+  t.teardown(() => overPlain.destroy());
+  overPlain.send({ type: 'ping', id: 3 });
+  t.match(await overPlain.next({ type: 'bye' }), { code: 'too_many_connections' }, 'a fourth over TCP is refused, in words');
+  const overTls = await Peer.connectTls(port);
+  t.teardown(() => overTls.destroy());
+  t.match(await overTls.next({ type: 'bye' }), { code: 'too_many_connections' }, 'and over TLS');
+
+  silent.destroy();
+  secure.destroy();
+  await until(() => server.addresses.get('127.0.0.1').connections === 1, 'the places to be given back');
+  const again = [await Peer.connectTls(port), await Peer.connect(port)];
+  for (const [i, peer] of again.entries()) {
+    t.teardown(() => peer.destroy());
+    peer.send({ type: 'ping', id: 10 + i });
+    t.match(await peer.next({ type: 'pong' }), { id: 10 + i }, 'places given back at the door and by a session are free again');
+  }
+});
+
 t.test('one address may have at most --max-per-address connections before their first byte', async (t) => {
   const { port } = await serve(t, { tls: await selfSignedCert(t), maxConnectionsPerAddress: 2, tlsHandshakeTimeoutMs: 60_000 });
   const idle = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];

@@ -26,12 +26,14 @@ import { localPrivates } from './storage/local-privates.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
 import { ThreadedHistoryStore } from './storage/history-thread.js';
 import { SqliteModerationStore } from './storage/moderation-sqlite.js';
-import { roomControlled, wentAway } from './handlers/moderation.js';
+import { roomControlled } from './handlers/moderation.js';
+import { wentAway } from './handlers/away.js';
+import { tokenEnds } from './handlers/tokens.js';
 import type { HistoryStore } from './storage/store.js';
 // TLS and the web gateway (ws, http, the page's assets) are loaded when configured: a server without them does not
 // hold their code (~20 MB of RSS at rest, bench/README.md "RSS at rest").
 import { plainRefusal } from './plain.js';
-import type { TlsDoor } from './tls.js';
+import type { Admission, TlsDoor } from './tls.js';
 import type { WebGateway } from './web/gateway.js';
 
 const FILE_SWEEP_MS = 3600_000;
@@ -141,13 +143,18 @@ export class ChatServer implements SessionHost, ServerContext {
     this.startKeepalive();
   }
 
-  /** Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). */
-  handleConnection(stream: Duplex, remote = 'stream'): Session | null {
+  /**
+   * Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). `admission`: its
+   * place in its address's allowance, taken already (at the TLS door), or why it has none.
+   */
+  handleConnection(stream: Duplex, remote = 'stream', admission?: Admission): Session | null {
     if (this.closing) {
+      if (admission && 'limits' in admission) admission.limits.release();
       stream.destroy();
       return null;
     }
     const refuse = (code: ByeCode, reason: string) => {
+      if (admission && 'limits' in admission) admission.limits.release();
       stream.on('error', () => {});
       stream.end(encode({ type: 'bye', code, reason }));
       // Half-open sockets close only once their input is read to the end; a peer that never ends is cut.
@@ -160,8 +167,9 @@ export class ChatServer implements SessionHost, ServerContext {
     const remoteAddress = (stream as Partial<net.Socket>).remoteAddress;
     const plainProblem = plainRefusal(this.config.plain, stream, remoteAddress);
     if (plainProblem) return refuse(ByeCode.tls_required, plainProblem);
-    const address = this.addresses.get(remoteAddress);
-    const refusal = address.admit();
+    if (admission && 'refusal' in admission) return refuse(admission.refusal.code, admission.refusal.reason);
+    const address = admission?.limits ?? this.addresses.get(remoteAddress);
+    const refusal = admission ? null : address.admit();
     if (refusal) return refuse(refusal.code, refusal.reason);
     const session = new Session(this.nextSessionId++, stream, this, remote, address);
     this.sessions.add(session);
@@ -186,7 +194,7 @@ export class ChatServer implements SessionHost, ServerContext {
     this.backend.releaseNick(session);
     void wentAway(this, session);
     forgetGuestConversations(this, session);
-    if (session.attachToken) this.attachTokens.delete(session.attachToken);
+    tokenEnds(this, session);
     session.address.release();
     this.sessions.delete(session);
     this.log.info({ conn: session.id, nick: session.nick || undefined, reason }, 'disconnected');
@@ -203,8 +211,9 @@ export class ChatServer implements SessionHost, ServerContext {
           maxPerAddress: maxConnectionsPerAddress,
           maxWaiting: maxConnections,
           log: this.log,
-          enter: (stream, remote) => {
-            this.handleConnection(stream, remote);
+          addresses: this.addresses,
+          enter: (stream, remote, admission) => {
+            this.handleConnection(stream, remote, admission);
             stream.resume();
           },
         })
@@ -262,8 +271,11 @@ export class ChatServer implements SessionHost, ServerContext {
     ]);
     clearTimeout(graceTimer);
     this.historyStore?.close();
+    // The checkpoint thread may still be writing the database's files: a caller may remove them once this resolves.
+    await this.historyStore?.whenClosed?.();
     await this.backend.close();
     clearInterval(this.fileSweepTimer);
+    await this.files.settled();
     this.files.close();
     this.log.info('stopped');
   }

@@ -23,6 +23,7 @@ import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { Logger } from './log.js';
 import { accountPrincipal, guestPrincipal } from './state/principals.js';
 import type { Member } from './state/rooms.js';
+import type { ActingUser } from './state/session-tokens.js';
 import { randomKey } from './random-key.js';
 import { RoomNames } from './state/room-names.js';
 import { TokenBucket } from './rate-limit.js';
@@ -108,7 +109,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** Empty until the client says hello or joins. */
   nick = '';
   /** Set on a connection attached to another user's session (file transfers beside the chat): it acts for them. */
-  owner: Session | null = null;
+  owner: ActingUser | null = null;
   /** The capability another connection presents to attach to this one; given out in `welcome`. */
   attachToken = '';
   /** The account this connection is logged in as (register or login), or null: a guest. */

@@ -4,11 +4,14 @@
 // Until its first byte and its handshake are through, a connection is no session yet, and waits at the door: a
 // silent one as long as a session may stay silent (--first-line-timeout; it then gets the same `bye`), a TLS
 // handshake --tls-handshake-timeout from its first byte (one that never completes holds a socket for nothing).
-// One address may have at most --max-per-address connections at the door, and all together --max-connections.
+// A connection takes its place in its address's allowance (addresses.ts) as it reaches the door, and keeps it as
+// a session: the same --max-per-address counts plain, TLS and WebSocket connections together, at the door or
+// past it. One over the allowance still waits for its first byte, to be told why in words (plain or TLS); one
+// address may have at most --max-per-address connections at the door, and all together --max-connections.
 
 import net from 'node:net';
 import tls from 'node:tls';
-import { addressKey } from './addresses.js';
+import { addressKey, type AddressBook, type AddressLimits, type Refusal } from './addresses.js';
 import { ByeCode, encode } from '../protocol/index.js';
 import type { Logger } from './log.js';
 import type { TlsMaterial } from './tls-cert.js';
@@ -29,13 +32,22 @@ export interface TlsDoorOptions {
   /** Connections at the door at once, from everywhere. */
   maxWaiting: number;
   log: Logger;
-  /** A connection through the door: a TLSSocket once its handshake is done, or the plain socket, paused, its first bytes put back. */
-  enter(stream: net.Socket, remote: string): void;
+  /** The allowance of each address, shared with every other way in. */
+  addresses: AddressBook;
+  /**
+   * A connection through the door: a TLSSocket once its handshake is done, or the plain socket, paused, its first
+   * bytes put back. `admission` is its place in its address's allowance (the session takes it over), or the refusal.
+   */
+  enter(stream: net.Socket, remote: string, admission: Admission): void;
 }
+
+/** A connection's place in its address's allowance, taken once at the door, or why it had none. */
+export type Admission = { limits: AddressLimits } | { refusal: Refusal };
 
 interface Waiting {
   socket: net.Socket;
   address: string;
+  admission: Admission;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -54,8 +66,8 @@ export class TlsDoor {
     this.tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
       const id = `${socket.remoteAddress}:${socket.remotePort}`;
       if (!this.waiting.has(id)) return socket.destroy(); // timed out meanwhile
-      this.through(id);
-      options.enter(socket, id);
+      const { admission } = this.through(id)!;
+      options.enter(socket, id, admission);
     });
     this.tlsServer.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       options.log.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: error.message }, 'TLS handshake failed');
@@ -75,7 +87,9 @@ export class TlsDoor {
       return;
     }
     this.perAddress.set(address, count + 1);
-    const entry: Waiting = { socket, address, timer: undefined };
+    const limits = this.options.addresses.get(socket.remoteAddress);
+    const refusal = limits.admit();
+    const entry: Waiting = { socket, address, admission: refusal ? { refusal } : { limits }, timer: undefined };
     this.waiting.set(id, entry);
     // Silent: most likely someone at `nc` (a TLS client says hello at once), told as a session would tell them.
     entry.timer = setTimeout(() => {
@@ -105,7 +119,7 @@ export class TlsDoor {
       socket.off('error', onError);
       socket.off('close', onClose);
       this.through(id);
-      this.options.enter(socket, id);
+      this.options.enter(socket, id, entry.admission);
     };
     socket.on('data', onFirstData);
   }
@@ -115,16 +129,21 @@ export class TlsDoor {
     for (const { socket } of this.waiting.values()) socket.destroy();
   }
 
-  /** The connection left the door (through it, or closed): it no longer counts. Idempotent. */
-  private through(id: string, socket?: net.Socket): void {
+  /**
+   * The connection left the door: through it (its place in the allowance goes with it), or closed (`socket`: the
+   * place is given back). It no longer counts at the door. Idempotent.
+   */
+  private through(id: string, socket?: net.Socket): Waiting | undefined {
     const entry = this.waiting.get(id);
     // A raw socket closing after its TLS session ended is long through; `id` may be a newer connection's by then.
-    if (!entry || (socket && entry.socket !== socket)) return;
+    if (!entry || (socket && entry.socket !== socket)) return undefined;
     this.waiting.delete(id);
+    if (socket && 'limits' in entry.admission) entry.admission.limits.release();
     clearTimeout(entry.timer);
     const left = (this.perAddress.get(entry.address) ?? 1) - 1;
     if (left > 0) this.perAddress.set(entry.address, left);
     else this.perAddress.delete(entry.address);
+    return entry;
   }
 }
 

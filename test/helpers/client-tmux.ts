@@ -108,6 +108,19 @@ export class Pane {
     return { x: x!, y: y! };
   }
 
+  /**
+   * The cursor once it is in column `x`: keys are taken and the screen redrawn a moment after send-keys returns, so
+   * a position read at once may be the one before. After `ms` without it, where it is then (the test then fails).
+   */
+  async cursorAt(x: number, ms = 15000): Promise<{ x: number; y: number }> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const position = await this.cursor();
+      if (position.x === x || Date.now() > deadline) return position;
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+  }
+
   async resize(columns: number, rows: number): Promise<void> {
     await this.tmux.tmux('resize-window', '-t', this.name, '-x', String(columns), '-y', String(rows));
   }

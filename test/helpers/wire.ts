@@ -113,12 +113,15 @@ export class Peer {
     });
   }
 
-  /** Join a room and wait until the welcome banner (the last line of the join reply). */
+  /**
+   * Join a room and wait until the welcome banner (the last line of the join reply): the reply's lines, up to the
+   * banner. Lines after it (others' joins, in the next presence pass) may have come meanwhile; they are not its.
+   */
   async join(room: string, nick?: string, extra: object = {}): Promise<Event[]> {
     const start = this.received.length;
     this.send({ type: 'join', room, ...(nick && { nick }), ...extra });
-    await this.next({ type: 'notice', room: room.toLowerCase() });
-    return this.received.slice(start);
+    const banner = await this.next({ type: 'notice', room: room.toLowerCase() });
+    return this.received.slice(start, this.received.indexOf(banner, start) + 1);
   }
 
   /** Everything received since the last call, consuming it. */

@@ -23,6 +23,7 @@ import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
+import { RedisSessionTokens } from './session-tokens.js';
 import { RedisModerationStore } from './moderation.js';
 import { conversationKey, RedisConversationStore } from './conversation.js';
 import { RedisPrivateStore } from './private.js';
@@ -85,6 +86,8 @@ export class ClusterBackend implements Backend {
   /** Private conversations, mailboxes and search in Redis (cluster/private.ts, cluster/search.ts). */
   readonly privates: RedisPrivateStore;
   readonly searcher: RedisSearcher;
+  /** Attach tokens in Redis: a one-shot or a download finds the user on any node. */
+  readonly tokens = new RedisSessionTokens(() => this.command, this.nodeId, key.nodes, () => this.deadMs);
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -212,6 +215,7 @@ export class ClusterBackend implements Backend {
         this.numberingFrom = this.wasUp ? Date.now() + RESEED_GRACE_MS : 0;
         this.log.info({ node: this.nodeId }, this.wasUp ? 'redis is back' : 'connected to redis');
         if (this.wasUp) this.noticeAll('The link between chat servers is back.');
+        if (this.wasUp) this.tokens.keepAllAgain();
         this.wasUp = true;
         for (const room of this.rooms.occupied()) void this.ensureRoom(room);
       },
@@ -705,6 +709,7 @@ export class ClusterBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.tokens.close();
     if (this.up) await this.command.zrem(key.nodes, this.nodeId).catch(() => {});
     this.closed = true;
     this.up = false;

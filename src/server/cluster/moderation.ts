@@ -2,7 +2,7 @@
 //
 //   chat:rules:<room>               the room's rules (state/room-rules.ts) as JSON, changed by compare-and-set
 //   chat:guest-address:<principal>  where a guest connection comes from (a day), for bans that hold against it
-//   chat:away                       hash nick key -> away message
+//   chat:away                       hash nick key -> "principal\nmessage" of who is away under that nick
 //   chat:away-told:<nick key>       set of the senders already told that nick's away message
 //
 // Each node caches the rules of the rooms it loads; a change reaches the other nodes with the new rules in it
@@ -10,7 +10,7 @@
 
 import type { Redis } from 'ioredis';
 import { nickKey } from '../../protocol/index.js';
-import { RulesCache, type ModerationStore } from '../state/moderation-store.js';
+import { RulesCache, type AwayMark, type ModerationStore } from '../state/moderation-store.js';
 import { emptyRules, pruned, type RoomRules } from '../state/room-rules.js';
 
 const k = {
@@ -25,6 +25,20 @@ const GUEST_ADDRESS_TTL_S = 24 * 3600;
 const AWAY_TOLD_TTL_S = 7 * 24 * 3600;
 /** Tries of a compare-and-set against other nodes' changes of the same room. */
 const UPDATE_TRIES = 20;
+
+/** KEYS away, told; ARGV nick key, principal. The mark under the nick ends when it is the principal's. */
+const CLEAR_AWAY = `
+  local mark = redis.call('HGET', KEYS[1], ARGV[1])
+  if not mark or string.sub(mark, 1, #ARGV[2] + 1) ~= ARGV[2] .. '\\n' then return 0 end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+  return 1`;
+
+/** A mark as kept: "principal\nmessage"; anything else (an older server's bare message) is no mark. */
+function awayMark(value: string | null): AwayMark | null {
+  const cut = value?.indexOf('\n') ?? -1;
+  return cut > 0 ? { principal: value!.slice(0, cut), message: value!.slice(cut + 1) } : null;
+}
 
 /** KEYS rules; ARGV the value expected ('' for none), the new value. 1 when set. */
 const COMPARE_AND_SET = `
@@ -86,24 +100,26 @@ export class RedisModerationStore implements ModerationStore {
     return this.redis().get(k.guest(principal)).catch(() => null);
   }
 
-  async setAway(nick: string, message: string | null): Promise<void> {
-    const batch = this.redis().multi().del(k.told(nick));
-    if (message === null) batch.hdel(k.away, nickKey(nick));
-    else batch.hset(k.away, nickKey(nick), message);
-    await batch.exec();
+  async setAway(nick: string, principal: string, message: string): Promise<void> {
+    await this.redis().multi().del(k.told(nick)).hset(k.away, nickKey(nick), `${principal}\n${message}`).exec();
   }
 
-  async awayOf(nicks: string[]): Promise<(string | null)[]> {
+  async clearAway(nick: string, principal: string): Promise<void> {
+    await this.redis().eval(CLEAR_AWAY, 2, k.away, k.told(nick), nickKey(nick), principal);
+  }
+
+  async awayOf(nicks: string[]): Promise<(AwayMark | null)[]> {
     if (nicks.length === 0) return [];
-    return this.redis().hmget(k.away, ...nicks.map(nickKey)).catch(() => nicks.map(() => null));
+    const values = await this.redis().hmget(k.away, ...nicks.map(nickKey)).catch(() => nicks.map(() => null));
+    return values.map(awayMark);
   }
 
-  async awayNews(nick: string, sender: string): Promise<string | null> {
-    const message = await this.redis().hget(k.away, nickKey(nick)).catch(() => null);
-    if (message === null) return null;
+  async awayNews(nick: string, principal: string, sender: string): Promise<string | null> {
+    const mark = awayMark(await this.redis().hget(k.away, nickKey(nick)).catch(() => null));
+    if (mark?.principal !== principal) return null;
     try {
       const [[, added]] = (await this.redis().multi().sadd(k.told(nick), sender).expire(k.told(nick), AWAY_TOLD_TTL_S).exec())! as [[unknown, number]];
-      return added === 1 ? message : null;
+      return added === 1 ? mark.message : null;
     } catch {
       return null;
     }

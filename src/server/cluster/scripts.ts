@@ -25,9 +25,9 @@ export const NODE_CHANNEL = 'chat:node:';
 export const ACCOUNT_CHANNEL = 'chat:account-channel:';
 
 /** Lua: Redis's clock in ms, so that liveness does not depend on the nodes' clocks agreeing. */
-const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+export const NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 /** Lua: is node `n` alive (a heartbeat within ARGV[deadArg] ms)? */
-const ALIVE = (deadArg: number) =>
+export const ALIVE = (deadArg: number) =>
   `local function alive(n) local b = redis.call('ZSCORE', KEYS[2], n) return b and tonumber(b) > now - tonumber(ARGV[${deadArg}]) end`;
 
 /** Lua: KEYS seq, history, channel; ARGV node, token, prefix, suffix, floor, maxlen. Numbers, keeps and publishes a record as `seq`. */

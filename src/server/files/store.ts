@@ -393,6 +393,15 @@ export class FileStore {
     }
   }
 
+  /** Resolves once the interrupted uploads' last bytes are on disk (their files are closed), or after `ms`. */
+  async settled(ms = 5000): Promise<void> {
+    if (this.settling.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()));
+    await Promise.race([Promise.all(this.settling.values()).then(() => {}, () => {}), late]);
+    clearTimeout(timer);
+  }
+
   close(): void {
     if (this.temporary && this.root !== null) rmSync(this.root, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ export interface ServerContext {
   /** Nicks, rooms and fan-out: this node's memory, or the cluster's through Redis. */
   readonly backend: Backend;
   readonly files: FileStore;
-  /** attach token -> the session it lets another connection act for (tokens are this node's own). */
+  /** attach token -> this node's session it lets another connection act for (other nodes': backend.tokens). */
   readonly attachTokens: Map<string, Session>;
 }
 

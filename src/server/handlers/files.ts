@@ -8,6 +8,8 @@ import type { Session } from '../session.js';
 import type { NickHolder, RecordDraft } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
+import { actsIn, tokenUser } from './tokens.js';
+import { withRoomOpen } from './post.js';
 import { welcome } from './replies.js';
 
 /**
@@ -26,7 +28,7 @@ const upload: Handler<'upload'> = async (ctx, session, request) => {
   /** The recipient of a private file: their nick as they spell it, and who the file belongs to on their side. */
   let to: NickHolder | undefined;
   try {
-    if (request.room !== undefined && !user.rooms.has(request.room)) {
+    if (request.room !== undefined && !(await actsIn(ctx, session, request.room))) {
       throw new FileError(ErrorCode.not_in_room, `join ${JSON.stringify(request.room)} before sharing a file in it`);
     }
     if (request.to !== undefined) {
@@ -112,7 +114,10 @@ async function finishUpload(ctx: ServerContext, session: Session, request: Uploa
     const { seq: _none, ...draft } = toFileEvent(record);
     let seq: number;
     try {
-      seq = await ctx.backend.append(request.room, draft as RecordDraft);
+      const room = request.room;
+      const append = () => Promise.resolve(ctx.backend.append(room, draft as RecordDraft));
+      // Acting for a member on another node (handlers/tokens.ts): this node follows the room meanwhile.
+      seq = user.rooms.has(room) ? await append() : await withRoomOpen(ctx, room, session.address.key, append, () => new FileError(ErrorCode.too_many_rooms, 'this server holds as many rooms as it may'));
     } catch (error) {
       ctx.files.forget(record.id); // not announced: nobody may know its id
       throw error;
@@ -175,14 +180,15 @@ const files: Handler<'files'> = (ctx, session, { room, id }) => {
   session.reply(id, { type: 'files', ...(room !== undefined && { room }), files: records.map(toFileEvent) });
 };
 
-const attach: Handler<'attach'> = (ctx, session, { token, id }) => {
-  const owner = ctx.attachTokens.get(token);
-  if (!owner || owner.closed) {
-    session.error(ErrorCode.bad_request, 'unknown token: attach with the "token" of a live connection\'s welcome', id);
-    return;
-  }
+const attach: Handler<'attach'> = async (ctx, session, { token, id }) => {
   if (session.nick !== '' || session.rooms.size > 0 || session.owner) {
     session.error(ErrorCode.bad_request, 'attach must be the first thing a connection does', id);
+    return;
+  }
+  // The connection may be on another node of a cluster (handlers/tokens.ts).
+  const owner = await tokenUser(ctx, token);
+  if (!owner) {
+    session.error(ErrorCode.bad_request, 'unknown token: attach with the "token" of a live connection\'s welcome', id);
     return;
   }
   session.owner = owner;

@@ -3,8 +3,11 @@
 
 import { ErrorCode, nickKey, type ClientMessage } from '../../protocol/index.js';
 import type { Session } from '../session.js';
+import type { ActingUser } from '../state/session-tokens.js';
+import { tokenFollows } from './tokens.js';
 import type { ServerContext } from './context.js';
 import { nickTaken, now } from './replies.js';
+import { awayFollowsNick } from './away.js';
 
 /** Give the session a guest nick when it has none yet. */
 export async function ensureNick(ctx: ServerContext, session: Session): Promise<void> {
@@ -35,7 +38,9 @@ export async function takeNick(ctx: ServerContext, session: Session, nick: strin
 export async function changeNick(ctx: ServerContext, session: Session, nick: string, id: ClientMessage['id']): Promise<boolean> {
   const old = session.nick;
   if (!(await ctx.backend.claimNick(session, nick))) return session.closed ? false : nickTaken(ctx, session, nick, id);
+  tokenFollows(ctx, session);
   await announceNick(ctx, session, old);
+  await awayFollowsNick(ctx, session, old);
   return true;
 }
 
@@ -45,7 +50,9 @@ export async function becomeGuest(ctx: ServerContext, session: Session): Promise
   session.account = null;
   session.loginTokenHash = null;
   await ctx.backend.claimGuest(session);
+  tokenFollows(ctx, session);
   await announceNick(ctx, session, old);
+  await awayFollowsNick(ctx, session, old);
 }
 
 /** Tell the session's rooms (or the session alone, in none) that its nick changed from `old`. */
@@ -57,7 +64,7 @@ async function announceNick(ctx: ServerContext, session: Session, old: string): 
   await Promise.all([...session.rooms].map((room) => ctx.backend.announce(room, { type: 'nick', room, old, nick, ts })));
 }
 
-/** The user a connection acts for: itself, or the session it attached to. */
-export function actingUser(session: Session): Session {
+/** The user a connection acts for: itself, or the session it attached to (perhaps another node's). */
+export function actingUser(session: Session): ActingUser {
   return session.owner ?? session;
 }

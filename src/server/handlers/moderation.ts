@@ -35,10 +35,12 @@ import {
 import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
+import { awayAmong, awayMessageOf } from './away.js';
+import { actsIn } from './tokens.js';
 import { inRoom, now } from './replies.js';
 
 /** Whether each account is a server admin, as last asked (on join and on each moderation request). */
-const adminSeen = new WeakMap<Session, { account: string; admin: boolean }>();
+const adminSeen = new WeakMap<object, { account: string; admin: boolean }>();
 
 /** Who the session is for the rules, as far as is known without asking the store (the hot path). */
 function whoNow(session: Session): Who {
@@ -101,8 +103,7 @@ export async function joined(ctx: ServerContext, session: Session, room: string,
 export async function marked(ctx: ServerContext, room: string, members: MembersEvent, rules = ctx.backend.moderation.cached(room) ?? null): Promise<MembersEvent> {
   const opKeys = new Set(Object.values(rules?.ops ?? {}).map(nickKey));
   const ops = opKeys.size === 0 ? [] : members.nicks.filter((nick) => opKeys.has(nickKey(nick)));
-  const awayMessages = await ctx.backend.moderation.awayOf(members.nicks);
-  const away = members.nicks.filter((_, i) => awayMessages[i] !== null);
+  const away = await awayAmong(ctx, members.nicks);
   return { ...members, ...(ops.length > 0 && { ops }), ...(away.length > 0 && { away }) };
 }
 
@@ -128,27 +129,16 @@ export async function operatesRoom(ctx: ServerContext, session: Session, room: s
  * (state/room-rules.ts `readRefusal`); a member always may. Null when it may, else the refusal.
  */
 export async function readRefused(ctx: ServerContext, session: Session, room: string): Promise<Refusal | null> {
-  if (actingUser(session).rooms.has(room)) return null;
+  if (await actsIn(ctx, session, room)) return null;
   const rules = await ctx.backend.moderation.load(room);
   if (!rules) return null;
   return readRefusal(rules, await whoIs(ctx, session), room);
 }
 
-/** A private message went to `to`: when they are away, the sender hears so, once. */
-export async function tellAway(ctx: ServerContext, session: Session, to: string): Promise<void> {
-  const message = await ctx.backend.moderation.awayNews(to, actingUser(session).principal);
+/** A private message went to `to` (held by `principal`): when they are away, the sender hears so, once. */
+export async function tellAway(ctx: ServerContext, session: Session, to: string, principal: string): Promise<void> {
+  const message = await ctx.backend.moderation.awayNews(to, principal, actingUser(session).principal);
   if (message !== null) session.send({ type: 'away', nick: to, away: true, message, ts: now() });
-}
-
-/** A connection closed: when nobody holds its nick any more, it is no longer away. */
-export async function wentAway(ctx: ServerContext, session: Session): Promise<void> {
-  if (session.nick === '' || session.owner) return;
-  try {
-    const away = await ctx.backend.moderation.awayOf([session.nick]);
-    if (away[0] !== null && !(await ctx.backend.lookup(session.nick))) await ctx.backend.moderation.setAway(session.nick, null);
-  } catch {
-    // Redis away: the mark stays until they come back.
-  }
 }
 
 // ---- what travels between nodes ----
@@ -472,8 +462,9 @@ const away: Handler<'away' | 'back'> = async (ctx, session, message) => {
   const user = actingUser(session);
   const isAway = message.type === 'away';
   const text = message.type === 'away' ? message.message ?? 'away' : null;
-  if (text === null && (await ctx.backend.moderation.awayOf([user.nick]))[0] === null) return ok(session, message.id);
-  await ctx.backend.moderation.setAway(user.nick, text);
+  if (text === null && (await awayMessageOf(ctx, user)) === null) return ok(session, message.id);
+  if (text === null) await ctx.backend.moderation.clearAway(user.nick, user.principal);
+  else await ctx.backend.moderation.setAway(user.nick, user.principal, text);
   const ts = now();
   const event = { type: 'away' as const, nick: user.nick, away: isAway, ...(text !== null && { message: text }), ts };
   if (user.rooms.size === 0) session.send(event);

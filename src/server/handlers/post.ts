@@ -43,6 +43,27 @@ const post: Handler<'post'> = async (ctx, session, message) => {
   }
 };
 
+/**
+ * Run `work` with the room open on this node (on a cluster: followed), as a post has it: for a connection acting for
+ * a member whose own connection is on another node. A refusal to open it here is thrown, as `refused` makes it.
+ */
+export async function withRoomOpen<T>(ctx: ServerContext, name: string, address: string, work: () => Promise<T>, refused: (refusal: string) => Error): Promise<T> {
+  const rooms = posting(ctx);
+  rooms.set(name, (rooms.get(name) ?? 0) + 1);
+  try {
+    const room = await ctx.backend.openRoom(name, address);
+    if (typeof room === 'string') throw refused(room);
+    return await work();
+  } finally {
+    const left = rooms.get(name)! - 1;
+    if (left > 0) rooms.set(name, left);
+    else {
+      rooms.delete(name);
+      ctx.backend.releaseRoom(name);
+    }
+  }
+}
+
 function refuse(ctx: ServerContext, session: Session, refusal: 'server_full' | 'creator_full', id: RequestId | undefined): void {
   if (refusal === 'server_full') {
     session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; post to an existing room', id);

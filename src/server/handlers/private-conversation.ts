@@ -10,6 +10,7 @@ import type { ReadMarker, StoredChange } from '../state/conversation.js';
 import { current, hasReacted, tally } from '../state/conversation.js';
 import { conversationKey, partiesOf } from '../state/privates.js';
 import { isAccountPrincipal } from '../state/principals.js';
+import type { ActingUser } from '../state/session-tokens.js';
 import type { Handler, ServerContext } from './context.js';
 import { guestRefused, mentions, quoteOf, type InRoom } from './conversation.js';
 import { actingUser } from './identity.js';
@@ -22,7 +23,7 @@ const UNREAD_SCAN = 200;
 /** A conversation as a request names it: its key, the user acting in it, and the other party. */
 interface Conversation {
   key: string;
-  user: Session;
+  user: ActingUser;
   peer: Party;
 }
 

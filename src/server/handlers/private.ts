@@ -70,7 +70,7 @@ export async function sendPrivate(ctx: ServerContext, session: Session, message:
   const delivered = target.online ? await backend.sendPrivate(target.nick, (nick) => ({ ...record, to: nick })) : null;
   // Offline, or gone since the lookup: an account gets it at its next login (a guest's conversation is over).
   if (!delivered && isAccountPrincipal(target.principal)) await backend.privates.enqueue(target.principal, sender, waitingRecord(record, user.principal, target.principal));
-  if (delivered) await tellAway(ctx, session, record.to);
+  if (delivered) await tellAway(ctx, session, record.to, target.principal);
   // The sender's copy, to every connection of the sender's account (it is theirs too); a message to oneself
   // arrived once already.
   const copy = delivered ?? record;

@@ -1,11 +1,11 @@
 // Replies and checks that several handlers share.
 
-import { randomBytes } from 'node:crypto';
 import { ErrorCode, PROTOCOL_VERSION, type ClientMessage, type JoinEvent, type LeaveEvent, type MembersEvent, type RoomRecord, type WelcomeEvent } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import type { MemberList } from '../state/backend.js';
 import { conversationBytesAtMost } from '../state/conversation.js';
 import type { ServerContext } from './context.js';
+import { attachTokenFor } from './tokens.js';
 
 let stampedAt = 0;
 let stamp = '';
@@ -18,15 +18,6 @@ export function now(): string {
     stamp = new Date(ms).toISOString();
   }
   return stamp;
-}
-
-/** The token that lets a second connection of this user attach (128 random bits), made on first need. */
-function attachTokenFor(ctx: ServerContext, session: Session): string {
-  if (!session.attachToken) {
-    session.attachToken = randomBytes(16).toString('base64url');
-    ctx.attachTokens.set(session.attachToken, session);
-  }
-  return session.attachToken;
 }
 
 /** The `welcome` for a session; an attached connection gets none of its own token. */

@@ -10,6 +10,7 @@ import type { Authorship, ConversationStore } from './conversation.js';
 import type { PrivateStore } from './privates.js';
 import type { Member, Room, RoomRefusal } from './rooms.js';
 import type { Searcher } from './search.js';
+import type { SessionTokens } from './session-tokens.js';
 
 import type { Maybe } from './maybe.js';
 
@@ -119,4 +120,6 @@ export interface Backend {
   /** Private conversations and offline mailboxes: SQLite on one node, Redis on a cluster. */
   readonly privates: PrivateStore;
   readonly searcher: Searcher;
+  /** Attach tokens, good on every node (state/session-tokens.ts): a cluster's in Redis; one node has only its own. */
+  readonly tokens: SessionTokens;
 }

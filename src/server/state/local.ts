@@ -9,6 +9,7 @@ import type { Authorship, ConversationStore } from './conversation.js';
 import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
 import type { Searcher } from './search.js';
+import { OneNodeTokens } from './session-tokens.js';
 import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
 /**
@@ -44,6 +45,7 @@ export class LocalBackend implements Backend {
   onRoomControl: ((room: string, payload: string) => void) | null = null;
 
   readonly loginThrottle = new MemoryLoginThrottle();
+  readonly tokens = new OneNodeTokens();
 
   async start(): Promise<void> {}
 

@@ -22,13 +22,27 @@ export interface ModerationStore {
   /** Where a guest connection comes from (its principal's address key), for a ban that must hold against it. */
   rememberGuest(principal: string, address: string): void;
   guestAddress(principal: string): Maybe<string | null>;
-  /** `nick` is away with `message`, or back (null). */
-  setAway(nick: string, message: string | null): Maybe<void>;
-  /** The away message of each nick, or null. */
-  awayOf(nicks: string[]): Maybe<(string | null)[]>;
-  /** The away message of `nick` the first time `sender` writes to them since they went away; else null. */
-  awayNews(nick: string, sender: string): Maybe<string | null>;
+  /**
+   * `principal` (an account, or one guest connection) is away with `message`, marked under the nick it holds: a
+   * new mark, that nobody has been told yet.
+   */
+  setAway(nick: string, principal: string, message: string): Maybe<void>;
+  /** The mark under `nick` ends when it is `principal`'s (one set since by another stays). */
+  clearAway(nick: string, principal: string): Maybe<void>;
+  /**
+   * The mark under each nick, or null. It is the holder's only while its principal still holds the nick: the
+   * caller checks (handlers/away.ts), so that a mark left behind never passes to whoever takes the nick next.
+   */
+  awayOf(nicks: string[]): Maybe<(AwayMark | null)[]>;
+  /** The message of `principal`'s mark under `nick` the first time `sender` writes to them since it was set; else null. */
+  awayNews(nick: string, principal: string, sender: string): Maybe<string | null>;
   close(): void;
+}
+
+/** Who is away under a nick, and what they said. */
+export interface AwayMark {
+  principal: string;
+  message: string;
 }
 
 /** Guest connections whose address a node remembers (the oldest are forgotten first). */

@@ -40,6 +40,8 @@ export class Checkpointer {
   private worker: Worker | null = null;
   private closed = false;
   private lastNotified = -Infinity;
+  /** Resolves when the thread has closed its connection and ended (at once when none was started). */
+  private exited: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly path: string,
@@ -54,16 +56,22 @@ export class Checkpointer {
     (this.worker ??= this.start()).postMessage('wrote');
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.worker?.postMessage('close');
+  /** Resolves once the thread is gone: until then its connection may still write the WAL files. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      // Held until it has ended: a process that waits for it must not end first.
+      this.worker?.ref();
+      this.worker?.postMessage('close');
+    }
+    return this.exited;
   }
 
   private start(): Worker {
     const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.path, sqliteModule, delayMs: CHECKPOINT_DELAY_MS } });
     worker.unref();
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: { error?: string }) => {
       if (message.error) this.onError(new Error(`checkpoint: ${message.error}`));
     });

@@ -1,11 +1,11 @@
 // One node's room rules in SQLite: `rooms.sqlite` in the data dir (or memory without one), one row per room that
-// was ever run, its rules as JSON. Who is away lives in memory: it ends with the connection.
+// was ever run, its rules as JSON. Who is away lives in memory, by nick and principal (handlers/away.ts).
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nickKey } from '../../protocol/index.js';
-import { GUESTS_REMEMBERED, RulesCache, type ModerationStore } from '../state/moderation-store.js';
+import { GUESTS_REMEMBERED, RulesCache, type AwayMark, type ModerationStore } from '../state/moderation-store.js';
 import { emptyRules, pruned, type RoomRules } from '../state/room-rules.js';
 
 /** Senders remembered as told an away message, per nick. */
@@ -20,7 +20,7 @@ export class SqliteModerationStore implements ModerationStore {
   private readonly db: Database.Database;
   private readonly cache = new RulesCache();
   private readonly guests = new Map<string, string>();
-  private readonly away = new Map<string, { message: string; told: Set<string> }>();
+  private readonly away = new Map<string, AwayMark & { told: Set<string> }>();
   private readonly withoutRules = new Set<string>();
   private readonly selectRules: Database.Statement;
 
@@ -78,19 +78,22 @@ export class SqliteModerationStore implements ModerationStore {
     return this.guests.get(principal) ?? null;
   }
 
-  setAway(nick: string, message: string | null): void {
-    if (message === null) this.away.delete(nickKey(nick));
-    else this.away.set(nickKey(nick), { message, told: new Set() });
+  setAway(nick: string, principal: string, message: string): void {
+    this.away.set(nickKey(nick), { principal, message, told: new Set() });
   }
 
-  awayOf(nicks: string[]): (string | null)[] {
+  clearAway(nick: string, principal: string): void {
+    if (this.away.get(nickKey(nick))?.principal === principal) this.away.delete(nickKey(nick));
+  }
+
+  awayOf(nicks: string[]): (AwayMark | null)[] {
     if (this.away.size === 0) return nicks.map(() => null);
-    return nicks.map((nick) => this.away.get(nickKey(nick))?.message ?? null);
+    return nicks.map((nick) => this.away.get(nickKey(nick)) ?? null);
   }
 
-  awayNews(nick: string, sender: string): string | null {
+  awayNews(nick: string, principal: string, sender: string): string | null {
     const away = this.away.get(nickKey(nick));
-    if (!away || away.told.has(sender)) return null;
+    if (!away || away.principal !== principal || away.told.has(sender)) return null;
     // Bounded: past this many senders, some may be told twice.
     if (away.told.size >= AWAY_TOLD_MAX) away.told.clear();
     away.told.add(sender);

@@ -258,9 +258,13 @@ export class SqliteHistoryStore implements HistoryStore {
     this.keepExactSeqs();
     this.closed = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    this.checkpointer.close();
+    void this.checkpointer.close();
     this.db.close();
     this.releaseLock();
+  }
+
+  whenClosed(): Promise<void> {
+    return this.checkpointer.close();
   }
 
   /**

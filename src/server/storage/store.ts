@@ -23,6 +23,8 @@ export interface HistoryStore {
   flush(): void;
   /** Flush and release the store; idempotent. */
   close(): void;
+  /** After close: resolves once nothing of the store touches its files any more (a thread of its own may). */
+  whenClosed?(): Promise<void>;
 }
 
 export interface RetentionPolicy {

@@ -153,7 +153,7 @@ export class WebGateway {
     if (path === '/favicon.ico') return void response.writeHead(204).end();
     if (path === '/chat/') return this.asset(request, response, 'index.html');
     const file = /^\/files\/([^/]+)$/.exec(path);
-    if (file) return serveFile(this.host, file[1]!, request, response);
+    if (file) return void serveFile(this.host, file[1]!, request, response).catch(() => response.destroy());
     const asset = /^\/chat\/assets\/([^/]+)$/.exec(path);
     if (asset) return this.asset(request, response, asset[1]!);
     const room = /^\/chat\/([^/]+)(\/?)$/.exec(path);
