@@ -12,12 +12,9 @@ import { actingUser } from './identity.js';
 import { mayNotSpeak, operatesRoom } from './moderation.js';
 import { inRoom, now } from './replies.js';
 import { isPrivateConversation } from '../state/privates.js';
-import { unreadPrivates } from './private-conversation.js';
 
 /** The first line of a quoted message, at most this long. */
 const QUOTE_MAX_CHARS = 120;
-/** Records `unread` reads back per room to count unread messages and mentions. */
-const UNREAD_SCAN = 200;
 
 /**
  * The room form of a request that also has a private one (`with`, handlers/private-conversation.ts, which routes
@@ -231,30 +228,4 @@ export function mentions(text: string, nick: string): boolean {
   return false;
 }
 
-/** One room's unread count and mentions: counted over its newest records, the rest by seq. */
-async function unreadIn(ctx: ServerContext, room: string, marker: number, nick: string): Promise<UnreadRoom> {
-  const records = await withChanges(ctx, room, await ctx.backend.before(room, undefined, UNREAD_SCAN));
-  const newer = records.filter((record) => record.seq > marker);
-  const last = Math.max(marker, records.at(-1)?.seq ?? 0);
-  const theirs = newer.filter((record) => nickKey(record.from) !== nickKey(nick) && !(record.type === 'msg' && record.deleted));
-  const notScanned = newer.length > 0 ? newer[0]!.seq - marker - 1 : 0;
-  return {
-    room,
-    seq: marker,
-    last,
-    unread: theirs.length + notScanned,
-    mentions: theirs.filter((record) => record.type === 'msg' && mentions(record.text, nick)).length,
-  };
-}
-
-const unread: Handler<'unread'> = async (ctx, session, { id }) => {
-  if (guestRefused(session, id)) return;
-  const nick = actingUser(session).nick;
-  const markers = await ctx.backend.conversations.markers(session.principal);
-  const inRooms = markers.filter(({ room }) => !isPrivateConversation(room));
-  const rooms = await Promise.all(inRooms.map(({ room, seq }) => unreadIn(ctx, room, seq, nick)));
-  const privates = await unreadPrivates(ctx, session, markers.filter(({ room }) => isPrivateConversation(room)));
-  session.send({ type: 'unread', rooms, ...(privates.length > 0 && { privates }), ...(id !== undefined && { id }) });
-};
-
-export const conversationHandlers = { edit, delete: deleteMessage, react, read, unread };
+export const conversationHandlers = { edit, delete: deleteMessage, react, read };

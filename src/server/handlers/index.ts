@@ -11,11 +11,13 @@ import { moderationHandlers } from './moderation.js';
 import { postHandlers } from './post.js';
 import { inPrivateToo } from './private-conversation.js';
 import { search } from './search.js';
+import { unreadHandlers } from './unread.js';
 
 export type { ServerContext } from './context.js';
 
 const handlers: { [T in ClientType]: Handler<T> } = {
   ...chatHandlers, ...fileHandlers, ...accountHandlers, ...moderationHandlers, ...conversationHandlers, ...postHandlers, search,
+  ...unreadHandlers,
   ...inPrivateToo(conversationHandlers),
 };
 

@@ -14,7 +14,7 @@ import type { ActingUser } from '../state/session-tokens.js';
 import type { Handler, ServerContext } from './context.js';
 import { guestRefused, mentions, quoteOf, type InRoom } from './conversation.js';
 import { actingUser } from './identity.js';
-import { noSuchUser, partyFor, type Party } from './private.js';
+import { noSuchUser, partyFor, type Party } from './parties.js';
 import { now } from './replies.js';
 
 /** Records `unread` reads back per conversation, as per room (handlers/conversation.ts). */

@@ -10,6 +10,7 @@ import type { ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
 import { tellAway } from './moderation.js';
 import { now } from './replies.js';
+import { noSuchUser, partyFor } from './parties.js';
 import { markerIn, notePrivateSent, privateQuote, withPrivateChanges } from './private-conversation.js';
 import { waitingAsNow, waitingRecord } from './private-mailbox.js';
 import { conversationKey, partiesOf } from '../state/privates.js';
@@ -18,24 +19,6 @@ import { conversationBytesAtMost } from '../state/conversation.js';
 const HISTORY_PAGE_MAX = 200;
 
 /** The other party of a conversation: whoever holds the nick now, or else the account that owns it. */
-export interface Party {
-  nick: string;
-  principal: string;
-  online: boolean;
-}
-
-export async function partyFor(ctx: ServerContext, nick: string): Promise<Party | null> {
-  const holder = await ctx.backend.lookup(nick);
-  if (holder) return { ...holder, online: true };
-  if (ctx.config.accounts === 'off') return null;
-  const account = await ctx.backend.accounts.find(nick);
-  return account ? { nick: account.nick, principal: accountPrincipal(account.id), online: false } : null;
-}
-
-export function noSuchUser(session: Session, nick: string, id: PrivateMsgRequest['id']): void {
-  session.error(ErrorCode.no_such_user, `nobody is connected as ${JSON.stringify(nick)}, and no account has that nick`, id);
-}
-
 /**
  * Whom a waiting message counts against in the recipient's mailbox: the sending account, or for a guest (a new
  * principal on every connection) its address.
