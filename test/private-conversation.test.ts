@@ -264,3 +264,19 @@ t.test('a private history with since brings, after its page, the changes made me
   await ask(eve, { type: 'history', with: 'bob', since: 1, id: 'eve2' });
   await receivedNothingOf(t, eve, 'eve', bob, 'bob');
 });
+
+t.test('a private since page sends the most recently changed messages that fit in what is left of the reply', async (t) => {
+  const { port } = await server(t, { replyHistoryBytes: 1500 });
+  const alice = await account(t, port, 'alice', true);
+  const bob = await account(t, port, 'bob', true);
+  const seqs: number[] = [];
+  for (let i = 0; i < 20; i++) seqs.push(await say(alice, 'bob', `message ${i}`));
+  for (const seq of seqs) await ask(alice, { type: 'edit', with: 'bob', seq, text: `${'x'.repeat(60)} ${seq}`, id: `e${seq}` });
+  const page = await ask(bob, { type: 'history', with: 'alice', since: seqs.at(-1), id: 'resume' });
+  const end = await ask(bob, { type: 'history', with: 'alice', limit: 1, id: 'end' }); // no since: no changes after it
+  const between = bob.received.slice(bob.received.indexOf(page) + 1, bob.received.indexOf(end));
+  const edits = between.filter((e) => e.type === 'edit' && e.history);
+  t.ok(edits.length > 0 && edits.length < seqs.length, `some fit (${edits.length})`);
+  t.same(edits.map((e) => e.seq), seqs.slice(-edits.length), 'the most recent ones, oldest first');
+  t.ok(between.every((e) => e.with === 'alice'), 'all named with the other party');
+});
