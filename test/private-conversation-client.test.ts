@@ -1,7 +1,8 @@
 // Changes and read markers in private buffers (docs/protocol.md "Changes in private"): the client state applies
 // `edit`/`delete`/`react`/`read` with `with`; the full-screen client in tmux shows what waited as it is now, the
 // "N unread since HH:MM" line, reactions, "(edited)", "message deleted" and quotes in a private buffer, and runs
-// /reply, /react, /edit and /delete there; a second device sees the reading; `chat unread` lists `@nick`.
+// /reply, /react, /edit and /delete there; a second device sees the reading; `chat unread` lists `@nick`; after a
+// reconnect, a private buffer gets the changes made while away, applied and said once.
 
 import t from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { main } from '../src/client/cli/cli.js';
 import { ClientState, privateKey } from '../src/client/core/state.js';
 import { layoutRows, makeChalk } from '../src/client/view/format.js';
-import { fakeIo, serve } from './helpers/client-harness.js';
+import { connectClient, fakeIo, serve, until } from './helpers/client-harness.js';
 import { Tmux } from './helpers/client-tmux.js';
 import { Peer, type Event } from './helpers/wire.js';
 
@@ -150,4 +151,52 @@ t.test('line mode: what waited prints as it is now, and /reply /react work in a 
   t.match(io.stdout.text, /\] \[@alice\] <bob> 6 works\n/);
   t.match(await alice.next({ type: 'msg', text: '6 works' }), { from: 'bob', reply: { seq: first, from: 'alice', text: 'see you at 6?' } });
   t.match(await alice.next({ type: 'react' }), { with: 'bob', seq: first, nick: 'bob', emoji: '👍', on: true });
+});
+
+t.test('after a reconnect, a private buffer gets the changes made while away, applied (TUI state) and said (line mode) once', async (t) => {
+  const { server, port } = await serve(t);
+  const tokens = new Map<string, string>();
+  for (const nick of ['bob', 'carol', 'script']) {
+    const p = await peer(t, port);
+    tokens.set(nick, (await ask(p, { type: 'register', nick, password: PASSWORD, id: 'r' })).token);
+    p.destroy();
+    await p.closed;
+  }
+  const bob = await peer(t, port);
+  await ask(bob, { type: 'login', token: tokens.get('bob'), id: 'l' });
+  const carol = await connectClient(t, port, 'carol', ['test'], { backoff: { initialMs: 100, maxMs: 100, jitter: 0 }, loginToken: () => tokens.get('carol')! });
+  const dir = mkdtempSync(join(tmpdir(), 'chat-private-resume-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  keepToken(dir, port, 'script', tokens.get('script')!);
+  const io = fakeIo({ XDG_CONFIG_HOME: dir, CHAT_HOST: '127.0.0.1', CHAT_PORT: String(port), CHAT_NICK: 'script' });
+  const done = main(['node', 'chat', 'join', 'test'], io);
+  await until(() => server.nicks.owner('script'), 'the script to connect');
+  for (const nick of ['carol', 'script']) for (const text of ['helo', 'oops', 'lunch?']) await say(bob, nick, text);
+  const entry = (seq: number) => carol.state.privateWith('bob')?.entries.find((e) => e.seq === seq && e.kind !== 'marker');
+  await until(() => entry(3) && io.stdout.text.includes('lunch?'), 'carol and the script to have it all');
+
+  for (const nick of ['carol', 'script']) [...server.sessions].find((s) => s.nick === nick)!.stream.destroy();
+  await until(() => carol.status.phase === 'reconnecting', 'carol to notice');
+  await until(() => !server.nicks.owner('carol') && !server.nicks.owner('script'), 'the server to forget them');
+  for (const nick of ['carol', 'script']) {
+    await ask(bob, { type: 'edit', with: nick, seq: 1, text: 'hello', id: `e ${nick}` });
+    await ask(bob, { type: 'delete', with: nick, seq: 2, id: `d ${nick}` });
+    await ask(bob, { type: 'react', with: nick, seq: 3, emoji: '🎉', id: `k ${nick}` });
+    await say(bob, nick, 'while away'); // waits in the mailbox: delivered at the login, before the resume
+  }
+  await until(() => carol.status.phase === 'connected', 'carol to reconnect');
+  await until(() => entry(3)?.reactions?.length, 'carol to catch up');
+  t.match(entry(1), { text: 'hello', edited: true });
+  t.match(entry(2), { deleted: true });
+  t.same(entry(3)?.reactions, [{ emoji: '🎉', count: 1 }]);
+  t.equal(carol.state.privateWith('bob')!.entries.filter((e) => e.text === 'while away').length, 1, 'what waited, shown once');
+
+  await until(() => io.stdout.text.includes('while away') && io.stdout.text.includes('reactions to #3'), 'the script to catch up');
+  io.stdin.end();
+  await done; // exits 1: line mode counts the lost connection as a failure
+  const said = (pattern: RegExp) => io.stdout.text.split('\n').filter((line) => pattern.test(line)).length;
+  t.equal(said(/\* bob edited #1: hello$/), 1);
+  t.equal(said(/\* bob's message #2 was deleted$/), 1);
+  t.equal(said(/\* reactions to #3 now: 🎉 1$/), 1);
+  t.equal(said(/while away/), 1);
 });

@@ -226,3 +226,57 @@ t.test('read markers: per account and conversation, on every connection of the a
   t.notOk(alice.received.some((e) => e.type === 'read' && e.with !== undefined), "bob's reading is not alice's business");
   t.match(await ask(bob, { type: 'read', with: 'nobody', seq: 1, id: 'r4' }), { type: 'error', code: 'no_such_user' });
 });
+
+t.test('a private history with since brings, after its page, the changes made meanwhile; a third user gets nothing', async (t) => {
+  const { port } = await server(t);
+  const alice = await account(t, port, 'alice', true);
+  let bob = await account(t, port, 'bob', true);
+  const eve = await account(t, port, 'eve', true);
+  const typo = await say(alice, 'bob', 'helo');
+  const oops = await say(alice, 'bob', 'wrong person');
+  const plan = await say(alice, 'bob', 'lunch?');
+  await bob.next({ type: 'msg', seq: plan });
+  for (const text of ['hi eve', 'one', 'two']) await say(alice, 'eve', text); // eve's own seqs 1..3
+  bob.destroy();
+  await bob.closed;
+
+  const later = await say(alice, 'bob', 'are you there?');
+  await ask(alice, { type: 'edit', with: 'bob', seq: typo, text: 'hello', id: 'e' });
+  await ask(alice, { type: 'delete', with: 'bob', seq: oops, id: 'd' });
+  await ask(alice, { type: 'react', with: 'bob', seq: plan, emoji: '🍜', id: 'k' });
+
+  bob = await account(t, port, 'bob');
+  const page = await ask(bob, { type: 'history', with: 'alice', since: plan, id: 'resume' });
+  t.match(page.messages.map((m: Event) => m.seq), [later], 'the page: what came after since');
+  await bob.next({ type: 'react', seq: plan, history: true });
+  const after = bob.received.slice(bob.received.indexOf(page) + 1).filter((e) => ['edit', 'delete', 'react'].includes(e.type));
+  t.same(after, [
+    { type: 'edit', with: 'alice', seq: typo, text: 'hello', ts: after[0]?.ts, history: true },
+    { type: 'react', with: 'alice', seq: typo, reactions: [], history: true },
+    { type: 'delete', with: 'alice', seq: oops, ts: after[2]?.ts, history: true },
+    { type: 'react', with: 'alice', seq: plan, reactions: [{ emoji: '🍜', count: 1 }], history: true },
+  ], 'then each message changed meanwhile as it is now, named with the other party, marked history');
+
+  const plain = await ask(bob, { type: 'history', with: 'alice', id: 'plain' });
+  t.equal(plain.messages.length, 4);
+  const own = await ask(eve, { type: 'history', with: 'alice', since: 3, id: 'eve' });
+  t.same(own.messages, [], "eve's conversation with alice has nothing new");
+  await ask(eve, { type: 'history', with: 'bob', since: 1, id: 'eve2' });
+  await receivedNothingOf(t, eve, 'eve', bob, 'bob');
+});
+
+t.test('a private since page sends the most recently changed messages that fit in what is left of the reply', async (t) => {
+  const { port } = await server(t, { replyHistoryBytes: 1500 });
+  const alice = await account(t, port, 'alice', true);
+  const bob = await account(t, port, 'bob', true);
+  const seqs: number[] = [];
+  for (let i = 0; i < 20; i++) seqs.push(await say(alice, 'bob', `message ${i}`));
+  for (const seq of seqs) await ask(alice, { type: 'edit', with: 'bob', seq, text: `${'x'.repeat(60)} ${seq}`, id: `e${seq}` });
+  const page = await ask(bob, { type: 'history', with: 'alice', since: seqs.at(-1), id: 'resume' });
+  const end = await ask(bob, { type: 'history', with: 'alice', limit: 1, id: 'end' }); // no since: no changes after it
+  const between = bob.received.slice(bob.received.indexOf(page) + 1, bob.received.indexOf(end));
+  const edits = between.filter((e) => e.type === 'edit' && e.history);
+  t.ok(edits.length > 0 && edits.length < seqs.length, `some fit (${edits.length})`);
+  t.same(edits.map((e) => e.seq), seqs.slice(-edits.length), 'the most recent ones, oldest first');
+  t.ok(between.every((e) => e.with === 'alice'), 'all named with the other party');
+});

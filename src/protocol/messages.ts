@@ -204,9 +204,11 @@ export interface UnreadEvent {
 }
 export interface UnreadPrivate { with: string; seq: number; last: number; unread: number; mentions: number }
 /** A message of a private conversation was changed, deleted or reacted to, or read further: `with` is the other party. */
-export interface PrivateEditEvent { type: 'edit'; with: string; seq: number; text: string; ts: string }
-export interface PrivateDeleteEvent { type: 'delete'; with: string; seq: number; ts: string }
+export interface PrivateEditEvent { type: 'edit'; with: string; seq: number; text: string; ts: string; history?: true }
+export interface PrivateDeleteEvent { type: 'delete'; with: string; seq: number; ts: string; history?: true }
 export interface PrivateReactEvent { type: 'react'; with: string; seq: number; nick: string; emoji: string; on: boolean; reactions: Reaction[] }
+/** After a private `history` page with `since`: a message whose reactions changed meanwhile, its whole tally now. */
+export interface PrivateReactionsNowEvent { type: 'react'; with: string; seq: number; reactions: Reaction[]; history: true }
 export interface PrivateReadEvent { type: 'read'; with: string; seq: number; id?: RequestId }
 export interface PrivateMsgEvent {
   type: 'msg'; to: string; from: string; text: string; ts: string; me?: boolean;
@@ -286,6 +288,7 @@ export type ServerMessage =
   | PrivateEditEvent
   | PrivateDeleteEvent
   | PrivateReactEvent
+  | PrivateReactionsNowEvent
   | PrivateReadEvent
   | PrivateHistoryEvent
   | SearchEvent;

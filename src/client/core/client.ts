@@ -15,7 +15,7 @@ import { hello } from './handshake.js';
 import { NotifyLevels } from './notify.js';
 import { Outbox } from './outbox.js';
 import { ReadReporter } from './read-markers.js';
-import { resumePrivate } from './private-resume.js';
+import { privateSeen, resumePrivate } from './private-resume.js';
 import { checkedNick, checkedRoom } from './names.js';
 import { COMMANDS, parseInput } from './parse-input.js';
 import { SecretPrompts } from './secret-prompt.js';
@@ -227,13 +227,14 @@ export class ChatClient {
       },
       this.options.tls,
     );
+    const seen = privateSeen(this.state);
     try {
       await this.identify(conn, initial);
       // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
       // shutdown must not keep us out of the room afterwards.)
       const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
       for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
-      if (!initial) await resumePrivate(conn, this.state);
+      if (!initial) await resumePrivate(conn, this.state, seen);
     } catch (error) {
       conn.destroy();
       throw error;

@@ -2,7 +2,7 @@
 // the message it replies to, its edits, deletion and reactions, and the account's read marker with the
 // "N unread since HH:MM" line. Server events in, state out; no sockets and no blessed here.
 
-import type { DeleteEvent, EditEvent, PrivateRecord, PrivateDeleteEvent, PrivateEditEvent, PrivateReactEvent, PrivateReadEvent, ReactEvent, ReactionsNowEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
+import type { DeleteEvent, EditEvent, PrivateRecord, PrivateDeleteEvent, PrivateEditEvent, PrivateReactEvent, PrivateReactionsNowEvent, PrivateReadEvent, ReactEvent, ReactionsNowEvent, ReadEvent, RoomRecord } from '../../protocol/index.js';
 import { t } from '../text/i18n/index.js';
 import { sanitize, sanitizeLine } from '../text/sanitize.js';
 import { clock } from '../text/time.js';
@@ -85,7 +85,7 @@ export function entryBySeq(buffer: ChatBuffer, seq: number): Entry | undefined {
 }
 
 type ConversationEvent = EditEvent | DeleteEvent | ReactEvent | ReactionsNowEvent | ReadEvent;
-type PrivateConversationEvent = PrivateEditEvent | PrivateDeleteEvent | PrivateReactEvent | PrivateReadEvent;
+type PrivateConversationEvent = PrivateEditEvent | PrivateDeleteEvent | PrivateReactEvent | PrivateReactionsNowEvent | PrivateReadEvent;
 type ChangeEvent = Exclude<ConversationEvent | PrivateConversationEvent, ReadEvent | PrivateReadEvent>;
 
 /**

@@ -3,15 +3,15 @@
 // conversation store with the conversation's newest seq at the time (`logChange`); a resume with `since: S` gets the
 // current state of every message at or before S last changed when the newest seq was S or later, as the change
 // events live members got, marked `"history":true`. Written for any conversation of the store: `where` says which
-// (a room's `{room}`).
+// (a room's `{room}`, or a private conversation's `{with}`: the other party's nick as the receiver sees it).
 
-import { encode, type DeleteEvent, type EditEvent, type ReactionsNowEvent } from '../../protocol/index.js';
+import { encode, type DeleteEvent, type EditEvent, type PrivateDeleteEvent, type PrivateEditEvent, type PrivateReactionsNowEvent, type ReactionsNowEvent } from '../../protocol/index.js';
 import { tally, type StoredChange } from '../state/conversation.js';
 import type { ServerContext } from './context.js';
 import { now } from './replies.js';
 
-type Where = { room: string };
-export type CatchUpEvent = EditEvent | DeleteEvent | ReactionsNowEvent;
+type Where = { room: string } | { with: string };
+export type CatchUpEvent = EditEvent | DeleteEvent | ReactionsNowEvent | PrivateEditEvent | PrivateDeleteEvent | PrivateReactionsNowEvent;
 
 /** A message was changed just now; `newest` is the conversation's newest seq after the change. */
 export function logChange(ctx: ServerContext, conversation: string, seq: number, newest: number): Promise<void> | void {
@@ -20,11 +20,12 @@ export function logChange(ctx: ServerContext, conversation: string, seq: number,
 
 /** The events that bring one changed message up to date: deleted, or its text (when edited) and its tally. */
 export function catchUpEvents(where: Where, seq: number, state: StoredChange, ts: string): CatchUpEvent[] {
-  if (state.d) return [{ type: 'delete', ...where, seq, ts, history: true }];
+  // `where` is one of the two: each event below is of the room or of the private kind, never a mix.
+  if (state.d) return [{ type: 'delete', ...where, seq, ts, history: true } as CatchUpEvent];
   const events: CatchUpEvent[] = [];
-  if (state.t !== undefined) events.push({ type: 'edit', ...where, seq, text: state.t, ts, history: true });
+  if (state.t !== undefined) events.push({ type: 'edit', ...where, seq, text: state.t, ts, history: true } as CatchUpEvent);
   // The tally even when it is empty: the last reaction may have been taken back while the client was away.
-  events.push({ type: 'react', ...where, seq, reactions: tally(state), history: true });
+  events.push({ type: 'react', ...where, seq, reactions: tally(state), history: true } as CatchUpEvent);
   return events;
 }
 

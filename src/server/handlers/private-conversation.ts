@@ -12,6 +12,7 @@ import { conversationKey, partiesOf } from '../state/privates.js';
 import { isAccountPrincipal } from '../state/principals.js';
 import type { ActingUser } from '../state/session-tokens.js';
 import type { Handler, ServerContext } from './context.js';
+import { logChange } from './catch-up.js';
 import { guestRefused, mentions, quoteOf, type InRoom } from './conversation.js';
 import { actingUser } from './identity.js';
 import { noSuchUser, partyFor, type Party } from './parties.js';
@@ -128,12 +129,15 @@ async function mayChange(ctx: ServerContext, session: Session, conversation: Con
   return false;
 }
 
-/** Apply a change; null after a no_such_message or too_large reply. */
-async function change(ctx: ServerContext, session: Session, { key }: Conversation, seq: number, request: Parameters<ServerContext['backend']['conversations']['change']>[2], id: ClientMessage['id']): Promise<StoredChange | null> {
-  const outcome = await ctx.backend.conversations.change(key, seq, request);
+/** Apply a change, logged for a `since` page to bring (handlers/catch-up.ts); null after a no_such_message or too_large reply. */
+async function change(ctx: ServerContext, session: Session, conversation: Conversation, seq: number, request: Parameters<ServerContext['backend']['conversations']['change']>[2], id: ClientMessage['id']): Promise<StoredChange | null> {
+  const outcome = await ctx.backend.conversations.change(conversation.key, seq, request);
   if (outcome === 'deleted') session.error(ErrorCode.no_such_message, `message ${seq} was deleted`, id);
   else if (outcome === 'too_many') session.error(ErrorCode.too_large, `a message takes at most ${ctx.config.reactionsPerMessage} different reactions`, id);
-  else return outcome;
+  else {
+    await logChange(ctx, conversation.key, seq, await newestSeq(ctx, conversation));
+    return outcome;
+  }
   return null;
 }
 

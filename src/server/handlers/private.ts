@@ -3,7 +3,7 @@
 // connection of the recipient, or, to a registered account that is offline, kept in its mailbox and delivered as
 // missed at its next login. Mailboxes are bounded per recipient and per sender (mailbox_full).
 
-import { ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord, type RoomRecord } from '../../protocol/index.js';
+import { encode, ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord, type RoomRecord } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { ServerContext } from './context.js';
@@ -15,6 +15,7 @@ import { markerIn, notePrivateSent, privateQuote, withPrivateChanges } from './p
 import { waitingAsNow, waitingRecord } from './private-mailbox.js';
 import { conversationKey, partiesOf } from '../state/privates.js';
 import { conversationBytesAtMost } from '../state/conversation.js';
+import { changesSince } from './catch-up.js';
 
 const HISTORY_PAGE_MAX = 200;
 
@@ -87,10 +88,17 @@ export async function privateHistory(ctx: ServerContext, session: Session, messa
   const found = await ctx.backend.privates.page(principal, target.principal, request);
   const sliced = found.length <= pageSize ? found : since !== undefined ? found.slice(0, pageSize) : found.slice(1);
   // As they are now (edited, deleted, reacted to), as a room's history.
-  const page = await withPrivateChanges(ctx, conversationKey(principal, target.principal), sliced);
+  const key = conversationKey(principal, target.principal);
+  const page = await withPrivateChanges(ctx, key, sliced);
   const messages = within(page, ctx.config.replyHistoryBytes, since !== undefined ? 'oldest' : 'newest');
   const more = found.length > pageSize || messages.length < page.length;
-  session.reply(id, { type: 'history', with: target.nick, messages, more, ...(await markerIn(ctx, session, target)) });
+  const reply = { type: 'history' as const, with: target.nick, messages, more, ...(await markerIn(ctx, session, target)) };
+  session.reply(id, reply);
+  // A resume: then the changes made meanwhile to the messages it had, as a room's join with `since` brings them,
+  // within what is left of the reply's bytes.
+  if (since === undefined) return;
+  const left = ctx.config.replyHistoryBytes - encode(reply).length;
+  for (const line of await changesSince(ctx, key, { with: target.nick }, since, left)) session.deliver(line);
 }
 
 /** After a login: what was sent to the account while it was offline, marked missed, as it is now. */
