@@ -5,6 +5,7 @@
 
 import { ErrorCode, type RequestId } from '../../protocol/index.js';
 import type { Session } from '../session.js';
+import type { RoomRefusal } from '../state/rooms.js';
 import { speakInRoom } from './chat.js';
 import type { Handler, ServerContext } from './context.js';
 import { actingUser, ensureNick } from './identity.js';
@@ -19,27 +20,28 @@ function posting(ctx: ServerContext): Map<string, number> {
   return rooms;
 }
 
+/** A room this node may not open for a post (too many rooms, server-wide or for the address). */
+class RoomRefused extends Error {
+  constructor(readonly refusal: RoomRefusal) {
+    super(refusal);
+  }
+}
+
 const post: Handler<'post'> = async (ctx, session, message) => {
   const { room: name, id } = message;
   // An attached connection posts as the user it acts for; any other under its own nick (a guest's, if none yet).
   if (!session.owner) await ensureNick(ctx, session);
-  const rooms = posting(ctx);
-  rooms.set(name, (rooms.get(name) ?? 0) + 1);
   try {
-    const room = await ctx.backend.openRoom(name, session.address.key);
-    if (typeof room === 'string') return refuse(ctx, session, room, id);
-    if (session.closed) return;
-    // From outside, as a history page is read: not into a closed room, nor one that bans the poster.
-    const refusal = await readRefused(ctx, session, name);
-    if (refusal) return void session.error(refusal.code, refusal.message, id);
-    await speakInRoom(ctx, session, message, actingUser(session).nick);
-  } finally {
-    const left = rooms.get(name)! - 1;
-    if (left > 0) rooms.set(name, left);
-    else {
-      rooms.delete(name);
-      ctx.backend.releaseRoom(name);
-    }
+    await withRoomOpen(ctx, name, session.address.key, async () => {
+      if (session.closed) return;
+      // From outside, as a history page is read: not into a closed room, nor one that bans the poster.
+      const refusal = await readRefused(ctx, session, name);
+      if (refusal) return void session.error(refusal.code, refusal.message, id);
+      await speakInRoom(ctx, session, message, actingUser(session).nick);
+    }, (refusal) => new RoomRefused(refusal));
+  } catch (error) {
+    if (error instanceof RoomRefused) return refuse(ctx, session, error.refusal, id);
+    throw error;
   }
 };
 
@@ -47,7 +49,7 @@ const post: Handler<'post'> = async (ctx, session, message) => {
  * Run `work` with the room open on this node (on a cluster: followed), as a post has it: for a connection acting for
  * a member whose own connection is on another node. A refusal to open it here is thrown, as `refused` makes it.
  */
-export async function withRoomOpen<T>(ctx: ServerContext, name: string, address: string, work: () => Promise<T>, refused: (refusal: string) => Error): Promise<T> {
+export async function withRoomOpen<T>(ctx: ServerContext, name: string, address: string, work: () => Promise<T>, refused: (refusal: RoomRefusal) => Error): Promise<T> {
   const rooms = posting(ctx);
   rooms.set(name, (rooms.get(name) ?? 0) + 1);
   try {
@@ -64,7 +66,7 @@ export async function withRoomOpen<T>(ctx: ServerContext, name: string, address:
   }
 }
 
-function refuse(ctx: ServerContext, session: Session, refusal: 'server_full' | 'creator_full', id: RequestId | undefined): void {
+function refuse(ctx: ServerContext, session: Session, refusal: RoomRefusal, id: RequestId | undefined): void {
   if (refusal === 'server_full') {
     session.error(ErrorCode.too_many_rooms, 'the server holds as many rooms as it may; post to an existing room', id);
     return;

@@ -13,6 +13,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { RoomRecord } from '../../protocol/index.js';
 import type { HistoryStore, RetentionPolicy } from './store.js';
+import { storedLine } from './sqlite.js';
 
 /** How long the event loop waits for an answer of the thread before it gives up on it (a slow disk is slow). */
 const CALL_TIMEOUT_MS = 60_000;
@@ -101,14 +102,7 @@ export class ThreadedHistoryStore implements HistoryStore {
 
   add(record: RoomRecord, line?: string): void {
     if (this.closed) return;
-    if (line === undefined || 'history' in record) {
-      // Stored without the per-delivery `history` flag (as SqliteHistoryStore.add does).
-      const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
-      line = JSON.stringify(stored);
-    } else if (line.endsWith('\n')) {
-      line = line.slice(0, -1);
-    }
-    this.pending.push(line);
+    this.pending.push(storedLine(record, line));
     this.pendingRooms.add(record.room);
     if (!this.scheduled) {
       // Records with no output pass after them (the server's pass calls flush() first).

@@ -33,6 +33,15 @@ export interface Companion {
   failed(): void;
 }
 
+/** A record as stored: its line as sent (the wire's JSON, without the newline), or without the per-delivery `history` flag. */
+export function storedLine(record: RoomRecord, line?: string): string {
+  if (line === undefined || 'history' in record) {
+    const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
+    return JSON.stringify(stored);
+  }
+  return line.endsWith('\n') ? line.slice(0, -1) : line;
+}
+
 export class SqliteHistoryStore implements HistoryStore {
   readonly path: string;
   /** The connection; public for maintenance and for tests (`query_only` stands in for a full disk). */
@@ -134,15 +143,8 @@ export class SqliteHistoryStore implements HistoryStore {
 
   add(record: RoomRecord, line?: string): void {
     if (this.closed) return;
-    if (line === undefined || 'history' in record) {
-      // Stored without the per-delivery `history` flag.
-      const { history: _history, ...stored } = record as RoomRecord & { history?: boolean };
-      line = JSON.stringify(stored);
-    } else if (line.endsWith('\n')) {
-      line = line.slice(0, -1);
-    }
     this.pending.push(record);
-    this.pendingLines.push(line);
+    this.pendingLines.push(storedLine(record, line));
     if ((this.givenOut.get(record.room) ?? 0) < record.seq) this.givenOut.set(record.room, record.seq);
     if (!this.scheduled) this.scheduleFallback();
   }
