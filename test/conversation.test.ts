@@ -236,3 +236,33 @@ t.test('a join replay and a history page are measured as the messages are now: e
   const page = await ask(bob, { type: 'history', room: 'test', id: 'h' });
   t.ok(page.messages.length <= 3 && page.more, `a page too (${page.messages.length})`);
 });
+
+t.test('every change shows in the next join\'s replay, though each room\'s replay is made once for all its joiners', async (t) => {
+  const { port } = await server(t);
+  const alice = await peer(t, port);
+  // On a cluster the two observers are on both nodes: each has made the room's replay before the changes.
+  const observers = [await peer(t, port), await peer(t, port)];
+  await alice.join('test', 'alice');
+  const [one, two, three] = [await say(alice, 'test', 'helo'), await say(alice, 'test', 'ship it'), await say(alice, 'test', 'oops')];
+  for (const [i, observer] of observers.entries()) await observer.join('test', `observer${i}`);
+  let joiners = 0;
+  /** What two new joiners (one per node on a cluster) are replayed, once every observer has seen `change`. */
+  const replays = async (change: Partial<Event>, extra: object = {}) => {
+    for (const observer of observers) await observer.next(change);
+    const got: Event[][] = [];
+    for (let i = 0; i < 2; i++) got.push(await (await peer(t, port)).join('test', `late${joiners++}`, extra));
+    return got;
+  };
+
+  await ask(alice, { type: 'edit', room: 'test', seq: one, text: 'hello', id: 'e' });
+  for (const replay of await replays({ type: 'edit' })) t.match(replay.find((e) => e.seq === one), { text: 'hello', edited: true, history: true });
+  await ask(alice, { type: 'react', room: 'test', seq: two, emoji: '🚀', id: 'r' });
+  for (const replay of await replays({ type: 'react' })) t.same(replay.find((e) => e.seq === two)?.reactions, [{ emoji: '🚀', count: 1 }]);
+  await ask(alice, { type: 'delete', room: 'test', seq: three, id: 'd' });
+  for (const replay of await replays({ type: 'delete' })) t.match(replay.find((e) => e.seq === three), { text: '', deleted: true });
+  const four = await say(alice, 'test', 'four');
+  for (const replay of await replays({ type: 'msg', seq: four }, { since: two })) {
+    t.same(replay.filter((e) => e.type === 'msg').map((e) => [e.seq, e.text]), [[three, ''], [four, 'four']], 'since: the end of the replay');
+    t.match(replay.at(-1), { type: 'notice', text: /^Welcome to test! \d+ others are here\.$/ });
+  }
+});

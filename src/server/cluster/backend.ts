@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
 import type { Authorship } from '../state/conversation.js';
 import { fanOut, roomPage } from '../state/local.js';
+import { changesRecord } from '../state/history.js';
 import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
 import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
@@ -553,20 +554,24 @@ export class ClusterBackend implements Backend {
   /** A room event with no seq (join, leave, nick): to every node's members; resolves once delivered here. */
   announce(room: string, event: ServerMessage): Promise<void> {
     const line = JSON.stringify(event);
+    // A change to a record (kind c) is news to every node's replay of the room, this one's at once.
+    const change = changesRecord(event);
+    if (change) this.rooms.get(room)?.history.noteChanged();
+    const kind = change ? 'c' : 'e';
     if (!this.up) {
       this.deliverLocally(room, line);
       return Promise.resolve();
     }
     if (!this.rooms.get(room)?.members.size) {
       // Nobody here to deliver to (the last one here just left): no echo to wait for, we may have unsubscribed.
-      this.command.publish(key.roomChannel(room), `${this.nodeId}\n\ne\n${line}`).catch(() => {});
+      this.command.publish(key.roomChannel(room), `${this.nodeId}\n\n${kind}\n${line}`).catch(() => {});
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const token = String(this.nextToken++);
       const entry: Pending = { room, at: Date.now(), line, resolve: () => resolve(), reject: () => resolve() };
       this.pending.set(token, entry);
-      this.command.publish(key.roomChannel(room), `${this.nodeId}\n${token}\ne\n${line}`).catch(() => {
+      this.command.publish(key.roomChannel(room), `${this.nodeId}\n${token}\n${kind}\n${line}`).catch(() => {
         if (this.pending.delete(token)) this.deliverPendingLocally(entry);
       });
     });
@@ -650,7 +655,7 @@ export class ClusterBackend implements Backend {
     if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'), presence);
   }
 
-  /** `origin \n token \n kind \n line`: kind r = room record, e = other room event, d = private message (its token: "principal nick" it is for). */
+  /** `origin \n token \n kind \n line`: kind r = room record, c = a change to one (edit, delete, reaction), e = other room event, d = private message (its token: "principal nick" it is for). */
   private onMessage(channel: string, message: string): void {
     const first = message.indexOf('\n');
     const second = message.indexOf('\n', first + 1);
@@ -685,7 +690,8 @@ export class ClusterBackend implements Backend {
         if (seq > room.lastSeq) room.lastSeq = seq;
       }
     }
-    if (deliver) this.deliverLocally(roomName, line, kind === 'e');
+    if (kind === 'c') room?.history.noteChanged();
+    if (deliver) this.deliverLocally(roomName, line, kind === 'e' || kind === 'c');
     if (origin === this.nodeId && token !== '') {
       const entry = this.pending.get(token);
       if (entry) {

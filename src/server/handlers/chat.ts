@@ -10,7 +10,7 @@ import { authorship, quoteFor, sendMarker, withChanges } from './conversation.js
 import { ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, readRefused } from './moderation.js';
 import { privateHistory, sendPrivate } from './private.js';
-import { replayBytes } from './replay.js';
+import { replayFor } from './replay.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -50,18 +50,11 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, ke
   }
   const members = await backend.members(name, config.membersListMax);
   session.reply(id, await joined(ctx, session, name, membersReply(name, members)));
-  // As they are now (edited, reacted to) before they are measured: an edit may have made a message longer.
-  const missed = await withChanges(ctx, name, room.history.since(since ?? 0));
-  const replay = newestWithin(missed, config.replyHistoryBytes);
-  let replayed = 0;
-  for (const record of replay) {
-    const bytes = replayBytes(record);
-    session.deliver(bytes);
-    replayed += bytes.length;
-  }
-  for (const line of await changesSince(ctx, name, { room: name }, since ?? 0, config.replyHistoryBytes - replayed)) session.deliver(line);
+  const replay = await replayFor(ctx, name, room.history, since ?? 0);
+  if (replay.count > 0) session.deliver(replay.bytes);
+  for (const line of await changesSince(ctx, name, { room: name }, since ?? 0, config.replyHistoryBytes - replay.bytes.length)) session.deliver(line);
   await sendMarker(ctx, session, name, room.lastSeq);
-  session.send(banner(name, members.count - 1, missed.length - replay.length, replay[0]?.seq));
+  session.send(banner(name, members.count - 1, replay.missed - replay.count, replay.firstSeq));
 };
 
 const leave: Handler<'leave'> = (ctx, session, { room, id }) => {

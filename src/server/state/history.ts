@@ -2,13 +2,23 @@
 // (storage/store.ts) every record added is also queued for the store, and paging back past the ring reads the
 // store; joins and `since` are served from the ring alone.
 
-import type { RoomRecord } from '../../protocol/index.js';
+import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { HistoryStore } from '../storage/store.js';
+
+/** Whether a room event changes a record as a join replays it: an edit, a delete or a reaction. */
+export function changesRecord(event: ServerMessage): boolean {
+  return event.type === 'edit' || event.type === 'delete' || event.type === 'react';
+}
 
 export class History {
   private readonly ring: (RoomRecord | undefined)[];
   private next = 0;
   private count = 0;
+  /**
+   * Moves whenever a join's replay of this ring would differ: a record came or the ring was reloaded, or a record
+   * in it was changed (edited, deleted, reacted to: `noteChanged`). What is made from the ring is good while it stays.
+   */
+  version = 0;
 
   constructor(
     readonly capacity: number,
@@ -26,6 +36,7 @@ export class History {
   /** Put a record in the ring only (it is already stored: loaded from the store or received from the cluster). */
   remember(record: RoomRecord): void {
     if (this.capacity === 0) return;
+    this.version++;
     this.ring[this.next] = record;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
@@ -33,12 +44,18 @@ export class History {
 
   /** Replace the ring's contents with `records` (sorted by seq, duplicates dropped, the newest kept). */
   replace(records: RoomRecord[]): void {
+    this.version++;
     const bySeq = new Map<number, RoomRecord>();
     for (const record of records) bySeq.set(record.seq, record);
     this.next = 0;
     this.count = 0;
     this.ring.fill(undefined);
     for (const seq of [...bySeq.keys()].sort((a, b) => a - b).slice(-this.capacity)) this.remember(bySeq.get(seq)!);
+  }
+
+  /** A record in the ring was edited, deleted or reacted to (its stored change is what a replay shows). */
+  noteChanged(): void {
+    this.version++;
   }
 
   /** Oldest first, only records with seq > since. */

@@ -6,6 +6,7 @@ import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from './backend.js';
 import type { Authorship, ConversationStore } from './conversation.js';
+import { changesRecord } from './history.js';
 import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
 import type { Searcher } from './search.js';
@@ -160,8 +161,10 @@ export class LocalBackend implements Backend {
   }
 
   announce(room: string, event: ServerMessage): void {
-    const members = this.rooms.get(room)?.members;
-    if (members && members.size > 0) fanOut(members, encode(event), true);
+    const here = this.rooms.get(room);
+    if (!here) return;
+    if (changesRecord(event)) here.history.noteChanged();
+    if (here.members.size > 0) fanOut(here.members, encode(event), true);
   }
 
   before(name: string, before: number | undefined, limit: number): RoomRecord[] {

@@ -7,3 +7,8 @@ export function whenReady<T>(value: Maybe<T>, next: (value: T) => void): void | 
   if (value instanceof Promise) return value.then(next);
   next(value);
 }
+
+/** `next` of the value: at once when it is here, else a promise of it. */
+export function mapReady<T, U>(value: Maybe<T>, next: (value: T) => U): Maybe<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
