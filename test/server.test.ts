@@ -1,5 +1,6 @@
 import t from 'tap';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { duplexPair } from 'node:stream';
 import { ChatServer } from '../src/server/server.js';
 import { peer, peerAt, server, type Event } from './helpers/wire.js';
@@ -435,6 +436,21 @@ t.test('over max connections a newcomer gets bye server_full', async (t) => {
   await first.next({ type: 'pong' });
   const second = await peerAt(t, port);
   t.match(await second.next(), { type: 'bye', code: 'server_full' });
+});
+
+t.test('every client connection has TCP_NODELAY, and keepalive probing after 60 s of silence', async (t) => {
+  const { port, nodes } = await server(t);
+  const client = await peer(t, port);
+  await client.join('test', 'alice');
+  const [session] = nodes.flatMap((node) => [...node.sessions]);
+  const fd = (session!.stream as net.Socket & { _handle: { fd: number } })._handle.fd;
+  // Node cannot read socket options back; python3 (needed to build better-sqlite3) reads the server's socket.
+  const read = `import socket; s = socket.socket(fileno=3); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)); s.detach()`;
+  const result = spawnSync('python3', ['-c', read], { stdio: ['ignore', 'pipe', 'inherit', fd], encoding: 'utf8' });
+  const [noDelay, keepAlive, idleSeconds] = result.stdout.trim().split(' ').map(Number);
+  t.ok(noDelay, 'TCP_NODELAY');
+  t.ok(keepAlive, 'SO_KEEPALIVE');
+  t.equal(idleSeconds, 60, 'TCP_KEEPIDLE');
 });
 
 t.test('handleConnection serves any Duplex stream', async (t) => {

@@ -33,6 +33,7 @@ import type { HistoryStore } from './storage/store.js';
 // TLS and the web gateway (ws, http, the page's assets) are loaded when configured: a server without them does not
 // hold their code (~20 MB of RSS at rest, bench/README.md "RSS at rest").
 import { plainRefusal } from './plain.js';
+import { clientSocketOptions, setOnEach } from './socket-options.js';
 import type { Admission, TlsDoor } from './tls.js';
 import type { WebGateway } from './web/gateway.js';
 
@@ -84,6 +85,8 @@ export class ChatServer implements SessionHost, ServerContext {
   webAddress: net.AddressInfo | null = null;
   private nextSessionId = 1;
   private keepaliveTimer: NodeJS.Timeout | null = null;
+  /** What each accepted TCP connection needs set (socket-options.ts). */
+  private socketOptions: (socket: net.Socket) => void = setOnEach;
   private closing: Promise<void> | null = null;
 
   constructor(options: ServerOptions = {}) {
@@ -219,8 +222,8 @@ export class ChatServer implements SessionHost, ServerContext {
         })
       : null;
     this.door = door;
-    const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      socket.setKeepAlive(true, 60_000);
+    const listener = net.createServer({ allowHalfOpen: true }, (socket) => {
+      this.socketOptions(socket);
       if (door) door.admit(socket);
       else this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     });
@@ -229,6 +232,7 @@ export class ChatServer implements SessionHost, ServerContext {
       listener.once('error', reject);
       listener.listen(port, host, () => {
         listener.off('error', reject);
+        this.socketOptions = clientSocketOptions(listener);
         resolve();
       });
     });
