@@ -15,7 +15,7 @@ import { dispatch, type ServerContext } from './handlers/index.js';
 import { forgetGuestConversations } from './handlers/private.js';
 import { now } from './handlers/replies.js';
 import { silentLogger, type Logger } from './log.js';
-import { Session, type SessionHost } from './session.js';
+import { remoteOf, Session, type SessionHost } from './session.js';
 import type { Backend } from './state/backend.js';
 import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
@@ -147,10 +147,11 @@ export class ChatServer implements SessionHost, ServerContext {
   }
 
   /**
-   * Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). `admission`: its
+   * Serve one client over any Duplex stream (a TCP socket, or one end of a duplexPair in tests). `remote`: where it
+   * comes from when the stream is no TCP socket that can say so (remoteOf). `admission`: its
    * place in its address's allowance, taken already (at the TLS door), or why it has none.
    */
-  handleConnection(stream: Duplex, remote = 'stream', admission?: Admission): Session | null {
+  handleConnection(stream: Duplex, remote?: string, admission?: Admission): Session | null {
     if (this.closing) {
       if (admission && 'limits' in admission) admission.limits.release();
       stream.destroy();
@@ -163,7 +164,7 @@ export class ChatServer implements SessionHost, ServerContext {
       // Half-open sockets close only once their input is read to the end; a peer that never ends is cut.
       stream.resume();
       setTimeout(() => stream.destroy(), REFUSED_LINGER_MS).unref();
-      this.log.warn({ remote, code }, `connection refused: ${reason}`);
+      this.log.warn({ remote: remote ?? remoteOf(stream), code }, `connection refused: ${reason}`);
       return null;
     };
     if (this.sessions.size >= this.config.maxConnections) return refuse(ByeCode.server_full, 'the server has too many connections');
@@ -176,7 +177,7 @@ export class ChatServer implements SessionHost, ServerContext {
     if (refusal) return refuse(refusal.code, refusal.reason);
     const session = new Session(this.nextSessionId++, stream, this, remote, address);
     this.sessions.add(session);
-    this.log.info({ conn: session.id, remote }, 'connected');
+    this.log.info({ conn: session.id, remote: session.remote }, 'connected');
     return session;
   }
 
@@ -225,7 +226,7 @@ export class ChatServer implements SessionHost, ServerContext {
     const listener = net.createServer({ allowHalfOpen: true }, (socket) => {
       this.socketOptions(socket);
       if (door) door.admit(socket);
-      else this.handleConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+      else this.handleConnection(socket);
     });
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {

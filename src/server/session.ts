@@ -2,6 +2,7 @@
 // What each message means is in handlers/; what the server knows of everyone is in server.ts.
 
 import { createReadStream } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   ByeCode,
@@ -81,6 +82,15 @@ function streamOnDrain(this: SessionStream): void {
   this[kSession].onDrain();
 }
 
+/**
+ * `address:port` of a TCP connection, from what Node keeps of the socket: made when asked (the log), not kept with
+ * each of 10 000 idle connections.
+ */
+export function remoteOf(stream: Duplex): string {
+  const { remoteAddress, remotePort } = stream as Partial<Socket>;
+  return remoteAddress === undefined ? 'stream' : `${remoteAddress}:${remotePort}`;
+}
+
 /** An idle connection's output list: one shared empty array (frozen), not one each. */
 const NOTHING_OWED: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
@@ -154,7 +164,8 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     readonly id: number,
     readonly stream: Duplex,
     readonly host: SessionHost,
-    readonly remote: string,
+    /** Where it comes from, when the stream cannot say (remoteOf): kept only then. */
+    private readonly remoteName: string | undefined,
     /** The limits this connection shares with the others from its address. */
     readonly address: AddressLimits,
   ) {
@@ -167,6 +178,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     stream.on('error', streamOnError);
     stream.on('close', streamOnClose);
     stream.on('drain', streamOnDrain);
+  }
+
+  /** Where it comes from, for the log: `address:port`, or what the gateway or door that made it said. */
+  get remote(): string {
+    return this.remoteName ?? remoteOf(this.stream);
   }
 
   /** The guest principal this connection has had, if any (its private conversations end with it). */
