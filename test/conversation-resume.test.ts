@@ -121,3 +121,29 @@ t.test('the change log is bounded: changes made --changeable-messages before the
   await done(alice, { type: 'edit', room: 'test', seq: newest, text: 'newest!', id: 'e2' });
   t.same(await resume('late'), [], 'forgotten once the room moved on by more than the window');
 });
+
+t.test('resumes with the same since share what they are told of changes, and a change between two resumes reaches the second', async (t) => {
+  const { port } = await server(t);
+  const alice = await peer(t, port);
+  // On a cluster the two observers are on both nodes: the next resume may come to either.
+  const observers = [await peer(t, port), await peer(t, port)];
+  await alice.join('test', 'alice');
+  const one = await say(alice, 'test', 'one');
+  const two = await say(alice, 'test', 'two');
+  for (const [i, observer] of observers.entries()) await observer.join('test', `observer${i}`);
+  let resumes = 0;
+  const resume = async () => changesIn(await (await peer(t, port)).join('test', `back${resumes++}`, { since: two }));
+  const changed = async (request: { id: string; [field: string]: unknown }, type: string) => {
+    await done(alice, request);
+    for (const observer of observers) await observer.next({ type });
+  };
+
+  await changed({ type: 'edit', room: 'test', seq: one, text: 'uno', id: 'e1' }, 'edit');
+  for (let i = 0; i < 2; i++) t.same((await resume()).map((e) => [e.type, e.seq]), [['edit', one], ['react', one]]);
+  await changed({ type: 'react', room: 'test', seq: two, emoji: '👍', id: 'r1' }, 'react');
+  for (let i = 0; i < 2; i++) {
+    const changes = await resume();
+    t.same(changes.map((e) => [e.type, e.seq]), [['edit', one], ['react', one], ['react', two]], 'the change made after the first resumes');
+    t.same(changes.at(-1)?.reactions, [{ emoji: '👍', count: 1 }]);
+  }
+});

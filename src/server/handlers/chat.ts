@@ -5,12 +5,11 @@ import { ByeCode, ErrorCode, nickKey, type ClientMessage, type PrivateMsgEvent, 
 import type { Session } from '../session.js';
 import { whenReady } from '../state/backend.js';
 import type { Handler, ServerContext } from './context.js';
-import { changesSince } from './catch-up.js';
 import { authorship, quoteFor, sendMarker, withChanges } from './conversation.js';
 import { ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, readRefused } from './moderation.js';
 import { privateHistory, sendPrivate } from './private.js';
-import { replayFor } from './replay.js';
+import { changesFor, replayFor } from './replay.js';
 import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
@@ -52,7 +51,7 @@ const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, ke
   session.reply(id, await joined(ctx, session, name, membersReply(name, members)));
   const replay = await replayFor(ctx, name, room.history, since ?? 0);
   if (replay.count > 0) session.deliver(replay.bytes);
-  for (const line of await changesSince(ctx, name, { room: name }, since ?? 0, config.replyHistoryBytes - replay.bytes.length)) session.deliver(line);
+  for (const line of await changesFor(ctx, name, room.history, since ?? 0, config.replyHistoryBytes - replay.bytes.length)) session.deliver(line);
   await sendMarker(ctx, session, name, room.lastSeq);
   session.send(banner(name, members.count - 1, replay.missed - replay.count, replay.firstSeq));
 };

@@ -2,12 +2,14 @@
 // (state/history.ts: a record came, or one was edited, deleted or reacted to) rather than once per joiner: in a
 // join storm every joiner of a room gets the same page, and after a restart every client that comes back with
 // `since` gets the end of it. The page is one Buffer; a joiner's replay is a slice of it, so it leaves in one part
-// of the joiner's write, not one per record.
+// of the joiner's write, not one per record. The changes a `since` resume missed are asked for once per room, version
+// and `since` too.
 
 import { encode, type RoomRecord } from '../../protocol/index.js';
 import { mapReady, type Maybe } from '../state/maybe.js';
 import type { History } from '../state/history.js';
 import type { ServerContext } from './context.js';
+import { changesSince } from './catch-up.js';
 import { withChanges } from './conversation.js';
 import { newestWithin } from './replies.js';
 
@@ -33,6 +35,8 @@ export interface Replay {
 interface Entry {
   version: number;
   page: Maybe<Page>;
+  /** The changes the last `since` asked for missed (changesFor). */
+  changes?: { since: number; budget: number; lines: Promise<Buffer[]> };
 }
 
 const pages = new WeakMap<History, Entry>();
@@ -59,6 +63,24 @@ export function replayFor(ctx: ServerContext, room: string, history: History, si
       firstSeq: count === 0 ? 0 : records[records.length - count]!.seq,
     };
   });
+}
+
+/**
+ * The changes made meanwhile to the messages a `since` resume had (catch-up.ts), asked of the store once per room,
+ * version of its ring and `since`: after a restart the clients of a room come back with the same `since`, the newest
+ * seq they had. A change is a new version (History.noteChanged), so what is kept is never older than it.
+ */
+export function changesFor(ctx: ServerContext, room: string, history: History, since: number, budget: number): Promise<Buffer[]> {
+  const entry = pages.get(history);
+  if (since <= 0 || entry === undefined || entry.version !== history.version) return changesSince(ctx, room, { room }, since, budget);
+  const known = entry.changes;
+  if (known !== undefined && known.since === since && known.budget === budget) return known.lines;
+  const lines = changesSince(ctx, room, { room }, since, budget);
+  entry.changes = { since, budget, lines };
+  lines.catch(() => {
+    if (entry.changes?.lines === lines) entry.changes = undefined;
+  });
+  return lines;
 }
 
 function pageOf(ctx: ServerContext, room: string, history: History): Maybe<Page> {
