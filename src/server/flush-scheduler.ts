@@ -8,6 +8,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
+import { writeBytes, writeParts } from './socket-write.js';
 
 /** The shortest time between two passes that carry presence news only. */
 export const PRESENCE_PASS_MS = 100;
@@ -69,7 +70,7 @@ export class FlushScheduler {
 
   /**
    * Write what a connection is owed. A list that holds replies of its own (`own`: nobody else is owed it) goes out as
-   * it is, in one corked write (writev), as does a list a presence pass sees for the first time (the news since each
+   * it is, in one writev, as does a list a presence pass sees for the first time (the news since each
    * member who joined in the last 100 ms came in is that member's own list). Other lists are joined into one Buffer
    * and shared with every member owed the very same list. In a join storm, joining each joiner's replies and each
    * such news list was ~1.8 KB of Buffer pool per connection living until the next scavenge; those pool slabs,
@@ -77,22 +78,18 @@ export class FlushScheduler {
    * the process kept afterwards (bench/README.md "Idle memory").
    */
   write(stream: Writable, parts: Buffer[], totalBytes: number, own: boolean): boolean {
-    if (parts.length === 1) return stream.write(parts[0]);
+    if (parts.length === 1) return writeBytes(stream, parts[0]!);
     if (!own) {
       const known = this.sameParts(parts);
-      if (known !== undefined) return stream.write((known.joined ??= Buffer.concat(parts, totalBytes)));
+      if (known !== undefined) return writeBytes(stream, (known.joined ??= Buffer.concat(parts, totalBytes)));
       if (!this.inPresencePass) {
         const joined = Buffer.concat(parts, totalBytes);
         this.remember({ parts, joined });
-        return stream.write(joined);
+        return writeBytes(stream, joined);
       }
       this.remember({ parts, joined: null });
     }
-    stream.cork();
-    let ok = true;
-    for (const part of parts) ok = stream.write(part);
-    stream.uncork();
-    return ok;
+    return writeParts(stream, parts, totalBytes);
   }
 
   /** `parts` as one Buffer (never changed afterwards), shared with the previous caller that had the same parts. */

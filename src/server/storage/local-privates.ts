@@ -19,18 +19,39 @@ const PURGE_RECORDS = 4;
 const SLICE_MS = 5;
 /** How soon after the writer has written the index follows it: a burst is indexed once it is over. */
 const FOLLOW_DELAY_MS = 200;
+/** The event loop busier than this since the index last looked: live traffic goes first, the index waits. */
+const BUSY_SHARE = 0.5;
+/** At most this long: under load that lasts, the index takes its tenth of the time all the same. */
+const DEFER_MAX_MS = 30_000;
 /** At most this many records a search indexes before it is answered (a burst not yet indexed). */
 export const CATCH_UP_MAX = 20_000;
 
 /**
  * Keep the search index behind the history writer, off its path: indexing costs more than writing the record
- * (FTS5, two indexes), so it runs in slices after a burst, at most about a tenth of the server's time.
+ * (FTS5, two indexes: ~15 µs against the writer's ~4), so it runs in slices once a burst is over, at most about a
+ * tenth of the server's time. While the event loop is busy with traffic (over half of the time since the index last
+ * looked) it waits, up to DEFER_MAX_MS; a search catches up first in any case (CATCH_UP_MAX).
  */
 export function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryStore): void {
   let timer: NodeJS.Timeout | null = null;
+  /** The event loop's busy time when the slices were scheduled: how busy it was meanwhile. */
+  let sinceScheduled = performance.eventLoopUtilization();
+  /** When the index began to wait for a busy event loop (performance.now() ms); 0: it is not waiting. */
+  let waitingSince = 0;
+  const slicesIn = (ms: number) => {
+    sinceScheduled = performance.eventLoopUtilization();
+    timer = setTimeout(slices, ms).unref();
+  };
   const slices = () => {
     timer = null;
     const started = performance.now();
+    const busy = performance.eventLoopUtilization(sinceScheduled).utilization > BUSY_SHARE;
+    if (!busy) waitingSince = 0;
+    else if (waitingSince === 0) waitingSince = started;
+    if (busy && started - waitingSince < DEFER_MAX_MS) {
+      slicesIn(FOLLOW_DELAY_MS);
+      return;
+    }
     let more = true;
     try {
       while (more && performance.now() - started < SLICE_MS) {
@@ -41,13 +62,13 @@ export function followTheWriter(index: SearchIndex, historyStore: SqliteHistoryS
     } catch {
       return; // a full disk: the next batch written tries again
     }
-    if (more) timer = setTimeout(slices, 9 * (performance.now() - started)).unref();
+    if (more) slicesIn(9 * (performance.now() - started));
   };
   historyStore.onBatch = () => {
-    timer ??= setTimeout(slices, FOLLOW_DELAY_MS).unref();
+    if (timer === null) slicesIn(FOLLOW_DELAY_MS);
   };
   historyStore.onPruned = historyStore.onBatch;
-  timer = setTimeout(slices, 0).unref(); // what was written before the index existed, or before a crash
+  slicesIn(0); // what was written before the index existed, or before a crash
 }
 
 export function localPrivates(config: ServerConfig, historyStore: HistoryStore | undefined): [PrivateStore, Searcher] {
