@@ -14,12 +14,22 @@ const CHECK_EVERY_MS = 1000;
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
 
-/** V8's gc() for this process (the flag exposes it to contexts created afterwards), or null. */
+/**
+ * V8's gc() for this process, or null. Its flag exposes it to contexts created afterwards, and is then set back: V8
+ * checks its flags against those a code cache was made with (cli/launch.ts), and a flag left changed would have
+ * every later start's cache rejected.
+ */
 function exposedGc(): GcFunction | null {
+  const global = (globalThis as { gc?: unknown }).gc;
+  if (typeof global === 'function') return global as GcFunction;
   try {
     v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as GcFunction) : null;
+    try {
+      const gc = vm.runInNewContext('gc') as unknown;
+      return typeof gc === 'function' ? (gc as GcFunction) : null;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
   } catch {
     return null;
   }
@@ -34,15 +44,19 @@ export function shouldCollect(used: number, lowPoint: number, growth = GROWTH_BY
   return used - lowPoint > growth;
 }
 
-/** Checks on an unref'd timer; returns a stop function. Does nothing where V8 will not expose gc(). */
+/**
+ * Checks on an unref'd timer; returns a stop function. gc() is fetched when first needed (a new V8 context, kept
+ * out of the start); where V8 will not expose it, nothing is collected.
+ */
 export function boundOldSpace(onCollect: () => void = () => {}): () => void {
-  const gc = exposedGc();
-  if (!gc) return () => {};
+  let gc: GcFunction | null | undefined;
   let lowPoint = oldSpaceUsed();
   const timer = setInterval(() => {
     const used = oldSpaceUsed();
     lowPoint = Math.min(lowPoint, used);
     if (!shouldCollect(used, lowPoint)) return;
+    gc ??= exposedGc();
+    if (!gc) return clearInterval(timer);
     gc({ type: 'major', execution: 'async' });
     // The collection ends in a later turn: the low point follows it down from here.
     lowPoint = used;
