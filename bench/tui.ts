@@ -106,8 +106,12 @@ class Pane {
     const clientArgs = shebang.split(' ').filter(Boolean).map((a) => `${shellQuote(a)} `).join('');
     // A cache of its own (the client's V8 code cache, src/client/cli/launch.ts): the first start is a first start.
     const env = `XDG_CONFIG_HOME=${shellQuote(this.dir)} XDG_RUNTIME_DIR=${shellQuote(this.dir)} XDG_CACHE_HOME=${shellQuote(join(this.dir, 'cache'))} LANG=C.UTF-8 TERM=screen-256color`;
+    // As in a user's terminal: not this machine's NODE_EXTRA_CA_CERTS (set for its HTTPS proxy), which has every
+    // node process read ~140 certificates before its first line (~40 ms of CPU). Experiments only:
+    // CHAT_BENCH_CLIENT_ENV="NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt" puts it (or anything) back.
+    const extraEnv = (process.env.CHAT_BENCH_CLIENT_ENV ?? '').split(' ').filter(Boolean).map(shellQuote).join(' ');
     const gate = gated ? `tmux wait-for ${shellQuote(name)} && ` : '';
-    const command = `${gate}exec env -u NO_COLOR ${env} ${shellQuote(process.execPath)} ${clientArgs}${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
+    const command = `${gate}exec env -u NO_COLOR -u NODE_EXTRA_CA_CERTS ${env} ${extraEnv} ${shellQuote(process.execPath)} ${clientArgs}${nodeArgs}${prof}${shellQuote(this.spec.client)} join ${ROOM} --host 127.0.0.1 --port ${port} --nick ${name}`;
     await this.tmux('new-session', '-d', '-s', name, '-x', String(this.spec.columns), '-y', String(this.spec.rows), command);
     return Number((await this.tmux('display-message', '-p', '-t', name, '#{pane_pid}')).trim());
   }

@@ -10,11 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { bundleHash, codeCacheDir, codeCacheFile } from '../src/client/cli/launch.js';
+import launch from '../src/client/cli/launch.cjs';
 
+// launch.cts is CommonJS (as bin/chat.js is): its exports are the default import's properties here.
+const { bundleHash, codeCacheDir, codeCacheFile } = launch;
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
-const LAUNCH = pathToFileURL(join(ROOT, 'dist/src/client/cli/launch.js')).href;
+const LAUNCH = pathToFileURL(join(ROOT, 'dist/src/client/cli/launch.cjs')).href;
 const CHAT_BIN = join(ROOT, 'bin/chat.js');
 
 function scratch(t: Test): string {

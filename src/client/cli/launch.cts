@@ -1,4 +1,5 @@
-// Where `chat` starts (bin/chat.js). The client is the one-file bundle `npm run build` makes next to this module
+// Where `chat` starts (bin/chat.js). CommonJS, as bin/chat.js is: an ES module entry costs node its ES module loader
+// before the first line runs. The client is the one-file bundle `npm run build` makes next to this module
 // (scripts/bundle-client.mjs), compiled with a V8 code cache: loading ~130 modules one by one and compiling them
 // took about half of the start-up (issue 18: the room on screen <= 200 ms after start). Without a bundle, or with
 // one older than cli.js (tsc has run since), it is the modules tsc wrote, as before.
@@ -11,7 +12,6 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync,
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 export interface ClientEntry {
@@ -33,9 +33,8 @@ const WRITE_CACHE_AFTER_MS = 1000;
 /** Cache files kept: a few builds or node versions side by side, without piling up. */
 const CACHES_KEPT = 4;
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const BUNDLE_PATH = join(here, 'chat.bundle.cjs');
-const CLI_PATH = join(here, 'cli.js');
+export const BUNDLE_PATH = join(__dirname, 'chat.bundle.cjs');
+const CLI_PATH = join(__dirname, 'cli.js');
 
 export function codeCacheDir(env: Record<string, string | undefined>): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'chat', 'code');
