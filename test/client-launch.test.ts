@@ -5,7 +5,7 @@
 
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,6 +55,7 @@ t.test('a start writes the code cache, the next start uses it', async (t) => {
   t.same(await load(bundle, cacheDir), { cache: 'missing', said: 'ran a b chat.bundle.cjs' }, 'the first start compiles and runs it');
   const files = readdirSync(cacheDir);
   t.equal(files.length, 1, 'and leaves a cache behind (at exit)');
+  t.equal(statSync(cacheDir).mode & 0o777, 0o700, 'where only the user can write');
   t.match(files[0], new RegExp(`^${process.version}-${process.arch}-${'ab'.repeat(8)}-[0-9a-f]{8}\\.v8cache$`));
   t.same(await load(bundle, cacheDir), { cache: 'accepted', said: 'ran a b chat.bundle.cjs' }, 'the second start uses it');
 });

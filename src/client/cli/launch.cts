@@ -75,7 +75,8 @@ function pruneCaches(dir: string): void {
 
 function writeCache(script: vm.Script, file: string): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // V8 runs what the cache holds: the user's alone, as ~/.cache is.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const temporary = `${file}.${process.pid}`;
     writeFileSync(temporary, script.createCachedData());
     renameSync(temporary, file);
