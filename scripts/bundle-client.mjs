@@ -1,5 +1,5 @@
 // `npm run build`, after tsc: the `chat` client as one CommonJS file, dist/src/client/cli/chat.bundle.cjs, which
-// bin/chat.js runs through a V8 code cache (src/client/cli/launch.ts). Loading ~130 modules one by one took about
+// bin/chat.js runs through a V8 code cache (src/client/cli/launch.cts). Loading ~130 modules one by one took about
 // half of the client's start-up (issue 18: the room on screen <= 200 ms after start).
 //
 // - esbuild only bundles what tsc compiled (dist/); tsc stays the compiler.
