@@ -1,4 +1,4 @@
-// How `chat` starts (src/client/cli/launch.ts): the one-file bundle `npm run build` makes, compiled through a V8 code
+// How `chat` starts (src/client/cli/launch.cts): the one-file bundle `npm run build` makes, compiled through a V8 code
 // cache that is written by one start and used by the next; a missing, stale, corrupt or unwritable cache costs only
 // the compile; no bundle, or one older than the modules beside it, and the modules are run instead. Each load runs
 // in a process of its own: within one process V8 keeps what it compiled, and would not read the cache again.

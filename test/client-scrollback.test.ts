@@ -116,7 +116,7 @@ t.test('the old generation: a full collection is asked for once it grew past its
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.ok(askedAt >= 0, 'a collection was asked for');
-  // A flag left changed would have V8 reject every code cache made afterwards (cli/launch.ts).
+  // A flag left changed would have V8 reject every code cache made afterwards (cli/launch.cts).
   t.equal(vm.runInNewContext('typeof gc'), 'undefined', 'and --expose-gc is set back');
   kept = [];
   await until(() => majors.some((at) => at >= askedAt), 'a full collection after the request', 10_000);

@@ -17,7 +17,7 @@ type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'a
 
 /**
  * V8's gc() for this process, or null. Its flag exposes it to contexts created afterwards, and is then set back: V8
- * checks its flags against those a code cache was made with (cli/launch.ts), and a flag left changed would have
+ * checks its flags against those a code cache was made with (cli/launch.cts), and a flag left changed would have
  * every later start's cache rejected.
  */
 function exposedGc(): GcFunction | null {
