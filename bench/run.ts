@@ -375,6 +375,8 @@ function tuiFigures(r: TuiResult): Record<string, number> {
     startMs: round(r.startMs, 1),
     startCpuMs: round(r.startCpuMs, 1),
     startBusyMs: round(r.startBusyMs, 1),
+    startColdMs: round(r.startColdMs, 1),
+    startColdCpuMs: round(r.startColdCpuMs, 1),
     cpuPercent: round(r.cpuPercent, 1),
     cpuMsPer1000: round(r.cpuMsPer1000, 1),
     framesPerSecond: round(r.framesPerSecond, 1),
@@ -488,7 +490,7 @@ function printTables(machine: string): void {
       `tui ${row.params.rate} msg/s ${row.params.seconds} s  ${pad(String(row.params.client), 10)} cpu ${f.cpuPercent}% of a core, ` +
         `${f.cpuMsPer1000} ms of CPU per 1000 messages, ${f.framesPerSecond} redraws/s; on screen after p50 ${f.lagP50Ms} ms, p95 ${f.lagP95Ms} ms, last ${f.lastLagMs} ms; ` +
         `RSS ${f.idleRssMiB} -> peak ${f.peakRssMiB} MiB (${f.anonRssMiB} anon at the end); room shown ${f.startMs} ms after start (${f.startCpuMs} ms of CPU) ` +
-        `(${f.startBusyMs} ms after the load, with its history)`,
+        `(the first start ${f.startColdMs} ms, ${f.startColdCpuMs} ms of CPU; ${f.startBusyMs} ms after the load, with its history)`,
     );
   }
   const tuiNow = tuiRows.find((r) => r.params.client === 'this build');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { run } from '../dist/src/server/cli.js';
-run(process.argv);
+// CommonJS, as bin/chat.js is (bin/package.json); the server is an ES module.
+import('../dist/src/server/cli.js').then(({ run }) => run(process.argv));

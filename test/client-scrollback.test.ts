@@ -12,6 +12,7 @@ import { connectClient, serve, until } from './helpers/client-harness.js';
 import { Tmux } from './helpers/client-tmux.js';
 import { boundOldSpace, GROWTH_BYTES, shouldCollect } from '../src/client/cli/old-space-bound.js';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import vm from 'node:vm';
 
 const TS = '2026-12-01T12:00:00.000Z';
 
@@ -115,6 +116,8 @@ t.test('the old generation: a full collection is asked for once it grew past its
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.ok(askedAt >= 0, 'a collection was asked for');
+  // A flag left changed would have V8 reject every code cache made afterwards (cli/launch.cts).
+  t.equal(vm.runInNewContext('typeof gc'), 'undefined', 'and --expose-gc is set back');
   kept = [];
   await until(() => majors.some((at) => at >= askedAt), 'a full collection after the request', 10_000);
   t.pass('and it ran');

@@ -15,13 +15,13 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** module (path from the repository root) -> what it imports (paths for our modules, bare names for packages). */
 type ImportGraph = Map<string, string[]>;
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|\b(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return /\.(ts|js)$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : [];
+    return /\.(c?ts|js)$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : [];
   });
 }
 
@@ -38,7 +38,7 @@ export function importGraph(files: string[]): ImportGraph {
         continue;
       }
       const target = relative(ROOT, resolve(dirname(file), specifier)).replace(/^dist\//, '');
-      targets.push(target.endsWith('.js') && !target.startsWith('bin/') ? target.replace(/\.js$/, '.ts') : target);
+      targets.push(target.startsWith('bin/') ? target : target.replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'));
     }
     graph.set(relative(ROOT, file), targets);
   }

@@ -18,7 +18,10 @@ function shellQuote(word: string): string {
 
 /** One tmux server (own socket) per test; each pane is a terminal running `chat`. */
 export class Tmux {
-  /** The terminal's XDG_CONFIG_HOME, XDG_RUNTIME_DIR and XDG_STATE_HOME (the logs are in chat/logs under it). */
+  /**
+   * The terminal's XDG_CONFIG_HOME, XDG_RUNTIME_DIR, XDG_STATE_HOME (the logs are in chat/logs under it) and
+   * XDG_CACHE_HOME (the client's code cache: the first pane writes it, later ones start with it).
+   */
   readonly dir: string;
   private readonly socket: string;
 
@@ -42,6 +45,7 @@ export class Tmux {
       `XDG_CONFIG_HOME=${shellQuote(this.dir)}`,
       `XDG_RUNTIME_DIR=${shellQuote(this.dir)}`,
       `XDG_STATE_HOME=${shellQuote(this.dir)}`,
+      `XDG_CACHE_HOME=${shellQuote(this.dir)}`,
       'NCURSES_NO_UTF8_ACS=1',
       'LANG=C.UTF-8',
       'TERM=screen',

@@ -5,8 +5,9 @@
 
 import { t } from '../text/i18n/index.js';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { ClientError } from './errors.js';
 import { addPin, findPin, serverKey } from './known-servers.js';
 
@@ -22,7 +23,9 @@ export interface TlsSettings {
 /** Start a TLS connection to host:port; it is ready, and must be checked with checkServer(), on 'secureConnect'. */
 export function connectTls(host: string, port: number, settings: TlsSettings): tls.TLSSocket {
   const ca = settings.caFile === undefined ? undefined : readCa(settings.caFile);
-  return tls.connect({
+  // node:tls (and node:crypto with it) is loaded by the first TLS connection: a plain connection's start does
+  // without it (issue 18).
+  return (createRequire(import.meta.url)('node:tls') as typeof tls).connect({
     host,
     port,
     // SNI takes names only; the certificate is still checked against an address.

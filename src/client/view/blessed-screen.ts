@@ -6,28 +6,24 @@
 // - under tmux, blessed ran `tmux -V` (a process, waited for) to learn whether tmux is 2 or newer; tmux 3.2 and
 //   newer say their version in TERM_PROGRAM_VERSION, and blessed's own answer when it cannot tell is 2.
 
-import { createRequire } from 'node:module';
 import type blessed from 'blessed';
+import Tput from 'blessed/lib/tput.js';
+import ScreenClass from 'blessed/lib/widgets/screen.js';
+import BoxClass from 'blessed/lib/widgets/box.js';
 
 type Screen = blessed.Widgets.Screen;
 type ScreenOptions = blessed.Widgets.IScreenOptions;
 type Box = blessed.Widgets.BoxElement;
 type BoxOptions = blessed.Widgets.BoxOptions;
 
-interface Tput {
-  _compile(info: unknown, key: string, value: unknown): unknown;
-}
-
-const require = createRequire(import.meta.url);
 let lazyCompile = false;
 
 /** Capabilities compiled on first use: the same function blessed would have made, made later. */
 function compileCapabilitiesLazily(): void {
   if (lazyCompile) return;
   lazyCompile = true;
-  const Tput = require('blessed/lib/tput.js') as { prototype: Tput };
   const compile = Tput.prototype._compile;
-  Tput.prototype._compile = function (this: Tput, info, key, value) {
+  Tput.prototype._compile = function (this: InstanceType<typeof Tput>, info, key, value) {
     // Booleans, numbers, empty strings and the file-reading capabilities stay as blessed makes them at once.
     if (typeof value !== 'string' || value === '' || key === 'init_file' || key === 'reset_file') return compile.call(this, info, key, value);
     let compiled: ((...args: unknown[]) => unknown) | undefined;
@@ -47,7 +43,6 @@ export function tmuxVersion(env: Record<string, string | undefined>): number {
 
 export function openScreen(options: ScreenOptions): Screen {
   compileCapabilitiesLazily();
-  const ScreenClass = require('blessed/lib/widgets/screen.js') as new (options: ScreenOptions) => Screen;
   const { title, ...rest } = options;
   const tmux = process.env.TMUX;
   delete process.env.TMUX;
@@ -68,6 +63,5 @@ export function openScreen(options: ScreenOptions): Screen {
 }
 
 export function box(options: BoxOptions): Box {
-  const BoxClass = require('blessed/lib/widgets/box.js') as new (options: BoxOptions) => Box;
   return new BoxClass(options);
 }

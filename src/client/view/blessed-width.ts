@@ -4,17 +4,10 @@
 // point (cluster-cells.ts) of the cluster's width, and the stand-ins become the clusters again in what is written
 // to the terminal. Single code points are measured with our charWidth, the one the log layout uses.
 
-import { createRequire } from 'node:module';
 import type blessed from 'blessed';
+import unicode from 'blessed/lib/unicode.js';
 import { charWidth, drawnGrapheme, graphemes, graphemeWidth } from '../text/width.js';
 import { isStandIn, restoreClusters, standInFor, standInWidth } from './cluster-cells.js';
-
-interface BlessedUnicode {
-  charWidth(str: string | number, i?: number): number;
-  codePointAt(str: string, i: number): number;
-  combining: Record<number, boolean>;
-  chars: { all: RegExp };
-}
 
 let patched = false;
 const ASCII = /^[\x00-\x0c\x0e-\x7f]*$/; // no CR: CR LF is one cluster, dropped below
@@ -22,8 +15,6 @@ const ASCII = /^[\x00-\x0c\x0e-\x7f]*$/; // no CR: CR LF is one cluster, dropped
 export function patchBlessedWidth(): void {
   if (patched) return;
   patched = true;
-  const require = createRequire(import.meta.url);
-  const unicode = require('blessed/lib/unicode.js') as BlessedUnicode;
   const original = unicode.charWidth;
   unicode.charWidth = (str, i) => {
     const point = typeof str === 'number' ? str : unicode.codePointAt(str, i ?? 0);

@@ -1,7 +1,6 @@
 // Download a file: saved under a safe, new name, resumable from a `.part` file, kept only when its sha256 matches.
 
 import { t } from '../../text/i18n/index.js';
-import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -11,7 +10,7 @@ import { ClientError } from '../errors.js';
 import { checkedFileId } from './file-id.js';
 import { ask, openTransfer, type Endpoint, type Identity, type Progress } from './open.js';
 import { availablePath, safeFileName } from './safe-name.js';
-import { sha256OfFile } from './sha256.js';
+import { newSha256, sha256OfFile } from './sha256.js';
 
 export interface DownloadOptions {
   endpoint: Endpoint;
@@ -94,7 +93,7 @@ async function downloadToStream(
   { onProgress, stallTimeoutMs }: DownloadOptions,
 ): Promise<DownloadResult> {
   checkedHeader(await ask(conn, { type: 'download', file: meta.file }, 'file_data'), meta.file);
-  const hash = createHash('sha256');
+  const hash = newSha256();
   let done = 0;
   await conn.receiveRaw(meta.size, (chunk) => {
     hash.update(chunk);
