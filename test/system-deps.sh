@@ -14,6 +14,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 # The examples use `nc -N` (close the socket after stdin's end): OpenBSD's netcat has it, the traditional one not.
 { command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-N'; } || missing+=(netcat-openbsd)
 command -v jq >/dev/null || missing+=(jq)
+# python3 reads a server socket's options back (Node cannot); node-gyp needs it too.
+command -v python3 >/dev/null || missing+=(python3)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 { command -v sox >/dev/null && command -v soxi >/dev/null; } || missing+=(sox)
