@@ -27,6 +27,7 @@ import { RedisSessionTokens } from './session-tokens.js';
 import { RedisModerationStore } from './moderation.js';
 import { conversationKey, RedisConversationStore } from './conversation.js';
 import { RedisPrivateStore } from './private.js';
+import { ClusterRetention } from './retention.js';
 import { RedisSearcher, SEARCHABLE_ROOMS } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
@@ -67,7 +68,7 @@ interface Pending {
 export interface ClusterDeps {
   rooms: RoomRegistry;
   nicks: NickRegistry<Member>;
-  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory' | 'mailboxPerRecipient' | 'mailboxPerSender' | 'mailboxKeepMs'>;
+  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory' | 'mailboxPerRecipient' | 'mailboxPerSender' | 'mailboxKeepMs' | 'retainMessages' | 'retainDays'>;
   log: Logger;
   /** Tell every client of this node something about the cluster (the link to the others is down, or back). */
   noticeAll(text: string): void;
@@ -91,6 +92,8 @@ export class ClusterBackend implements Backend {
   readonly searcher: RedisSearcher;
   /** Attach tokens in Redis: a one-shot or a download finds the user on any node. */
   readonly tokens = new RedisSessionTokens(() => this.command, this.nodeId, key.nodes, () => this.deadMs);
+  /** --retain-messages and --retain-days applied to the rooms' streams, by one node each minute. */
+  readonly retention: ClusterRetention;
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -121,6 +124,10 @@ export class ClusterBackend implements Backend {
     const limits = { perRecipient: mailboxPerRecipient, perSender: mailboxPerSender, keepMs: mailboxKeepMs };
     this.privates = new RedisPrivateStore(() => this.command, limits, clusterHistory);
     this.searcher = new RedisSearcher(() => this.command, this.privates);
+    const { retainMessages, retainDays } = deps.config;
+    this.retention = new ClusterRetention(() => this.command, { retainMessages, retainDays }, this.nodeId, (error) =>
+      this.log.warn({ err: error.message }, 'history retention failed; trying again in a minute'),
+    );
   }
 
   private async connectRedis(): Promise<void> {
@@ -160,6 +167,7 @@ export class ClusterBackend implements Backend {
     await Promise.race([connected.catch(() => undefined), timeout]);
     clearTimeout(timer);
     if (!this.up) this.log.warn({ node: this.nodeId }, 'redis is not reachable yet: serving local members only');
+    this.retention.start();
     this.heartbeatTimer = setInterval(() => this.beat(), this.config.clusterHeartbeatMs).unref();
   }
 
@@ -755,6 +763,7 @@ export class ClusterBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.retention.stop();
     this.tokens.close();
     if (this.up) await this.command.zrem(key.nodes, this.nodeId).catch(() => {});
     this.closed = true;
