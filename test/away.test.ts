@@ -70,6 +70,33 @@ t.test("an account's mark is the account's: set on one connection, seen on all, 
   t.same(await awayIn(carol, 'class', 'who 4'), [], 'a new connection after the last one left is not away');
 });
 
+t.test("an account's mark is news in every room of any of its connections, once per room", async (t) => {
+  const { port } = await server(t);
+  const carol = await peer(t, port);
+  for (const room of ['one', 'two', 'both']) await carol.join(room, 'carol');
+  const first = await peer(t, port);
+  const { token } = await ask(first, { type: 'register', nick: 'alice', password: PASSWORD, id: 'register' });
+  await first.join('one');
+  await first.join('both');
+  const second = await peer(t, port);
+  await ask(second, { type: 'login', token, id: 'login' });
+  await second.join('two');
+  await second.join('both');
+
+  const news = (away: boolean) => carol.received.filter((e) => e.type === 'away' && e.nick === 'alice' && e.away === away).map((e) => e.room).sort();
+  const newsIn3Rooms = async (away: boolean) => {
+    while (new Set(news(away)).size < 3) await carol.next({ type: 'away', away });
+  };
+  t.match(await ask(first, { type: 'away', message: 'lunch', id: 1 }), { type: 'ok' });
+  await newsIn3Rooms(true);
+  // Each room's events come in order: once back is in every room, any second away in it would have come before.
+  t.match(await ask(second, { type: 'back', id: 2 }), { type: 'ok' });
+  await newsIn3Rooms(false);
+  t.same(news(true), ['both', 'one', 'two'], 'away in each room, once');
+  t.same(news(false), ['both', 'one', 'two'], 'back in each room, once');
+  t.match(await awayIn(carol, 'two', 'who'), []);
+});
+
 t.test("a guest's mark is its connection's: it follows a new nick, and whoever takes the old nick is not away", async (t) => {
   const { port, nodes } = await server(t);
   const carol = await peer(t, port);

@@ -396,14 +396,16 @@ t.test('state: shared files are shown in the room, numbered like messages, and p
   state.apply(event(file));
   state.apply(event({ ...file, history: true }));
   const room = state.room('test')!;
-  t.same(room.entries.filter((e) => e.kind === 'file').map((e) => e.text), ['shared #1 notes.txt (1.5 KiB), file f1']);
+  t.same(room.entries.filter((e) => e.kind === 'file').map((e) => [e.text, e.seq]), [['shared notes.txt (1.5 KiB), file f1', 5]], 'one number: its seq, shown as every message\'s #N');
+  t.equal(room.files[0]!.number, 5, '/get 5 takes it');
   t.equal(room.lastSeen!.seq, 5, 'a rejoin asks for what came after the file');
-  t.equal(plainLine(room.entries.at(-1)!, room, false).replace(/^\[[^\]]+\] /, ''), '* bob shared #1 notes.txt (1.5 KiB), file f1');
+  t.equal(plainLine(room.entries.at(-1)!, room, false).replace(/^\[[^\]]+\] /, ''), '* bob shared notes.txt (1.5 KiB), file f1 #5', 'line mode: the same one number');
+  t.equal(entryRows(room.entries.at(-1)!, 100, makeChalk(false)).join('\n').match(/#\d+/g)?.join(' '), '#5', 'the screen shows one number');
   t.same(state.apply(event({ type: 'file', to: 'alice', from: 'bob', file: 'f2', name: 'p.pdf', size: 10, sha256: 'y', ts: TS })), { bell: true });
   t.match(state.buffer('@bob')!.entries.at(-1), { kind: 'file', text: 'shared #1 p.pdf (10 B), file f2' }, 'numbers count per buffer');
 });
 
-t.test('state: files are numbered per buffer in the order first seen; /get finds them by number or id', async (t) => {
+t.test('state: a room\'s files are numbered by their seq, a private buffer\'s in the order first seen; /get finds them by number or id', async (t) => {
   const state = new ClientState();
   joined(state);
   joined(state, 'other');
@@ -413,20 +415,23 @@ t.test('state: files are numbered per buffer in the order first seen; /get finds
   state.apply(file(4, 'bbbb2222'));
   state.apply(file(1, 'cccc3333', 'other'));
   const room = state.room('test')!;
-  t.same(room.files.map((f) => [f.number, f.file]), [[1, 'aaaa1111'], [2, 'bbbb2222']]);
-  t.same(state.room('other')!.files.map((f) => [f.number, f.file]), [[1, 'cccc3333']], 'each buffer counts from 1');
-  // Older history loaded above the log: new files get the next numbers, known ones keep theirs.
+  t.same(room.files.map((f) => [f.number, f.file]), [[3, 'aaaa1111'], [4, 'bbbb2222']]);
+  t.same(state.room('other')!.files.map((f) => [f.number, f.file]), [[1, 'cccc3333']], 'each room by its own seqs');
+  // Older history loaded above the log: its files by their seqs too.
   state.prependHistory(room, [
     { type: 'file', room: 'test', from: 'carol', file: 'dddd4444', name: 'old.txt', size: 1, sha256: 'y', ts: TS, seq: 1 },
     { type: 'msg', room: 'test', from: 'carol', text: 'hi', ts: TS, seq: 2 },
   ], false);
-  t.same(room.files.map((f) => f.number), [1, 2, 3]);
-  t.match(room.entries[0], { kind: 'file', text: 'shared #3 old.txt (1 B), file dddd4444' });
-  t.equal(state.noteFile(room, { file: 'aaaa1111', name: 'x', size: 1, sha256: 'x', from: 'bob', ts: TS }).number, 1, 'seen again: same number');
-  t.equal(state.findFile(room, { number: 2 })?.file, 'bbbb2222');
+  t.same(room.files.map((f) => f.number), [3, 4, 1]);
+  t.match(room.entries[0], { kind: 'file', text: 'shared old.txt (1 B), file dddd4444', seq: 1 });
+  t.equal(state.noteFile(room, { file: 'aaaa1111', name: 'x', size: 1, sha256: 'x', from: 'bob', ts: TS }).number, 3, 'seen again: same number');
+  t.equal(state.findFile(room, { number: 4 })?.file, 'bbbb2222');
   t.equal(state.findFile(room, { number: 9 }), undefined);
-  t.equal(state.findFile(room, { id: 'bbbb2222' })?.number, 2);
-  t.equal(state.findFile(room, { id: 'dddd' })?.number, 3, 'a unique start of an id');
+  t.equal(state.findFile(room, { id: 'bbbb2222' })?.number, 4);
+  t.equal(state.findFile(room, { id: 'dddd' })?.number, 1, 'a unique start of an id');
+  // A private buffer's files have no seq: it counts them, and the line says the number.
+  for (const id of ['eeee5555', 'ffff6666']) state.apply(event({ type: 'file', to: 'alice', from: 'bob', file: id, name: `${id}.bin`, size: 1, sha256: 'z', ts: TS }));
+  t.same(state.buffer('@bob')!.files.map((f) => [f.number, f.file]), [[1, 'eeee5555'], [2, 'ffff6666']]);
   t.equal(state.findFile(room, { id: 'zzzz' }), undefined);
 });
 

@@ -255,7 +255,7 @@ async function say(pane: Pane, text: string): Promise<void> {
   await pane.waitFor((l) => /^\[[^\]]+\]$/.test(l.at(-1)!));
 }
 
-t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 1 DIR saves the same bytes', async (t) => {
+t.test('files: alice /sends a file, bob sees it numbered as a message (#N), /files lists it, /get N DIR saves the same bytes', async (t) => {
   const { port } = await serve(t);
   const dir = mkdtempSync(join(tmpdir(), 'cf-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -275,13 +275,18 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   await alice.keys('Enter');
   await alice.waitFor((l) => l.at(-1) === '[test]');
   await say(alice, 'did you get it?');
-  const seen = await bob.waitFor(/\* alice shared #1 photo\.bin \(3\.0 MiB\), file \S+/);
+  const shared = /\* alice shared photo\.bin \(3\.0 MiB\), file \S+ #(\d+)\b/;
+  const seen = await bob.waitFor(shared);
   t.ok(seen.some((l) => l.includes('<alice> did you get it?')), 'chat goes on beside the upload');
+  // One number: the file's seq, as every message's #N (the message said beside it took the other one).
+  const photo = Number(seen.map((l) => shared.exec(l)?.[1]).find(Boolean));
+  t.ok(photo === 1 || photo === 2, 'numbered as a message of the room');
+  t.ok(seen.some((l) => l.includes(`<alice> did you get it? #${3 - photo} `)));
   await alice.waitFor('Sent photo.bin (3.0 MiB).');
 
   await say(bob, '/files');
-  await bob.waitFor(/#1 {2}photo\.bin {2}3\.0 MiB {2}from alice/);
-  await say(bob, `/get 1 ${into}`);
+  await bob.waitFor(new RegExp(`#${photo} {2}photo\\.bin {2}3\\.0 MiB {2}from alice`));
+  await say(bob, `/get ${photo} ${into}`);
   await say(bob, 'downloading now');
   await alice.waitFor('<bob> downloading now');
   await bob.waitFor(`Saved photo.bin to ${join(into, 'photo.bin')} (3.0 MiB, sha256 verified).`);
@@ -293,22 +298,24 @@ t.test('files: alice /sends a file, bob sees it numbered, /files lists it, /get 
   await say(alice, `/send ${join(dir, 'big.bin')}`);
   // While it runs, a line under the log: reading the file for its sha256, then a bar with speed and ETA.
   await alice.waitFor((l) => l.some((x) => /^\u21e1 big\.bin(: computing its sha256| \[)/.test(x)));
-  await bob.waitFor('* alice shared #2 big.bin (32 MiB)');
+  const bigShared = /\* alice shared big\.bin \(32 MiB\), file \S+ #(\d+)\b/;
+  const bigNumber = Number((await bob.waitFor(bigShared)).map((l) => bigShared.exec(l)?.[1]).find(Boolean));
+  t.ok(bigNumber > photo, 'the next number of the room');
   await alice.waitFor((l) => !l.some((x) => x.startsWith('\u21e1')) && l.some((x) => x.includes('Sent big.bin (32 MiB).')));
-  await say(bob, `/get 2 ${into}`);
+  await say(bob, `/get #${bigNumber} ${into}`);
   const downloading = await bob.waitFor((l) => l.some((x) => x.startsWith('\u21e3 big.bin [')));
   t.match(downloading.find((x) => x.startsWith('\u21e3 big.bin'))!, /^\u21e3 big\.bin \[[█░]+\]\s+\d+% [\d.]+\/32 MiB (?:-|\S+ \S+)\/s ETA \S+$/);
   await bob.waitFor(`Saved big.bin to ${join(into, 'big.bin')} (32 MiB, sha256 verified).`);
   t.ok(readFileSync(join(into, 'big.bin')).equals(big), 'the large file arrived whole');
 
-  await say(bob, `/get 1 ${join(dir, 'missing')}`);
+  await say(bob, `/get ${photo} ${join(dir, 'missing')}`);
   await bob.waitFor(`Cannot save into ${join(dir, 'missing')}: no such file or directory.`);
   await say(alice, '/send nothing-here.txt');
   await alice.waitFor('Cannot send nothing-here.txt: no such file or directory.');
   await say(alice, 'still talking');
   const last = await bob.waitFor('<alice> still talking');
-  t.ok(last.some((l) => l.includes('* alice shared #1 photo.bin')), 'the number is shown as typed, not escaped');
-  t.ok((await alice.lines()).some((l) => l.includes('* alice shared #1 photo.bin')), 'on the sender\'s screen too');
+  t.ok(last.some((l) => new RegExp(`\\* alice shared photo\\.bin .* #${photo}\\b`).test(l)), 'the number is shown as typed, not escaped');
+  t.ok((await alice.lines()).some((l) => new RegExp(`\\* alice shared photo\\.bin .* #${photo}\\b`).test(l)), 'on the sender\'s screen too');
 });
 
 /** Type a command that asks a question, and Enter. */

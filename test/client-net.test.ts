@@ -477,15 +477,17 @@ t.test('files: the client keeps the attach token; /send is announced from our ni
   t.equal(alice.transfers.list.length, 0);
   const announced = await until(() => bob.state.room('test')!.entries.find((e) => e.kind === 'file'), 'bob to see the file');
   t.equal(announced.from, 'alice', 'the file is from alice, not from a second nick');
-  t.match(announced.text, /^shared #1 photo one\.jpg \(300 KiB\), file \S+$/);
+  t.match(announced.text, /^shared photo one\.jpg \(300 KiB\), file \S+$/);
+  const number = announced.seq!;
+  t.equal(bob.state.room('test')!.files[0]!.number, number, 'numbered by its seq');
   t.same(bob.state.room('test')!.members, beforeMembers, 'the transfer connection did not join the room');
   t.notOk(bob.state.room('test')!.entries.some((e) => e.kind === 'join' && e.from !== 'bob' && e.from !== 'alice'), 'no join from it');
   t.ok(texts(bob, 'test').includes('chat goes on'));
-  t.match(alice.state.room('test')!.entries.find((e) => e.kind === 'file'), { self: true, text: /^shared #1 photo one\.jpg/ });
+  t.match(alice.state.room('test')!.entries.find((e) => e.kind === 'file'), { self: true, text: /^shared photo one\.jpg/, seq: number });
   t.ok(alice.state.room('test')!.entries.some((e) => e.kind === 'info' && e.text === 'Sent photo one.jpg (300 KiB).'));
 
   // bob downloads it by number into a directory; a second /get does not overwrite the first.
-  await bob.submit(`/get 1 ${dir}/`);
+  await bob.submit(`/get ${number} ${dir}/`);
   await bob.transfersDone();
   const saved = bob.state.room('test')!.entries.filter((e) => e.kind === 'info' && e.text.startsWith('Saved '));
   t.equal(saved.length, 1);
@@ -499,7 +501,7 @@ t.test('files: the client keeps the attach token; /send is announced from our ni
   await carol.submit('/files');
   const listed = carol.state.room('test')!.entries.map((e) => e.text);
   t.match(listed[0], 'Files in test (1); /get N [DIR] downloads one:');
-  t.match(listed[1], /^ {2}#1 {2}photo one\.jpg {2}300 KiB {2}from alice at \d\d:\d\d {2}\S+$/);
+  t.match(listed[1], new RegExp(`^ {2}#${number} {2}photo one\\.jpg {2}300 KiB {2}from alice at \\d\\d:\\d\\d {2}\\S+$`));
   const id = carol.state.room('test')!.files[0]!.file;
   await carol.submit(`/get ${id}`);
   await carol.transfersDone();
@@ -512,7 +514,7 @@ t.test('files: the client keeps the attach token; /send is announced from our ni
   t.match(alice.state.active.entries.at(-1), { kind: 'error', text: /: it is a directory\.$/ });
   await bob.submit('/get 7');
   t.match(bob.state.active.entries.at(-1), { kind: 'error', text: 'There is no file #7 here; /files lists the files of this buffer.' });
-  await bob.submit(`/get 1 ${join(dir, 'nowhere')}`);
+  await bob.submit(`/get ${number} ${join(dir, 'nowhere')}`);
   t.match(bob.state.active.entries.at(-1), { kind: 'error', text: `Cannot save into ${join(dir, 'nowhere')}: no such file or directory.` });
   await bob.submit('/get 0000000000000000000000');
   await bob.transfersDone();

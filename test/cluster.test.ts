@@ -5,6 +5,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
+import type { ClusterBackend } from '../src/server/cluster/backend.js';
 import { Peer, peer, type Event } from './helpers/wire.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { startServerBinary } from './helpers/server-binary.js';
@@ -389,4 +390,54 @@ t.test('a node follows only rooms that have members on it: it unsubscribes when 
   t.equal(await subscribers('test'), 2);
   alice.send({ type: 'msg', room: 'test', text: 'welcome back' });
   t.match(await bob.next({ type: 'msg', text: 'welcome back' }), { seq: 2 });
+});
+
+t.test('retention on a cluster: --retain-messages and --retain-days trim the rooms\' streams, their search and their change log; seq goes on', async (t) => {
+  const redis = await startRedis(t);
+  const watcher = new Redis(redis.url);
+  t.teardown(() => watcher.disconnect());
+  // A room written 40, 35 and 0 days ago, as the nodes write records.
+  const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000).toISOString();
+  for (const [seq, days] of [[1, 40], [2, 35], [3, 0]] as const) {
+    await watcher.xadd('chat:hist:old', `${seq}-0`, 'r', JSON.stringify({ type: 'msg', room: 'old', from: 'x', text: `old needle ${seq}`, ts: daysAgo(days), seq }));
+  }
+  await watcher.set('chat:seq:old', 3);
+
+  const options = { retainMessages: 5, retainDays: 30, rateBurst: 1000 };
+  const one = await node(t, redis, options);
+  const two = await node(t, redis, options);
+  const ids = async (stream: string) => (await watcher.xrange(stream, '-', '+')).map(([id]) => id);
+  await until(async () => (await ids('chat:hist:old')).length === 1, 'a node to trim history when it starts');
+  const alice = await peer(t, one.port);
+  await alice.join('kept', 'alice');
+  t.same(await say(alice, 'kept', Array.from({ length: 12 }, (_, i) => `needle ${i + 1}`)), Array.from({ length: 12 }, (_, i) => i + 1));
+  for (const request of [
+    { type: 'edit', room: 'kept', seq: 2, text: 'needle 2 edited' },
+    { type: 'edit', room: 'kept', seq: 10, text: 'needle 10 edited' },
+    { type: 'react', room: 'kept', seq: 3, emoji: '👍' },
+  ]) {
+    alice.send({ ...request, id: `change ${request.seq}` });
+    await alice.next({ type: 'ok', id: `change ${request.seq}` });
+  }
+
+  // (The next turn comes in a minute: run it now.)
+  await (one.server.backend as ClusterBackend).retention.run();
+  t.same(await ids('chat:hist:kept'), ['8-0', '9-0', '10-0', '11-0', '12-0'], 'the newest 5 are kept');
+  t.same(await ids('chat:hist:old'), ['3-0'], 'and none older than 30 days');
+  t.same(await watcher.hkeys('chat:changes:kept'), ['10'], 'the changes of what went, gone');
+  t.same(await watcher.zrange('chat:changelog:kept', 0, -1), ['10'], 'and their change log');
+
+  const bob = await peer(t, two.port);
+  alice.send({ type: 'search', room: 'kept', text: 'needle', limit: 50, id: 's' });
+  t.same((await alice.next({ type: 'search', id: 's' })).hits.map((hit: Event) => hit.record.seq), [12, 11, 10, 9, 8], 'search finds only what is kept');
+  const resumed = await bob.join('kept', 'bob', { since: 11 });
+  t.same(
+    resumed.filter((e) => e.history && e.type !== 'msg').map((e) => [e.type, e.seq]),
+    [['edit', 10], ['react', 10]],
+    'a resume brings no change of a message no longer kept',
+  );
+  const fresh = await peer(t, two.port);
+  const replayed = msgs(await fresh.join('old', 'carol'));
+  t.same(replayed.map((e) => e.seq), [3], 'a node opening the room reads only what is kept');
+  t.same(await say(fresh, 'old', ['new']), [4], 'seq goes on');
 });

@@ -76,6 +76,28 @@ t.test("a one-shot on any node acts for the window: posts, shares a file in the 
   await eventually(async () => (await attachWith(t, port, token)).reply.type === 'error', 'nor on the other node');
 });
 
+t.test('a token is good on every node as soon as the client can know it, even when keeping it is slow', async (t) => {
+  const { port, nodes } = await server(t);
+  // A slow Redis: each node keeps a token a while after it was asked to.
+  for (const node of nodes) {
+    const { tokens } = node.backend;
+    const keep = tokens.keep.bind(tokens);
+    tokens.keep = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return keep(...args);
+    };
+  }
+  // On a cluster: the window on one node, both one-shots on the other.
+  const window = await peer(t, port);
+  const first = await peer(t, port);
+  await peer(t, port);
+  const second = await peer(t, port);
+  const { token } = await ask(window, { type: 'hello', nick: 'alice', id: 'hello' });
+  t.match(await ask(first, { type: 'attach', token, id: 'attach' }), { type: 'welcome', nick: 'alice' }, 'the welcome\'s token, at once');
+  t.match(await ask(window, { type: 'nick', nick: 'alicia', id: 'nick' }), { type: 'ok' });
+  t.match(await ask(second, { type: 'attach', token, id: 'attach' }), { type: 'welcome', nick: 'alicia' }, 'and who it is now, once the nick change is answered');
+});
+
 t.test("a private file comes down from any node's gateway with the token of a live connection of its recipient", async (t) => {
   const { port, nodes } = await server(t, { webPort: 0 });
   const gatewayOf = (node: ChatServer) => node.webAddress!.port;

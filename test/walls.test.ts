@@ -145,3 +145,13 @@ t.test('src/ keeps its walls and has no import circle', async (t) => {
   t.same(wallsBroken(new Map([...graph].filter(([from]) => from.startsWith('src/')))), [], 'no wall is broken');
   t.same(circles(graph), [], 'no import circle');
 });
+
+t.test('no wire type is forced into another (`as unknown as RoomRecord`): a rule for both takes both', async (t) => {
+  const forced = /as unknown as (RoomRecord|PrivateRecord|ServerMessage|ClientMessage|\w+Event)\b/;
+  const found = sourceFiles(join(ROOT, 'src')).flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line, i) => (forced.test(line) ? [`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`] : [])),
+  );
+  t.same(found, []);
+});

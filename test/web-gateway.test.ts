@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startServerBinary } from './helpers/server-binary.js';
-import { backendUnderTest, peer, server } from './helpers/wire.js';
+import { backendUnderTest, Peer, peer, server } from './helpers/wire.js';
 import { WsPeer, wsPeer } from './helpers/ws-peer.js';
 import { contentDisposition } from '../src/server/web/files.js';
 import { originAllowed } from '../src/server/web/gateway.js';
@@ -135,14 +135,58 @@ t.test('HTTP requests and sockets are held to the same limits per address as the
   const sockets: { socket: Socket; closed: Promise<void> }[] = [];
   for (let i = 0; i < 5; i++) sockets.push(await openSocket(cappedPort)); // one after another: the server takes them in turn
   t.teardown(() => sockets.forEach(({ socket }) => socket.destroy()));
-  const closedFirst = await Promise.race(sockets.map(({ closed }, i) => closed.then(() => i)));
-  t.ok(closedFirst >= 3, 'a socket past 3 from one address is closed');
-  // The three let in still answer: a request on each is served.
-  for (const { socket } of sockets.slice(0, 3)) {
-    const answered = new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString('latin1'))));
-    socket.write('GET /chat/ HTTP/1.1\r\nHost: x\r\n\r\n');
-    t.match(await answered, /^HTTP\/1\.1 200/, 'a socket within the cap is served');
+  // The three let in are served; a socket past 3 from one address is told why, and closed.
+  for (const [i, { socket, closed }] of sockets.entries()) {
+    const answer = await ask(socket, '/chat/');
+    if (i < 3) t.match(answer, /^HTTP\/1\.1 200/, 'a socket within the cap is served');
+    else {
+      t.match(answer, /^HTTP\/1\.1 503[^]*at most 3 connections from one address/, 'one past the cap is told why');
+      await closed;
+    }
   }
+});
+
+/** Send a GET on a raw socket: the start of the answer ('' when the socket closes without one). */
+function ask(socket: Socket, path: string): Promise<string> {
+  const answered = new Promise<string>((resolve) => {
+    socket.once('data', (data: Buffer) => resolve(data.toString('latin1')));
+    socket.once('close', () => resolve(''));
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  return answered;
+}
+
+t.test('HTTP sockets, WebSockets and TCP connections of one address share its one allowance', async (t) => {
+  // (No limit on the pace of new connections here: only their number counts.)
+  const { port, nodes } = await server(t, { webPort: 0, maxConnectionsPerAddress: 3, connectRatePerAddress: 0 });
+  const webPort = nodes[0]!.webAddress!.port;
+  const pages = [await openSocket(webPort), await openSocket(webPort)];
+  t.teardown(() => pages.forEach(({ socket }) => socket.destroy()));
+  for (const { socket } of pages) t.match(await ask(socket, '/chat/'), /^HTTP\/1\.1 200/, 'two page sockets, kept alive');
+  // The same node's TCP port (on a cluster each node keeps its own allowances).
+  const tcp = await Peer.connect(port);
+  t.teardown(() => tcp.destroy());
+  tcp.send({ type: 'ping' });
+  await tcp.next({ type: 'pong' });
+  const over = await Peer.connect(port);
+  t.teardown(() => over.destroy());
+  t.match(await over.next({ type: 'bye' }), { code: 'too_many_connections' }, 'the third place was the last: the page\'s sockets hold two');
+
+  // A WebSocket holds one place, its HTTP socket's, not two.
+  const allowance = nodes[0]!.addresses.get('127.0.0.1');
+  t.equal(allowance.connections, 3);
+  pages.pop()!.socket.destroy();
+  tcp.destroy();
+  while (allowance.connections > 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  const ws = await wsPeer(t, webPort);
+  ws.send({ type: 'ping', id: 'ws' });
+  t.equal((await ws.next({ type: 'pong' })).id, 'ws');
+  const third = await Peer.connect(port);
+  t.teardown(() => third.destroy());
+  third.send({ type: 'ping', id: 'third' });
+  t.equal((await third.next({ type: 'pong' })).id, 'third', 'a page socket, a WebSocket and a TCP connection: three');
+  const fourth = await wsPeer(t, webPort);
+  t.match(await fourth.next({ type: 'bye' }), { code: 'too_many_connections' }, 'a WebSocket past them is told why');
 });
 
 function openSocket(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {

@@ -390,3 +390,52 @@ t.test('a room run from a terminal: topic, replies, edits, reactions, deletes, a
   t.equal(owner.received.filter((event) => event.type === 'join' && event.nick === 'webby').length, joinsBeforeTheBan, 'no join after the ban');
   for (const shown of [page, later]) t.same((shown as Page & { problems: string[] }).problems, [], 'no script errors');
 });
+
+t.test('changes in a private conversation (edit, react, delete `with`) change its lines, not the room\'s of the same seq; its seq is not the room\'s', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const raw = await peer(t, port);
+  await raw.join('test', 'raw');
+  raw.send({ type: 'msg', room: 'test', text: 'room one' });
+  t.equal((await raw.next({ type: 'msg', text: 'room one' })).seq, 1);
+  const roomOne = await line(page, 'room one');
+  for (const text of ['private one', 'private two', 'private three']) {
+    raw.send({ type: 'msg', to: 'web', text });
+    await raw.next({ type: 'msg', text });
+    await line(page, text);
+  }
+
+  raw.send({ type: 'edit', with: 'web', seq: 1, text: 'private one, edited' });
+  await raw.next({ type: 'edit', with: 'web', seq: 1 });
+  const privateOne = page.locator('#log li.private', { hasText: 'private one, edited' });
+  await privateOne.locator('.edited').waitFor();
+  raw.send({ type: 'react', with: 'web', seq: 1, emoji: '👍' });
+  await privateOne.locator('.reactions', { hasText: '👍 1' }).waitFor();
+  raw.send({ type: 'delete', with: 'web', seq: 2 });
+  await page.locator('#log li.private.deleted', { hasText: 'message deleted' }).waitFor();
+  t.equal(await page.locator('#log li', { hasText: 'private two' }).count(), 0, 'the deleted text is gone');
+  t.equal(await roomOne.locator('.text').textContent(), 'room one', 'the room\'s #1 is untouched');
+  t.equal(await roomOne.locator('.edited, .reactions').count(), 0);
+
+  // Its other party under a new nick: the changes come `with` that nick.
+  raw.send({ type: 'nick', nick: 'renamed' });
+  await line(page, 'raw is now renamed');
+  raw.send({ type: 'edit', with: 'web', seq: 3, text: 'private three, edited' });
+  await page.locator('#log li.private', { hasText: 'private three, edited' }).locator('.edited').waitFor();
+  raw.send({ type: 'edit', room: 'test', seq: 1, text: 'room one, edited' });
+  await roomOne.locator('.edited').waitFor();
+  t.equal(await page.locator('#log li.private', { hasText: 'private one, edited' }).count(), 1, 'the room\'s edit left the private #1 alone');
+
+  // A drop: the page resumes the room from the room's seq (1), not from the private conversation's (3).
+  const [browserSession] = [...chat.sessions].filter((session) => session.nick === 'web');
+  browserSession!.stream.destroy();
+  await raw.next({ type: 'leave', nick: 'web' });
+  raw.send({ type: 'msg', room: 'test', text: 'said while the page was gone' });
+  raw.send({ type: 'msg', room: 'test', text: 'and this too' });
+  await raw.next({ type: 'msg', text: 'and this too' });
+  await raw.next({ type: 'join', nick: 'web' });
+  await line(page, 'said while the page was gone');
+  await line(page, 'and this too');
+  t.same((page as Page & { problems: string[] }).problems, [], 'no script errors');
+});

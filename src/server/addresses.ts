@@ -30,6 +30,9 @@ export interface Refusal {
   reason: string;
 }
 
+/** A connection's place in its address's allowance, taken once at the door it came in by, or why it had none. */
+export type Admission = { limits: AddressLimits } | { refusal: Refusal };
+
 /** What one address has: its open connections, the buckets its connections and lines draw from, its ban. */
 export class AddressLimits {
   connections = 0;

@@ -5,13 +5,13 @@
 // silent one as long as a session may stay silent (--first-line-timeout; it then gets the same `bye`), a TLS
 // handshake --tls-handshake-timeout from its first byte (one that never completes holds a socket for nothing).
 // A connection takes its place in its address's allowance (addresses.ts) as it reaches the door, and keeps it as
-// a session: the same --max-per-address counts plain, TLS and WebSocket connections together, at the door or
-// past it. One over the allowance still waits for its first byte, to be told why in words (plain or TLS); one
+// a session: the same --max-per-address counts plain, TLS and WebSocket connections (and the web gateway's HTTP
+// sockets) together, at the door or past it. One over the allowance still waits for its first byte, to be told why in words (plain or TLS); one
 // address may have at most --max-per-address connections at the door, and all together --max-connections.
 
 import net from 'node:net';
 import tls from 'node:tls';
-import { addressKey, type AddressBook, type AddressLimits, type Refusal } from './addresses.js';
+import { addressKey, type AddressBook, type Admission } from './addresses.js';
 import { ByeCode, encode } from '../protocol/index.js';
 import type { Logger } from './log.js';
 import type { TlsMaterial } from './tls-cert.js';
@@ -41,8 +41,7 @@ export interface TlsDoorOptions {
   enter(stream: net.Socket, remote: string, admission: Admission): void;
 }
 
-/** A connection's place in its address's allowance, taken once at the door, or why it had none. */
-export type Admission = { limits: AddressLimits } | { refusal: Refusal };
+export type { Admission } from './addresses.js';
 
 interface Waiting {
   socket: net.Socket;

@@ -1,5 +1,7 @@
-// Room messages by their seq (docs/protocol.md "Conversations"): `#N` beside each, the quoted first line of what a
-// reply answers, and the edits, deletes and reactions that change a message after it is shown. Text via textContent.
+// Messages by their seq (docs/protocol.md "Conversations"): `#N` beside each, the quoted first line of what a
+// reply answers, and the edits, deletes and reactions that change a message after it is shown. The room and each
+// private conversation count their own seq, so a message is kept under its scope: the room, or `with` the other
+// party (docs/protocol.md "Changes in private"). Text via textContent.
 
 import { element } from './view.js';
 import type { Event } from './connection.js';
@@ -16,20 +18,27 @@ export function tally(reactions: Reaction[]): string {
   return reactions.map(({ emoji, count }) => `${emoji} ${count}`).join('  ');
 }
 
+/** Where a seq counts: the page's room, or the private conversation with a nick. */
+export type Scope = { room: string } | { with: string };
+
+function keyOf(scope: Scope, seq: number): string {
+  return 'room' in scope ? `#${scope.room} ${seq}` : `@${scope.with} ${seq}`;
+}
+
 export class Conversation {
-  private readonly shown = new Map<number, Shown>();
+  private readonly shown = new Map<string, Shown>();
 
   /** The `#N` label put before a message's text. */
   label(seq: unknown): HTMLSpanElement | null {
     return typeof seq === 'number' ? element('span', 'seq', `#${seq}`) : null;
   }
 
-  /** A line just added for a room record: keep it by seq and draw what the record says about it now. */
-  add(record: Event, item: HTMLLIElement): void {
+  /** A line just added for a record: keep it by scope and seq, and draw what the record says about it now. */
+  add(scope: Scope, record: Event, item: HTMLLIElement): void {
     if (typeof record.seq !== 'number') return;
     const text = item.querySelector<HTMLSpanElement>('span.text');
     const shown = { item, text };
-    this.shown.set(record.seq, shown);
+    this.shown.set(keyOf(scope, record.seq), shown);
     if (record.reply && typeof record.reply === 'object') {
       const { seq, from, text: quoted } = record.reply as { seq: number; from: string; text: string };
       item.prepend(element('div', 'quote', `↪ #${seq} ${from}: ${quoted}`));
@@ -39,21 +48,31 @@ export class Conversation {
     if (Array.isArray(record.reactions)) this.drawReactions(shown, record.reactions as Reaction[]);
   }
 
-  edit(seq: number, text: string): void {
-    const shown = this.shown.get(seq);
+  edit(scope: Scope, seq: number, text: string): void {
+    const shown = this.shown.get(keyOf(scope, seq));
     if (!shown?.text) return;
     shown.text.textContent = text;
     this.markEdited(shown);
   }
 
-  delete(seq: number): void {
-    const shown = this.shown.get(seq);
+  delete(scope: Scope, seq: number): void {
+    const shown = this.shown.get(keyOf(scope, seq));
     if (shown) this.markDeleted(shown);
   }
 
-  react(seq: number, reactions: Reaction[]): void {
-    const shown = this.shown.get(seq);
+  react(scope: Scope, seq: number, reactions: Reaction[]): void {
+    const shown = this.shown.get(keyOf(scope, seq));
     if (shown) this.drawReactions(shown, reactions);
+  }
+
+  /** The other party of private conversations is now called `nick`: their changes come `with` the new name. */
+  renamed(old: string, nick: string): void {
+    const prefix = `@${old} `;
+    for (const [key, shown] of [...this.shown]) {
+      if (!key.startsWith(prefix)) continue;
+      this.shown.delete(key);
+      this.shown.set(`@${nick} ${key.slice(prefix.length)}`, shown);
+    }
   }
 
   private markEdited({ item }: Shown): void {

@@ -2,7 +2,7 @@
 
 import { Connection, type Event } from './connection.js';
 import { element, humanBytes, Log, progressLine } from './view.js';
-import { Conversation } from './conversation.js';
+import { Conversation, type Scope } from './conversation.js';
 import { errorInWords, roomCommand } from './commands.js';
 
 const UPLOAD_SLICE = 64 * 1024;
@@ -102,6 +102,18 @@ function nickSpan(nick: string): HTMLSpanElement {
   return element('span', 'nick', nick);
 }
 
+/** Where a message's seq counts: the room, or a private one's conversation, named by the other party. */
+function scopeOf(event: Event): Scope {
+  if (event.to === undefined) return { room };
+  return { with: event.from === myNick ? event.to : event.from };
+}
+
+/** Where a change's seq counts: a room's change names its room, a private one the other party (`with`). */
+function changeScope(event: Event): Scope | null {
+  if (typeof event.with === 'string') return { with: event.with };
+  return event.room === room ? { room } : null;
+}
+
 function showMessage(event: Event): void {
   const isPrivate = event.to !== undefined;
   const classes = ['msg', isPrivate ? 'private' : '', event.me ? 'me' : '', event.history ? 'history' : ''].filter(Boolean).join(' ');
@@ -113,7 +125,7 @@ function showMessage(event: Event): void {
   }
   parts.push(element('span', 'text', event.text));
   const label = conversation.label(event.seq);
-  conversation.add(event, log.add(classes, event.ts, ...(label ? [label] : []), ...parts));
+  conversation.add(scopeOf(event), event, log.add(classes, event.ts, ...(label ? [label] : []), ...parts));
 }
 
 /** Fetch a file with the connection's token (a private file needs it), showing progress. */
@@ -148,7 +160,7 @@ function showFile(event: Event): void {
   if (isVoice) parts.push(element('span', 'voice', `voice message, ${Math.max(1, Math.round((event.duration_ms ?? 0) / 1000))} s `));
   parts.push(button, element('span', 'size', ` ${humanBytes(event.size)}`));
   const item = log.add(['file', event.to !== undefined ? 'private' : '', event.history ? 'history' : ''].filter(Boolean).join(' '), event.ts, ...parts);
-  conversation.add(event, item);
+  conversation.add(scopeOf(event), event, item);
   button.addEventListener('click', () => {
     fetchFile(event)
       .then((blob) => {
@@ -244,6 +256,7 @@ function onMessage(event: Event): void {
     case 'nick':
       if (members.delete(event.old)) members.add(event.nick);
       for (const marked of [ops, away]) if (marked.delete(event.old)) marked.add(event.nick);
+      conversation.renamed(event.old, event.nick);
       if (event.old === myNick) myNick = event.nick;
       log.add('event', event.ts, `${event.old} is now ${event.nick}`);
       drawMembers();
@@ -264,12 +277,14 @@ function onMessage(event: Event): void {
       break;
     case 'msg':
       if (event.room !== undefined && event.room !== room) break;
-      if (typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
+      // A private message's seq counts in its conversation, not in the room.
+      if (event.to === undefined && typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
       showMessage(event);
       break;
     case 'file':
       if (event.room !== undefined && event.room !== room) break;
-      if (typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
+      // A private message's seq counts in its conversation, not in the room.
+      if (event.to === undefined && typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
       showFile(event);
       break;
     case 'notice':
@@ -306,14 +321,15 @@ function onMessage(event: Event): void {
       drawMembers();
       break;
     case 'edit':
-      if (event.room === room) conversation.edit(event.seq, event.text);
-      break;
     case 'delete':
-      if (event.room === room) conversation.delete(event.seq);
+    case 'react': {
+      const scope = changeScope(event);
+      if (!scope) break;
+      if (event.type === 'edit') conversation.edit(scope, event.seq, event.text);
+      else if (event.type === 'delete') conversation.delete(scope, event.seq);
+      else conversation.react(scope, event.seq, event.reactions ?? []);
       break;
-    case 'react':
-      if (event.room === room) conversation.react(event.seq, event.reactions ?? []);
-      break;
+    }
     case 'ok':
       if (typeof event.id === 'string' && pendingUploads.has(event.id)) pendingUploads.get(event.id)!.resolve();
       if (event.id === 'login' || event.id === 'relogin') {

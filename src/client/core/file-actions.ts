@@ -143,7 +143,7 @@ export class FileActions {
       return;
     }
     state.info(buffer, t('files.header', { where, count: buffer.files.length }));
-    for (const line of fileTable(buffer.files)) state.info(buffer, `  ${line}`);
+    for (const line of fileTable([...buffer.files].sort((a, b) => a.number - b.number))) state.info(buffer, `  ${line}`);
   }
 
   /** Run a transfer beside the chat: tracked for the progress line, its end reported in its buffer. */

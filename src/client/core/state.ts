@@ -35,8 +35,11 @@ export interface Entry {
   self?: boolean;
   mention?: boolean;
   history?: boolean;
-  /** A voice message (kind 'file'), with its number in the buffer: drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play. */
-  voice?: VoiceClip & { number: number };
+  /**
+   * A voice message (kind 'file'): drawn as `▶ 0:07 ▁▂▅▇▆▃▂▁`, played with /play N; with its number in a private
+   * buffer (a room's is its seq, shown as every message's #N).
+   */
+  voice?: VoiceClip & { number?: number };
   /**
    * Its number in its room or private conversation, when it has one: shown as #N in rooms (/reply, /react, /edit
    * and /delete take it), where the log starts again once older entries are dropped (scrollback-bound.ts), and how
@@ -82,7 +85,10 @@ export interface ChatBuffer {
   scroll: Anchor | null;
   /** Messages that arrived while the view was scrolled back. */
   newWhileScrolled: number;
-  /** The files shared here, numbered 1, 2, ... in the order this client first saw them (`/get N`). */
+  /**
+   * The files shared here, by the number `/get N` and `/play N` take: in a room its seq (the #N of every message
+   * there); in a private buffer 1, 2, ... in the order this client first saw them.
+   */
   files: SharedFile[];
   /** The account's read marker in the room (conversation-state.ts); undefined for a guest, or until the join says it. */
   readMarker?: number;
@@ -419,7 +425,7 @@ export class ClientState {
     if (message.room === undefined) {
       const buffer = this.openPrivate(self ? message.to ?? message.from : message.from);
       const shared = this.noteFile(buffer, message);
-      this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, mention: !self, ...voiceOf(shared) });
+      this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, mention: !self, ...voiceOf(shared, true) });
       return { bell: !self };
     }
     const buffer = this.room(message.room);
@@ -428,7 +434,7 @@ export class ClientState {
     buffer.lastSeen = { seq: message.seq, ts: message.ts, from: message.from };
     if (buffer.oldestSeq === null) buffer.oldestSeq = message.seq;
     const shared = this.noteFile(buffer, message);
-    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared), self, ...voiceOf(shared), ...(message.history ? { history: true } : {}), ...conversationFields(message as RoomRecord) });
+    this.add(buffer, { kind: 'file', ts, from: message.from, text: fileText(shared, true), self, ...voiceOf(shared, false), ...(message.history ? { history: true } : {}), ...conversationFields(message as RoomRecord) });
     return { bell: false };
   }
 
@@ -470,7 +476,7 @@ export class ClientState {
       const ts = Date.parse(r.ts) || this.now();
       if (r.type === 'file') {
         const shared = this.noteFile(buffer, r);
-        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared), self, history: true, ...voiceOf(shared), ...conversationFields(r) };
+        return { id: this.nextEntryId++, ts, kind: 'file', from: r.from, text: fileText(shared, true), self, history: true, ...voiceOf(shared, false), ...conversationFields(r) };
       }
       const text = sanitize(r.text);
       const mention = !self && mentions(text, this.nick);
@@ -489,15 +495,17 @@ export class ClientState {
   /** A file seen in `buffer` (announced, in history, or in a `files` list): its number there, given on first sight. */
   noteFile(
     buffer: ChatBuffer,
-    file: Pick<FileEvent, 'file' | 'name' | 'size' | 'sha256' | 'from' | 'ts' | 'kind' | 'duration_ms' | 'waveform'>,
+    file: Pick<FileEvent, 'file' | 'name' | 'size' | 'sha256' | 'from' | 'ts' | 'kind' | 'duration_ms' | 'waveform' | 'seq'>,
   ): SharedFile {
     const known = buffer.files.find((f) => f.file === file.file);
     if (known) return known;
+    // A room numbers its files as its messages; a private buffer counts them itself.
+    const number = buffer.kind === 'room' && file.seq !== undefined ? file.seq : buffer.files.length + 1;
     const voice = file.kind === 'voice' && file.duration_ms !== undefined && file.waveform !== undefined
       ? { voice: { durationMs: file.duration_ms, waveform: file.waveform } }
       : {};
     const shared: SharedFile = {
-      number: buffer.files.length + 1, file: file.file, name: file.name, size: file.size, sha256: file.sha256,
+      number, file: file.file, name: file.name, size: file.size, sha256: file.sha256,
       from: file.from, ts: Date.parse(file.ts) || this.now(), ...voice,
     };
     buffer.files.push(shared);
@@ -522,9 +530,9 @@ export class ClientState {
   }
 }
 
-/** The voice fields of a file's entry, when it is a voice message. */
-function voiceOf(shared: SharedFile): { voice?: VoiceClip & { number: number } } {
-  return shared.voice ? { voice: { ...shared.voice, number: shared.number } } : {};
+/** The voice fields of a file's entry, when it is a voice message; `numbered` when the entry shows no #seq of its own. */
+function voiceOf(shared: SharedFile, numbered: boolean): { voice?: VoiceClip & { number?: number } } {
+  return shared.voice ? { voice: { ...shared.voice, ...(numbered && { number: shared.number }) } } : {};
 }
 
 function byNick(a: string, b: string): number {

@@ -74,9 +74,13 @@ interface NumberedFile {
   ts: number;
 }
 
-/** A file's log line after the nick: `shared #2 notes.txt (1.5 KiB), file <id>`. */
-export function fileText(file: Omit<NumberedFile, 'from' | 'ts'>): string {
-  return t('event.fileShared', { number: file.number, name: sanitizeLine(file.name), size: formatSize(file.size), file: sanitizeLine(file.file) });
+/**
+ * A file's log line after the nick: `shared #2 notes.txt (1.5 KiB), file <id>`; in a room, where a file's number is
+ * its seq and the line shows it as every message's `#N`, without the number: `shared notes.txt (1.5 KiB), file <id>`.
+ */
+export function fileText(file: Omit<NumberedFile, 'from' | 'ts'>, numberShownApart = false): string {
+  const fields = { number: file.number, name: sanitizeLine(file.name), size: formatSize(file.size), file: sanitizeLine(file.file) };
+  return t(numberShownApart ? 'event.roomFileShared' : 'event.fileShared', fields);
 }
 
 /** The lines of /files, in columns: `#2  notes.txt  1.5 KiB  from bob at 12:01  <id>`; long names are cut. */

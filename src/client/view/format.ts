@@ -56,6 +56,8 @@ export function plainLine(entry: Entry, buffer: ChatBuffer, showBuffer: boolean,
   else body = grey(chalk)(`${MARKERS[entry.kind]} ${oneLine(entry.text)}`);
   // What was changed before it was printed (history, or what waited for an account) says so.
   if (entry.edited && !entry.deleted) body += ` ${grey(chalk)(t('conversation.edited'))}`;
+  // A room's file is fetched (/get, /play) by its seq: said after it, as the screen does.
+  if (entry.kind === 'file' && entry.seq !== undefined) body += ` ${grey(chalk)(`#${entry.seq}`)}`;
   return `${grey(chalk)(`[${clock(entry.ts)}]`)} ${where}${body}`;
 }
 

@@ -13,7 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ErrorCode, nickKey, ProtocolError, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { ErrorCode, nickKey, ProtocolError, type AwayEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
@@ -22,12 +22,13 @@ import { fanOut, roomPage } from '../state/local.js';
 import { changesRecord } from '../state/history.js';
 import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
-import { accountAlsoIn, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
+import { accountAlsoIn, roomsOfPrincipal, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from '../state/rooms.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisSessionTokens } from './session-tokens.js';
 import { RedisModerationStore } from './moderation.js';
 import { conversationKey, RedisConversationStore } from './conversation.js';
 import { RedisPrivateStore } from './private.js';
+import { ClusterRetention } from './retention.js';
 import { RedisSearcher, SEARCHABLE_ROOMS } from './search.js';
 import { RedisLoginThrottle } from './throttle.js';
 import { ACCOUNT_CHANNEL, key, NODE_CHANNEL, ROOM_CHANNEL, SCRIPTS, type Scripted } from './scripts.js';
@@ -41,6 +42,9 @@ const RESEED_GRACE_MS = 2000;
 
 /** How soon a node tries again when registering with Redis after a reconnect failed. */
 const RESYNC_RETRY_MS = 500;
+
+/** How long Redis remembers in which rooms a principal's news was announced (the nodes claim them within moments). */
+const ANNOUNCED_KEEP_MS = 60_000;
 
 /** How long a node waits for its own event to come back from Redis before it delivers it locally. */
 const ECHO_TIMEOUT_MS = 10_000;
@@ -65,7 +69,7 @@ interface Pending {
 export interface ClusterDeps {
   rooms: RoomRegistry;
   nicks: NickRegistry<Member>;
-  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory' | 'mailboxPerRecipient' | 'mailboxPerSender' | 'mailboxKeepMs'>;
+  config: Pick<ServerConfig, 'clusterHeartbeatMs' | 'clusterHistory' | 'mailboxPerRecipient' | 'mailboxPerSender' | 'mailboxKeepMs' | 'retainMessages' | 'retainDays'>;
   log: Logger;
   /** Tell every client of this node something about the cluster (the link to the others is down, or back). */
   noticeAll(text: string): void;
@@ -89,6 +93,8 @@ export class ClusterBackend implements Backend {
   readonly searcher: RedisSearcher;
   /** Attach tokens in Redis: a one-shot or a download finds the user on any node. */
   readonly tokens = new RedisSessionTokens(() => this.command, this.nodeId, key.nodes, () => this.deadMs);
+  /** --retain-messages and --retain-days applied to the rooms' streams, by one node each minute. */
+  readonly retention: ClusterRetention;
   private subscriber!: Redis;
   private up = false;
   private wasUp = false;
@@ -119,6 +125,10 @@ export class ClusterBackend implements Backend {
     const limits = { perRecipient: mailboxPerRecipient, perSender: mailboxPerSender, keepMs: mailboxKeepMs };
     this.privates = new RedisPrivateStore(() => this.command, limits, clusterHistory);
     this.searcher = new RedisSearcher(() => this.command, this.privates);
+    const { retainMessages, retainDays } = deps.config;
+    this.retention = new ClusterRetention(() => this.command, { retainMessages, retainDays }, this.nodeId, (error) =>
+      this.log.warn({ err: error.message }, 'history retention failed; trying again in a minute'),
+    );
   }
 
   private async connectRedis(): Promise<void> {
@@ -158,6 +168,7 @@ export class ClusterBackend implements Backend {
     await Promise.race([connected.catch(() => undefined), timeout]);
     clearTimeout(timer);
     if (!this.up) this.log.warn({ node: this.nodeId }, 'redis is not reachable yet: serving local members only');
+    this.retention.start();
     this.heartbeatTimer = setInterval(() => this.beat(), this.config.clusterHeartbeatMs).unref();
   }
 
@@ -534,6 +545,40 @@ export class ClusterBackend implements Backend {
     }
   }
 
+  /**
+   * Every node with connections of the principal announces in their rooms: an account's other nodes hear of it on
+   * the account's channel. A room that connections on two nodes share hears it once, from the node that claims the
+   * room first in Redis.
+   */
+  async announceToRoomsOf(holder: NickHolder, event: AwayEvent): Promise<void> {
+    const id = randomBytes(12).toString('base64url');
+    if (this.up && isAccountPrincipal(holder.principal)) {
+      const payload = JSON.stringify({ id, event });
+      this.command.publish(key.accountChannel(holder.principal), `${this.nodeId}\n${holder.principal} ${holder.nick}\na\n${payload}`).catch(() => {});
+    }
+    await this.announceHere(id, holder, event);
+  }
+
+  /** `announceToRoomsOf` on this node: the rooms of its own connections of the principal, those not claimed yet. */
+  private async announceHere(id: string, holder: NickHolder, event: AwayEvent): Promise<void> {
+    const rooms = [...roomsOfPrincipal(this.nicks.holdersOf(holder.nick), holder.principal)];
+    const unclaimed = await this.claimRooms(key.announced(id), rooms);
+    await Promise.all(unclaimed.map((room) => this.announce(room, { ...event, room })));
+  }
+
+  /** Of `rooms`, those no node had added to the set at `setKey` before (all of them while Redis is away). */
+  private async claimRooms(setKey: string, rooms: string[]): Promise<string[]> {
+    if (rooms.length === 0 || !this.up) return rooms;
+    try {
+      const batch = this.command.multi();
+      for (const room of rooms) batch.sadd(setKey, room);
+      const results = await batch.pexpire(setKey, ANNOUNCED_KEEP_MS).exec();
+      return rooms.filter((_, i) => results?.[i]?.[1] === 1);
+    } catch {
+      return rooms;
+    }
+  }
+
   /** From the ring of a room open here when it has them, else from the room's stream in Redis (no subscription). */
   async before(name: string, before: number | undefined, limit: number): Promise<RoomRecord[]> {
     const ring = this.rooms.get(name)?.history.all() ?? [];
@@ -655,7 +700,14 @@ export class ClusterBackend implements Backend {
     if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'), presence);
   }
 
-  /** `origin \n token \n kind \n line`: kind r = room record, c = a change to one (edit, delete, reaction), e = other room event, d = private message (its token: "principal nick" it is for). */
+  /**
+   * `origin 
+ token 
+ kind 
+ line`: kind r = room record, c = a change to one (edit, delete, reaction), e = other
+   * room event, d = private message (its token: "principal nick" it is for), a = news of an account to announce in its
+   * rooms (announceToRoomsOf).
+   */
   private onMessage(channel: string, message: string): void {
     const first = message.indexOf('\n');
     const second = message.indexOf('\n', first + 1);
@@ -667,10 +719,16 @@ export class ClusterBackend implements Backend {
     const line = message.slice(third + 1);
     if (channel.startsWith(NODE_CHANNEL) || channel.startsWith(ACCOUNT_CHANNEL)) {
       // A private message; on an account's channel this node's own were delivered when sent.
-      if (kind !== 'd' || (origin === this.nodeId && channel.startsWith(ACCOUNT_CHANNEL))) return;
+      if (origin === this.nodeId && channel.startsWith(ACCOUNT_CHANNEL)) return;
       // `token` is "principal nick": whom it is for (the recipient, or the sender's account for its own copy), and
       // the nick they hold. Whoever took the nick meanwhile does not receive it.
       const [principal = '', nick = ''] = token.split(' ');
+      if (kind === 'a' && channel.startsWith(ACCOUNT_CHANNEL)) {
+        const { id, event } = JSON.parse(line) as { id: string; event: AwayEvent };
+        void this.announceHere(id, { principal, nick }, event).catch(() => {});
+        return;
+      }
+      if (kind !== 'd') return;
       const bytes = Buffer.from(line + '\n', 'utf8');
       for (const holder of this.nicks.holdersOf(nick)) if (holder.principal === principal) holder.deliver(bytes);
       return;
@@ -715,6 +773,7 @@ export class ClusterBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.retention.stop();
     this.tokens.close();
     if (this.up) await this.command.zrem(key.nodes, this.nodeId).catch(() => {});
     this.closed = true;

@@ -17,6 +17,8 @@ export const key = {
   nodes: 'chat:nodes',
   roomChannel: (room: string) => `chat:room:${room}`,
   nodeChannel: (node: string) => `chat:node:${node}`,
+  /** The rooms where news of a principal (its away mark) was announced: once per room, by the first node. */
+  announced: (id: string) => `chat:announced:${id}`,
   /** Private messages to an account, to every node where it has a connection. */
   accountChannel: (principal: string) => `chat:account-channel:${principal}`,
 };

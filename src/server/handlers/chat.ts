@@ -10,7 +10,7 @@ import { ensureNick, takeNick } from './identity.js';
 import { admit, joined, marked, mayNotSpeak, readRefused } from './moderation.js';
 import { privateHistory, sendPrivate } from './private.js';
 import { changesFor, replayFor } from './replay.js';
-import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcome } from './replies.js';
+import { announceOrTell, banner, inRoom, membersReply, newestWithin, now, welcomeOnceKept } from './replies.js';
 
 const HISTORY_PAGE_MAX = 200;
 const QUIT_REASON_MAX = 200;
@@ -18,7 +18,7 @@ const QUIT_REASON_MAX = 200;
 const hello: Handler<'hello'> = async (ctx, session, { nick, id }) => {
   if (nick !== undefined && !(await takeNick(ctx, session, nick, id))) return;
   await ensureNick(ctx, session);
-  session.reply(id, welcome(ctx, session, session.nick));
+  session.reply(id, await welcomeOnceKept(ctx, session, session.nick));
 };
 
 const join: Handler<'join'> = async (ctx, session, { room: name, nick, since, key, id }) => {

@@ -38,7 +38,7 @@ export async function takeNick(ctx: ServerContext, session: Session, nick: strin
 export async function changeNick(ctx: ServerContext, session: Session, nick: string, id: ClientMessage['id']): Promise<boolean> {
   const old = session.nick;
   if (!(await ctx.backend.claimNick(session, nick))) return session.closed ? false : nickTaken(ctx, session, nick, id);
-  tokenFollows(ctx, session);
+  await tokenFollows(ctx, session);
   await announceNick(ctx, session, old);
   await awayFollowsNick(ctx, session, old);
   return true;
@@ -50,7 +50,7 @@ export async function becomeGuest(ctx: ServerContext, session: Session): Promise
   session.account = null;
   session.loginTokenHash = null;
   await ctx.backend.claimGuest(session);
-  tokenFollows(ctx, session);
+  await tokenFollows(ctx, session);
   await announceNick(ctx, session, old);
   await awayFollowsNick(ctx, session, old);
 }

@@ -467,8 +467,9 @@ const away: Handler<'away' | 'back'> = async (ctx, session, message) => {
   else await ctx.backend.moderation.setAway(user.nick, user.principal, text);
   const ts = now();
   const event = { type: 'away' as const, nick: user.nick, away: isAway, ...(text !== null && { message: text }), ts };
+  // The mark is the principal's: news in every room of any of its connections, once per room.
   if (user.rooms.size === 0) session.send(event);
-  await Promise.all([...user.rooms].map((room) => ctx.backend.announce(room, { ...event, room })));
+  await ctx.backend.announceToRoomsOf(user, event);
   ok(session, message.id);
 };
 

@@ -4,7 +4,7 @@
 // conversation `with` the other party, as a private `history` does, so it can only ever reach the asker's own
 // conversations; its events go to the connections of both parties and nobody else.
 
-import { ErrorCode, nickKey, type ClientMessage, type PrivateRecord, type QuotedMessage, type RoomRecord, type ServerMessage, type UnreadPrivate } from '../../protocol/index.js';
+import { ErrorCode, nickKey, type ClientMessage, type PrivateRecord, type QuotedMessage, type ServerMessage, type UnreadPrivate } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import type { ReadMarker, StoredChange } from '../state/conversation.js';
 import { current, hasReacted, tally } from '../state/conversation.js';
@@ -41,16 +41,12 @@ async function conversationWith(ctx: ServerContext, session: Session, nick: stri
   return { key: conversationKey(user.principal, peer.principal), user, peer };
 }
 
-/** A private record as it is now: the room rule (state/conversation.ts `current`), which reads only a message's fields. */
-function currentPrivate(record: PrivateRecord, change: StoredChange | undefined): PrivateRecord {
-  return change ? (current(record as unknown as RoomRecord, change) as unknown as PrivateRecord) : record;
-}
 
 /** Records of the conversation `key` as they are now (edited, deleted, reacted to): for history and the mailbox. */
 export async function withPrivateChanges(ctx: ServerContext, key: string, records: PrivateRecord[]): Promise<PrivateRecord[]> {
   if (records.length === 0) return records;
   const found = await ctx.backend.conversations.changes(key, records.map((record) => record.seq));
-  return found.size === 0 ? records : records.map((record) => currentPrivate(record, found.get(record.seq)));
+  return found.size === 0 ? records : records.map((record) => current(record, found.get(record.seq)));
 }
 
 async function newestSeq(ctx: ServerContext, { user, peer }: Conversation): Promise<number> {

@@ -3,7 +3,7 @@
 // connection of the recipient, or, to a registered account that is offline, kept in its mailbox and delivered as
 // missed at its next login. Mailboxes are bounded per recipient and per sender (mailbox_full).
 
-import { encode, ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord, type RoomRecord } from '../../protocol/index.js';
+import { encode, ErrorCode, nickKey, type PrivateHistoryRequest, type PrivateMsgRequest, type PrivateRecord } from '../../protocol/index.js';
 import type { Session } from '../session.js';
 import { accountPrincipal, isAccountPrincipal } from '../state/principals.js';
 import type { ServerContext } from './context.js';
@@ -71,7 +71,7 @@ function within(records: PrivateRecord[], budget: number, keep: 'oldest' | 'newe
   let bytes = 0;
   let count = 0;
   for (const record of ordered) {
-    bytes += 6 * record.text.length + 256 + conversationBytesAtMost(record as unknown as RoomRecord); // its quote and reactions
+    bytes += 6 * record.text.length + 256 + conversationBytesAtMost(record); // its quote and reactions
     if (bytes > budget && count > 0) break;
     count++;
   }

@@ -5,7 +5,7 @@ import type { Session } from '../session.js';
 import type { MemberList } from '../state/backend.js';
 import { conversationBytesAtMost } from '../state/conversation.js';
 import type { ServerContext } from './context.js';
-import { attachTokenFor } from './tokens.js';
+import { attachTokenFor, tokenKept } from './tokens.js';
 
 let stampedAt = 0;
 let stamp = '';
@@ -31,6 +31,13 @@ export function welcome(ctx: ServerContext, session: Session, nick: string, with
     ...(withToken && { token: attachTokenFor(ctx, session) }),
     ...((session.owner ?? session).account && { account: (session.owner ?? session).account!.nick }),
   };
+}
+
+/** The `welcome`, once its token is good on every node: a one-shot may use it the moment it reads it. */
+export async function welcomeOnceKept(ctx: ServerContext, session: Session, nick: string): Promise<WelcomeEvent> {
+  const event = welcome(ctx, session, nick);
+  await tokenKept(session);
+  return event;
 }
 
 /** Answer nick_taken, with a free nick close to the one asked for. Returns false, for `return nickTaken(...)`. */

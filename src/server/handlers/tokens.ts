@@ -1,6 +1,7 @@
 // Attach tokens (docs/protocol.md "hello", "attach"; state/session-tokens.ts): made on a connection's first
 // `welcome`, kept by the backend while the connection lives (again when who it is changes: a nick, a login), good
-// on every node of a cluster, and gone with the connection. The connection a token belongs to may be on another
+// on every node of a cluster, and gone with the connection. A reply that tells the client its token, or who it is
+// now, leaves once the token is kept so: a one-shot that uses it at once, on any node, finds it. The connection a token belongs to may be on another
 // node: the attached connection then acts for a `RemoteUser`, as the token last said it was.
 
 import { randomBytes } from 'node:crypto';
@@ -17,12 +18,18 @@ const queued = new WeakMap<Session, Promise<void>>();
 /** The users of other nodes that attached connections here act for. */
 const remoteUsers = new WeakSet<ActingUser>();
 
-function inOrder(session: Session, work: () => unknown): void {
+function inOrder(session: Session, work: () => unknown): Promise<void> {
   const next = (queued.get(session) ?? Promise.resolve()).then(work).then(
     () => {},
     () => {},
   );
   queued.set(session, next);
+  return next;
+}
+
+/** Resolves once the session's token is kept as the session now is (at once when there is nothing to keep). */
+export function tokenKept(session: Session): Promise<void> {
+  return queued.get(session) ?? Promise.resolve();
 }
 
 function ownerOf(session: Session): string {
@@ -30,13 +37,13 @@ function ownerOf(session: Session): string {
 }
 
 /** Keep the session's token (again) as the session now is. */
-function keep(ctx: ServerContext, session: Session): void {
+function keep(ctx: ServerContext, session: Session): Promise<void> {
   const token = session.attachToken;
   const owner = ownerOf(session);
   const before = keptUnder.get(session);
   keptUnder.set(session, owner);
   const holder: TokenHolder = { nick: session.nick, principal: session.principal, account: session.account };
-  inOrder(session, async () => {
+  return inOrder(session, async () => {
     if (before !== undefined && before !== owner) await ctx.backend.tokens.drop(token, before);
     await ctx.backend.tokens.keep(token, holder, owner);
   });
@@ -52,9 +59,9 @@ export function attachTokenFor(ctx: ServerContext, session: Session): string {
   return session.attachToken;
 }
 
-/** Who the session is changed (a nick, a login or logout): its token says so on every node. */
-export function tokenFollows(ctx: ServerContext, session: Session): void {
-  if (session.attachToken && !session.closed) keep(ctx, session);
+/** Who the session is changed (a nick, a login or logout): its token says so on every node, once this resolves. */
+export function tokenFollows(ctx: ServerContext, session: Session): Promise<void> {
+  return session.attachToken && !session.closed ? keep(ctx, session) : Promise.resolve();
 }
 
 /** The session closed: its token is good nowhere any more. */

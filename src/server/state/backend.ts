@@ -2,7 +2,7 @@
 // (handlers/) is written once. On one node every method answers at once (the hot path stays synchronous); on a
 // cluster (cluster/backend.ts) those that need Redis answer with a promise.
 
-import type { RoomRecord, ServerMessage } from '../../protocol/index.js';
+import type { AwayEvent, RoomRecord, ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { LoginThrottle } from '../accounts/throttle.js';
 import type { ModerationStore } from './moderation-store.js';
@@ -100,6 +100,12 @@ export interface Backend {
   append(room: string, draft: RecordDraft, author?: Authorship): Maybe<number>;
   /** Fan out a room event that is not kept (join, leave, nick); done once delivered to this node's members. */
   announce(room: string, event: ServerMessage): Maybe<void>;
+  /**
+   * Fan out `event` once in each room where a connection of `holder` (its principal, under its nick) is a member,
+   * on any node, the room's name added: news of the principal, not of one connection. Done once this node's rooms
+   * have it.
+   */
+  announceToRoomsOf(holder: NickHolder, event: AwayEvent): Maybe<void>;
   /** Up to `limit` records of `room` with seq < before (the newest when before is undefined), oldest first. */
   before(room: string, before: number | undefined, limit: number): Maybe<RoomRecord[]>;
 

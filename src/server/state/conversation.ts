@@ -4,7 +4,7 @@
 // current state is laid over them when they are replayed or paged (`current`). One node keeps this in SQLite
 // (storage/conversation-sqlite.ts), a cluster in Redis (cluster/conversation.ts).
 
-import type { Reaction, RoomRecord } from '../../protocol/index.js';
+import type { PrivateRecord, Reaction, RoomRecord } from '../../protocol/index.js';
 import type { Maybe } from './maybe.js';
 
 /** How a message was changed, as stored: new text, deleted (text and reactions gone), reactions by principal. */
@@ -135,8 +135,13 @@ export function hasReacted(state: StoredChange, emoji: string, principal: string
   return state.r?.some((entry) => entry.e === emoji && entry.p.includes(principal)) ?? false;
 }
 
-/** A record as it is now: its text edited, or deleted (no text, quote or reactions), with its reactions. */
-export function current(record: RoomRecord, change: StoredChange | undefined): RoomRecord {
+/**
+ * A record as it is now: its text edited, or deleted (no text, quote or reactions), with its reactions. One rule for
+ * a room's records and a private conversation's, which change alike.
+ */
+export function current(record: RoomRecord, change: StoredChange | undefined): RoomRecord;
+export function current(record: PrivateRecord, change: StoredChange | undefined): PrivateRecord;
+export function current(record: RoomRecord | PrivateRecord, change: StoredChange | undefined): RoomRecord | PrivateRecord {
   if (!change) return record;
   // A file takes reactions only (handlers/conversation.ts).
   if (record.type === 'file') return change.r && change.r.length > 0 ? { ...record, reactions: tally(change) } : record;
@@ -154,7 +159,7 @@ export function current(record: RoomRecord, change: StoredChange | undefined): R
 }
 
 /** At most the bytes a record's quote and reactions add on the wire (every character escaped), for reply budgets. */
-export function conversationBytesAtMost(record: RoomRecord): number {
+export function conversationBytesAtMost(record: RoomRecord | PrivateRecord): number {
   let bytes = 0;
   for (const reaction of record.reactions ?? []) bytes += 6 * reaction.emoji.length + 40;
   if (record.type === 'msg' && record.reply) bytes += 6 * (record.reply.text.length + record.reply.from.length) + 64;

@@ -1,6 +1,6 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
-import { encode, encodeLine, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { encode, encodeLine, type AwayEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
@@ -11,7 +11,7 @@ import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
 import type { Searcher } from './search.js';
 import { OneNodeTokens } from './session-tokens.js';
-import { accountAlsoIn, byName, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
+import { accountAlsoIn, byName, roomsOfPrincipal, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
 /**
  * The same bytes to every member of a room: the event is serialised once. No copy of the set: a delivery may cut
@@ -165,6 +165,10 @@ export class LocalBackend implements Backend {
     if (!here) return;
     if (changesRecord(event)) here.history.noteChanged();
     if (here.members.size > 0) fanOut(here.members, encode(event), true);
+  }
+
+  announceToRoomsOf(holder: NickHolder, event: AwayEvent): void {
+    for (const room of roomsOfPrincipal(this.nicks.holdersOf(holder.nick), holder.principal)) this.announce(room, { ...event, room });
   }
 
   before(name: string, before: number | undefined, limit: number): RoomRecord[] {

@@ -164,6 +164,13 @@ export function accountAlsoIn(room: Room | undefined, member: Member): boolean {
   return false;
 }
 
+/** The rooms where any of `holders` (a nick's, on one node) acting for `principal` is a member. */
+export function roomsOfPrincipal(holders: Iterable<Member>, principal: string): Set<string> {
+  const rooms = new Set<string>();
+  for (const holder of holders) if (holder.principal === principal) for (const room of holder.rooms) rooms.add(room);
+  return rooms;
+}
+
 /** Why a room could not be opened: the server's table is full, or its creator's share of it. */
 export type RoomRefusal = 'server_full' | 'creator_full';
 

@@ -8,8 +8,8 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { roomProblem } from '../../protocol/index.js';
-import { addressKey, type AddressBook } from '../addresses.js';
+import { ByeCode, roomProblem } from '../../protocol/index.js';
+import type { AddressBook, Admission, Refusal } from '../addresses.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { loadAssets, type Asset } from './assets.js';
@@ -19,13 +19,19 @@ import { WebSocketStream } from './ws-stream.js';
 
 /** Biggest WebSocket frame taken: a line, or a slice of an upload (the page sends 64 KiB ones). */
 const MIN_FRAME_BYTES = 1024 * 1024;
+/** How long a socket over its address's allowance may take to ask for something, to be told why in words. */
+const REFUSED_SOCKET_MS = 5000;
 
 export interface WebHost extends FileRouteHost {
   readonly config: ServerConfig;
   readonly log: Logger;
-  /** The same limits per address as the TCP port's: each HTTP request draws on its address's line budget. */
+  /**
+   * The one allowance per address of every way in (TCP, TLS, WebSocket): each HTTP socket holds a place in it while
+   * open, and each HTTP request draws on its address's line budget.
+   */
   readonly addresses: AddressBook;
-  handleConnection(stream: Duplex, remote: string): unknown;
+  /** `admission`: the place the WebSocket's HTTP socket took in its address's allowance, which its session takes over. */
+  handleConnection(stream: Duplex, remote: string, admission?: Admission): unknown;
 }
 
 /**
@@ -64,23 +70,42 @@ export class WebGateway {
     this.server.maxConnections = host.config.maxConnections;
   }
 
-  /** Open HTTP sockets per address (keep-alive ones too), held to the TCP port's cap per address. */
-  private readonly socketsPerAddress = new Map<string, number>();
+  /**
+   * Each open HTTP socket's place in its address's allowance (keep-alive ones too), by `address:port` (over https a
+   * request's socket is the TLS one, not the TCP socket counted here). A WebSocket's session takes its place over.
+   */
+  private readonly admissions = new Map<string, Admission>();
 
   private countSocket(socket: net.Socket): void {
-    const { maxConnectionsPerAddress: max } = this.host.config;
-    const key = addressKey(socket.remoteAddress);
-    const open = (this.socketsPerAddress.get(key) ?? 0) + 1;
-    if (max > 0 && open > max) {
-      socket.destroy();
-      return;
-    }
-    this.socketsPerAddress.set(key, open);
+    const id = `${socket.remoteAddress}:${socket.remotePort}`;
+    const limits = this.host.addresses.get(socket.remoteAddress);
+    const refusal = limits.admit();
+    const admission: Admission = refusal ? { refusal } : { limits };
+    this.admissions.set(id, admission);
+    // One over the allowance is told why on its first request (a WebSocket in a `bye`), or goes unheard.
+    const timer = refusal ? setTimeout(() => socket.destroy(), REFUSED_SOCKET_MS).unref() : undefined;
     socket.once('close', () => {
-      const left = (this.socketsPerAddress.get(key) ?? 1) - 1;
-      if (left > 0) this.socketsPerAddress.set(key, left);
-      else this.socketsPerAddress.delete(key);
+      clearTimeout(timer);
+      // Still this socket's: not handed over to a WebSocket's session.
+      if (this.admissions.get(id) === admission) {
+        this.admissions.delete(id);
+        if ('limits' in admission) admission.limits.release();
+      }
     });
+  }
+
+  /** The socket's place in its address's allowance, handed over to whoever keeps it from now on. */
+  private takeAdmission(socket: net.Socket): Admission | undefined {
+    const id = `${socket.remoteAddress}:${socket.remotePort}`;
+    const admission = this.admissions.get(id);
+    this.admissions.delete(id);
+    return admission;
+  }
+
+  /** Why the socket has no place in its address's allowance, if it has none. */
+  private refusalOf(socket: net.Socket): Refusal | undefined {
+    const admission = this.admissions.get(`${socket.remoteAddress}:${socket.remotePort}`);
+    return admission && 'refusal' in admission ? admission.refusal : undefined;
   }
 
   async listen(port: number, address: string): Promise<net.AddressInfo> {
@@ -120,12 +145,20 @@ export class WebGateway {
     }
     this.sockets.handleUpgrade(request, socket, head, (webSocket: WebSocket) => {
       const stream = new WebSocketStream(webSocket, request);
-      this.host.handleConnection(stream, `ws ${request.socket.remoteAddress}:${request.socket.remotePort}`);
+      const admission = this.takeAdmission(request.socket);
+      this.host.handleConnection(stream, `ws ${request.socket.remoteAddress}:${request.socket.remotePort}`, admission);
     });
   }
 
   private route(request: http.IncomingMessage, response: http.ServerResponse): void {
     secure(response);
+    const refused = this.refusalOf(request.socket);
+    if (refused) {
+      response.shouldKeepAlive = false;
+      const throttled = refused.code === ByeCode.throttled;
+      if (throttled) response.setHeader('Retry-After', '1');
+      return plain(response, throttled ? 429 : 503, refused.reason);
+    }
     if (!this.host.addresses.get(request.socket.remoteAddress).takeLine()) {
       response.setHeader('Retry-After', '1');
       return plain(response, 429, 'too many requests from this address');

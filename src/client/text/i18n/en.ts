@@ -20,6 +20,7 @@ export const en = {
   'event.notReplayed': ' {count} earlier messages are not shown: PageUp reads them.',
   'event.bye': 'The server closed the connection: {reason}',
   'event.fileShared': 'shared #{number} {name} ({size}), file {file}',
+  'event.roomFileShared': 'shared {name} ({size}), file {file}',
   'event.queued': '{text} (queued: sent when connected)',
   'event.dayChanged': '-- {day} --',
 

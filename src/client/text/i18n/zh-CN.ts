@@ -20,6 +20,7 @@ export const zhCN: { readonly [K in MessageKey]: string } = {
   'event.notReplayed': '更早的 {count} 条消息没有显示：按 PageUp 查看。',
   'event.bye': '服务器关闭了连接：{reason}',
   'event.fileShared': '分享了 #{number} {name}（{size}），文件 {file}',
+  'event.roomFileShared': '分享了 {name}（{size}），文件 {file}',
   'event.queued': '{text}（排队中：连接后发送）',
   'event.dayChanged': '-- {day} --',
 
