@@ -67,27 +67,6 @@ function sentStatements(db: Database.Database, schema: string) {
 }
 type SentStatements = ReturnType<typeof sentStatements>;
 
-/**
- * What retention took from a room's history (the records below its oldest kept seq; all of them when none is kept)
- * takes its authors, changes and change-log entries along, as on a cluster (cluster/retention.ts): a `since` resume
- * brings no change of a message that is gone. Each room's range is deleted by primary key, not by a scan.
- */
-function forgetPrunedStep(db: Database.Database, schema: string): () => void {
-  const floors = db.prepare(
-    'SELECT room, coalesce((SELECT min(seq) FROM main.records WHERE records.room = rooms.room), last_seq + 1) AS floor FROM main.rooms',
-  );
-  const below = [
-    db.prepare(`DELETE FROM ${schema}.authors WHERE room = ? AND seq < ?`),
-    db.prepare(`DELETE FROM ${schema}.changes WHERE room = ? AND seq < ?`),
-    db.prepare(`DELETE FROM ${schema}.change_log WHERE conversation = ? AND seq < ?`),
-  ];
-  return db.transaction(() => {
-    for (const { room, floor } of floors.all() as { room: string; floor: number }[]) {
-      for (const statement of below) statement.run(room, floor);
-    }
-  });
-}
-
 export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
   /** Sent messages not written yet, by room and seq: their authors are known all the same. */
@@ -137,10 +116,6 @@ export class SqliteConversationStore implements ConversationStore {
       // Per database of a connection: an attached one would sync every commit (FULL) otherwise.
       history.db.pragma(`${ATTACHED}.synchronous = NORMAL`);
       this.inHistory = sentStatements(history.db, ATTACHED);
-      // Retention ran once before this store was attached (at the history store's start): catch up with it.
-      const forget = forgetPrunedStep(history.db, ATTACHED);
-      forget();
-      history.afterPrune.push(forget);
     }
     // A guest's private conversations live as long as its connection (state/privates.ts): none survives a restart.
     // Their keys hold a guest principal (`g:`), which no room name can (protocol/names.ts: no `:`).
