@@ -205,5 +205,7 @@ async function twoNodes(
   for (const node of started) t.teardown(() => node.server.close());
   const ports = started.map((node) => node.port);
   clusters.set(ports[0]!, { ports, turn: 0 });
+  // Once these nodes are gone their first port is free: a later server given the same number is not this cluster.
+  t.teardown(() => clusters.delete(ports[0]!));
   return { ...started[0]!, nodes: started.map((node) => node.server) };
 }
