@@ -9,6 +9,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatServer, type ServerOptions } from '../src/server/server.js';
+import type { SqliteHistoryStore } from '../src/server/storage/sqlite.js';
+import type { ThreadedHistoryStore } from '../src/server/storage/history-thread.js';
 import { Peer, peer, testServerOptions, type Event } from './helpers/wire.js';
 import { SERVER_BIN, startServerBinary as startBinary } from './helpers/server-binary.js';
 
@@ -182,6 +184,37 @@ t.test('retention: --retain-messages keeps the newest per room; seq still contin
   t.same(kept.messages.map((m: Event) => m.seq), [7, 8, 9, 10]);
   t.equal(kept.more, false);
   t.same(await say(b, 'r', ['next']), [11]);
+});
+
+t.test('retention takes the changes and change log of what went, as on a cluster: a resume brings none of them', async (t) => {
+  const dir = dataDir(t);
+  const { server, port } = await start(t, { dataDir: dir, retainMessages: 5, retainDays: 30, rateBurst: 1000 });
+  const alice = await peer(t, port);
+  await alice.join('kept', 'alice');
+  await say(alice, 'kept', texts(12));
+  for (const request of [
+    { type: 'edit', room: 'kept', seq: 2, text: 'edited 2' },
+    { type: 'edit', room: 'kept', seq: 10, text: 'edited 10' },
+    { type: 'react', room: 'kept', seq: 3, emoji: '👍' },
+  ]) {
+    alice.send({ ...request, id: `change ${request.seq}` });
+    await alice.next({ type: 'ok', id: `change ${request.seq}` });
+  }
+
+  // (The next run comes in a minute: run it now; with --storage-thread the thread runs it and answers when done.)
+  (server.historyStore as SqliteHistoryStore | ThreadedHistoryStore).prune();
+  const conversations = new Database(join(dir, 'conversations.sqlite'), { readonly: true });
+  t.teardown(() => conversations.close());
+  t.same(conversations.prepare("SELECT seq FROM changes WHERE room = 'kept'").pluck().all(), [10], 'the changes of what went, gone');
+  t.same(conversations.prepare("SELECT seq FROM change_log WHERE conversation = 'kept'").pluck().all(), [10], 'and their change log');
+
+  const bob = await peer(t, port);
+  const resumed = await bob.join('kept', 'bob', { since: 11 });
+  t.same(
+    resumed.filter((e) => e.history && e.type !== 'msg').map((e) => [e.type, e.seq]),
+    [['edit', 10], ['react', 10]],
+    'a resume brings no change of a message no longer kept',
+  );
 });
 
 t.test('the in-process default (dataDir null) writes nothing', async (t) => {

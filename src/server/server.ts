@@ -101,7 +101,7 @@ export class ChatServer implements SessionHost, ServerContext {
       dataDir === null || redisUrl
         ? undefined
         : this.config.storageThread
-          ? new ThreadedHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, onHistoryError)
+          ? new ThreadedHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, onHistoryError, join(dataDir, 'conversations.sqlite'))
           : new SqliteHistoryStore(join(dataDir, 'history.sqlite'), { retainMessages, retainDays }, onHistoryError);
     // A turn's records are committed right after its writes, so deliveries never wait for the disk.
     if (this.historyStore) this.flushScheduler.afterPass = () => this.historyStore!.flush();

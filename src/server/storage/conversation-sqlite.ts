@@ -11,33 +11,34 @@ import { dirname } from 'node:path';
 import type { Companion, SqliteHistoryStore } from './sqlite.js';
 import { applyChange, parseChange, RecentAuthors, type ChangeLogEntry, type ChangeOutcome, type ChangeRequest, type ConversationStore, type ReadMarker, type StoredChange } from '../state/conversation.js';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS authors (
+/** The tables, in the main database (`db` '') or in one ATTACHed (`db` 'name.'). */
+const tablesIn = (db = '') => `
+  CREATE TABLE IF NOT EXISTS ${db}authors (
     room TEXT NOT NULL,
     seq INTEGER NOT NULL,
     principal TEXT NOT NULL,
     PRIMARY KEY (room, seq)
   ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS changes (
+  CREATE TABLE IF NOT EXISTS ${db}changes (
     room TEXT NOT NULL,
     seq INTEGER NOT NULL,
     state TEXT NOT NULL,
     PRIMARY KEY (room, seq)
   ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS read_markers (
+  CREATE TABLE IF NOT EXISTS ${db}read_markers (
     principal TEXT NOT NULL,
     room TEXT NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (principal, room)
   ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS change_log (
+  CREATE TABLE IF NOT EXISTS ${db}change_log (
     conversation TEXT NOT NULL,
     seq INTEGER NOT NULL,
     at INTEGER NOT NULL,
     ts TEXT NOT NULL,
     PRIMARY KEY (conversation, seq)
   ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS change_log_at ON change_log (conversation, at);
+  CREATE INDEX IF NOT EXISTS ${db}change_log_at ON change_log (conversation, at);
 `;
 
 interface Sent {
@@ -67,6 +68,45 @@ function sentStatements(db: Database.Database, schema: string) {
 }
 type SentStatements = ReturnType<typeof sentStatements>;
 
+/**
+ * What retention took from a room's history (the records below its oldest kept seq; all of them when none is kept)
+ * takes its authors, changes and change-log entries along, as on a cluster (cluster/retention.ts): a `since` resume
+ * brings no change of a message that is gone. Each room's range is deleted by primary key, not by a scan.
+ */
+function forgetPrunedStep(db: Database.Database, schema: string): () => void {
+  const floors = db.prepare(
+    'SELECT room, coalesce((SELECT min(seq) FROM main.records WHERE records.room = rooms.room), last_seq + 1) AS floor FROM main.rooms',
+  );
+  const below = [
+    db.prepare(`DELETE FROM ${schema}.authors WHERE room = ? AND seq < ?`),
+    db.prepare(`DELETE FROM ${schema}.changes WHERE room = ? AND seq < ?`),
+    db.prepare(`DELETE FROM ${schema}.change_log WHERE conversation = ? AND seq < ?`),
+  ];
+  return db.transaction(() => {
+    for (const { room, floor } of floors.all() as { room: string; floor: number }[]) {
+      for (const statement of below) statement.run(room, floor);
+    }
+  });
+}
+
+/**
+ * ATTACH the conversations database at `path` to the history writer's connection (with its tables, if its own store
+ * has not made them yet: the `--storage-thread` writer starts first), and have each retention run of that writer
+ * take along what belongs to the records it deleted. Retention ran once already, as the writer opened: caught up
+ * here. The name it is ATTACHed under is returned.
+ */
+export function attachToHistoryWriter(history: SqliteHistoryStore, path: string): string {
+  history.db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
+  history.db.pragma(`${ATTACHED}.journal_mode = WAL`);
+  // Per database of a connection: an attached one would sync every commit (FULL) otherwise.
+  history.db.pragma(`${ATTACHED}.synchronous = NORMAL`);
+  history.db.exec(tablesIn(`${ATTACHED}.`));
+  const forget = forgetPrunedStep(history.db, ATTACHED);
+  forget();
+  history.afterPrune.push(forget);
+  return ATTACHED;
+}
+
 export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
   /** Sent messages not written yet, by room and seq: their authors are known all the same. */
@@ -87,7 +127,7 @@ export class SqliteConversationStore implements ConversationStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db.exec(tablesIn());
     this.statements = {
       addAuthor: this.db.prepare('INSERT OR REPLACE INTO authors (room, seq, principal) VALUES (?, ?, ?)'),
       forgetAuthors: this.db.prepare('DELETE FROM authors WHERE room = ? AND seq <= ?'),
@@ -112,10 +152,7 @@ export class SqliteConversationStore implements ConversationStore {
       forgetMarker: this.db.prepare('DELETE FROM read_markers WHERE principal = ? AND room = ?'),
     };
     if (path !== null && history) {
-      history.db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
-      // Per database of a connection: an attached one would sync every commit (FULL) otherwise.
-      history.db.pragma(`${ATTACHED}.synchronous = NORMAL`);
-      this.inHistory = sentStatements(history.db, ATTACHED);
+      this.inHistory = sentStatements(history.db, attachToHistoryWriter(history, path));
     }
     // A guest's private conversations live as long as its connection (state/privates.ts): none survives a restart.
     // Their keys hold a guest principal (`g:`), which no room name can (protocol/names.ts: no `:`).

@@ -5,11 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RoomRecord } from '../../protocol/index.js';
 import type { Answer, FromThread, ThreadData, ToThread } from './history-thread.js';
+import { attachToHistoryWriter } from './conversation-sqlite.js';
 import { CATCH_UP_MAX, followTheWriter } from './local-privates.js';
 import { SearchIndex } from './search.js';
 import { SqliteHistoryStore } from './sqlite.js';
 
-const { path, retention, signal, answers } = workerData as ThreadData;
+const { path, conversations, retention, signal, answers } = workerData as ThreadData;
 const signalled = new Int32Array(signal);
 
 function answer(value: Answer): void {
@@ -32,6 +33,7 @@ let store: SqliteHistoryStore;
 let index: SearchIndex;
 try {
   store = new SqliteHistoryStore(path, retention, (error, records) => tell({ t: 'writeError', message: error.message, records }));
+  if (conversations !== null) attachToHistoryWriter(store, conversations);
   index = new SearchIndex(store.db);
   followTheWriter(index, store);
 } catch (error) {

@@ -41,6 +41,8 @@ export type FromThread =
 /** What the thread is given at start. */
 export interface ThreadData {
   path: string;
+  /** The conversations database, ATTACHed so that retention takes what belongs to the records it deletes; null: none. */
+  conversations: string | null;
   retention: RetentionPolicy;
   /** Int32 [0]: bumped by the thread after each answer on `answers` (and once it is ready); [1]: 1 when it dies. */
   signal: SharedArrayBuffer;
@@ -90,6 +92,8 @@ export class ThreadedHistoryStore implements HistoryStore {
     private readonly retention: RetentionPolicy = { retainMessages: 0, retainDays: 0 },
     /** As for SqliteHistoryStore: a batch the disk refused (dropped; chat goes on), or an error that lost nothing (0). */
     private readonly onWriteError: (error: Error, records: number) => void = () => {},
+    /** The conversations database of the same data dir (conversation-sqlite.ts), for retention; null: none. */
+    private readonly conversations: string | null = null,
   ) {
     this.path = path;
     this.start(); // throws like SqliteHistoryStore's constructor (a locked or broken database)
@@ -261,7 +265,7 @@ export class ThreadedHistoryStore implements HistoryStore {
     port1.unref(); // read only with receiveMessageOnPort: it must not keep the process alive
     // Run as TypeScript under the tests' loader, as JavaScript when built.
     const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const data: ThreadData = { path: this.path, retention: this.retention, signal: this.signal.buffer as SharedArrayBuffer, answers: port2 };
+    const data: ThreadData = { path: this.path, conversations: this.conversations, retention: this.retention, signal: this.signal.buffer as SharedArrayBuffer, answers: port2 };
     const before = Atomics.load(this.signal, 0);
     Atomics.store(this.signal, 1, 0);
     const worker = new Worker(new URL(`./history-thread-worker${extension}`, import.meta.url), {

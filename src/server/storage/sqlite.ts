@@ -77,6 +77,11 @@ export class SqliteHistoryStore implements HistoryStore {
   onBatch: (() => void) | null = null;
   /** Called after retention ran (the search index purges what it dropped). */
   onPruned: (() => void) | null = null;
+  /**
+   * Steps of other stores ATTACHed to this connection that forget what retention took (the conversations database:
+   * authors, changes and change-log entries of records gone), run after each retention run.
+   */
+  readonly afterPrune: (() => void)[] = [];
   private readonly releaseLock: () => void;
 
   constructor(
@@ -247,7 +252,10 @@ export class SqliteHistoryStore implements HistoryStore {
           .run(retainMessages);
       }
       if (retainDays > 0) this.db.prepare('DELETE FROM records WHERE ts < ?').run(Date.now() - retainDays * DAY_MS);
-      if (retainMessages > 0 || retainDays > 0) this.onPruned?.();
+      if (retainMessages > 0 || retainDays > 0) {
+        for (const step of this.afterPrune) step();
+        this.onPruned?.();
+      }
     } catch (error) {
       // Deleting needs room in the WAL too: on a full disk it waits for the next run.
       this.onWriteError(error as Error, 0);
