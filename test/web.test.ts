@@ -267,6 +267,36 @@ t.test('an account from the page; after a dropped connection the page logs in ag
   t.match(await page.locator('#status').textContent(), /you are webacct/, 'the account again, by its token');
 });
 
+t.test('after a drop the page resumes its private conversations with since: what came meanwhile, once', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  await say(page, '/register pageacct correct horse battery');
+  await line(page, 'logged in as pageacct');
+  // The account's other device stays connected: what is sent meanwhile reaches it, and does not wait for a login.
+  const device = await peer(t, port);
+  device.send({ type: 'login', nick: 'pageacct', password: 'correct horse battery', id: 'device' });
+  await device.next({ type: 'ok', id: 'device' });
+  const raw = await peer(t, port);
+  await raw.join('test', 'raw');
+  raw.send({ type: 'msg', to: 'pageacct', text: 'private before the drop' });
+  await line(page, 'private before the drop');
+
+  const browserSession = [...chat.sessions].find((session) => session.nick === 'pageacct' && session.rooms.has('test'));
+  browserSession!.stream.destroy();
+  await raw.next({ type: 'leave', nick: 'pageacct' });
+  for (const text of ['private while away', 'and a second']) {
+    raw.send({ type: 'msg', to: 'pageacct', text });
+    await device.next({ type: 'msg', text });
+  }
+  await raw.next({ type: 'join', nick: 'pageacct' });
+  await line(page, 'and a second');
+  for (const text of ['private before the drop', 'private while away', 'and a second']) {
+    t.equal(await page.locator('#log li.private', { hasText: text }).count(), 1, `${text}: shown once`);
+  }
+  t.same((page as Page & { problems: string[] }).problems, [], 'no script errors');
+});
+
 t.test('with --accounts required the page asks for a login, and joins the room once logged in', async (t) => {
   const { server: chat } = await server(t, { webPort: 0, accounts: 'required' });
   const base = `http://127.0.0.1:${chat.webAddress!.port}`;

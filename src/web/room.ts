@@ -38,6 +38,10 @@ let loginToken = sessionStorage.getItem(LOGIN_KEY) ?? '';
 let joinAsked = false;
 /** The last room seq seen: a reconnect asks only for what came after it. */
 let lastSeq = 0;
+/** The last seq seen in each private conversation, by the other party's nick: a reconnect asks for what came after. */
+const privateSeen = new Map<string, number>();
+/** Pages of 200 asked at most per private conversation after a reconnect (the TUI's bound, core/private-resume.ts). */
+const RESUME_PAGES_MAX = 5;
 const members = new Set<string>();
 /** Of the members, the room's operators (marked `@`) and those away. */
 const ops = new Set<string>();
@@ -257,6 +261,10 @@ function onMessage(event: Event): void {
       if (members.delete(event.old)) members.add(event.nick);
       for (const marked of [ops, away]) if (marked.delete(event.old)) marked.add(event.nick);
       conversation.renamed(event.old, event.nick);
+      if (event.old !== myNick && privateSeen.has(event.old)) {
+        privateSeen.set(event.nick, Math.max(privateSeen.get(event.nick) ?? 0, privateSeen.get(event.old)!));
+        privateSeen.delete(event.old);
+      }
       if (event.old === myNick) myNick = event.nick;
       log.add('event', event.ts, `${event.old} is now ${event.nick}`);
       drawMembers();
@@ -272,6 +280,7 @@ function onMessage(event: Event): void {
       if (event.id === 'join') {
         inRoom = true;
         stayOut = false;
+        resumePrivate();
       }
       drawMembers();
       break;
@@ -279,13 +288,25 @@ function onMessage(event: Event): void {
       if (event.room !== undefined && event.room !== room) break;
       // A private message's seq counts in its conversation, not in the room.
       if (event.to === undefined && typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
+      else notePrivateSeq(event);
       showMessage(event);
       break;
     case 'file':
       if (event.room !== undefined && event.room !== room) break;
       // A private message's seq counts in its conversation, not in the room.
       if (event.to === undefined && typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
+      else notePrivateSeq(event);
       showFile(event);
+      break;
+    case 'history':
+      if (event.id !== 'resume' || typeof event.with !== 'string') break;
+      for (const message of event.messages as Event[]) {
+        const missed = { ...message, history: true };
+        notePrivateSeq(missed);
+        if (missed.type === 'file') showFile(missed);
+        else showMessage(missed);
+      }
+      if (event.more && (event.messages as Event[]).length > 0 && (resumePages.get(event.with) ?? 0) < RESUME_PAGES_MAX) askSince(event.with);
       break;
     case 'notice':
       log.say('notice', event.text);
@@ -355,7 +376,7 @@ function onMessage(event: Event): void {
         send({ type: 'hello', ...(wantedNick && { nick: wantedNick }), id: 'hello' });
         break;
       }
-      if (event.id === 'who') break;
+      if (event.id === 'who' || event.id === 'resume') break; // a guest that is gone has no conversation to resume
       if (event.id === 'relogin') {
         loginToken = '';
         sessionStorage.removeItem(LOGIN_KEY);
@@ -402,6 +423,26 @@ const connection = new Connection({
   },
 });
 connection.connect();
+
+/** Pages asked so far by this connection's resume, per conversation. */
+const resumePages = new Map<string, number>();
+
+function notePrivateSeq(event: Event): void {
+  if (event.to === undefined || typeof event.seq !== 'number') return;
+  const party = (scopeOf(event) as { with: string }).with;
+  privateSeen.set(party, Math.max(privateSeen.get(party) ?? 0, event.seq));
+}
+
+/** After a reconnect, each private conversation shown asks for what came since its last message (as the TUI does). */
+function resumePrivate(): void {
+  resumePages.clear();
+  for (const party of privateSeen.keys()) askSince(party);
+}
+
+function askSince(party: string): void {
+  resumePages.set(party, (resumePages.get(party) ?? 0) + 1);
+  send({ type: 'history', with: party, since: privateSeen.get(party)!, limit: 200, id: 'resume' });
+}
 
 function joinRoom(): void {
   joinAsked = true;
