@@ -421,6 +421,37 @@ t.test('a room run from a terminal: topic, replies, edits, reactions, deletes, a
   for (const shown of [page, later]) t.same((shown as Page & { problems: string[] }).problems, [], 'no script errors');
 });
 
+t.test('the page changes its own private messages by @NICK and #N: /edit, /react, /delete and /reply go `with` the other party', async (t) => {
+  const { port, server: chat } = await server(t, { webPort: 0 });
+  const base = `http://127.0.0.1:${chat.webAddress!.port}`;
+  const page = await enter(t, await context(t), base, 'test', 'web');
+  const raw = await peer(t, port);
+  await raw.join('test', 'raw');
+  raw.send({ type: 'msg', room: 'test', text: 'room one' });
+  const roomOne = await line(page, 'room one');
+  for (const text of ['page one', 'page two']) {
+    await say(page, `/msg raw ${text}`);
+    await raw.next({ type: 'msg', to: 'raw', text });
+  }
+
+  await say(page, '/edit @raw 1 page one, edited');
+  t.match(await raw.next({ type: 'edit' }), { with: 'web', seq: 1, text: 'page one, edited' }, 'the edit went with the other party');
+  const pageOne = page.locator('#log li.private', { hasText: 'page one, edited' });
+  await pageOne.locator('.edited').waitFor();
+  await say(page, '/react @raw 1 :thumbsup:');
+  t.match(await raw.next({ type: 'react' }), { with: 'web', seq: 1, reactions: [{ emoji: '👍', count: 1 }] });
+  await pageOne.locator('.reactions', { hasText: '👍 1' }).waitFor();
+  await say(page, '/delete @raw 2');
+  t.match(await raw.next({ type: 'delete' }), { with: 'web', seq: 2 });
+  await page.locator('#log li.private.deleted', { hasText: 'message deleted' }).waitFor();
+  await say(page, '/reply @raw 1 answering myself');
+  t.match(await raw.next({ type: 'msg', text: 'answering myself' }), { to: 'raw', reply: { seq: 1, text: 'page one, edited' } });
+  t.equal(await roomOne.locator('.edited, .reactions').count(), 0, 'the room\'s #1 is untouched');
+  await say(page, '/edit 1 not mine');
+  await line(page, 'Only the message\'s author may change it.');
+  t.same((page as Page & { problems: string[] }).problems, [], 'no script errors');
+});
+
 t.test('changes in a private conversation (edit, react, delete `with`) change its lines, not the room\'s of the same seq; its seq is not the room\'s', async (t) => {
   const { port, server: chat } = await server(t, { webPort: 0 });
   const base = `http://127.0.0.1:${chat.webAddress!.port}`;
