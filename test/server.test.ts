@@ -106,6 +106,29 @@ t.test('history: late joiners get recent messages oldest first; since filters; t
   t.same(since.map((e) => e.seq), [5]);
 });
 
+t.test('retention: a join replays from memory only what --retain-messages and --retain-days keep', async (t) => {
+  const { port, nodes } = await server(t, { retainMessages: 3, retainDays: 30, rateBurst: 1000 });
+  const a = await peer(t, port);
+  await a.join('kept', 'a');
+  const b = await peer(t, port); // on the other node of a cluster: the room's ring is on both
+  await b.join('kept', 'b');
+  for (let i = 1; i <= 8; i++) a.send({ type: 'msg', room: 'kept', text: `m${i}`, id: i });
+  await a.next({ type: 'ok', id: 8 });
+  await b.next({ type: 'msg', text: 'm8' });
+  const replayed = async (nick: string) =>
+    (await (await peer(t, port)).join('kept', nick)).filter((e) => e.type === 'msg').map((e) => e.seq);
+
+  // (Retention comes each minute: run it now, on every node.)
+  for (const node of nodes) node.forgetExpiredHistory();
+  t.same(await replayed('c'), [6, 7, 8], 'the newest 3');
+  t.same(await replayed('d'), [6, 7, 8], 'on each node');
+  for (const node of nodes) node.forgetExpiredHistory(Date.now() + 31 * 24 * 3600 * 1000);
+  t.same(await replayed('e'), [], 'none older than 30 days');
+  t.same(await replayed('f'), []);
+  a.send({ type: 'msg', room: 'kept', text: 'm9', id: 9 });
+  t.equal((await a.next({ type: 'msg', text: 'm9' })).seq, 9, 'seq goes on');
+});
+
 t.test('history request pages back through older messages', async (t) => {
   const { port } = await server(t);
   const a = await peer(t, port);

@@ -38,6 +38,9 @@ import type { Admission, TlsDoor } from './tls.js';
 import type { WebGateway } from './web/gateway.js';
 
 const FILE_SWEEP_MS = 3600_000;
+/** How often retention's rule is applied to the rooms' rings in memory (the stores run theirs as often). */
+const RETENTION_EVERY_MS = 60_000;
+const DAY_MS = 24 * 3600 * 1000;
 /** How long a refused connection may stay open to read its `bye`. */
 const REFUSED_LINGER_MS = 2000;
 
@@ -76,6 +79,7 @@ export class ChatServer implements SessionHost, ServerContext {
   readonly historyStore: HistoryStore | undefined;
   readonly files: FileStore;
   private readonly fileSweepTimer: NodeJS.Timeout;
+  private readonly retentionTimer: NodeJS.Timeout | null;
 
   private listener: net.Server | null = null;
   /** With TLS on: where new connections wait for their first byte (and their handshake). */
@@ -143,7 +147,18 @@ export class ChatServer implements SessionHost, ServerContext {
         this.log.warn({ err: String(error) }, 'file sweep failed');
       }
     }, FILE_SWEEP_MS).unref();
+    this.retentionTimer =
+      retainMessages > 0 || retainDays > 0 ? setInterval(() => this.forgetExpiredHistory(), RETENTION_EVERY_MS).unref() : null;
     this.startKeepalive();
+  }
+
+  /**
+   * What retention lets go of (`--retain-messages`, `--retain-days`) goes from the rooms' rings too, on one node and
+   * on a cluster alike: a join or a `since` resume never replays from memory what the store no longer keeps.
+   */
+  forgetExpiredHistory(now = Date.now()): void {
+    const { retainMessages, retainDays } = this.config;
+    this.rooms.forgetExpiredHistory(retainMessages, retainDays > 0 ? now - retainDays * DAY_MS : 0);
   }
 
   /**
@@ -280,6 +295,7 @@ export class ChatServer implements SessionHost, ServerContext {
     await this.historyStore?.whenClosed?.();
     await this.backend.close();
     clearInterval(this.fileSweepTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.files.settled();
     this.files.close();
     this.log.info('stopped');

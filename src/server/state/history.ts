@@ -58,6 +58,22 @@ export class History {
     this.version++;
   }
 
+  /**
+   * Retention's rule (storage/store.ts RetentionPolicy) on the ring: only the newest `keepNewest` (0: any number) and
+   * those stamped at or after `notBefore` (ms; 0: any time) stay, so that a join never replays what the store let go.
+   */
+  forgetExpired(keepNewest: number, notBefore: number): void {
+    let drop = keepNewest > 0 ? Math.max(0, this.count - keepNewest) : 0;
+    const start = (this.next - this.count + this.capacity) % Math.max(1, this.capacity);
+    if (notBefore > 0) {
+      while (drop < this.count && Date.parse(this.ring[(start + drop) % this.capacity]!.ts) < notBefore) drop++;
+    }
+    if (drop === 0) return;
+    for (let i = 0; i < drop; i++) this.ring[(start + i) % this.capacity] = undefined;
+    this.count -= drop;
+    this.version++;
+  }
+
   /** Oldest first, only records with seq > since. */
   since(since = 0): RoomRecord[] {
     return this.all().filter((record) => record.seq > since);

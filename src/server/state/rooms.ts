@@ -207,6 +207,11 @@ export class RoomRegistry<M extends Member = Member> {
     return room;
   }
 
+  /** Retention's rule on every room's ring (History.forgetExpired). */
+  forgetExpiredHistory(keepNewest: number, notBefore: number): void {
+    for (const room of this.rooms.values()) room.history.forgetExpired(keepNewest, notBefore);
+  }
+
   /** Forget rooms empty since before `before` (their history stays in the store, read again on the next join). */
   forgetEmptySince(before: number): void {
     for (const room of [...this.rooms.values()]) {
