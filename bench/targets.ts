@@ -2,7 +2,7 @@
 // so that its CPU time and memory can be read from /proc/<pid> and it does not share a core with the load.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,12 @@ export async function startTarget(kind: ServerKind, options: StartOptions = {}):
     });
     closeSync(errFd);
     let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    // Experiments only: what V8 prints on stdout (CHAT_BENCH_NODE_ARGS=--trace-gc-nvp) kept in a file.
+    const stdoutCopy = process.env.CHAT_BENCH_SERVER_STDOUT;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdoutCopy) appendFileSync(stdoutCopy, chunk);
+    });
     const port = await waitFor(() => {
       const text = kind === 'ours' ? readFileSync(errPath, 'utf8') : stdout;
       const match = /"port":(\d+)/.exec(text);

@@ -4,6 +4,8 @@ import {
   parseClientLine,
   ProtocolError,
   encode,
+  lineBytes,
+  type RoomRecord,
   nickProblem,
   roomProblem,
   nickKey,
@@ -300,6 +302,36 @@ t.test('encode writes one line, control characters escaped', async (t) => {
   const bytes = encode({ type: 'notice', text: 'two\nlines \u001b[31m' });
   t.equal(bytes.indexOf(0x0a), bytes.length - 1);
   t.same(JSON.parse(bytes.toString()), { type: 'notice', text: 'two\nlines \u001b[31m' });
+});
+
+t.test('a room record goes out as its JSON and one newline, byte for byte', async (t) => {
+  const ts = '2026-12-02T13:40:00.123Z';
+  const texts = ['hi', 'quote " back\\slash', 'two\nlines\ttab \u001b[31m \u007f \u2028 \u2029', 'é 中文 😀 \ud800 lone \udfff', 'x'.repeat(5000)];
+  const records: RoomRecord[] = [];
+  for (const text of texts) {
+    records.push({ type: 'msg', room: 'ünï', from: 'alice', text, ts, seq: 1 });
+    records.push({ type: 'msg', room: 'test', from: 'alice', text, ts, me: true, reply: { seq: 1, from: 'bob', text }, seq: 3 });
+  }
+  for (const record of records) {
+    const json = JSON.stringify(record);
+    const bytes = lineBytes(json);
+    t.ok(bytes.equals(Buffer.from(`${json}\n`, 'utf8')));
+    t.equal(bytes.indexOf(0x0a), bytes.length - 1);
+  }
+});
+
+t.test('a room msg is read into the fields the spread form had, in its order, and its checks come in the same order', async (t) => {
+  t.equal(
+    JSON.stringify(parseClientLine('{"id":7,"reply_to":3,"me":true,"text":"hi","room":"Test","type":"msg"}')),
+    '{"type":"msg","room":"test","text":"hi","me":true,"reply_to":3,"id":7}',
+  );
+  t.strictSame(Object.keys(parseClientLine('{"type":"msg","room":"test","text":"hi","me":false}')), ['type', 'room', 'text']);
+  t.strictSame(parseClientLine('{"type":"msg","room":"test","text":"hi","id":"a"}'), { type: 'msg', room: 'test', text: 'hi', id: 'a' });
+  // "me" is read before "room" and "to" are weighed against each other, as for a private msg.
+  t.throws(() => parseClientLine('{"type":"msg","room":"a","to":"b","text":"hi","me":"yes"}'), { code: 'bad_request', message: /"me" must be true or false/ });
+  t.throws(() => parseClientLine('{"type":"msg","room":"no spaces","text":"","me":1}'), { message: /"me" must be true or false/ });
+  t.throws(() => parseClientLine('{"type":"msg","room":"no spaces","text":""}'), { code: 'bad_room' });
+  t.throws(() => parseClientLine('{"type":"msg","room":"test","text":"","reply_to":-1}'), { message: /"reply_to" must be a whole number/ });
 });
 
 t.test('a room named again is answered as the first time: the same canonical name, the same refusal', async (t) => {

@@ -7,6 +7,18 @@ export function encodeLine(message: ServerMessage | ClientMessage): string {
   return JSON.stringify(message) + '\n';
 }
 
+/**
+ * The bytes of one line: `json` and its newline, written straight into the Buffer (`json + '\n'` would make a second
+ * string of the whole line, copied again when it is flattened: a tenth of a room message's garbage).
+ */
+export function lineBytes(json: string): Buffer {
+  const length = Buffer.byteLength(json);
+  const bytes = Buffer.allocUnsafe(length + 1);
+  bytes.write(json, 0, length, 'utf8');
+  bytes[length] = 0x0a;
+  return bytes;
+}
+
 /** Serialise once; the same bytes go to every recipient. */
 export function encode(message: ServerMessage | ClientMessage): Buffer {
   return Buffer.from(encodeLine(message), 'utf8');

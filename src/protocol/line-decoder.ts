@@ -186,7 +186,7 @@ export class LineDecoder {
     }
     let text: string;
     try {
-      text = utf8.decode(bytes.subarray(0, end));
+      text = utf8.decode(end === bytes.length ? bytes : bytes.subarray(0, end));
     } catch {
       this.events.invalidUtf8();
       return;

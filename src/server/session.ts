@@ -93,6 +93,8 @@ export function remoteOf(stream: Duplex): string {
 
 /** An idle connection's output list: one shared empty array (frozen), not one each. */
 const NOTHING_OWED: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+/** The largest size an output list is made at before anything is owed (a list may still grow past it). */
+const PENDING_HINT_MAX = 1024;
 
 const DISCARD: RawSink = { data() {}, end() {}, abort() {} };
 
@@ -126,8 +128,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   account: Account | null = null;
   /** The sha256 of the token this connection logged in with (or was given), revoked by a plain `logout`. */
   loginTokenHash: string | null = null;
-  /** What a guest's private files belong to: this connection alone, never a later holder of its nick. */
-  private guestKey = '';
+  /**
+   * What a guest's private files belong to: this connection alone, never a later holder of its nick. Its principal
+   * (`g:<random key>`), made once: every room message asks for it.
+   */
+  private ownGuestPrincipal = '';
   /** Rooms this connection is in (canonical names). */
   readonly rooms = new RoomNames();
   closed = false;
@@ -143,7 +148,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private readonly bucket: TokenBucket;
   private rejectedInARow = 0;
   private pending: Buffer[] = NOTHING_OWED;
+  /** Parts in `pending` (the list is made at the size of the last pass's, so its length may be larger). */
+  private pendingCount = 0;
   private pendingBytes = 0;
+  /** Parts written in this connection's last flush: the size its next list is made at (PENDING_HINT_MAX at most). */
+  private lastFlushParts = 0;
   /** Whether `pending` holds a reply of this connection's own (send), which no other member is owed. */
   private ownPending = false;
   /** Whether a flush pass is due for this connection: this turn's, the next presence pass, or none. */
@@ -187,15 +196,14 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   /** The guest principal this connection has had, if any (its private conversations end with it). */
   get guestPrincipal(): string | null {
-    return this.guestKey ? guestPrincipal(this.guestKey) : null;
+    return this.ownGuestPrincipal || null;
   }
 
   /** Who owns what this connection receives and sends in private (state/principals.ts). */
   get principal(): string {
     if (this.owner) return this.owner.principal;
     if (this.account) return accountPrincipal(this.account.id);
-    this.guestKey ||= randomKey();
-    return guestPrincipal(this.guestKey);
+    return (this.ownGuestPrincipal ||= guestPrincipal(randomKey()));
   }
 
   // ---- output: the one write path ----
@@ -220,8 +228,11 @@ export class Session implements Member, Flushable, LineDecoderEvents {
         this.host.flushScheduler.markPresence(this);
       }
     }
-    if (this.pending === NOTHING_OWED) this.pending = [];
-    this.pending.push(bytes);
+    // A member of a busy room is owed about as many parts in each pass as in the last: a list grown from empty by
+    // push() was three times that size in copies, a fifth of all the garbage of a fan-out to 20 (bench/README.md,
+    // "Server CPU per message, round 4").
+    if (this.pending === NOTHING_OWED) this.pending = this.lastFlushParts > 1 ? new Array<Buffer>(this.lastFlushParts) : [];
+    this.pending[this.pendingCount++] = bytes;
     this.pendingBytes += bytes.length;
   }
 
@@ -242,9 +253,12 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     this.flushMarked = FLUSH_NONE;
     if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
     const parts = this.pending;
+    if (parts.length !== this.pendingCount) parts.length = this.pendingCount; // the slots left unused
+    this.lastFlushParts = Math.min(this.pendingCount, PENDING_HINT_MAX);
     const bytes = this.pendingBytes;
     const own = this.ownPending;
     this.pending = NOTHING_OWED;
+    this.pendingCount = 0;
     this.pendingBytes = 0;
     this.ownPending = false;
     if (!this.host.flushScheduler.write(this.stream, parts, bytes, own) && !this.closed) {
@@ -485,6 +499,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     this.closed = true;
     this.decoder.discard();
     this.pending = [];
+    this.pendingCount = 0;
     this.pendingBytes = 0;
     this.host.forget(this, `${code}: ${reason}`);
     this.stream.destroy();

@@ -89,15 +89,31 @@ export function speakInRoom(
   from: string,
 ): void | Promise<void> {
   if (mayNotSpeak(ctx, session, room, id)) return;
-  const send = (reply?: RoomMsgEvent['reply']) => {
-    const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from, text, ts: now(), ...(me && { me: true as const }), ...(reply && { reply }) };
-    return whenReady(ctx.backend.append(room, draft, authorship(ctx, session)), (seq) => {
-      if (id !== undefined) session.send({ type: 'ok', id, seq });
-    });
-  };
-  if (reply_to === undefined) return send();
-  return quoteFor(ctx, session, room, reply_to, id).then((quote) => (quote ? send(quote) : undefined));
+  if (reply_to === undefined) return appendMessage(ctx, session, room, from, text, me, undefined, id);
+  return quoteFor(ctx, session, room, reply_to, id).then((quote) => (quote ? appendMessage(ctx, session, room, from, text, me, quote, id) : undefined));
 }
+
+/** Number, keep and fan out a room message; `ok` to the sender when it asked with an id. */
+function appendMessage(
+  ctx: ServerContext,
+  session: Session,
+  room: string,
+  from: string,
+  text: string,
+  me: boolean | undefined,
+  reply: RoomMsgEvent['reply'],
+  id: RequestId | undefined,
+): void | Promise<void> {
+  // Fields set one by one in the wire's order, not spread in: no object but the record is made.
+  const draft: Omit<RoomMsgEvent, 'seq'> = { type: 'msg', room, from, text, ts: now() };
+  if (me) draft.me = true;
+  if (reply) draft.reply = reply;
+  const seq = ctx.backend.append(room, draft, authorship(ctx, session));
+  if (id === undefined) return seq instanceof Promise ? seq.then(ignore) : undefined;
+  return whenReady(seq, (numbered) => session.send({ type: 'ok', id, seq: numbered }));
+}
+
+function ignore(): void {}
 
 const msg: Handler<'msg'> = (ctx, session, message) =>
   'to' in message ? sendPrivate(ctx, session, message) : roomMsg(ctx, session, message);

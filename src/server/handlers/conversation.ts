@@ -70,8 +70,24 @@ export function withChanges(ctx: ServerContext, room: string, records: RoomRecor
  */
 export function authorship(ctx: ServerContext, session: Session): Authorship {
   const { changeableMessages, readMarkersPerAccount } = ctx.config;
-  return { principal: session.principal, window: changeableMessages, account: readerOf(session) ? { maxRooms: readMarkersPerAccount } : null };
+  const principal = session.principal;
+  const reads = Boolean(actingUser(session).account);
+  // The same sender sends most of a burst: its authorship (never changed once made) serves again, no object made
+  // per message.
+  const last = lastAuthorship;
+  if (
+    last !== null &&
+    last.principal === principal &&
+    last.window === changeableMessages &&
+    (last.account === null ? !reads : reads && last.account.maxRooms === readMarkersPerAccount)
+  ) {
+    return last;
+  }
+  lastAuthorship = Object.freeze({ principal, window: changeableMessages, account: reads ? Object.freeze({ maxRooms: readMarkersPerAccount }) : null });
+  return lastAuthorship;
 }
+
+let lastAuthorship: Readonly<Authorship> | null = null;
 
 /** The message at `seq` as it is now, or null after a no_such_message reply. */
 async function messageAt(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id']): Promise<RoomRecord | null> {

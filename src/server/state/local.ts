@@ -1,6 +1,6 @@
 // One node: everything the backend answers is in this process's memory (and the history store), at once.
 
-import { encode, encodeLine, type AwayEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { encode, lineBytes, type AwayEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { ModerationStore } from './moderation-store.js';
 import { MemoryLoginThrottle } from '../accounts/throttle.js';
@@ -148,11 +148,12 @@ export class LocalBackend implements Backend {
     if (!room) return 0;
     const record = draft as RoomRecord;
     record.seq = room.nextSeq();
-    const line = encodeLine(record);
-    room.history.add(record, line);
+    // The JSON sent is the JSON stored (the store takes it without the newline).
+    const json = JSON.stringify(record);
+    room.history.add(record, json);
     // Queued for the history writer's batch, like the record (storage/conversation-sqlite.ts).
     if (author) this.conversations.noteSent(name, record.seq, author.principal, author.window, author.account);
-    fanOut(room.members, Buffer.from(line, 'utf8'));
+    fanOut(room.members, lineBytes(json));
     return record.seq;
   }
 
