@@ -110,7 +110,8 @@ export function attachToHistoryWriter(history: SqliteHistoryStore, path: string)
 export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
   /** Sent messages not written yet, by room and seq: their authors are known all the same. */
-  private readonly queued = new Map<string, Sent>();
+  /** Replaced, not cleared, after each write: a cleared long-lived Map keeps its old table, and all it pointed at, until a full GC. */
+  private queued = new Map<string, Sent>();
   private readonly recent = new RecentAuthors();
   private flushing = false;
   private readonly statements;
@@ -209,7 +210,7 @@ export class SqliteConversationStore implements ConversationStore {
       const bySender = sentKey(sent.room, 0) + sent.principal;
       if ((newestBySender.get(bySender)?.seq ?? 0) < sent.seq) newestBySender.set(bySender, sent);
     }
-    this.queued.clear();
+    this.queued = new Map();
     for (const { room, seq, window } of newestByRoom.values()) if (seq > window) statements.forgetAuthors.run(room, seq - window);
     for (const { room, seq, principal, account } of newestBySender.values()) raise(statements, principal, room, seq, account.maxRooms);
   }

@@ -7,7 +7,8 @@ import type { RoomRecord } from '../../protocol/index.js';
 export interface HistoryStore {
   /**
    * Queue a record for writing. It is written with the others of this event-loop turn, in one transaction.
-   * `line`: the record as already serialised for the wire (encodeLine), so that it is not serialised twice.
+   * `line`: the record's JSON as already serialised for the wire (with or without the newline), so that it is not
+   * serialised twice.
    */
   add(record: RoomRecord, line?: string): void;
   /** The seq to continue from in `room`: at least every seq ever given out (0 for a room never seen). */
