@@ -37,6 +37,14 @@ const PROGRESS_REDRAW_MS = 250;
 const RECORDING_REDRAW_MS = 200;
 /** The shortest time between two redraws for what arrives (about 30 a second). */
 const FRAME_MS = 33;
+/**
+ * How long the first frame waits for the start (connect, hello, join) when the terminal has answered first: the
+ * room is then drawn once, from the join's reply, instead of an empty frame and then the room.
+ */
+const FIRST_FRAME_WAIT_MS = 50;
+
+/** A clock in ms for the frame pacing: `performance` would load perf_hooks before the first frame. */
+const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 export interface TuiOptions {
   colour: boolean;
@@ -143,7 +151,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   let lastRender = -Infinity;
   function render(): void {
     if (closed) return;
-    lastRender = performance.now();
+    lastRender = clockMs();
     const { cols, rows, membersWidth, logWidth, logHeight, transferLines } = dimensions();
     const buffer = state.active;
     const scrolled = buffer.scroll !== null;
@@ -230,7 +238,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
       scheduled = false;
       render();
     };
-    const wait = lastRender + FRAME_MS - performance.now();
+    const wait = lastRender + FRAME_MS - clockMs();
     if (wait <= 0) setImmediate(run);
     else setTimeout(run, wait);
   }
@@ -406,6 +414,18 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   return { screen, input, done, render, destroy };
 }
 
+/** Resolves when `promise` settles (either way) or after `ms`, whichever comes first. */
+function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}
+
 /** Ask the real terminal how it draws the clusters terminals disagree on (while the client connects). */
 export function probeWidths(): Promise<TerminalWidths | null> {
   return probeTerminal({ input: process.stdin, output: process.stdout });
@@ -422,8 +442,10 @@ export async function runTui(
   started: Promise<unknown> = Promise.resolve(),
 ): Promise<number> {
   let failed = false;
-  started.catch(() => (failed = true));
+  let settled = false;
+  started.then(() => (settled = true), () => (failed = settled = true));
   const widths = await probed;
+  if (!settled) await firstOf(started, FIRST_FRAME_WAIT_MS);
   if (failed) await started; // failed at once (no server there): no screen to flash
   if (widths) useTerminalWidths(widths);
   const tui = createTui(client, options);
