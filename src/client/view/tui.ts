@@ -38,8 +38,8 @@ const RECORDING_REDRAW_MS = 200;
 /** The shortest time between two redraws for what arrives (about 30 a second). */
 const FRAME_MS = 33;
 /**
- * How long the first frame waits for the start (connect, hello, join) when the terminal has answered first: the
- * room is then drawn once, from the join's reply, instead of an empty frame and then the room.
+ * How long the first frame waits for the start (connect, hello, join) once the screen is set up: the room is then
+ * drawn once, from the join's reply, instead of an empty frame and then the room.
  */
 const FIRST_FRAME_WAIT_MS = 50;
 
@@ -68,7 +68,11 @@ export interface Tui {
 
 type Key = { full?: string; name?: string; ctrl?: boolean; meta?: boolean };
 
-export function createTui(client: ChatClient, options: TuiOptions): Tui {
+/**
+ * The screen for `client`, drawn at once; with `holdFirstFrame`, drawn at the first render() (runTui: once the start
+ * has ended), and what arrives meanwhile does not draw it.
+ */
+export function createTui(client: ChatClient, options: TuiOptions, holdFirstFrame = false): Tui {
   patchBlessedWidth();
   const chalk = makeChalk(options.colour);
   const state = client.state;
@@ -149,8 +153,10 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   let cursor = { x: 0, y: 0 };
 
   let lastRender = -Infinity;
+  let drawn = false;
   function render(): void {
     if (closed) return;
+    drawn = true;
     lastRender = clockMs();
     const { cols, rows, membersWidth, logWidth, logHeight, transferLines } = dimensions();
     const buffer = state.active;
@@ -232,7 +238,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   // second); keys redraw at once.
   let scheduled = false;
   function scheduleRender(): void {
-    if (scheduled || closed) return;
+    if (scheduled || closed || !drawn) return;
     scheduled = true;
     const run = () => {
       scheduled = false;
@@ -410,7 +416,7 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     resolveDone(ExitCode.ok);
   });
 
-  render();
+  if (!holdFirstFrame) render();
   return { screen, input, done, render, destroy };
 }
 
@@ -445,10 +451,14 @@ export async function runTui(
   let settled = false;
   started.then(() => (settled = true), () => (failed = settled = true));
   const widths = await probed;
-  if (!settled) await firstOf(started, FIRST_FRAME_WAIT_MS);
   if (failed) await started; // failed at once (no server there): no screen to flash
   if (widths) useTerminalWidths(widths);
-  const tui = createTui(client, options);
+  // The screen is set up while the join's reply is on its way; its first frame is the room, drawn once.
+  const tui = createTui(client, options, !settled);
+  if (!settled) {
+    await firstOf(started, FIRST_FRAME_WAIT_MS);
+    tui.render();
+  }
   // A crash must not leave the terminal in raw mode on the alternate screen.
   const crash = (error: unknown) => {
     tui.destroy();
