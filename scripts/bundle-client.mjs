@@ -18,10 +18,25 @@ const entry = 'dist/src/client/cli/cli.js';
 const outfile = 'dist/src/client/cli/chat.bundle.cjs';
 
 /**
- * Two places where blessed reaches outside the modules the client loads:
+ * tput.js compiles every string capability of the terminal (about 250 for xterm-256color) into a function with
+ * `new Function`, of which a screen uses a few dozen: ~8 ms before the first frame. Each is compiled at its first
+ * use instead, by the same _compile, into the same function.
+ */
+const eagerCapability = 'info.methods[key] = self._compile(info, key, info.all[key]);';
+const lazyCapability = `info.methods[key] = type !== 'strings' ? self._compile(info, key, info.all[key]) : (function (str) {
+  var compiled;
+  return function () {
+    compiled = compiled || self._compile(info, key, str);
+    return compiled.apply(this, arguments);
+  };
+})(info.all[key]);`;
+
+/**
+ * Where blessed reaches outside the modules the client loads, and where it does more than the client needs:
  * - tput.js reads its own terminfo files from `__dirname + '/../usr/'`: where blessed is installed, at run time;
  * - unicode.js measures a tab by the screen's tab size, through blessed's index (`require('../')`), which loads every
- *   widget (and wants term.js and pty.js): the screen module alone, which is what the index gives as `screen`.
+ *   widget (and wants term.js and pty.js): the screen module alone, which is what the index gives as `screen`;
+ * - tput.js compiles every capability at the start (see lazyCapability).
  */
 const blessedInternals = {
   name: 'blessed-internals',
@@ -29,11 +44,14 @@ const blessedInternals = {
     const edit = (file, change) =>
       build.onLoad({ filter: new RegExp(`[\\\\/]blessed[\\\\/]lib[\\\\/]${file.replace('.', '\\.')}$`) }, async (args) => {
         const source = await readFile(args.path, 'utf8');
+        if (file === 'tput.js' && !source.includes(eagerCapability)) throw new Error('bundle-client: tput.js is not as expected (blessed changed?)');
         const contents = change(source);
         if (contents === source) throw new Error(`bundle-client: ${file} is not as expected (blessed changed?)`);
         return { contents, loader: 'js' };
       });
-    edit('tput.js', (source) => source.replaceAll('__dirname', "require('node:path').dirname(require.resolve('blessed/lib/tput.js'))"));
+    edit('tput.js', (source) => source
+      .replaceAll('__dirname', "require('node:path').dirname(require.resolve('blessed/lib/tput.js'))")
+      .replace(eagerCapability, () => lazyCapability));
     edit('unicode.js', (source) => source.replaceAll("require('../')", "{ screen: require('./widgets/screen') }"));
   },
 };
@@ -51,15 +69,31 @@ const result = await build({
   minifyWhitespace: true,
   charset: 'ascii',
   define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "var importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: {
+    js: "var importMetaUrl = require('node:url').pathToFileURL(__filename).href;" +
+      // See lazyChildProcess below.
+      "var lazyChildProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+  },
   plugins: [blessedInternals],
   // tput.js's require.resolve is meant for run time: blessed stays installed beside the bundle.
   logOverride: { 'require-resolve-not-external': 'silent' },
   logLevel: 'warning',
 });
 
+/**
+ * node:child_process is loaded when a child is first started (a notification, voice, an editor), not at the start:
+ * commander, blessed's program, tput and screen and four of the client's modules require it at their top, and it
+ * loads dgram and the IPC machinery (2-3 ms before the first frame). Each use is a property read (`cp.spawn`,
+ * `(0, import_node_child_process.spawn)(...)`), which the proxy answers from the real module.
+ */
+function lazyChildProcess(code) {
+  const requires = /\brequire\("(?:node:)?child_process"\)/g;
+  if ((code.match(requires) ?? []).length < 5) throw new Error('bundle-client: fewer requires of child_process than expected');
+  return code.replace(requires, 'lazyChildProcess');
+}
+
 // What esbuild leaves unescaped is in regular expression literals (`/[。！？]$/`), where \uXXXX means the same, by
 // UTF-16 unit (a surrogate pair escaped is one code point under the `u` flag too).
-const code = result.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const code = lazyChildProcess(result.outputFiles[0].text).replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const hash = createHash('sha256').update(code).digest('hex');
 writeFileSync(outfile, `// chat client bundle ${hash}\n${code}`);

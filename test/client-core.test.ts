@@ -33,8 +33,9 @@ import { suggestedNick } from '../src/client/core/handshake.js';
 import { Transfers } from '../src/client/core/transfers.js';
 import { progressLine } from '../src/client/view/progress-line.js';
 import { completePath, defaultDownloadDir, expandHome } from '../src/client/core/paths.js';
-import { ClientError } from '../src/client/core/errors.js';
-import { createTui } from '../src/client/view/tui.js';
+import { ClientError, ExitCode } from '../src/client/core/errors.js';
+import { until } from './helpers/client-harness.js';
+import { createTui, runTui } from '../src/client/view/tui.js';
 import type { ServerMessage } from '../src/protocol/index.js';
 
 const TS = '2026-01-02T03:04:05.000Z';
@@ -791,6 +792,53 @@ t.test('TUI (headless blessed): draws the log, members, status and input; CJK an
   t.match(lines[10], /localhost:8000 \| alice \| test \| connecting/);
   t.equal(lines[11], '[test] a😀b');
   t.equal(tui.input.value, 'a😀b');
+});
+
+t.test('TUI start: a start that ends just after the terminal answered is drawn once, the room with its banner; a slow one is not waited for', async (t) => {
+  const terminal = () => {
+    const out = { written: '' };
+    const output = Object.assign(
+      new Writable({ write: (chunk, _encoding, done) => ((out.written += chunk.toString()), done()) }),
+      { isTTY: true, columns: 80, rows: 12 },
+    );
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+    return { out, input, output };
+  };
+  const roomReply = (client: ChatClient) => {
+    joined(client.state);
+    client.state.apply(event({ type: 'notice', room: 'test', text: 'Welcome to test! Nobody else is here yet.' }));
+    client.state.switchTo('test');
+  };
+
+  // The join's reply arrives in the turn after the terminal's answer (as the client's start and the probe race).
+  const quick = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  const first = terminal();
+  const started = new Promise<void>((resolve) => setImmediate(() => (roomReply(quick), resolve())));
+  const running = runTui(quick, { colour: false, input: first.input, output: first.output }, Promise.resolve(null), started);
+  t.teardown(() => quick.quit());
+  // blessed writes a space as a cursor move: the banner's words are looked for.
+  await until(() => first.out.written.includes('Welcome'), 'the room on screen');
+  const before = first.out.written.slice(0, first.out.written.indexOf('Welcome'));
+  t.notMatch(before, /localhost:8000/, 'no frame (its status line) was drawn before the room');
+  await quick.quit();
+  t.equal(await running, ExitCode.ok);
+
+  // A server that takes its time: the screen (connecting) is up meanwhile.
+  const slow = new ChatClient({ host: 'localhost', port: 8000, nick: 'alice', rooms: ['test'], onNickTaken: 'suggest' });
+  const second = terminal();
+  let finish = () => {};
+  const later = new Promise<void>((resolve) => (finish = resolve));
+  const waiting = runTui(slow, { colour: false, input: second.input, output: second.output }, Promise.resolve(null), later);
+  t.teardown(() => slow.quit());
+  await until(() => /localhost:8000.*connecting/.test(second.out.written), 'the screen before the start ends');
+  roomReply(slow);
+  // As the client's start() ends: its listeners are told.
+  (slow as unknown as { changed(): void }).changed();
+  finish();
+  t.notMatch(second.out.written, 'Welcome');
+  await until(() => second.out.written.includes('Welcome'), 'the room once it is joined');
+  await slow.quit();
+  t.equal(await waiting, ExitCode.ok);
 });
 
 t.test('TUI (headless): the terminal is sent the clusters, never a stand-in (not even one typed by someone else)', async (t) => {

@@ -100,6 +100,56 @@ t.test('nick taken: interactive use takes the suggested nick, scripts fail with 
   await t.rejects(connectClient(t, port, 'ALICE', ['test']), { code: 'nick_taken', exitCode: ExitCode.nickTaken });
 });
 
+t.test('the first rooms\' joins go out with the hello, naming its nick: the room is joined in one round trip', async (t) => {
+  // A peer that answers nothing until it has both the hello and the join: a client that waits for the welcome
+  // before it joins never gets one.
+  const received: { type: string; nick?: string; room?: string }[] = [];
+  const sockets = new Set<net.Socket>();
+  const peer = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) received.push(JSON.parse(line));
+      const hello = received.find((r) => r.type === 'hello') as { id: number } | undefined;
+      const joinRequest = received.find((r) => r.type === 'join') as { id: number } | undefined;
+      if (hello && joinRequest && lines.length > 0) {
+        const ts = new Date().toISOString();
+        socket.write(JSON.stringify({ type: 'welcome', nick: 'alice', server: 'scripted', proto: 1, motd: '', id: hello.id }) + '\n');
+        socket.write(JSON.stringify({ type: 'join', room: 'test', nick: 'alice', ts }) + '\n');
+        socket.write(JSON.stringify({ type: 'members', room: 'test', nicks: ['alice'], id: joinRequest.id }) + '\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => peer.close(() => resolve()));
+  });
+  const { port } = peer.address() as net.AddressInfo;
+  const alice = await connectClient(t, port, 'alice', ['test']);
+  t.match(received.slice(0, 2), [{ type: 'hello', nick: 'alice' }, { type: 'join', room: 'test', nick: 'alice' }]);
+  t.equal(received.filter((r) => r.type === 'join').length, 1, 'joined once');
+  t.same(alice.state.room('test')!.members, ['alice']);
+});
+
+t.test('a nick taken at the start: the join sent with the hello is refused too, and made again under the new nick, never as a guest', async (t) => {
+  const { port } = await serve(t);
+  const first = await connectClient(t, port, 'alice', ['test']);
+  const second = await connectClient(t, port, 'alice', ['test'], { onNickTaken: 'suggest' });
+  t.equal(second.state.nick, 'alice2');
+  await until(() => first.state.room('test')!.members.includes('alice2'), 'alice to see alice2 join');
+  t.same(second.state.room('test')!.members, ['alice', 'alice2']);
+  t.same(first.state.room('test')!.members, ['alice', 'alice2']);
+  t.notOk(first.state.room('test')!.entries.some((e) => /guest/.test(e.text)), 'no guest came and went');
+  // A script with a chosen nick still fails, with the hello's words.
+  await t.rejects(connectClient(t, port, 'alice', ['test']), { code: 'nick_taken', exitCode: ExitCode.nickTaken });
+  t.same(first.state.room('test')!.members, ['alice', 'alice2'], 'the failed start left nobody in the room');
+});
+
 t.test('reconnect after the connection drops: rejoin with since, nothing lost, nothing twice', async (t) => {
   const { server, port } = await serve(t);
   const alice = await connectClient(t, port, 'alice', ['test']);

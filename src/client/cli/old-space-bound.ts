@@ -6,8 +6,10 @@
 // is asked for (a few ms of CPU on a heap this size: about one a second at 2000 msg/s). A quiet window is never
 // touched.
 
-import v8 from 'node:v8';
 import vm from 'node:vm';
+
+/** node:v8 when first needed (its first check, 250 ms in): it loads 4 modules the first frame does not need. */
+const v8 = () => process.getBuiltinModule('node:v8');
 
 /** Growth of the old generation, past its low point, that asks for a collection. */
 export const GROWTH_BYTES = 1 * 1024 * 1024;
@@ -24,12 +26,12 @@ function exposedGc(): GcFunction | null {
   const global = (globalThis as { gc?: unknown }).gc;
   if (typeof global === 'function') return global as GcFunction;
   try {
-    v8.setFlagsFromString('--expose-gc');
+    v8().setFlagsFromString('--expose-gc');
     try {
       const gc = vm.runInNewContext('gc') as unknown;
       return typeof gc === 'function' ? (gc as GcFunction) : null;
     } finally {
-      v8.setFlagsFromString('--no-expose-gc');
+      v8().setFlagsFromString('--no-expose-gc');
     }
   } catch {
     return null;
@@ -37,7 +39,7 @@ function exposedGc(): GcFunction | null {
 }
 
 function oldSpaceUsed(): number {
-  return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0;
+  return v8().getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0;
 }
 
 /** Whether the old generation grew enough past its low point to ask for a collection. */
@@ -51,7 +53,7 @@ export function shouldCollect(used: number, lowPoint: number, growth = GROWTH_BY
  */
 export function boundOldSpace(onCollect: () => void = () => {}): () => void {
   let gc: GcFunction | null | undefined;
-  let lowPoint = oldSpaceUsed();
+  let lowPoint = Infinity;
   const timer = setInterval(() => {
     const used = oldSpaceUsed();
     lowPoint = Math.min(lowPoint, used);

@@ -228,12 +228,27 @@ export class ChatClient {
       this.options.tls,
     );
     const seen = privateSeen(this.state);
+    const token = this.options.loginToken?.(this.server) ?? null;
     try {
-      await this.identify(conn, initial);
+      // The hello goes out now (its request is written before identify's first await), then the joins that can
+      // follow it unasked (sent, not awaited: one round trip to the first screen, not two).
+      const identified = this.identify(conn, initial, token);
       // Every room buffer is a room the user is in: /leave closes the buffer. (A `leave` seen during a server
       // shutdown must not keep us out of the room afterwards.)
       const rooms = initial ? this.options.rooms.map((r) => this.state.openRoom(r)) : this.state.rooms();
-      for (const buffer of rooms) await this.joinRoom(conn, buffer, initial);
+      const early = new Map(rooms.flatMap((buffer) => {
+        const join = token === null ? this.earlyJoin(conn, buffer) : null;
+        return join ? [[buffer, join] as const] : [];
+      }));
+      await identified;
+      for (const buffer of rooms) {
+        const reply = await early.get(buffer);
+        if (!reply) await this.joinRoom(conn, buffer, initial);
+        else if (reply.type === 'error' && (reply.code === 'nick_taken' || reply.code === 'nick_registered')) {
+          // Refused as the hello's nick was: join again under the nick taken instead.
+          await this.joinRoom(conn, buffer, initial);
+        } else this.joined(buffer, reply, initial);
+      }
       if (!initial) await resumePrivate(conn, this.state, seen);
     } catch (error) {
       conn.destroy();
@@ -245,11 +260,11 @@ export class ChatClient {
     this.backoff.reset();
   }
 
-  private async identify(conn: Connection, initial: boolean): Promise<void> {
+  private async identify(conn: Connection, initial: boolean, token: string | null): Promise<void> {
     // A reconnect always takes another nick when ours is taken (our old session may linger on the server).
-    const welcome = await hello(conn, this.state.nick || this.options.nick, {
+    const welcome = await hello(conn, this.helloNick(), {
       onNickTaken: this.options.onNickTaken === 'suggest' || !initial ? 'suggest' : 'fail',
-      token: this.options.loginToken?.(this.server) ?? null,
+      token,
       onTokenRefused: (reason) => this.state.error(this.state.serverBuffer, t('client.tokenRefused', { reason })),
       onSuggested: (taken, instead) => {
         this.state.error(this.state.serverBuffer, t('client.nickTakenInstead', { taken, instead }));
@@ -257,6 +272,24 @@ export class ChatClient {
       },
     });
     this.token = welcome.token ?? null;
+  }
+
+  private helloNick(): string {
+    return this.state.nick || this.options.nick;
+  }
+
+  /**
+   * The join of a room sent right behind the hello, before its welcome: only for a room that needs no question
+   * first (nothing seen in it yet). It names the hello's nick, so when that nick is refused the join is refused
+   * too, rather than made under a guest nick; joinRoom() then joins again. The reply, or null when not sent.
+   */
+  private earlyJoin(conn: Connection, buffer: ChatBuffer): Promise<ServerMessage> | null {
+    if (buffer.lastSeen) return null;
+    const key = keyOf(buffer);
+    const reply = conn.request({ type: 'join', room: buffer.key, nick: this.helloNick(), ...(key !== undefined && { key }) });
+    // When the hello fails, the connection goes and this reply with it: identify()'s error is the one reported.
+    reply.catch(() => {});
+    return reply;
   }
 
   /** Join (or rejoin) a room, asking only for the messages not yet seen. */
@@ -275,6 +308,11 @@ export class ChatClient {
     }
     const key = keyOf(buffer);
     const reply = await conn.request({ type: 'join', room: buffer.key, ...(since > 0 ? { since } : {}), ...(key !== undefined && { key }) });
+    this.joined(buffer, reply, initial);
+  }
+
+  /** The reply to a room's join: an error fails the start, or is said in the room on a rejoin. */
+  private joined(buffer: ChatBuffer, reply: ServerMessage, initial: boolean): void {
     if (reply.type === 'error') {
       buffer.joined = false;
       if (initial && reply.code === 'bad_room') throw new ClientError('bad_room', describeError(reply));

@@ -37,6 +37,14 @@ const PROGRESS_REDRAW_MS = 250;
 const RECORDING_REDRAW_MS = 200;
 /** The shortest time between two redraws for what arrives (about 30 a second). */
 const FRAME_MS = 33;
+/**
+ * How long the first frame waits for the start (connect, hello, join) once the screen is set up: the room is then
+ * drawn once, from the join's reply, instead of an empty frame and then the room.
+ */
+const FIRST_FRAME_WAIT_MS = 50;
+
+/** A clock in ms for the frame pacing: `performance` would load perf_hooks before the first frame. */
+const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 export interface TuiOptions {
   colour: boolean;
@@ -60,7 +68,11 @@ export interface Tui {
 
 type Key = { full?: string; name?: string; ctrl?: boolean; meta?: boolean };
 
-export function createTui(client: ChatClient, options: TuiOptions): Tui {
+/**
+ * The screen for `client`, drawn at once; with `holdFirstFrame`, drawn at the first render() (runTui: once the start
+ * has ended), and what arrives meanwhile does not draw it.
+ */
+export function createTui(client: ChatClient, options: TuiOptions, holdFirstFrame = false): Tui {
   patchBlessedWidth();
   const chalk = makeChalk(options.colour);
   const state = client.state;
@@ -141,9 +153,11 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   let cursor = { x: 0, y: 0 };
 
   let lastRender = -Infinity;
+  let drawn = false;
   function render(): void {
     if (closed) return;
-    lastRender = performance.now();
+    drawn = true;
+    lastRender = clockMs();
     const { cols, rows, membersWidth, logWidth, logHeight, transferLines } = dimensions();
     const buffer = state.active;
     const scrolled = buffer.scroll !== null;
@@ -224,13 +238,13 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
   // second); keys redraw at once.
   let scheduled = false;
   function scheduleRender(): void {
-    if (scheduled || closed) return;
+    if (scheduled || closed || !drawn) return;
     scheduled = true;
     const run = () => {
       scheduled = false;
       render();
     };
-    const wait = lastRender + FRAME_MS - performance.now();
+    const wait = lastRender + FRAME_MS - clockMs();
     if (wait <= 0) setImmediate(run);
     else setTimeout(run, wait);
   }
@@ -402,8 +416,20 @@ export function createTui(client: ChatClient, options: TuiOptions): Tui {
     resolveDone(ExitCode.ok);
   });
 
-  render();
+  if (!holdFirstFrame) render();
   return { screen, input, done, render, destroy };
+}
+
+/** Resolves when `promise` settles (either way) or after `ms`, whichever comes first. */
+function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
 }
 
 /** Ask the real terminal how it draws the clusters terminals disagree on (while the client connects). */
@@ -422,11 +448,17 @@ export async function runTui(
   started: Promise<unknown> = Promise.resolve(),
 ): Promise<number> {
   let failed = false;
-  started.catch(() => (failed = true));
+  let settled = false;
+  started.then(() => (settled = true), () => (failed = settled = true));
   const widths = await probed;
   if (failed) await started; // failed at once (no server there): no screen to flash
   if (widths) useTerminalWidths(widths);
-  const tui = createTui(client, options);
+  // The screen is set up while the join's reply is on its way; its first frame is the room, drawn once.
+  const tui = createTui(client, options, !settled);
+  if (!settled) {
+    await firstOf(started, FIRST_FRAME_WAIT_MS);
+    tui.render();
+  }
   // A crash must not leave the terminal in raw mode on the alternate screen.
   const crash = (error: unknown) => {
     tui.destroy();
