@@ -1,6 +1,6 @@
 // The headless client and the CLI against a real in-process chat-server over real sockets.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,37 @@ import { fileTable } from '../src/client/text/wording.js';
 import { connectClient, fakeIo, freePort, serve, texts, until } from './helpers/client-harness.js';
 
 const quick = { initialMs: 50, maxMs: 200, jitter: 0 };
+
+/**
+ * A peer that plays the server by script: `answer` gets each request line, parsed, with the socket it came on.
+ * Its sockets are returned with its port (a test may cut them); all of it goes at the test's end.
+ */
+async function scriptedPeer(
+  t: Test,
+  answer: (socket: net.Socket, request: { type: string; [field: string]: any }) => void,
+): Promise<{ port: number; sockets: Set<net.Socket> }> {
+  const sockets = new Set<net.Socket>();
+  const peer = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString();
+      let newline;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const request = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        answer(socket, request);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => peer.close(() => resolve()));
+  });
+  return { port: (peer.address() as net.AddressInfo).port, sockets };
+}
 
 t.test('two clients chat in one room; another room sees nothing of it', async (t) => {
   const { port } = await serve(t);
@@ -103,33 +134,19 @@ t.test('nick taken: interactive use takes the suggested nick, scripts fail with 
 t.test('the first rooms\' joins go out with the hello, naming its nick: the room is joined in one round trip', async (t) => {
   // A peer that answers nothing until it has both the hello and the join: a client that waits for the welcome
   // before it joins never gets one.
-  const received: { type: string; nick?: string; room?: string }[] = [];
-  const sockets = new Set<net.Socket>();
-  const peer = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) received.push(JSON.parse(line));
-      const hello = received.find((r) => r.type === 'hello') as { id: number } | undefined;
-      const joinRequest = received.find((r) => r.type === 'join') as { id: number } | undefined;
-      if (hello && joinRequest && lines.length > 0) {
-        const ts = new Date().toISOString();
-        socket.write(JSON.stringify({ type: 'welcome', nick: 'alice', server: 'scripted', proto: 1, motd: '', id: hello.id }) + '\n');
-        socket.write(JSON.stringify({ type: 'join', room: 'test', nick: 'alice', ts }) + '\n');
-        socket.write(JSON.stringify({ type: 'members', room: 'test', nicks: ['alice'], id: joinRequest.id }) + '\n');
-      }
-    });
+  const received: { type: string; nick?: string; room?: string; id?: number }[] = [];
+  let answered = false;
+  const { port } = await scriptedPeer(t, (socket, request) => {
+    received.push(request);
+    const hello = received.find((r) => r.type === 'hello');
+    const joinRequest = received.find((r) => r.type === 'join');
+    if (!hello || !joinRequest || answered) return;
+    answered = true;
+    const ts = new Date().toISOString();
+    socket.write(JSON.stringify({ type: 'welcome', nick: 'alice', server: 'scripted', proto: 1, motd: '', id: hello.id }) + '\n');
+    socket.write(JSON.stringify({ type: 'join', room: 'test', nick: 'alice', ts }) + '\n');
+    socket.write(JSON.stringify({ type: 'members', room: 'test', nicks: ['alice'], id: joinRequest.id }) + '\n');
   });
-  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise<void>((resolve) => peer.close(() => resolve()));
-  });
-  const { port } = peer.address() as net.AddressInfo;
   const alice = await connectClient(t, port, 'alice', ['test']);
   t.match(received.slice(0, 2), [{ type: 'hello', nick: 'alice' }, { type: 'join', room: 'test', nick: 'alice' }]);
   t.equal(received.filter((r) => r.type === 'join').length, 1, 'joined once');
@@ -268,41 +285,23 @@ t.test('scrolling above the log loads older pages of history from the server', a
 
 t.test('a scripted raw peer: lines split anywhere (inside UTF-8 too), garbage, ping, then an abrupt close', async (t) => {
   const received: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const peer = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString();
-      let newline;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const request = JSON.parse(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        received.push(request.type);
-        if (request.type === 'hello') {
-          const bytes = Buffer.from(JSON.stringify({ type: 'welcome', nick: 'alice', server: 'scripted', proto: 1, motd: '', id: request.id }) + '\n');
-          for (let i = 0; i < bytes.length; i++) socket.write(bytes.subarray(i, i + 1));
-        } else if (request.type === 'join') {
-          const ts = new Date().toISOString();
-          const msg = Buffer.from(JSON.stringify({ type: 'msg', room: 'test', from: 'bob', text: '你好，世界 😀', ts, seq: 1 }) + '\n');
-          const cut = msg.indexOf(Buffer.from('好')) + 1; // inside the three bytes of 好
-          socket.write(JSON.stringify({ type: 'join', room: 'test', nick: 'alice', ts }) + '\n');
-          socket.write(JSON.stringify({ type: 'members', room: 'test', nicks: ['alice', 'bob'], id: request.id }) + '\nnot json at all\n{"no":"type"}\n');
-          socket.write(Buffer.concat([msg.subarray(0, cut)]));
-          setTimeout(() => {
-            socket.write(Buffer.concat([msg.subarray(cut), Buffer.from('{"type":"ping","ts":"x"}\n')]));
-          }, 20);
-        }
-      }
-    });
+  const { port, sockets } = await scriptedPeer(t, (socket, request) => {
+    received.push(request.type);
+    if (request.type === 'hello') {
+      const bytes = Buffer.from(JSON.stringify({ type: 'welcome', nick: 'alice', server: 'scripted', proto: 1, motd: '', id: request.id }) + '\n');
+      for (let i = 0; i < bytes.length; i++) socket.write(bytes.subarray(i, i + 1));
+    } else if (request.type === 'join') {
+      const ts = new Date().toISOString();
+      const msg = Buffer.from(JSON.stringify({ type: 'msg', room: 'test', from: 'bob', text: '你好，世界 😀', ts, seq: 1 }) + '\n');
+      const cut = msg.indexOf(Buffer.from('好')) + 1; // inside the three bytes of 好
+      socket.write(JSON.stringify({ type: 'join', room: 'test', nick: 'alice', ts }) + '\n');
+      socket.write(JSON.stringify({ type: 'members', room: 'test', nicks: ['alice', 'bob'], id: request.id }) + '\nnot json at all\n{"no":"type"}\n');
+      socket.write(Buffer.concat([msg.subarray(0, cut)]));
+      setTimeout(() => {
+        socket.write(Buffer.concat([msg.subarray(cut), Buffer.from('{"type":"ping","ts":"x"}\n')]));
+      }, 20);
+    }
   });
-  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise<void>((resolve) => peer.close(() => resolve()));
-  });
-  const { port } = peer.address() as net.AddressInfo;
   const alice = await connectClient(t, port, 'alice', ['test'], { backoff: { initialMs: 5000, maxMs: 5000, jitter: 0 } });
   await until(() => texts(alice, 'test').length === 1, 'the split message');
   t.same(texts(alice, 'test'), ['你好，世界 😀']);
