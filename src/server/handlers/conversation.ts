@@ -71,7 +71,7 @@ export function withChanges(ctx: ServerContext, room: string, records: RoomRecor
 export function authorship(ctx: ServerContext, session: Session): Authorship {
   const { changeableMessages, readMarkersPerAccount } = ctx.config;
   const principal = session.principal;
-  const reads = Boolean(actingUser(session).account);
+  const reads = readerOf(session) !== null;
   // The same sender sends most of a burst: its authorship (never changed once made) serves again, no object made
   // per message.
   const last = lastAuthorship;
