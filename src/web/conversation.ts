@@ -48,6 +48,11 @@ export class Conversation {
     if (Array.isArray(record.reactions)) this.drawReactions(shown, record.reactions as Reaction[]);
   }
 
+  /** Whether the message at `seq` of `scope` is on the page already. */
+  has(scope: Scope, seq: number): boolean {
+    return this.shown.has(keyOf(scope, seq));
+  }
+
   edit(scope: Scope, seq: number, text: string): void {
     const shown = this.shown.get(keyOf(scope, seq));
     if (!shown?.text) return;

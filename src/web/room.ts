@@ -301,7 +301,9 @@ function onMessage(event: Event): void {
     case 'history':
       if (event.id !== 'resume' || typeof event.with !== 'string') break;
       for (const message of event.messages as Event[]) {
-        const missed = { ...message, history: true };
+        const missed: Event = { ...message, history: true };
+        // One that came live while the resume was asked is on the page already.
+        if (typeof missed.seq === 'number' && conversation.has(scopeOf(missed), missed.seq)) continue;
         notePrivateSeq(missed);
         if (missed.type === 'file') showFile(missed);
         else showMessage(missed);
