@@ -76,6 +76,26 @@ t.test("a one-shot on any node acts for the window: posts, shares a file in the 
   await eventually(async () => (await attachWith(t, port, token)).reply.type === 'error', 'nor on the other node');
 });
 
+t.test("a one-shot's away is news in the window's rooms, on whichever node the one-shot lands", async (t) => {
+  const { port } = await server(t);
+  const window = await peer(t, port);
+  const { token } = await ask(window, { type: 'hello', nick: 'alice', id: 'hello' });
+  await window.join('class');
+  const script = await peer(t, port); // on a cluster: the other node
+  const carol = await peer(t, port);
+  await carol.join('class', 'carol');
+
+  t.match(await ask(script, { type: 'attach', token, id: 'a' }), { type: 'welcome', nick: 'alice' });
+  t.match(await ask(script, { type: 'away', message: 'at lunch', id: 'away' }), { type: 'ok' });
+  t.match(await carol.next({ type: 'away' }), { room: 'class', nick: 'alice', away: true, message: 'at lunch' });
+  t.match(await window.next({ type: 'away' }), { room: 'class', nick: 'alice', away: true });
+  t.same((await ask(carol, { type: 'who', room: 'class', id: 'who' })).away, ['alice']);
+
+  t.match(await ask(script, { type: 'back', id: 'back' }), { type: 'ok' });
+  t.match(await carol.next({ type: 'away', away: false }), { room: 'class', nick: 'alice' });
+  t.same((await ask(carol, { type: 'who', room: 'class', id: 'who2' })).away ?? [], []);
+});
+
 t.test('a token is good on every node as soon as the client can know it, even when keeping it is slow', async (t) => {
   const { port, nodes } = await server(t);
   // A slow Redis: each node keeps a token a while after it was asked to.

@@ -547,16 +547,26 @@ export class ClusterBackend implements Backend {
 
   /**
    * Every node with connections of the principal announces in their rooms: an account's other nodes hear of it on
-   * the account's channel. A room that connections on two nodes share hears it once, from the node that claims the
-   * room first in Redis.
+   * the account's channel, a guest's one connection (a one-shot attached here acting for it) on its node's channel.
+   * A room that connections on two nodes share hears it once, from the node that claims the room first in Redis.
    */
   async announceToRoomsOf(holder: NickHolder, event: AwayEvent): Promise<void> {
     const id = randomBytes(12).toString('base64url');
-    if (this.up && isAccountPrincipal(holder.principal)) {
+    const channel = await this.channelOfOtherNodes(holder);
+    if (channel) {
       const payload = JSON.stringify({ id, event });
-      this.command.publish(key.accountChannel(holder.principal), `${this.nodeId}\n${holder.principal} ${holder.nick}\na\n${payload}`).catch(() => {});
+      this.command.publish(channel, `${this.nodeId}\n${holder.principal} ${holder.nick}\na\n${payload}`).catch(() => {});
     }
     await this.announceHere(id, holder, event);
+  }
+
+  /** Where the principal's connections on other nodes hear of it, or null when it has none. */
+  private async channelOfOtherNodes(holder: NickHolder): Promise<string | null> {
+    if (!this.up) return null;
+    if (isAccountPrincipal(holder.principal)) return key.accountChannel(holder.principal);
+    if (this.nicks.holdersOf(holder.nick).some((local) => local.principal === holder.principal)) return null;
+    const owner = await this.owner(holder.nick);
+    return owner && owner.principal === holder.principal && owner.node !== this.nodeId ? key.nodeChannel(owner.node) : null;
   }
 
   /** `announceToRoomsOf` on this node: the rooms of its own connections of the principal, those not claimed yet. */
@@ -705,8 +715,8 @@ export class ClusterBackend implements Backend {
  token 
  kind 
  line`: kind r = room record, c = a change to one (edit, delete, reaction), e = other
-   * room event, d = private message (its token: "principal nick" it is for), a = news of an account to announce in its
-   * rooms (announceToRoomsOf).
+   * room event, d = private message (its token: "principal nick" it is for), a = news of an account, or of a guest
+   * attached to from another node, to announce in its rooms (announceToRoomsOf).
    */
   private onMessage(channel: string, message: string): void {
     const first = message.indexOf('\n');
@@ -723,7 +733,7 @@ export class ClusterBackend implements Backend {
       // `token` is "principal nick": whom it is for (the recipient, or the sender's account for its own copy), and
       // the nick they hold. Whoever took the nick meanwhile does not receive it.
       const [principal = '', nick = ''] = token.split(' ');
-      if (kind === 'a' && channel.startsWith(ACCOUNT_CHANNEL)) {
+      if (kind === 'a') {
         const { id, event } = JSON.parse(line) as { id: string; event: AwayEvent };
         void this.announceHere(id, { principal, nick }, event).catch(() => {});
         return;
