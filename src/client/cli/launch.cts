@@ -6,16 +6,19 @@
 //
 // The code cache is a file under $XDG_CACHE_HOME/chat/code named by the node version, the node flags and the
 // bundle's hash. A missing, unreadable or rejected cache (V8 checks its own version, flags and the source) only
-// costs the compile; the cache is then written again, in an idle second after the start or at exit.
+// costs the compile; the cache is then written again, in an idle second after the start or at exit. The start runs
+// under V8's default flags (start-flags.cts, set by bin/chat.js), and the cache is made under them too.
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
+import type { StartFlags } from './start-flags.cjs';
 
 export interface ClientEntry {
-  run(argv: string[]): void;
+  /** `started` is called once the start is over (the full screen's first frame is drawn). */
+  run(argv: string[], started?: () => void): void;
 }
 
 /** What became of the code cache when the bundle was compiled. */
@@ -28,7 +31,10 @@ export interface LoadedBundle {
   keepCache(): void;
 }
 
-/** How long after the start the cache is written: the start's functions are compiled by then, and it is quiet. */
+/**
+ * How long after the start the cache is written: the start's functions are compiled by then, and it is quiet. The
+ * `#!` line's flags are set again then too, if the client has not said that it has started.
+ */
 const WRITE_CACHE_AFTER_MS = 1000;
 /** Cache files kept: a few builds or node versions side by side, without piling up. */
 const CACHES_KEPT = 4;
@@ -73,12 +79,13 @@ function pruneCaches(dir: string): void {
   for (const { path } of files.slice(CACHES_KEPT)) unlinkSync(path);
 }
 
-function writeCache(script: vm.Script, file: string): void {
+function writeCache(script: vm.Script, file: string, flags: StartFlags | null): void {
   try {
     // V8 runs what the cache holds: the user's alone, as ~/.cache is.
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const temporary = `${file}.${process.pid}`;
-    writeFileSync(temporary, script.createCachedData());
+    // Made under the flags the next start compiles under.
+    writeFileSync(temporary, flags ? flags.asAtStart(() => script.createCachedData()) : script.createCachedData());
     renameSync(temporary, file);
     pruneCaches(dirname(file));
   } catch {
@@ -88,9 +95,9 @@ function writeCache(script: vm.Script, file: string): void {
 
 /**
  * Compile and run the bundle at `bundlePath` with the code cache in `cacheDir`; null when there is no bundle to use
- * (none, or older than the modules beside it).
+ * (none, or older than the modules beside it). `flags`: the start's, which the cache is made under.
  */
-export function loadBundle(bundlePath: string, cacheDir: string, newerThan: string | null = CLI_PATH): LoadedBundle | null {
+export function loadBundle(bundlePath: string, cacheDir: string, newerThan: string | null = CLI_PATH, flags: StartFlags | null = null): LoadedBundle | null {
   let source: string;
   try {
     if (newerThan !== null && statSync(bundlePath).mtimeMs < statSync(newerThan).mtimeMs) return null;
@@ -112,7 +119,7 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   const keepCache = () => {
     if (kept) return;
     kept = true;
-    writeCache(script, cacheFile!);
+    writeCache(script, cacheFile!, flags);
   };
   if (!kept) {
     setTimeout(keepCache, WRITE_CACHE_AFTER_MS).unref();
@@ -121,7 +128,10 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   return { entry: module.exports, cache, keepCache };
 }
 
-export async function launch(argv: string[]): Promise<void> {
-  const bundle = loadBundle(BUNDLE_PATH, codeCacheDir(process.env));
-  (bundle?.entry ?? (await import('./cli.js'))).run(argv);
+/** Run `chat`; `flags`: the start's (relaxForStart()), set again once the client has started, or a second after. */
+export async function launch(argv: string[], flags: StartFlags | null = null): Promise<void> {
+  const bundle = loadBundle(BUNDLE_PATH, codeCacheDir(process.env), CLI_PATH, flags);
+  const started = () => flags?.restore();
+  setTimeout(started, WRITE_CACHE_AFTER_MS).unref();
+  (bundle?.entry ?? (await import('./cli.js'))).run(argv, started);
 }
