@@ -86,8 +86,8 @@ async function readAll(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\n+$/, '');
 }
 
-/** Run the CLI; resolves with the exit code. `started`: called once the full screen's first frame is drawn. */
-export async function main(argv: string[], io: Io, started?: () => void): Promise<number> {
+/** Run the CLI; resolves with the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
   const lang = langFlag(argv);
   if (lang !== undefined && parseLanguage(lang) === null) {
     setLanguage(chooseLanguage(undefined, io.env, configuredLanguage(io.env)));
@@ -171,7 +171,7 @@ export async function main(argv: string[], io: Io, started?: () => void): Promis
           await starting;
           throw error;
         });
-        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false, started }, probed, starting);
+        return await runTui(client, { colour: isColourTerminal(io.stdout, io.env), env: io.env, notifySend: config.notifySend ?? false }, probed, starting);
       } finally {
         await logs?.close();
       }
@@ -290,10 +290,9 @@ export async function main(argv: string[], io: Io, started?: () => void): Promis
   }
 }
 
-/** bin/chat.js's entry (through launch.cts); `started` as for main(). */
-export function run(argv: string[], started?: () => void): void {
+export function run(argv: string[]): void {
   exitQuietlyWhenStdoutCloses(process.stdout, (code) => process.exit(code));
-  main(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }, started).then(
+  main(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
       // Sockets and stdin may still hold the loop open after a one-shot command or a closed TUI.

@@ -17,8 +17,7 @@ import vm from 'node:vm';
 import type { StartFlags } from './start-flags.cjs';
 
 export interface ClientEntry {
-  /** `started` is called once the start is over (the full screen's first frame is drawn). */
-  run(argv: string[], started?: () => void): void;
+  run(argv: string[]): void;
 }
 
 /** What became of the code cache when the bundle was compiled. */
@@ -31,10 +30,7 @@ export interface LoadedBundle {
   keepCache(): void;
 }
 
-/**
- * How long after the start the cache is written: the start's functions are compiled by then, and it is quiet. The
- * `#!` line's flags are set again then too, if the client has not said that it has started.
- */
+/** How long after the start the cache is written: the start's functions are compiled by then, and it is quiet. */
 const WRITE_CACHE_AFTER_MS = 1000;
 /** Cache files kept: a few builds or node versions side by side, without piling up. */
 const CACHES_KEPT = 4;
@@ -128,10 +124,13 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   return { entry: module.exports, cache, keepCache };
 }
 
-/** Run `chat`; `flags`: the start's (relaxForStart()), set again once the client has started, or a second after. */
+/**
+ * Run `chat`; `flags`: the start's (relaxForStart()), set again once run() has returned: node's modules that the
+ * client needs are loaded by then (the bundle's top level, the terminal's stream), and with TurboFan on, the start's
+ * hot loops (blessed filling the screen) were optimized on a thread of its own, which cost CPU and paged TurboFan in.
+ */
 export async function launch(argv: string[], flags: StartFlags | null = null): Promise<void> {
   const bundle = loadBundle(BUNDLE_PATH, codeCacheDir(process.env), CLI_PATH, flags);
-  const started = () => flags?.restore();
-  setTimeout(started, WRITE_CACHE_AFTER_MS).unref();
-  (bundle?.entry ?? (await import('./cli.js'))).run(argv, started);
+  (bundle?.entry ?? (await import('./cli.js'))).run(argv);
+  flags?.restore();
 }

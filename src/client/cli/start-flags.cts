@@ -1,12 +1,11 @@
-// The V8 flags of bin/chat.js's `#!` line, set back to V8's defaults while the client starts (bin/chat.js, before
-// anything else is loaded), and set again once it has started.
+// The V8 flags of bin/chat.js's `#!` line, set back to V8's defaults while the client's bundle is compiled and run
+// (bin/chat.js, before anything else is loaded), and set again once it has set itself up (launch.cts).
 //
 // V8 takes a code cache only when it was made under the same flags: node's own modules carry one (made under the
 // defaults), and with `--no-opt` or `--max-semi-space-size=1` on the command line V8 rejected it for every module
-// node loads after its start (net, tty, the streams, fs's streams...), which were compiled from their source before
-// the first frame (issue 18: the room on screen <= 200 ms after start). The heap is sized when node starts, so
-// the young generation stays at 1 MiB semi-spaces; TurboFan (`--opt`) is back on until the first frame, which is
-// too soon for it to have anything to optimize.
+// node loads after its start (net, tty, the streams...), which were compiled from their source before the first
+// frame (issue 18: the room on screen <= 200 ms after start). The heap is sized when node starts, so the young
+// generation keeps its 1 MiB semi-spaces whatever the flag says later.
 
 /** The flags bin/chat.js may be given and what each is when V8 is left alone. */
 const DEFAULTS: Readonly<Record<string, string>> = {

@@ -55,8 +55,6 @@ export interface TuiOptions {
   env?: Record<string, string | undefined>;
   /** Also notify with notify-send when it is installed. */
   notifySend?: boolean;
-  /** Called once the first frame is drawn (runTui). */
-  started?: () => void;
 }
 
 export interface Tui {
@@ -464,7 +462,6 @@ export async function runTui(
     await firstOf(started, FIRST_FRAME_WAIT_MS);
     tui.render();
   }
-  options.started?.();
   // A crash must not leave the terminal in raw mode on the alternate screen.
   const crash = (error: unknown) => {
     tui.destroy();
