@@ -6,7 +6,8 @@
 // - The bundle stands next to cli.js, so the import.meta.url of every module in it (package.json's version, the
 //   packages the client requires lazily) means what it meant for cli.js.
 // - blessed's screen and box are in it (see blessedInternals).
-// - The first line names the bundle's SHA-256: the code cache is kept under it.
+// - The first line names the bundle's SHA-256: the code cache is kept under it. The code follows as a CommonJS
+//   module's function.
 // - ASCII only, without comments (see minifyWhitespace).
 
 import { createHash } from 'node:crypto';
@@ -113,5 +114,7 @@ function lightAssert(code) {
 // What esbuild leaves unescaped is in regular expression literals (`/[。！？]$/`), where \uXXXX means the same, by
 // UTF-16 unit (a surrogate pair escaped is one code point under the `u` flag too).
 const code = lightAssert(lazyChildProcess(result.outputFiles[0].text)).replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
-const hash = createHash('sha256').update(code).digest('hex');
-writeFileSync(outfile, `// chat client bundle ${hash}\n${code}`);
+// The code as a CommonJS module's function (launch.cts MODULE_WRAPPER), so that the launcher compiles the file as read.
+const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+const hash = createHash('sha256').update(wrapped).digest('hex');
+writeFileSync(outfile, `// chat client bundle ${hash}\n${wrapped}`);

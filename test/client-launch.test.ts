@@ -14,7 +14,7 @@ import launch from '../src/client/cli/launch.cjs';
 import startFlags from '../src/client/cli/start-flags.cjs';
 
 // launch.cts is CommonJS (as bin/chat.js is): its exports are the default import's properties here.
-const { bundleHash, codeCacheDir, codeCacheFile } = launch;
+const { bundleHash, codeCacheDir, codeCacheFile, MODULE_WRAPPER } = launch;
 const { relaxableFlags } = startFlags;
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -61,6 +61,15 @@ t.test('a start writes the code cache, the next start uses it', async (t) => {
   t.equal(statSync(cacheDir).mode & 0o777, 0o700, 'where only the user can write');
   t.match(files[0], new RegExp(`^${process.version}-${process.arch}-${'ab'.repeat(8)}-[0-9a-f]{8}\\.v8cache$`));
   t.same(await load(bundle, cacheDir), { cache: 'accepted', said: 'ran a b chat.bundle.cjs' }, 'the second start uses it');
+});
+
+t.test('a bundle written as a CommonJS module\'s function (as scripts/bundle-client.mjs writes it) runs as read, with its cache', async (t) => {
+  const dir = scratch(t);
+  const bundle = writeBundle(dir, `${MODULE_WRAPPER}${BODY}\n})`);
+  const cacheDir = join(dir, 'cache');
+  t.same(await load(bundle, cacheDir), { cache: 'missing', said: 'ran a b chat.bundle.cjs' });
+  t.same(await load(bundle, cacheDir), { cache: 'accepted', said: 'ran a b chat.bundle.cjs' });
+  t.ok(readFileSync(join(ROOT, 'dist/src/client/cli/chat.bundle.cjs'), 'latin1').split('\n')[1]!.startsWith(MODULE_WRAPPER), 'the built one is');
 });
 
 t.test('a corrupt or stale cache is rejected, the bundle still runs, and the cache is written again', async (t) => {

@@ -36,6 +36,8 @@ const WRITE_CACHE_AFTER_MS = 1000;
 const CACHES_KEPT = 4;
 
 export const BUNDLE_PATH = join(__dirname, 'chat.bundle.cjs');
+/** How the bundle's code begins, after its hash line: a CommonJS module's function, as node wraps one. */
+export const MODULE_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
 const CLI_PATH = join(__dirname, 'cli.js');
 
 export function codeCacheDir(env: Record<string, string | undefined>): string {
@@ -105,8 +107,10 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   const hash = bundleHash(source);
   const cacheFile = hash === null ? null : codeCacheFile(cacheDir, hash);
   const cachedData = cacheFile === null ? null : readOrNull(cacheFile);
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapper, { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
+  // Wrapped as a CommonJS module by scripts/bundle-client.mjs: compiled as read. Wrapped here, the source was a
+  // string of two parts that V8 copied into one before compiling it (~600 KB).
+  const wrapped = source.startsWith(MODULE_WRAPPER, source.indexOf('\n') + 1);
+  const script = new vm.Script(wrapped ? source : `${MODULE_WRAPPER}${source}\n})`, { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
   const cache: CodeCacheUse = cachedData === null ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
   const module = { exports: {} as ClientEntry };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundlePath), module, bundlePath, dirname(bundlePath));
