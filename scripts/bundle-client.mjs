@@ -6,7 +6,8 @@
 // - The bundle stands next to cli.js, so the import.meta.url of every module in it (package.json's version, the
 //   packages the client requires lazily) means what it meant for cli.js.
 // - blessed's screen and box are in it (see blessedInternals).
-// - The first line names the bundle's SHA-256: the code cache is kept under it.
+// - The first line names the bundle's SHA-256: the code cache is kept under it. The code follows as a CommonJS
+//   module's function.
 // - ASCII only, without comments (see minifyWhitespace).
 
 import { createHash } from 'node:crypto';
@@ -71,8 +72,12 @@ const result = await build({
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: {
     js: "var importMetaUrl = require('node:url').pathToFileURL(__filename).href;" +
-      // See lazyChildProcess below.
-      "var lazyChildProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+      // See lazyChildProcess and lightAssert below.
+      "var lazyChildProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });" +
+      "var lightAssert = (() => { const fail = (what) => { throw Object.assign(new Error(`assertion failed: ${what}`), { code: 'ERR_ASSERTION' }); };" +
+      " const assert = (value, message) => { if (!value) fail(message ?? String(value)); }; assert.ok = assert;" +
+      " assert.equal = (actual, expected, message) => { if (actual != expected) fail(message ?? `${actual} == ${expected}`); };" +
+      " return assert; })();",
   },
   plugins: [blessedInternals],
   // tput.js's require.resolve is meant for run time: blessed stays installed beside the bundle.
@@ -92,8 +97,24 @@ function lazyChildProcess(code) {
   return code.replace(requires, 'lazyChildProcess');
 }
 
+/**
+ * Not node:assert: blessed's tput and element require it at their top (with node's assertion errors, ~5 modules) for a
+ * few checks of the terminfo file and a position: assert(x), assert.ok(x) and assert.equal(a, b), which lightAssert
+ * makes the same way, throwing an Error. One fails at every start: tput reads the system's xterm-256color, which
+ * ncurses 6.1 and later write in a format blessed does not know (numbers of 32 bits), and takes its own copy when the
+ * read throws; with node:assert, that was node's assertion error, made (and its message formatted) for nobody.
+ */
+function lightAssert(code) {
+  const requires = /\brequire\("assert"\)/g;
+  if ((code.match(requires) ?? []).length !== 2) throw new Error('bundle-client: not the requires of assert expected (blessed changed?)');
+  if (/\bassert\.(?!ok\b|equal\b)\w+/.test(code)) throw new Error('bundle-client: an assertion lightAssert does not make');
+  return code.replace(requires, 'lightAssert');
+}
+
 // What esbuild leaves unescaped is in regular expression literals (`/[。！？]$/`), where \uXXXX means the same, by
 // UTF-16 unit (a surrogate pair escaped is one code point under the `u` flag too).
-const code = lazyChildProcess(result.outputFiles[0].text).replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
-const hash = createHash('sha256').update(code).digest('hex');
-writeFileSync(outfile, `// chat client bundle ${hash}\n${code}`);
+const code = lightAssert(lazyChildProcess(result.outputFiles[0].text)).replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// The code as a CommonJS module's function (launch.cts MODULE_WRAPPER), so that the launcher compiles the file as read.
+const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+const hash = createHash('sha256').update(wrapped).digest('hex');
+writeFileSync(outfile, `// chat client bundle ${hash}\n${wrapped}`);

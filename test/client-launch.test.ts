@@ -11,13 +11,16 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import launch from '../src/client/cli/launch.cjs';
+import startFlags from '../src/client/cli/start-flags.cjs';
 
 // launch.cts is CommonJS (as bin/chat.js is): its exports are the default import's properties here.
-const { bundleHash, codeCacheDir, codeCacheFile } = launch;
+const { bundleHash, codeCacheDir, codeCacheFile, MODULE_WRAPPER } = launch;
+const { relaxableFlags } = startFlags;
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const LAUNCH = pathToFileURL(join(ROOT, 'dist/src/client/cli/launch.cjs')).href;
 const CHAT_BIN = join(ROOT, 'bin/chat.js');
+const START_FLAGS = join(ROOT, 'dist/src/client/cli/start-flags.cjs');
 
 function scratch(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'chat-launch-'));
@@ -58,6 +61,15 @@ t.test('a start writes the code cache, the next start uses it', async (t) => {
   t.equal(statSync(cacheDir).mode & 0o777, 0o700, 'where only the user can write');
   t.match(files[0], new RegExp(`^${process.version}-${process.arch}-${'ab'.repeat(8)}-[0-9a-f]{8}\\.v8cache$`));
   t.same(await load(bundle, cacheDir), { cache: 'accepted', said: 'ran a b chat.bundle.cjs' }, 'the second start uses it');
+});
+
+t.test('a bundle written as a CommonJS module\'s function (as scripts/bundle-client.mjs writes it) runs as read, with its cache', async (t) => {
+  const dir = scratch(t);
+  const bundle = writeBundle(dir, `${MODULE_WRAPPER}${BODY}\n})`);
+  const cacheDir = join(dir, 'cache');
+  t.same(await load(bundle, cacheDir), { cache: 'missing', said: 'ran a b chat.bundle.cjs' });
+  t.same(await load(bundle, cacheDir), { cache: 'accepted', said: 'ran a b chat.bundle.cjs' });
+  t.ok(readFileSync(join(ROOT, 'dist/src/client/cli/chat.bundle.cjs'), 'latin1').split('\n')[1]!.startsWith(MODULE_WRAPPER), 'the built one is');
 });
 
 t.test('a corrupt or stale cache is rejected, the bundle still runs, and the cache is written again', async (t) => {
@@ -127,4 +139,39 @@ t.test('bin/chat.js runs the built bundle and keeps its cache', async (t) => {
   t.ok(hash && files[0]!.includes(hash.slice(0, 16)), 'named by the built bundle');
   const second = await run(process.execPath, [CHAT_BIN, '--version'], { env });
   t.equal(second.stdout, `chat ${version}\n`, 'and the next start with it');
+});
+
+t.test('bin/chat.js starts under V8\'s default flags: node\'s own modules from its code cache, and the bundle\'s too', async (t) => {
+  const dir = scratch(t);
+  const shebang = /^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(CHAT_BIN, 'utf8').split('\n')[0]!)![1]!.split(' ');
+  t.ok(relaxableFlags(shebang).length > 0, `the #! line has V8 flags (${shebang.join(' ')})`);
+  // NODE_DEBUG_NATIVE=CODE_CACHE: node says, on stderr, whether V8 took the code cache of each module it loads.
+  const env = { ...process.env, XDG_CACHE_HOME: dir, NODE_DEBUG_NATIVE: 'CODE_CACHE' };
+  const cacheOf = (stderr: string, module: string) => new RegExp(`Code cache of ${module} \\S+ is (\\w+)`).exec(stderr)?.[1];
+  const loads = async (relax: boolean) => {
+    const script = `const flags = ${relax} ? require(${JSON.stringify(START_FLAGS)}).relaxForStart() : null;
+      require('node:dgram'); flags?.restore(); require('node:zlib');`;
+    // Without NODE_OPTIONS: tap adds its process-info loader to child processes through it, and with that loader V8
+    // rejected node's cache here whatever the flags.
+    const { stderr } = await run('env', ['-u', 'NODE_OPTIONS', process.execPath, ...shebang, '-e', script], { env });
+    return { before: cacheOf(stderr, 'dgram'), after: cacheOf(stderr, 'zlib') };
+  };
+  t.same(await loads(false), { before: 'rejected', after: 'rejected' }, 'under the #! line\'s flags, V8 rejects node\'s cache');
+  t.same(await loads(true), { before: 'accepted', after: 'rejected' }, 'relaxed: taken; restored: the flags are the #! line\'s again');
+
+  await run(process.execPath, [...shebang, CHAT_BIN, '--version'], { env });
+  const [file] = readdirSync(join(dir, 'chat/code'));
+  const cache = join(dir, 'chat/code', file!);
+  const written = statSync(cache).ino;
+  await run(process.execPath, [...shebang, CHAT_BIN, '--version'], { env });
+  // A cache V8 rejects is written again (a new file, renamed over the old one).
+  t.equal(statSync(cache).ino, written, 'the bundle\'s cache, made under the same flags as the start, is taken');
+});
+
+t.test('the #! flags that have a default to go back to', async (t) => {
+  t.same(relaxableFlags(['--max-semi-space-size=1', '--no-opt', '--cpu-prof', '-r', 'x.cjs']), [
+    { given: '--max-semi-space-size=1', defaultValue: '--max-semi-space-size=0' },
+    { given: '--no-opt', defaultValue: '--opt' },
+  ]);
+  t.same(relaxableFlags([]), []);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ChatLogs, logsDir, safeFileName } from '../src/client/core/chat-logs.js';
 import { ClientState, type ChatBuffer } from '../src/client/core/state.js';
-import { serve } from './helpers/client-harness.js';
+import { serve, until } from './helpers/client-harness.js';
 import { Tmux, type Pane } from './helpers/client-tmux.js';
 
 function tempDir(t: Test): string {
@@ -88,6 +88,28 @@ t.test('entries are written as irssi writes them, with a day-change line; histor
   await again.close();
   const text = readFileSync(join(root, 'chat.example_8000', 'test.log'), 'utf8');
   t.match(text, /<alice> hi[\s\S]*Log closed[\s\S]*Log opened[\s\S]*<dan> later/);
+});
+
+t.test('the first lines wait before the files are opened, not in the start\'s turns', async (t) => {
+  const root = tempDir(t);
+  const fs = await import('node:fs');
+  let streams = 0;
+  const { ChatLogs: CountedLogs } = await t.mockImport<typeof import('../src/client/core/chat-logs.js')>('../src/client/core/chat-logs.js', {
+    'node:fs': { ...fs, createWriteStream: (...args: Parameters<typeof fs.createWriteStream>) => (streams++, fs.createWriteStream(...args)) },
+  });
+  const state = new ClientState();
+  const logs = new CountedLogs(root, { host: 'chat.example', port: 8000 });
+  state.entryListeners.add((b, e) => logs.write(b, e));
+  const room = state.openRoom('test');
+  state.add(room, { kind: 'msg', from: 'alice', text: 'first' });
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(streams, 0, 'no file opened in the turns after the first line');
+  await until(() => streams === 1, 'the first lines written');
+  state.add(room, { kind: 'msg', from: 'alice', text: 'second' });
+  await new Promise((resolve) => setImmediate(resolve));
+  await logs.close();
+  t.equal(streams, 1, 'one stream for the room');
+  t.match(readFileSync(join(root, 'chat.example_8000', 'test.log'), 'utf8'), /<alice> first\n.*<alice> second\n/s);
 });
 
 t.test('a hostile server or room name stays inside the logs directory', async (t) => {

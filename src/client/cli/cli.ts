@@ -178,91 +178,96 @@ export async function main(argv: string[], io: Io): Promise<number> {
     };
   });
 
-  connectionOptions(
-    program
-      .command('send')
-      .description(t('cli.send'))
-      .argument('[words...]', t('cli.sendWords'))
-      .option('--to <nick>', t('cli.sendTo')),
-  ).action((words: string[], flags: { host?: string; port?: string; nick?: string; to?: string }) => {
-    action = async () => {
-      const options = settings(flags);
-      const room = flags.to === undefined ? words[0] : undefined;
-      if (flags.to === undefined && room === undefined) {
-        throw new ClientError('bad_config', t('cli.sendUsage'));
-      }
-      let text = (flags.to === undefined ? words.slice(1) : words).join(' ');
-      if (text === '' && !io.stdin.isTTY) text = await readAll(io.stdin);
-      const { sendOnce } = await oneShots();
-      await sendOnce(options, flags.to !== undefined ? { to: flags.to } : { room: room! }, text);
-      return ExitCode.ok;
-    };
-  });
-
-  connectionOptions(
-    program.command('rooms').description(t('cli.rooms')).option('--json', t('cli.json')),
-  ).action((flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
-    action = async () => {
-      const { listRooms } = await oneShots();
-      const result = await listRooms(settings(flags));
-      if (flags.json) io.stdout.write(result.line + '\n');
-      else {
-        for (const line of columns(result.rooms.map((r) => [sanitizeLine(r.room), String(r.members)]), ['left', 'right'])) {
-          io.stdout.write(`${line}\n`);
+  // `chat join ROOM...`, the full screen, is what a user starts and waits for: the other ~15 commands (with ~90
+  // options) are not made for it (issue 18: the room on screen <= 200 ms after start). Its help, its errors and
+  // its options are the same either way; `chat --help`, `chat help join` and the rest have them all.
+  if (argv[2] !== 'join') {
+    connectionOptions(
+      program
+        .command('send')
+        .description(t('cli.send'))
+        .argument('[words...]', t('cli.sendWords'))
+        .option('--to <nick>', t('cli.sendTo')),
+    ).action((words: string[], flags: { host?: string; port?: string; nick?: string; to?: string }) => {
+      action = async () => {
+        const options = settings(flags);
+        const room = flags.to === undefined ? words[0] : undefined;
+        if (flags.to === undefined && room === undefined) {
+          throw new ClientError('bad_config', t('cli.sendUsage'));
         }
-      }
-      return ExitCode.ok;
-    };
-  });
+        let text = (flags.to === undefined ? words.slice(1) : words).join(' ');
+        if (text === '' && !io.stdin.isTTY) text = await readAll(io.stdin);
+        const { sendOnce } = await oneShots();
+        await sendOnce(options, flags.to !== undefined ? { to: flags.to } : { room: room! }, text);
+        return ExitCode.ok;
+      };
+    });
 
-  connectionOptions(
-    program
-      .command('files')
-      .description(t('cli.files'))
-      .argument('[room]')
-      .option('--json', t('cli.json')),
-  ).action((room: string | undefined, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
-    action = async () => {
-      const { listFiles } = await oneShots();
-      const result = await listFiles(settings(flags), room);
-      if (flags.json) io.stdout.write(result.line + '\n');
-      else {
-        const rows = result.files.map((f) => [f.file, formatSize(f.size), sanitizeLine(f.from), sanitizeLine(f.name)]);
-        for (const line of columns(rows, ['left', 'right'])) io.stdout.write(`${line}\n`);
-      }
-      return ExitCode.ok;
-    };
-  });
+    connectionOptions(
+      program.command('rooms').description(t('cli.rooms')).option('--json', t('cli.json')),
+    ).action((flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
+      action = async () => {
+        const { listRooms } = await oneShots();
+        const result = await listRooms(settings(flags));
+        if (flags.json) io.stdout.write(result.line + '\n');
+        else {
+          for (const line of columns(result.rooms.map((r) => [sanitizeLine(r.room), String(r.members)]), ['left', 'right'])) {
+            io.stdout.write(`${line}\n`);
+          }
+        }
+        return ExitCode.ok;
+      };
+    });
 
-  connectionOptions(
-    program.command('who').description(t('cli.who')).argument('<room>').option('--json', t('cli.json')),
-  ).action((room: string, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
-    action = async () => {
-      const { whoIsIn } = await oneShots();
-      const result = await whoIsIn(settings(flags), room);
-      if (flags.json) io.stdout.write(result.line + '\n');
-      else for (const nick of result.nicks) io.stdout.write(`${sanitizeLine(nick)}\n`);
-      return ExitCode.ok;
-    };
-  });
+    connectionOptions(
+      program
+        .command('files')
+        .description(t('cli.files'))
+        .argument('[room]')
+        .option('--json', t('cli.json')),
+    ).action((room: string | undefined, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
+      action = async () => {
+        const { listFiles } = await oneShots();
+        const result = await listFiles(settings(flags), room);
+        if (flags.json) io.stdout.write(result.line + '\n');
+        else {
+          const rows = result.files.map((f) => [f.file, formatSize(f.size), sanitizeLine(f.from), sanitizeLine(f.name)]);
+          for (const line of columns(rows, ['left', 'right'])) io.stdout.write(`${line}\n`);
+        }
+        return ExitCode.ok;
+      };
+    });
 
-  addTransferCommands(program, {
-    io,
-    settings,
-    withConnectionOptions: connectionOptions,
-    setAction: (run) => (action = run),
-  });
-  addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
-  addUnreadCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+    connectionOptions(
+      program.command('who').description(t('cli.who')).argument('<room>').option('--json', t('cli.json')),
+    ).action((room: string, flags: { host?: string; port?: string; nick?: string; json?: boolean }) => {
+      action = async () => {
+        const { whoIsIn } = await oneShots();
+        const result = await whoIsIn(settings(flags), room);
+        if (flags.json) io.stdout.write(result.line + '\n');
+        else for (const nick of result.nicks) io.stdout.write(`${sanitizeLine(nick)}\n`);
+        return ExitCode.ok;
+      };
+    });
 
-  addSearchCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+    addTransferCommands(program, {
+      io,
+      settings,
+      withConnectionOptions: connectionOptions,
+      setAction: (run) => (action = run),
+    });
+    addVoiceCommands(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+    addUnreadCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
 
-  addAccountCommands(program, {
-    io,
-    settings,
-    withConnectionOptions: connectionOptions,
-    setAction: (run) => (action = run),
-  });
+    addSearchCommand(program, { io, settings, withConnectionOptions: connectionOptions, setAction: (run) => (action = run) });
+
+    addAccountCommands(program, {
+      io,
+      settings,
+      withConnectionOptions: connectionOptions,
+      setAction: (run) => (action = run),
+    });
+  }
 
   for (const sub of program.commands) sub.exitOverride().configureOutput({
     writeOut: (text) => io.stdout.write(text),

@@ -6,13 +6,15 @@
 //
 // The code cache is a file under $XDG_CACHE_HOME/chat/code named by the node version, the node flags and the
 // bundle's hash. A missing, unreadable or rejected cache (V8 checks its own version, flags and the source) only
-// costs the compile; the cache is then written again, in an idle second after the start or at exit.
+// costs the compile; the cache is then written again, in an idle second after the start or at exit. The start runs
+// under V8's default flags (start-flags.cts, set by bin/chat.js), and the cache is made under them too.
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
+import type { StartFlags } from './start-flags.cjs';
 
 export interface ClientEntry {
   run(argv: string[]): void;
@@ -34,6 +36,8 @@ const WRITE_CACHE_AFTER_MS = 1000;
 const CACHES_KEPT = 4;
 
 export const BUNDLE_PATH = join(__dirname, 'chat.bundle.cjs');
+/** How the bundle's code begins, after its hash line: a CommonJS module's function, as node wraps one. */
+export const MODULE_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
 const CLI_PATH = join(__dirname, 'cli.js');
 
 export function codeCacheDir(env: Record<string, string | undefined>): string {
@@ -73,12 +77,13 @@ function pruneCaches(dir: string): void {
   for (const { path } of files.slice(CACHES_KEPT)) unlinkSync(path);
 }
 
-function writeCache(script: vm.Script, file: string): void {
+function writeCache(script: vm.Script, file: string, flags: StartFlags | null): void {
   try {
     // V8 runs what the cache holds: the user's alone, as ~/.cache is.
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const temporary = `${file}.${process.pid}`;
-    writeFileSync(temporary, script.createCachedData());
+    // Made under the flags the next start compiles under.
+    writeFileSync(temporary, flags ? flags.asAtStart(() => script.createCachedData()) : script.createCachedData());
     renameSync(temporary, file);
     pruneCaches(dirname(file));
   } catch {
@@ -88,9 +93,9 @@ function writeCache(script: vm.Script, file: string): void {
 
 /**
  * Compile and run the bundle at `bundlePath` with the code cache in `cacheDir`; null when there is no bundle to use
- * (none, or older than the modules beside it).
+ * (none, or older than the modules beside it). `flags`: the start's, which the cache is made under.
  */
-export function loadBundle(bundlePath: string, cacheDir: string, newerThan: string | null = CLI_PATH): LoadedBundle | null {
+export function loadBundle(bundlePath: string, cacheDir: string, newerThan: string | null = CLI_PATH, flags: StartFlags | null = null): LoadedBundle | null {
   let source: string;
   try {
     if (newerThan !== null && statSync(bundlePath).mtimeMs < statSync(newerThan).mtimeMs) return null;
@@ -102,8 +107,10 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   const hash = bundleHash(source);
   const cacheFile = hash === null ? null : codeCacheFile(cacheDir, hash);
   const cachedData = cacheFile === null ? null : readOrNull(cacheFile);
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapper, { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
+  // Wrapped as a CommonJS module by scripts/bundle-client.mjs: compiled as read. Wrapped here, the source was a
+  // string of two parts that V8 copied into one before compiling it (~600 KB).
+  const wrapped = source.startsWith(MODULE_WRAPPER, source.indexOf('\n') + 1);
+  const script = new vm.Script(wrapped ? source : `${MODULE_WRAPPER}${source}\n})`, { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
   const cache: CodeCacheUse = cachedData === null ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
   const module = { exports: {} as ClientEntry };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundlePath), module, bundlePath, dirname(bundlePath));
@@ -112,7 +119,7 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   const keepCache = () => {
     if (kept) return;
     kept = true;
-    writeCache(script, cacheFile!);
+    writeCache(script, cacheFile!, flags);
   };
   if (!kept) {
     setTimeout(keepCache, WRITE_CACHE_AFTER_MS).unref();
@@ -121,7 +128,13 @@ export function loadBundle(bundlePath: string, cacheDir: string, newerThan: stri
   return { entry: module.exports, cache, keepCache };
 }
 
-export async function launch(argv: string[]): Promise<void> {
-  const bundle = loadBundle(BUNDLE_PATH, codeCacheDir(process.env));
+/**
+ * Run `chat`; `flags`: the start's (relaxForStart()), set again once run() has returned: node's modules that the
+ * client needs are loaded by then (the bundle's top level, the terminal's stream), and with TurboFan on, the start's
+ * hot loops (blessed filling the screen) were optimized on a thread of its own, which cost CPU and paged TurboFan in.
+ */
+export async function launch(argv: string[], flags: StartFlags | null = null): Promise<void> {
+  const bundle = loadBundle(BUNDLE_PATH, codeCacheDir(process.env), CLI_PATH, flags);
   (bundle?.entry ?? (await import('./cli.js'))).run(argv);
+  flags?.restore();
 }

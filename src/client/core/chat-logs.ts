@@ -3,8 +3,10 @@
 // buffered append stream per buffer, so the UI never waits for the disk; closed on exit. What one turn of the event
 // loop logs goes out in one write: a busy room logs thousands of lines a second, and a write each cost a Buffer and a
 // request apiece, kept until the disk took them (issue 18: the client's CPU and memory in a busy room). A stream is
-// made at its log's first write, after the turn that logged the first line: node's file streams load ~10 modules,
-// which the first frame does not wait for (issue 18: the room on screen <= 200 ms after start).
+// made at its log's first write; the first write of all waits FIRST_WRITE_AFTER_MS, as the start does not need it:
+// node's file streams load ~10 modules, and the start's first lines (the welcome, the join) were written ahead of
+// the first frame or right behind it, on the same core as the terminal that draws it (issue 18: the room on screen
+// <= 200 ms after start).
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { homedir } from 'node:os';
@@ -20,6 +22,9 @@ export function logsDir(env: Env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'chat', 'logs');
 }
+
+/** How long the first lines logged wait for their write (later ones are written in the next turn of the loop). */
+const FIRST_WRITE_AFTER_MS = 500;
 
 /** Longest file name written, in bytes (most file systems allow 255). */
 const MAX_NAME_BYTES = 200;
@@ -74,7 +79,7 @@ interface OpenLog {
   stream: WriteStream | null;
   /** The local day of the last line written, for the day-change line. */
   day: string;
-  /** Lines logged in this turn of the event loop, not yet handed to the stream. */
+  /** Lines logged since the last flush, not yet handed to the stream. */
   pending: string;
 }
 
@@ -82,7 +87,9 @@ export class ChatLogs {
   private readonly logs = new Map<string, OpenLog>();
   private readonly dir: string;
   private failed = false;
-  private flushing: NodeJS.Immediate | null = null;
+  /** The flush to come: cancels it. */
+  private flushing: (() => void) | null = null;
+  private written = false;
 
   /**
    * `onProblem` is told once when the logs cannot be written (the chat goes on without them).
@@ -117,13 +124,23 @@ export class ChatLogs {
       log.day = entryDay;
     }
     log.pending += logLines(entry).join('\n') + '\n';
-    this.flushing ??= setImmediate(() => this.flush());
+    this.flushing ??= this.scheduleFlush();
   }
 
-  /** Hand what this turn logged to the streams, one write per file. */
+  private scheduleFlush(): () => void {
+    if (this.written) {
+      const immediate = setImmediate(() => this.flush());
+      return () => clearImmediate(immediate);
+    }
+    const timer = setTimeout(() => this.flush(), FIRST_WRITE_AFTER_MS);
+    return () => clearTimeout(timer);
+  }
+
+  /** Hand what was logged since the last flush to the streams, one write per file. */
   private flush(): void {
-    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing?.();
     this.flushing = null;
+    this.written = true;
     for (const log of this.logs.values()) {
       if (log.pending === '') continue;
       this.streamOf(log).write(log.pending);
@@ -159,7 +176,7 @@ export class ChatLogs {
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = true;
-    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing?.();
     this.flushing = null;
     for (const log of this.logs.values()) log.stream?.destroy();
     this.logs.clear();

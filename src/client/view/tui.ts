@@ -227,6 +227,9 @@ export function createTui(client: ChatClient, options: TuiOptions, holdFirstFram
       cursor = { x: promptWidth + view.cursorColumn, y: rows - 1 };
     }
     screen.render();
+    // blessed writes the frame in the next turn of the event loop (setImmediate), behind whatever was queued there
+    // before it (the logs' first write opens their files): out now.
+    screen.program.flush();
   }
 
   screen.on('render', () => {
