@@ -111,7 +111,7 @@ class Pane {
     const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(this.spec.client, 'utf8').split('\n')[0]!)?.[1] ?? '';
     const clientArgs = shebang.split(' ').filter(Boolean).map((a) => `${shellQuote(a)} `).join('');
     // A cache of its own (the client's V8 code cache, src/client/cli/launch.ts): the first start is a first start.
-    const env = `XDG_CONFIG_HOME=${shellQuote(this.dir)} XDG_RUNTIME_DIR=${shellQuote(this.dir)} XDG_CACHE_HOME=${shellQuote(join(this.dir, 'cache'))} LANG=C.UTF-8 TERM=screen-256color`;
+    const env = `XDG_CONFIG_HOME=${shellQuote(this.dir)} XDG_RUNTIME_DIR=${shellQuote(this.dir)} XDG_CACHE_HOME=${shellQuote(join(this.dir, 'cache'))} XDG_STATE_HOME=${shellQuote(join(this.dir, 'state'))} LANG=C.UTF-8 TERM=screen-256color`;
     // As in a user's terminal: not this machine's NODE_EXTRA_CA_CERTS (set for its HTTPS proxy), which has every
     // node process read ~140 certificates before its first line (~40 ms of CPU). Experiments only:
     // CHAT_BENCH_CLIENT_ENV="NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt" puts it (or anything) back.
