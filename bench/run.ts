@@ -7,6 +7,8 @@
 //   --seconds S          length of each traffic run (default 5)
 //   --warmup S           unmeasured traffic before each traffic run (default 1; 0 measures a cold server)
 //   --profile DIR        run our server under `node --cpu-prof`, profiles into DIR
+//   --repeat N           runs of each join storm (idle, resume, joins; default 3, 1 with --quick): the run with the
+//                        median wall time is reported, with the median and spread of wall and server CPU
 //   --table-only         no JSON lines
 
 import { spawnSync } from 'node:child_process';
@@ -29,6 +31,8 @@ const CORE_MODES = [
   { mode: 'storage thread', flags: ['--storage-thread'] },
   { mode: 'workers 2 redis', flags: ['--workers', '2'] },
 ] as const;
+/** Runs of each join storm (idle, resume, joins), 1 with --quick; --repeat N to change. */
+const JOIN_ROUNDS = 3;
 /** Turns each server takes at the fixed load (1 with --quick). */
 const FIXED_ROUNDS = 3;
 type Workload = (typeof WORKLOADS)[number];
@@ -41,6 +45,8 @@ interface Options {
   seconds: number;
   warmupSeconds: number;
   profileDir: string | undefined;
+  /** Runs of each join storm (idle, resume, joins): single runs of them swing by ±30% on a shared machine. */
+  repeat: number;
   json: boolean;
 }
 
@@ -61,6 +67,7 @@ function parseArgs(argv: string[]): Options {
     seconds: Number(value('--seconds') ?? (quick ? 2 : 5)),
     warmupSeconds: Number(value('--warmup') ?? 1),
     profileDir: value('--profile'),
+    repeat: Math.max(1, Number(value('--repeat') ?? (quick ? 1 : JOIN_ROUNDS))),
     json: !argv.includes('--table-only'),
   };
 }
@@ -264,11 +271,22 @@ async function main(): Promise<void> {
       spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
     }
   }
+  // The join storms take turns (server by server, round by round); each reports the run with the median wall time,
+  // and the median and spread of wall and server CPU over the runs.
+  const rounds = options.repeat;
+  const storms = async <T>(servers: ServerKind[], name: string, run: (target: Target) => Promise<T>): Promise<Map<ServerKind, T[]>> => {
+    const runs = new Map<ServerKind, T[]>(servers.map((server) => [server, []]));
+    for (let turn = 0; turn < rounds; turn++) {
+      for (const server of servers) runs.get(server)!.push(await on(server, rounds > 1 ? `${name}-${turn}` : name, run));
+    }
+    return runs;
+  };
   if (options.only.has('idle')) {
-    for (const server of options.servers) {
-      const result = await on(server, 'idle', (target) => idle(target, idleConnections, 100));
+    const runs = await storms(options.servers, 'idle', (target) => idle(target, idleConnections, 100));
+    for (const [server, results] of runs) {
+      const { median: result, figures: spread, series } = stormSpread(results, (r) => r.joinSeconds, (r) => r.joinCpuSeconds);
       record({
-        workload: 'idle', server, params: { connections: idleConnections, rooms: 100 },
+        workload: 'idle', server, params: { connections: idleConnections, rooms: 100, rounds },
         figures: {
           joinSeconds: round(result.joinSeconds, 2),
           joinCpuSeconds: round(result.joinCpuSeconds, 2),
@@ -276,27 +294,42 @@ async function main(): Promise<void> {
           joinedRssMiB: round(result.joinedRssMiB, 1),
           rssMiB: round(result.rssMiB, 1),
           kibPerConnectionJoined: round(result.kibPerConnectionJoined, 2),
-          kibPerConnection: round(result.kibPerConnection, 2),
+          kibPerConnection: round(median(results.map((r) => r.kibPerConnection)), 2),
           marginalKibPerConnection: round(result.marginalKibPerConnection, 2),
           serverPeakRssMiB: round(result.serverPeakRssMiB, 1),
+          ...spread,
         },
+        series: { ...series, kibPerConnectionRounds: results.map((r) => round(r.kibPerConnection, 2)) },
       });
     }
   }
   if (options.only.has('resume') && options.servers.includes('ours')) {
     // 100 rooms of 50 messages; the server restarts; every client had missed the last 10 of its room.
-    const result = await on('ours', 'resume', (target) => resume(target, idleConnections, 100, 50, 10));
+    const results = (await storms(['ours'], 'resume', (target) => resume(target, idleConnections, 100, 50, 10))).get('ours')!;
+    const { median: result, figures: spread, series } = stormSpread(results, (r) => r.seconds, (r) => r.serverCpuSeconds);
     record({
-      workload: 'resume', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom, missedPerClient: result.missedPerClient },
-      figures: { seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2), lost: result.lost, duplicated: result.duplicated },
+      workload: 'resume', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom, missedPerClient: result.missedPerClient, rounds },
+      figures: {
+        seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2),
+        // Over every run: one message lost or twice in any of them is a fault.
+        lost: results.reduce((sum, r) => sum + r.lost, 0), duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
+        ...spread,
+      },
+      series,
     });
   }
   if (options.only.has('joins') && options.servers.includes('ours')) {
     // Joins into rooms that hold history: 100 rooms of 200 messages, each joiner gets the last page (issue 17).
-    const result = await on('ours', 'joins', (target) => historyJoins(target, idleConnections, 100, 200));
+    const results = (await storms(['ours'], 'joins', (target) => historyJoins(target, idleConnections, 100, 200))).get('ours')!;
+    const { median: result, figures: spread, series } = stormSpread(results, (r) => r.seconds, (r) => r.serverCpuSeconds);
     record({
-      workload: 'joins', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom },
-      figures: { pagePerClient: result.pagePerClient, seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2), short: result.short },
+      workload: 'joins', server: 'ours', params: { connections: result.connections, rooms: result.rooms, messagesPerRoom: result.messagesPerRoom, rounds },
+      figures: {
+        pagePerClient: result.pagePerClient, seconds: round(result.seconds, 2), serverCpuSeconds: round(result.serverCpuSeconds, 2),
+        short: results.reduce((sum, r) => sum + r.short, 0),
+        ...spread,
+      },
+      series,
     });
   }
   if (options.only.has('churn') && options.servers.includes('ours')) {
@@ -400,6 +433,34 @@ const TUI_TARGETS: [string, number, string][] = [
   ['startMs', 200, 'ms to the room on screen'],
 ];
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The run with the median wall time, and the median, least and most wall and server CPU over the runs. */
+function stormSpread<T>(results: T[], wall: (r: T) => number, cpu: (r: T) => number) {
+  const byWall = [...results].sort((a, b) => wall(a) - wall(b));
+  const walls = results.map(wall);
+  const cpus = results.map(cpu);
+  return {
+    median: byWall[Math.floor((byWall.length - 1) / 2)]!,
+    figures: {
+      wallMedian: round(median(walls), 2), wallMin: round(Math.min(...walls), 2), wallMax: round(Math.max(...walls), 2),
+      cpuMedian: round(median(cpus), 2), cpuMin: round(Math.min(...cpus), 2), cpuMax: round(Math.max(...cpus), 2),
+    },
+    series: { wallRounds: walls.map((w) => round(w, 2)), cpuRounds: cpus.map((c) => round(c, 2)) },
+  };
+}
+
+/** ` over N runs: wall median (least–most), server CPU median (least–most)`, or nothing for one run. */
+function spreadText(row: Row): string {
+  const f = row.figures;
+  if (Number(row.params.rounds ?? 1) < 2) return '';
+  return `; ${row.params.rounds} runs: wall ${f.wallMedian} s (${f.wallMin}–${f.wallMax}), server CPU ${f.cpuMedian} s (${f.cpuMin}–${f.cpuMax}), medians (least–most)`;
+}
+
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
@@ -449,7 +510,7 @@ function printTables(machine: string): void {
       `idle ${row.params.connections} conns / ${row.params.rooms} rooms  ${pad(row.server, 6)} ${f.kibPerConnection!.toFixed(2)} KiB/conn idle, ` +
         `${f.kibPerConnectionJoined!.toFixed(2)} right after the joins (${f.marginalKibPerConnection!.toFixed(2)} from ` +
         `${Number(row.params.connections) / 2} to ${row.params.connections}), RSS ${f.baseRssMiB} -> ${f.joinedRssMiB} -> ` +
-        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s (server CPU ${f.joinCpuSeconds} s)`,
+        `${f.rssMiB} MiB, joined in ${f.joinSeconds} s (server CPU ${f.joinCpuSeconds} s)${spreadText(row)}`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'resume')) {
@@ -457,14 +518,14 @@ function printTables(machine: string): void {
     out.push(
       `resume ${row.params.connections} clients / ${row.params.rooms} rooms ${pad(row.server, 6)} after a restart, each joins with since (missed ` +
         `${row.params.missedPerClient} of ${row.params.messagesPerRoom}): settled in ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ` +
-        `${f.lost} lost, ${f.duplicated} twice`,
+        `${f.lost} lost, ${f.duplicated} twice${spreadText(row)}`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'joins')) {
     const f = row.figures;
     out.push(
       `joins ${row.params.connections} clients / ${row.params.rooms} rooms of ${row.params.messagesPerRoom} messages ${pad(row.server, 6)} each gets the ` +
-        `last ${f.pagePerClient} with its join: ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ${f.short} short`,
+        `last ${f.pagePerClient} with its join: ${f.seconds} s (server CPU ${f.serverCpuSeconds} s), ${f.short} short${spreadText(row)}`,
     );
   }
   for (const row of rows.filter((r) => r.workload === 'churn')) {

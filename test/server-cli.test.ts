@@ -56,3 +56,21 @@ t.test('JSON logs, and SIGTERM tells clients, then exits 0', async (t) => {
   t.equal(await exited, 0);
   t.ok(logs.some((entry) => entry.msg === 'connected' && typeof entry.remote === 'string'), 'connections are logged');
 });
+
+t.test('JSON log lines waiting in a batch are written before SIGHUP ends the server', async (t) => {
+  // Without the test runner's preloads (NODE_OPTIONS, added to what it spawns): they handle SIGHUP themselves.
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', 'node', BIN, '--port', '0', '--log-format', 'json', '--memory']);
+  t.teardown(() => child.kill('SIGKILL'));
+  const port = await listeningPort(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  // 'close', not 'exit': stderr has been read to its end.
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)));
+  const clients = await Promise.all(Array.from({ length: 20 }, () => Peer.connect(port)));
+  t.teardown(() => clients.forEach((client) => client.destroy()));
+  await Promise.all(clients.map((client, i) => client.join('test', `n${i}`)));
+  child.kill('SIGHUP');
+  t.equal(await ended, 'SIGHUP', 'ended by the signal, as without a handler');
+  const connected = stderr.split('\n').filter((line) => line.includes('"msg":"connected"'));
+  t.equal(connected.length, 20, 'every connection logged');
+});

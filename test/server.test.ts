@@ -283,6 +283,35 @@ t.test('leave, quit and disconnect are announced to the rooms concerned', async 
   t.same((await a.next({ type: 'members' })).nicks, ['a']);
 });
 
+t.test('news of two rooms and a message between it reach a member of both in the order made, each once', async (t) => {
+  // A room's presence news is kept once for the room until the next presence pass (state/room-news.ts): a member
+  // takes one room's lazily, another room's one by one; a message, a leave and a join again in between.
+  const { port } = await server(t);
+  const [w, a, b, c, e] = await Promise.all([peer(t, port), peer(t, port), peer(t, port), peer(t, port), peer(t, port)]);
+  await w.join('one', 'w');
+  await w.join('two');
+  await c.join('one', 'c');
+  await e.join('two', 'e');
+  const start = w.received.indexOf(await w.next({ type: 'join', room: 'two', nick: 'e' })) + 1;
+  await a.join('one', 'a');
+  await b.join('two', 'b');
+  c.send({ type: 'msg', room: 'one', text: 'between', id: 1 });
+  await c.next({ type: 'ok', id: 1 });
+  e.send({ type: 'leave', room: 'two', id: 2 });
+  await e.next({ type: 'ok', id: 2 });
+  await e.join('two');
+  a.send({ type: 'leave', room: 'one', id: 3 });
+  await a.next({ type: 'ok', id: 3 });
+  await w.next({ type: 'leave', room: 'one', nick: 'a' });
+  w.send({ type: 'ping', id: 'after' });
+  await w.next({ type: 'pong', id: 'after' });
+  const seen = w.received.slice(start).filter((event) => ['join', 'leave', 'msg'].includes(event.type));
+  t.same(
+    seen.map((event) => `${event.room} ${event.type} ${event.nick ?? event.from}`),
+    ['one join a', 'two join b', 'one msg c', 'two leave e', 'two join e', 'one leave a'],
+  );
+});
+
 t.test('rooms lists the occupied rooms with their member counts', async (t) => {
   const { port } = await server(t);
   const [a, b] = await Promise.all([peer(t, port), peer(t, port)]);

@@ -23,6 +23,7 @@ import type { ServerConfig } from './config.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { Logger } from './log.js';
 import { accountPrincipal, guestPrincipal } from './state/principals.js';
+import type { RoomNews } from './state/room-news.js';
 import type { Member } from './state/rooms.js';
 import type { ActingUser } from './state/session-tokens.js';
 import { randomKey } from './random-key.js';
@@ -155,6 +156,10 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   private lastFlushParts = 0;
   /** Whether `pending` holds a reply of this connection's own (send), which no other member is owed. */
   private ownPending = false;
+  /** The room news this connection takes lazily (at most one room's: the order between two would be lost). */
+  private news: RoomNews | null = null;
+  /** Parts of `news` already owed (in `pending`) or written. */
+  private newsTaken = 0;
   /** Whether a flush pass is due for this connection: this turn's, the next presence pass, or none. */
   private flushMarked = FLUSH_NONE;
   private inputEnded = false;
@@ -211,29 +216,68 @@ export class Session implements Member, Flushable, LineDecoderEvents {
   /** `presence`: news of others (joins, leaves, nicks) that may wait for the next presence pass (flush-scheduler.ts). */
   deliver(bytes: Buffer, presence = false): void {
     if (this.closed) return;
+    // What the room's news holds for this connection came before these bytes.
+    if (this.news !== null) this.takeNews(true);
+    if (this.owes(bytes.length, presence ? FLUSH_LATER : FLUSH_NOW)) this.push(bytes);
+  }
+
+  /**
+   * Count `bytes` more as owed, and have this connection flushed by `due` (or sooner); false when that is more than
+   * --sendq allows (the connection is cut off). `due` FLUSH_NONE: it is being flushed.
+   */
+  private owes(bytes: number, due: number): boolean {
     // Every byte owed counts, also what this very turn queued: a client that asks for more than it reads
     // (many history pages in one burst, say) is cut off before the server holds megabytes for it.
-    const unsent = this.stream.writableLength + this.pendingBytes + bytes.length;
+    const unsent = this.stream.writableLength + this.pendingBytes + bytes;
     if (unsent > this.host.config.sendqBytes) {
       this.host.log.warn({ conn: this.id, nick: this.nick, unsent }, 'client not reading: sendq exceeded');
       this.abort(ByeCode.sendq_exceeded, `more than ${this.host.config.sendqBytes} bytes of output were waiting`);
-      return;
+      return false;
     }
-    if (this.flushMarked !== FLUSH_NOW) {
-      if (!presence) {
-        this.flushMarked = FLUSH_NOW;
-        this.host.flushScheduler.mark(this);
-      } else if (this.flushMarked === FLUSH_NONE) {
-        this.flushMarked = FLUSH_LATER;
-        this.host.flushScheduler.markPresence(this);
-      }
+    if (due > this.flushMarked) {
+      if (due === FLUSH_NOW) this.host.flushScheduler.mark(this);
+      else if (this.flushMarked === FLUSH_NONE) this.host.flushScheduler.markPresence(this);
+      this.flushMarked = due;
     }
+    return true;
+  }
+
+  private push(bytes: Buffer): void {
     // A member of a busy room is owed about as many parts in each pass as in the last: a list grown from empty by
     // push() was three times that size in copies, a fifth of all the garbage of a fan-out to 20 (bench/README.md,
     // "Server CPU per message, round 4").
     if (this.pending === NOTHING_OWED) this.pending = this.lastFlushParts > 1 ? new Array<Buffer>(this.lastFlushParts) : [];
     this.pending[this.pendingCount++] = bytes;
     this.pendingBytes += bytes.length;
+  }
+
+  // ---- the news of one room (state/room-news.ts), taken lazily ----
+
+  follow(news: RoomNews): boolean {
+    if (this.news !== null) return false;
+    this.news = news;
+    this.newsTaken = news.parts.length;
+    return true;
+  }
+
+  unfollow(news: RoomNews): void {
+    if (this.news !== news) return;
+    this.takeNews(true);
+    this.news = null;
+  }
+
+  schedulePass(news: RoomNews): void {
+    this.host.flushScheduler.markPresence(news);
+  }
+
+  /** Owe what the news this connection follows got since it last looked; `mark`: have it flushed for that. */
+  private takeNews(mark: boolean): void {
+    const news = this.news!;
+    const from = this.newsTaken;
+    if (from >= news.parts.length || this.closed) return;
+    this.newsTaken = news.parts.length;
+    if (!this.owes(news.bytesFrom(from), mark ? FLUSH_LATER : FLUSH_NONE)) return;
+    for (const part of news.taken(from)) this.push(part);
   }
 
   send(message: ServerMessage): void {
@@ -251,6 +295,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   flush(): void {
     this.flushMarked = FLUSH_NONE;
+    if (this.news !== null) this.takeNews(false);
     if (this.pendingBytes === 0 || this.stream.destroyed || this.sendingFileBytes) return;
     const parts = this.pending;
     if (parts.length !== this.pendingCount) parts.length = this.pendingCount; // the slots left unused

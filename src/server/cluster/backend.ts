@@ -18,7 +18,7 @@ import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
 import type { Authorship } from '../state/conversation.js';
-import { fanOut, roomPage } from '../state/local.js';
+import { announceToMembers, fanOut, roomPage } from '../state/local.js';
 import { changesRecord } from '../state/history.js';
 import type { NickRegistry } from '../state/nicks.js';
 import { isAccountPrincipal, sameAccount } from '../state/principals.js';
@@ -433,6 +433,7 @@ export class ClusterBackend implements Backend {
   addMember(room: Room, member: Member): void {
     room.members.add(member);
     member.rooms.add(room.name);
+    room.news?.add(member);
     this.rememberMember(room.name, member.nick);
   }
 
@@ -441,7 +442,7 @@ export class ClusterBackend implements Backend {
     if (!accountAlsoIn(this.rooms.get(name), member)) this.forgetMember(name, member.nick);
     const room = this.rooms.get(name);
     if (!room) return;
-    room.members.delete(member);
+    if (room.members.delete(member)) room.news?.remove(member);
     room.lastActive = Date.now();
     if (room.members.size === 0) this.unfollow(name);
   }
@@ -706,8 +707,11 @@ export class ClusterBackend implements Backend {
 
   /** `presence`: a join, leave or nick (kind e), which may wait for the next presence pass. */
   private deliverLocally(roomName: string, line: string, presence = false): void {
-    const members = this.rooms.get(roomName)?.members;
-    if (members && members.size > 0) fanOut(members, Buffer.from(line + '\n', 'utf8'), presence);
+    const room = this.rooms.get(roomName);
+    if (!room || room.members.size === 0) return;
+    const bytes = Buffer.from(line + '\n', 'utf8');
+    if (presence) announceToMembers(room, bytes);
+    else fanOut(room.members, bytes);
   }
 
   /**

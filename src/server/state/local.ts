@@ -11,6 +11,7 @@ import type { PrivateStore } from './privates.js';
 import type { NickRegistry } from './nicks.js';
 import type { Searcher } from './search.js';
 import { OneNodeTokens } from './session-tokens.js';
+import { RoomNews } from './room-news.js';
 import { accountAlsoIn, byName, roomsOfPrincipal, sortedNicks, type Member, type Room, type RoomRefusal, type RoomRegistry } from './rooms.js';
 
 /**
@@ -18,9 +19,25 @@ import { accountAlsoIn, byName, roomsOfPrincipal, sortedNicks, type Member, type
  * off a slow member, which deletes it from the set, and a Set iterator skips deleted entries and goes on from
  * where it was (ECMAScript Set iteration is live).
  */
-export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer, presence = false): void {
+export function fanOut(members: ReadonlySet<Member> | undefined, bytes: Buffer): void {
   if (!members) return;
-  for (const member of members) member.deliver(bytes, presence);
+  for (const member of members) member.deliver(bytes);
+}
+
+/**
+ * Presence news (joins, leaves, nicks, changes) to every member of `room`: kept once for the room until the next
+ * presence pass (state/room-news.ts), where each member takes it with whatever else it is owed, in order.
+ */
+export function announceToMembers(room: Room, bytes: Buffer): void {
+  if (room.members.size === 0) return;
+  let news = room.news;
+  if (news === null) {
+    news = room.news = new RoomNews((closed) => {
+      if (room.news === closed) room.news = null;
+    });
+    for (const member of room.members) news.add(member);
+  }
+  news.push(bytes);
 }
 
 /** A page of this node's rooms with members, by name: those after `after`, at most `limit`. */
@@ -109,13 +126,17 @@ export class LocalBackend implements Backend {
     room.members.add(member);
     member.rooms.add(room.name);
     room.nickCame(member.nick);
+    room.news?.add(member);
   }
 
   removeMember(name: string, member: Member): void {
     member.rooms.delete(name);
     const room = this.rooms.get(name);
     if (!room) return;
-    if (room.members.delete(member)) room.nickWent(member.nick);
+    if (room.members.delete(member)) {
+      room.nickWent(member.nick);
+      room.news?.remove(member);
+    }
     room.lastActive = Date.now();
   }
 
@@ -165,7 +186,7 @@ export class LocalBackend implements Backend {
     const here = this.rooms.get(room);
     if (!here) return;
     if (changesRecord(event)) here.history.noteChanged();
-    if (here.members.size > 0) fanOut(here.members, encode(event), true);
+    if (here.members.size > 0) announceToMembers(here, encode(event));
   }
 
   announceToRoomsOf(holder: NickHolder, event: AwayEvent): void {

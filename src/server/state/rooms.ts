@@ -5,6 +5,7 @@ import { isAccountPrincipal, sameAccount } from './principals.js';
 import { History } from './history.js';
 import type { HistoryStore } from '../storage/store.js';
 import type { RoomSet } from './room-names.js';
+import type { NewsReader, RoomNews } from './room-news.js';
 
 /**
  * The order of nicks and rooms in lists; one collator, as String.localeCompare makes one per call (slow in a big room).
@@ -40,7 +41,7 @@ export class SeqUnavailableError extends ProtocolError {
 }
 
 /** What the server's state needs of a connection: its nick, its rooms, and a way to receive bytes. */
-export interface Member {
+export interface Member extends NewsReader {
   nick: string;
   /** Rooms this connection is in (canonical names). */
   readonly rooms: RoomSet;
@@ -53,6 +54,8 @@ export interface Member {
 
 export class Room<M extends Member = Member> {
   readonly members = new Set<M>();
+  /** Presence news waiting for the next presence pass, kept once for the room (announceToMembers). */
+  news: RoomNews | null = null;
   readonly history: History;
   /** Highest seq given out; the next message gets lastSeq + 1. */
   lastSeq = 0;
