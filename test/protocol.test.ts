@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import {
+  ClientLineParser,
   LineDecoder,
   parseClientLine,
   ProtocolError,
@@ -335,11 +336,27 @@ t.test('a room msg is read into the fields the spread form had, in its order, an
 });
 
 t.test('a room named again is answered as the first time: the same canonical name, the same refusal', async (t) => {
+  const parser = new ClientLineParser();
   for (let i = 0; i < 2; i++) {
-    t.match(parseClientLine('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') });
-    t.match(parseClientLine('{"type":"msg","room":"Cafe\u0301.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') }, 'decomposed, then NFC');
-    t.throws(() => parseClientLine('{"type":"msg","room":"no spaces","text":"hi"}'), { code: 'bad_room' });
+    t.match(parser.parse('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') });
+    t.match(parser.parse('{"type":"msg","room":"Cafe\u0301.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') }, 'decomposed, then NFC');
+    t.throws(() => parser.parse('{"type":"msg","room":"no spaces","text":"hi"}'), { code: 'bad_room' });
   }
-  for (let i = 0; i < 5000; i++) parseClientLine(`{"type":"join","room":"r${i}"}`); // more names than are remembered
-  t.match(parseClientLine('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: 'café.ops' });
+  t.equal(parser.roomsKnown, 2, 'the two spellings that passed, not the refused one');
+  for (let i = 0; i < 5000; i++) parser.parse(`{"type":"join","room":"r${i}"}`); // more names than are remembered
+  t.ok(parser.roomsKnown <= 4096, `bounded: ${parser.roomsKnown}`);
+  t.match(parser.parse('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: 'café.ops' });
+});
+
+t.test('what a parser remembers of room names is its own: another parser and parseClientLine keep nothing of it', async (t) => {
+  const first = new ClientLineParser();
+  const second = new ClientLineParser();
+  first.parse('{"type":"join","room":"Ops"}');
+  t.equal(first.roomsKnown, 1);
+  t.equal(second.roomsKnown, 0);
+  t.match(parseClientLine('{"type":"join","room":"Ops"}'), { room: 'ops' });
+  t.equal(second.roomsKnown, 0);
+  t.match(second.parse('{"type":"msg","room":"OPS","text":"a"}'), { room: 'ops' });
+  t.equal(second.roomsKnown, 1);
+  t.equal(first.roomsKnown, 1);
 });
