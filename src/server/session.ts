@@ -374,6 +374,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     this.pingSentAt = 0;
     const linesBefore = this.linesSeen;
     this.decoder.push(chunk);
+    this.host.flushScheduler.readLines(this.linesSeen - linesBefore);
     // A line that began in an earlier chunk keeps its start; one that began in this chunk starts now.
     if (!this.decoder.midLine) this.lineStartedAt = 0;
     else if (this.lineStartedAt === 0 || this.linesSeen !== linesBefore) this.lineStartedAt = now;
