@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoomRecord } from '../src/protocol/index.js';
+import { LastAuthorship } from '../src/server/state/conversation.js';
 import { SqliteConversationStore } from '../src/server/storage/conversation-sqlite.js';
 import { SqliteHistoryStore } from '../src/server/storage/sqlite.js';
 
@@ -117,4 +118,17 @@ t.test('several messages in one batch leave what writing each alone would: the w
     { principal: ALICE, room: 'test', seq: 5 },
     { principal: 'a:2', room: 'test', seq: 3 },
   ]);
+});
+
+t.test("a sender's next message is given the same authorship, a changed sender or limit a new one", async (t) => {
+  const last = new LastAuthorship();
+  const first = last.of(ALICE, 100, 50);
+  t.same(first, { principal: ALICE, window: 100, account: { maxRooms: 50 } });
+  t.ok(Object.isFrozen(first) && Object.isFrozen(first.account), 'never changed once given');
+  t.equal(last.of(ALICE, 100, 50), first, 'the same object again: none made per message');
+  t.same(last.of(ALICE, 100, null), { principal: ALICE, window: 100, account: null }, 'no read markers: a new one');
+  t.same(last.of(ALICE, 20, null), { principal: ALICE, window: 20, account: null });
+  t.same(last.of('g:x', 20, null), { principal: 'g:x', window: 20, account: null });
+  t.not(last.of(ALICE, 100, 50), first, 'only the last one is kept');
+  t.not(new LastAuthorship().of(ALICE, 100, 50), first, "another server's is its own");
 });

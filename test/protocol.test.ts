@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import {
+  ClientLineParser,
   LineDecoder,
   parseClientLine,
   ProtocolError,
@@ -85,6 +86,60 @@ t.test('line decoder', async (t) => {
     t.equal(Buffer.concat(raw).toString(), 'ab\ncd');
     t.equal(ended, 1);
     t.same(lines, ['upload', 'after']);
+  });
+  t.test("a chunk's lines decoded at once give what lines decoded alone give: raw bytes and a pause inside the chunk, marks and carriage returns", async (t) => {
+    // The bytes after `upload` (5 raw, a multi-byte character among them) are not lines; `wait` pauses the decoder
+    // for a while; a line may begin with a byte order mark (dropped, as a line decoded alone drops it).
+    const input = Buffer.from('{"t":"é"}\r\nupload\nä\ncd\ufeff{"bom":1}\nwait\n\ufeff\r\n\ufeff{"b":"😀"}\r\nlast\n');
+    const run = (chunks: Buffer[]) => {
+      const out: string[] = [];
+      let paused: (() => void) | null = null;
+      const decoder: LineDecoder = new LineDecoder(1024, {
+        line: (text) => {
+          out.push(text);
+          if (text === 'upload') decoder.takeRaw(5, { data: (chunk) => out.push(`raw:${chunk.toString('hex')}`), end: () => out.push('end'), abort: () => {} });
+          if (text === 'wait') {
+            decoder.pause();
+            paused = () => decoder.resume();
+          }
+        },
+        invalidUtf8: () => out.push('utf8'),
+        tooLong: () => out.push('long'),
+        blank: () => out.push('blank'),
+      });
+      for (const chunk of chunks) {
+        decoder.push(chunk);
+        const resume = paused as (() => void) | null;
+        paused = null;
+        resume?.();
+      }
+      decoder.end();
+      return out;
+    };
+    const joinRaw = (out: string[]) => {
+      const joined: string[] = [];
+      for (const entry of out) {
+        const before = joined.at(-1);
+        if (entry.startsWith('raw:') && before?.startsWith('raw:')) joined[joined.length - 1] = before + entry.slice(4);
+        else joined.push(entry);
+      }
+      return joined;
+    };
+    const expected = ['{"t":"é"}', 'upload', `raw:${Buffer.from('ä\ncd').toString('hex')}`, 'end', '{"bom":1}', 'wait', 'blank', '{"b":"😀"}', 'last'];
+    t.same(joinRaw(run([input])), expected, 'whole');
+    t.same(joinRaw(run([...input].map((byte) => Buffer.from([byte])))), expected, 'byte by byte');
+    for (let cut = 1; cut < input.length; cut++) {
+      const got = joinRaw(run([input.subarray(0, cut), input.subarray(cut)]));
+      if (JSON.stringify(got) !== JSON.stringify(expected)) {
+        t.same(got, expected, `split at ${cut}`);
+        return;
+      }
+    }
+    t.pass('split at every boundary');
+  });
+  t.test('a chunk with one line that is not UTF-8 among good ones: that line is reported, the others decode', async (t) => {
+    const input = Buffer.concat([Buffer.from('{"a":1}\n{"x":"'), Buffer.from([0xc3]), Buffer.from('"}\n{"b":2}\n{"c":3}\n')]);
+    decodeEveryWay(t, input, ['{"a":1}', { error: 'utf8' }, '{"b":2}', '{"c":3}']);
   });
 });
 
@@ -335,11 +390,27 @@ t.test('a room msg is read into the fields the spread form had, in its order, an
 });
 
 t.test('a room named again is answered as the first time: the same canonical name, the same refusal', async (t) => {
+  const parser = new ClientLineParser();
   for (let i = 0; i < 2; i++) {
-    t.match(parseClientLine('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') });
-    t.match(parseClientLine('{"type":"msg","room":"Cafe\u0301.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') }, 'decomposed, then NFC');
-    t.throws(() => parseClientLine('{"type":"msg","room":"no spaces","text":"hi"}'), { code: 'bad_room' });
+    t.match(parser.parse('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') });
+    t.match(parser.parse('{"type":"msg","room":"Cafe\u0301.Ops","text":"hi"}'), { room: canonicalRoom('Café.Ops') }, 'decomposed, then NFC');
+    t.throws(() => parser.parse('{"type":"msg","room":"no spaces","text":"hi"}'), { code: 'bad_room' });
   }
-  for (let i = 0; i < 5000; i++) parseClientLine(`{"type":"join","room":"r${i}"}`); // more names than are remembered
-  t.match(parseClientLine('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: 'café.ops' });
+  t.equal(parser.roomsKnown, 2, 'the two spellings that passed, not the refused one');
+  for (let i = 0; i < 5000; i++) parser.parse(`{"type":"join","room":"r${i}"}`); // more names than are remembered
+  t.ok(parser.roomsKnown <= 4096, `bounded: ${parser.roomsKnown}`);
+  t.match(parser.parse('{"type":"msg","room":"Café.Ops","text":"hi"}'), { room: 'café.ops' });
+});
+
+t.test('what a parser remembers of room names is its own: another parser and parseClientLine keep nothing of it', async (t) => {
+  const first = new ClientLineParser();
+  const second = new ClientLineParser();
+  first.parse('{"type":"join","room":"Ops"}');
+  t.equal(first.roomsKnown, 1);
+  t.equal(second.roomsKnown, 0);
+  t.match(parseClientLine('{"type":"join","room":"Ops"}'), { room: 'ops' });
+  t.equal(second.roomsKnown, 0);
+  t.match(second.parse('{"type":"msg","room":"OPS","text":"a"}'), { room: 'ops' });
+  t.equal(second.roomsKnown, 1);
+  t.equal(first.roomsKnown, 1);
 });

@@ -5,6 +5,10 @@ const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 // Stateless when used without {stream: true}, so one instance serves every decoder.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+// For a chunk's complete lines decoded at once: a byte order mark is kept, so that each line's is dropped as a line
+// decoded alone drops it (the decoded text is then exactly the bytes, which finds where a line ends in them).
+const utf8Lines = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const BYTE_ORDER_MARK = 0xfeff;
 
 export interface LineDecoderEvents {
   /** A complete, non-blank line, without its line ending. */
@@ -90,6 +94,8 @@ export class LineDecoder {
 
   push(chunk: Buffer): void {
     let start = 0;
+    /** Up to here the chunk's lines go one by one (their bytes are not all valid UTF-8). */
+    let oneByOneUntil = -1;
     while (start < chunk.length) {
       if (this.paused) {
         if (this.backlog === NONE) this.backlog = [];
@@ -105,9 +111,51 @@ export class LineDecoder {
         this.keepPartial(chunk.subarray(start));
         return;
       }
+      if (this.pendingBytes === 0 && !this.skippingLongLine && newline >= oneByOneUntil) {
+        // Every complete line from here, decoded in one go when none of them can be too long.
+        const last = chunk.lastIndexOf(NEWLINE);
+        if (last > newline && last - start <= this.maxLineBytes) {
+          const next = this.completeLines(chunk, start, last);
+          if (next !== -1) {
+            start = next;
+            continue;
+          }
+          oneByOneUntil = last;
+        }
+      }
       this.completeLine(chunk.subarray(start, newline));
       start = newline + 1;
     }
+  }
+
+  /**
+   * The lines of `chunk` from `start` to the newline at `last`, each handed on as completeLine would (a blank one,
+   * its carriage return and byte order mark dropped). Returns where the chunk goes on: after `last`, or after the
+   * line that paused the decoder or asked for raw bytes; -1 (nothing handed on) when the bytes are not all UTF-8.
+   */
+  private completeLines(chunk: Buffer, start: number, last: number): number {
+    let text: string;
+    try {
+      text = utf8Lines.decode(chunk.subarray(start, last));
+    } catch {
+      return -1;
+    }
+    let at = 0;
+    while (at <= text.length) {
+      let end = text.indexOf('\n', at);
+      if (end === -1) end = text.length;
+      let lineEnd = end;
+      if (lineEnd > at && text.charCodeAt(lineEnd - 1) === CARRIAGE_RETURN) lineEnd--;
+      const line = text.charCodeAt(at) === BYTE_ORDER_MARK ? text.slice(at + 1, lineEnd) : text.slice(at, lineEnd);
+      at = end + 1;
+      if (line.trim() === '') this.events.blank?.();
+      else this.events.line(line);
+      if ((this.paused || this.raw !== null) && at <= text.length) {
+        // The rest of the chunk is not lines now: go on from this line's end, in bytes.
+        return start + (text.length === last - start ? at : Buffer.byteLength(text.slice(0, at)));
+      }
+    }
+    return last + 1;
   }
 
   /** The peer finished sending: an unterminated last line still counts. */

@@ -64,18 +64,37 @@ const KNOWN_TYPES = new Set<string>(Object.values(ClientType));
 
 type Fields = Record<string, unknown>;
 
-/**
- * Valid room names as sent, and each one's canonical name: every message names its room, and checking and
- * normalising the name (twice NFC, a pattern, lower case) cost a few percent of a message's CPU (issue 17).
- */
-const roomsSeen = new Map<string, string>();
+/** Room names a parser remembers before it starts again (a client sending ever new names cannot grow it). */
 const ROOMS_SEEN_MAX = 4096;
+
+/**
+ * Parses client lines with a memory of the valid room names it has read, as sent, and each one's canonical name:
+ * every message names its room, and checking and normalising the name (twice NFC, a pattern, lower case) cost a
+ * few percent of a message's CPU (issue 17). One per server: whoever parses owns what the parser remembers.
+ */
+export class ClientLineParser {
+  private readonly roomsSeen = new Map<string, string>();
+
+  constructor(private readonly limits: ParseLimits = DEFAULT_PARSE_LIMITS) {}
+
+  /** Room names remembered now (at most ROOMS_SEEN_MAX). */
+  get roomsKnown(): number {
+    return this.roomsSeen.size;
+  }
+
+  /** As parseClientLine. */
+  parse(line: string): ClientMessage {
+    return parseLine(line, this.limits, this.roomsSeen);
+  }
+}
 
 class FieldReader {
   constructor(
     private readonly fields: Fields,
     private readonly type: ClientType,
     private readonly id: RequestId | undefined,
+    /** Valid room names already checked, and their canonical names; null: check every one. */
+    private readonly roomsSeen: Map<string, string> | null,
   ) {}
 
   fail(code: ErrorCode, problem: string): never {
@@ -132,13 +151,16 @@ class FieldReader {
 
   room(name = 'room'): string {
     const room = this.string(name);
-    const known = roomsSeen.get(room);
+    const roomsSeen = this.roomsSeen;
+    const known = roomsSeen?.get(room);
     if (known !== undefined) return known;
     const problem = roomProblem(room.normalize('NFC'));
     if (problem) this.fail(ErrorCode.bad_room, `bad room ${JSON.stringify(room)}: ${problem}`);
     const canonical = canonicalRoom(room);
-    if (roomsSeen.size >= ROOMS_SEEN_MAX) roomsSeen.clear();
-    roomsSeen.set(room, canonical);
+    if (roomsSeen) {
+      if (roomsSeen.size >= ROOMS_SEEN_MAX) roomsSeen.clear();
+      roomsSeen.set(room, canonical);
+    }
     return canonical;
   }
 
@@ -203,6 +225,10 @@ function requestId(fields: Fields): RequestId | undefined {
 
 /** Parse one line from a client. Throws ProtocolError (with the request's id when it had one). */
 export function parseClientLine(line: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ClientMessage {
+  return parseLine(line, limits, null);
+}
+
+function parseLine(line: string, limits: ParseLimits, roomsSeen: Map<string, string> | null): ClientMessage {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -231,7 +257,7 @@ export function parseClientLine(line: string, limits: ParseLimits = DEFAULT_PARS
       id,
     );
   }
-  return readMessage(new FieldReader(fields, type as ClientType, id), type as ClientType, id, limits);
+  return readMessage(new FieldReader(fields, type as ClientType, id, roomsSeen), type as ClientType, id, limits);
 }
 
 function followedBy(error: unknown, followingBytes: number | 'unknown'): unknown {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ByeCode, encode, type ClientMessage } from '../protocol/index.js';
+import { ByeCode, ClientLineParser, encode, type ClientMessage } from '../protocol/index.js';
 import { AddressBook } from './addresses.js';
 import { SqliteAccountStore } from './accounts/sqlite.js';
 import { ClusterBackend } from './cluster/backend.js';
@@ -21,6 +21,7 @@ import { LocalBackend } from './state/local.js';
 import { NickRegistry } from './state/nicks.js';
 import { sameAccount } from './state/principals.js';
 import { RoomRegistry, type Member } from './state/rooms.js';
+import { LastAuthorship } from './state/conversation.js';
 import { SqliteConversationStore } from './storage/conversation-sqlite.js';
 import { localPrivates } from './storage/local-privates.js';
 import { SqliteHistoryStore } from './storage/sqlite.js';
@@ -73,8 +74,10 @@ export class ChatServer implements SessionHost, ServerContext {
   /** The rules' access to nicks, rooms and fan-out: this node alone, or a cluster through Redis. */
   readonly backend: Backend;
   readonly flushScheduler = new FlushScheduler();
+  readonly parser: ClientLineParser;
   /** attach token -> the session it lets another connection act for. */
   readonly attachTokens = new Map<string, Session>();
+  readonly lastAuthorship = new LastAuthorship();
   /** Room history beyond the in-memory window: SQLite in dataDir, none when dataDir is null. */
   readonly historyStore: HistoryStore | undefined;
   readonly files: FileStore;
@@ -96,6 +99,7 @@ export class ChatServer implements SessionHost, ServerContext {
   constructor(options: ServerOptions = {}) {
     const { log, ...overrides } = options;
     this.config = resolveConfig(overrides);
+    this.parser = new ClientLineParser(this.config);
     this.log = log ?? silentLogger;
     const { dataDir, retainMessages, retainDays, redisUrl } = this.config;
     // A cluster keeps history in Redis (one stream per room), shared by every node.

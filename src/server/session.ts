@@ -10,7 +10,7 @@ import {
   ErrorCode,
   LineDecoder,
   ProtocolError,
-  parseClientLine,
+  type ClientLineParser,
   type ClientMessage,
   type LineDecoderEvents,
   type RawSink,
@@ -35,6 +35,8 @@ export interface SessionHost {
   readonly config: ServerConfig;
   readonly log: Logger;
   readonly flushScheduler: FlushScheduler;
+  /** Every connection's lines are read by the server's one parser (it remembers the room names it checked). */
+  readonly parser: ClientLineParser;
   /** Act on one valid message from the session. */
   handle(session: Session, message: ClientMessage): void;
   /** The session is closing: take it out of every room and map. Called once, from the close path. */
@@ -417,6 +419,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     this.pingSentAt = 0;
     const linesBefore = this.linesSeen;
     this.decoder.push(chunk);
+    this.host.flushScheduler.readLines(this.linesSeen - linesBefore);
     // A line that began in an earlier chunk keeps its start; one that began in this chunk starts now.
     if (!this.decoder.midLine) this.lineStartedAt = 0;
     else if (this.lineStartedAt === 0 || this.linesSeen !== linesBefore) this.lineStartedAt = now;
@@ -470,7 +473,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
     }
     let message: ClientMessage;
     try {
-      message = parseClientLine(text, this.host.config);
+      message = this.host.parser.parse(text);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.error(error.code, error.message, error.id);
@@ -508,7 +511,7 @@ export class Session implements Member, Flushable, LineDecoderEvents {
 
   private skipBytesOf(line: string): void {
     try {
-      const message = parseClientLine(line, this.host.config);
+      const message = this.host.parser.parse(line);
       if (message.type === 'upload') this.skipRaw(message.size - (message.offset ?? 0));
     } catch (error) {
       if (error instanceof ProtocolError && error.followingBytes !== undefined) this.skipRaw(error.followingBytes);

@@ -6,6 +6,7 @@ import type { FileStore } from '../files/store.js';
 import type { Logger } from '../log.js';
 import type { Session } from '../session.js';
 import type { Backend } from '../state/backend.js';
+import type { LastAuthorship } from '../state/conversation.js';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -16,6 +17,8 @@ export interface ServerContext {
   readonly files: FileStore;
   /** attach token -> this node's session it lets another connection act for (other nodes': backend.tokens). */
   readonly attachTokens: Map<string, Session>;
+  /** The last room message's authorship, given again to the same sender's next one (handlers/conversation.ts). */
+  readonly lastAuthorship: LastAuthorship;
 }
 
 /**

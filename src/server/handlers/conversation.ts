@@ -68,26 +68,10 @@ export function withChanges(ctx: ServerContext, room: string, records: RoomRecor
  * Who sends a room message, given with it to Backend.append: its author is remembered, and the sender's account
  * has read the room up to it, in the message's own write.
  */
-export function authorship(ctx: ServerContext, session: Session): Authorship {
+export function authorship(ctx: ServerContext, session: Session): Readonly<Authorship> {
   const { changeableMessages, readMarkersPerAccount } = ctx.config;
-  const principal = session.principal;
-  const reads = readerOf(session) !== null;
-  // The same sender sends most of a burst: its authorship (never changed once made) serves again, no object made
-  // per message.
-  const last = lastAuthorship;
-  if (
-    last !== null &&
-    last.principal === principal &&
-    last.window === changeableMessages &&
-    (last.account === null ? !reads : reads && last.account.maxRooms === readMarkersPerAccount)
-  ) {
-    return last;
-  }
-  lastAuthorship = Object.freeze({ principal, window: changeableMessages, account: reads ? Object.freeze({ maxRooms: readMarkersPerAccount }) : null });
-  return lastAuthorship;
+  return ctx.lastAuthorship.of(session.principal, changeableMessages, readerOf(session) !== null ? readMarkersPerAccount : null);
 }
-
-let lastAuthorship: Readonly<Authorship> | null = null;
 
 /** The message at `seq` as it is now, or null after a no_such_message reply. */
 async function messageAt(ctx: ServerContext, session: Session, room: string, seq: number, id: ClientMessage['id']): Promise<RoomRecord | null> {

@@ -36,6 +36,29 @@ export interface Authorship {
   account: { maxRooms: number } | null;
 }
 
+/**
+ * The authorship of the last room message given one (Backend.append): the same sender sends most of a burst, and its
+ * authorship (frozen, never changed once made) serves again, so no object is made per message.
+ */
+export class LastAuthorship {
+  private last: Readonly<Authorship> | null = null;
+
+  /** The authorship of `principal` under these limits; `maxRooms` null: a sender without read markers (a guest). */
+  of(principal: string, window: number, maxRooms: number | null): Readonly<Authorship> {
+    const last = this.last;
+    if (
+      last !== null &&
+      last.principal === principal &&
+      last.window === window &&
+      (last.account === null ? maxRooms === null : last.account.maxRooms === maxRooms)
+    ) {
+      return last;
+    }
+    this.last = Object.freeze({ principal, window, account: maxRooms === null ? null : Object.freeze({ maxRooms }) });
+    return this.last;
+  }
+}
+
 export interface ConversationStore {
   /**
    * A room message was sent by `principal`: remember its author, in memory here (a guest's messages can only be
