@@ -21,7 +21,7 @@ export function lineBytes(json: string): Buffer {
 
 /** Serialise once; the same bytes go to every recipient. */
 export function encode(message: ServerMessage | ClientMessage): Buffer {
-  return Buffer.from(encodeLine(message), 'utf8');
+  return lineBytes(JSON.stringify(message));
 }
 
 /** Read one server line (client side). Returns null when it is not a JSON object with a string `type`. */

@@ -13,7 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ErrorCode, nickKey, ProtocolError, type AwayEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
+import { ErrorCode, lineBytes, nickKey, ProtocolError, type AwayEvent, type RoomRecord, type ServerMessage } from '../../protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Backend, MemberList, NickHolder, RecordDraft, RoomCount, RoomPage } from '../state/backend.js';
@@ -401,7 +401,7 @@ export class ClusterBackend implements Backend {
     if (local.length > 0) {
       const event = make(local[0]!.nick);
       const line = JSON.stringify(event);
-      const bytes = Buffer.from(line + '\n', 'utf8');
+      const bytes = lineBytes(line);
       for (const holder of local) holder.deliver(bytes);
       const { principal, nick } = local[0]!;
       if (this.up && isAccountPrincipal(principal)) {
@@ -709,7 +709,7 @@ export class ClusterBackend implements Backend {
   private deliverLocally(roomName: string, line: string, presence = false): void {
     const room = this.rooms.get(roomName);
     if (!room || room.members.size === 0) return;
-    const bytes = Buffer.from(line + '\n', 'utf8');
+    const bytes = lineBytes(line);
     if (presence) announceToMembers(room, bytes);
     else fanOut(room.members, bytes);
   }
@@ -743,7 +743,7 @@ export class ClusterBackend implements Backend {
         return;
       }
       if (kind !== 'd') return;
-      const bytes = Buffer.from(line + '\n', 'utf8');
+      const bytes = lineBytes(line);
       for (const holder of this.nicks.holdersOf(nick)) if (holder.principal === principal) holder.deliver(bytes);
       return;
     }
