@@ -14,6 +14,8 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+// What the launcher recognises as the bundle already wrapped (compiled by tsc before this script runs).
+import launcher from '../dist/src/client/cli/launch.cjs';
 
 const entry = 'dist/src/client/cli/cli.js';
 const outfile = 'dist/src/client/cli/chat.bundle.cjs';
@@ -114,7 +116,7 @@ function lightAssert(code) {
 // What esbuild leaves unescaped is in regular expression literals (`/[。！？]$/`), where \uXXXX means the same, by
 // UTF-16 unit (a surrogate pair escaped is one code point under the `u` flag too).
 const code = lightAssert(lazyChildProcess(result.outputFiles[0].text)).replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
-// The code as a CommonJS module's function (launch.cts MODULE_WRAPPER), so that the launcher compiles the file as read.
-const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+// The code as a CommonJS module's function, as the launcher recognises it, so that it compiles the file as read.
+const wrapped = `${launcher.MODULE_WRAPPER}${code}\n})`;
 const hash = createHash('sha256').update(wrapped).digest('hex');
 writeFileSync(outfile, `// chat client bundle ${hash}\n${wrapped}`);
